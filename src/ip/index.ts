@@ -1,0 +1,2 @@
+export * from './address.js';
+export * from './cidr.js';
