@@ -37,6 +37,7 @@ import {
   type Ipam,
   IpamError,
   type ReleaseRequest,
+  type TunnelIpam,
 } from './api.js';
 import { type AllocationBlock, addressAt, affineNode, assignFromBlock, assignOrdinal, assignableCount, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
 import { fnv1a32 } from './core/block-order.js';
@@ -84,7 +85,7 @@ interface FamilyPlan {
   readonly pools: IpamPool[];
 }
 
-export class BlockAllocator implements Ipam {
+export class BlockAllocator implements Ipam, TunnelIpam {
   readonly store: IpamStore;
   private readonly now: () => Date;
   private readonly parseSelector: SelectorParser;
