@@ -7,7 +7,7 @@ import { IpamError } from './api.js';
 import { decodeBlock, encodeBlock, newBlock } from './core/block.js';
 import { IPAM_CONFIG_KEY, affinityKey, blockKey, handleKey } from './core/keys.js';
 import { decodeAffinity, decodeHandle, encodeIpamConfig } from './core/records.js';
-import { fakeSelectorParser, putNode, putPool, putReservation } from './testing.js';
+import { putNode, putPool, putReservation } from './testing.js';
 
 /** "10.244.0.5/26" → 10.244.0.0/26 */
 const blockOf = (text: string): CIDR => enclosingCIDR(parseIP(text.split('/')[0]!), Number(text.split('/')[1]));
@@ -16,7 +16,7 @@ const attrs = (pod: string) => ({ pod, namespace: 'default', node: 'node-a' });
 async function setup(pools: Record<string, Record<string, unknown>> = { 'pool-a': { cidr: '10.244.0.0/24' } }) {
   const ds = new MemoryDatastore();
   for (const [name, spec] of Object.entries(pools)) await putPool(ds, name, spec as never);
-  const ipam = new BlockAllocator(ds, { parseSelector: fakeSelectorParser });
+  const ipam = new BlockAllocator(ds);
   return { ds, ipam };
 }
 
@@ -164,7 +164,7 @@ describe('BlockAllocator pool selection', () => {
     const { ds, ipam } = await setup({
       rack1: { cidr: '10.1.0.0/24', nodeSelector: "rack == 'r1'" },
       rack2: { cidr: '10.2.0.0/24', nodeSelector: "rack == 'r2'" },
-      teamx: { cidr: '10.3.0.0/24', nodeSelector: 'all()', namespaceSelector: "team == 'x'" },
+      teamx: { cidr: '10.3.0.0/24', nodeSelector: 'all()', namespaceSelector: "team in {'x', 'z'}" },
     });
     await putNode(ds, 'n1', { rack: 'r1' });
     await putNode(ds, 'n2', { rack: 'r2' });

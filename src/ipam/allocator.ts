@@ -42,12 +42,12 @@ import {
 import { type AllocationBlock, addressAt, affineNode, assignFromBlock, assignOrdinal, assignableCount, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
 import { fnv1a32 } from './core/block-order.js';
 import { affinityKey, blockKey, handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
-import { type IpamPool, type Labels, type SelectorParser, choosePools, poolContaining } from './core/pools.js';
+import { type IpamPool, type LabelMatcher, type Labels, type SelectorParser, choosePools, poolContaining } from './core/pools.js';
 import { type IpamConfig, type IpamHandle, adjustHandle, effectiveMaxBlocks, encodeHandle } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
 import { BlockClaimer } from './claim.js';
-import { defaultSelectorParser } from './default-selector.js';
+import { parseSelector } from '../selector/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { DEFAULT_RETRY, type RetryPolicy, RetryableConflict, withRetries } from './retry.js';
 import { IpamStore, type StoredAffinity, type Versioned } from './store.js';
@@ -102,7 +102,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   constructor(readonly ds: Datastore, opts: AllocatorOptions = {}) {
     this.store = new IpamStore(ds);
     this.now = opts.now ?? (() => new Date());
-    this.parseSelector = opts.parseSelector ?? defaultSelectorParser;
+    this.parseSelector = opts.parseSelector ?? parseSelector;
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.ttl = opts.contextTtlMs ?? 0;
     this.log = opts.logger ?? nullLogger;
@@ -159,9 +159,16 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     });
   }
 
+  private readonly selectors = new Map<string, LabelMatcher>();
+
   private readonly safeParseSelector: SelectorParser = (text) => {
+    const hit = this.selectors.get(text);
+    if (hit) return hit;
     try {
-      return this.parseSelector(text);
+      const parsed = this.parseSelector(text);
+      if (this.selectors.size > 1000) this.selectors.clear();
+      this.selectors.set(text, parsed);
+      return parsed;
     } catch (e) {
       throw new IpamError('InvalidRequest', `pool selector "${text}" cannot be parsed: ${(e as Error).message}`, { cause: e });
     }

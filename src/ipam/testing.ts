@@ -51,23 +51,3 @@ export async function putWorkloadEndpoint(ds: Datastore, namespace: string, node
   });
   return key;
 }
-
-/** A selector parser for tests of pool selection: `all()`, `k == 'v'`, `has(k)`, joined by &&. */
-export function fakeSelectorParser(text: string): { matches(labels: Readonly<Record<string, string>>): boolean } {
-  const terms = text.trim() === '' ? [] : text.split('&&').map((t) => t.trim());
-  const tests = terms.map((t) => {
-    if (t === 'all()') return () => true;
-    let m = /^has\((\w[\w./-]*)\)$/.exec(t);
-    if (m) {
-      const k = m[1]!;
-      return (l: Readonly<Record<string, string>>) => k in l;
-    }
-    m = /^([\w./-]+)\s*==\s*'([^']*)'$/.exec(t);
-    if (m) {
-      const [, k, v] = m;
-      return (l: Readonly<Record<string, string>>) => l[k!] === v;
-    }
-    throw new Error(`fake selector cannot parse "${t}"`);
-  });
-  return { matches: (labels) => tests.every((f) => f(labels)) };
-}
