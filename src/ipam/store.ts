@@ -4,7 +4,7 @@
 // than thrown, so `ipam check` can report them and allocation can step round them.
 
 import type { Datastore, KVPair } from '../datastore/datastore.js';
-import { type CIDR, type IPFamily, formatIP, parseIP } from '../ip/index.js';
+import type { CIDR, IPFamily } from '../ip/index.js';
 import { type AllocationBlock, decodeBlock } from './core/block.js';
 import { isJsonObject, type JsonValue } from './core/json.js';
 import {
@@ -27,6 +27,7 @@ import {
 import { type IpamPool, type Labels, poolFromResource } from './core/pools.js';
 import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './core/records.js';
 import { ReservationSet, reservedCidrsOf } from './core/reservations.js';
+import { type IpamSnapshot, type SnapshotWorkloadEndpoint, buildSnapshot, workloadEndpointOf } from './core/snapshot.js';
 
 export interface Versioned<T> {
   readonly key: string;
@@ -47,15 +48,7 @@ export interface StoredAffinity {
   readonly revision: number;
 }
 
-export interface WorkloadEndpointInfo {
-  readonly key: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly node: string;
-  readonly pod: string;
-  /** Addresses from spec.ipNetworks, without prefix length. */
-  readonly ips: string[];
-}
+export type WorkloadEndpointInfo = SnapshotWorkloadEndpoint;
 
 export interface NodeInfo {
   readonly name: string;
@@ -66,6 +59,12 @@ const versioned = <T>(kv: KVPair, value: T): Versioned<T> => ({ key: kv.key, val
 
 export class IpamStore {
   constructor(readonly ds: Datastore) {}
+
+  /** Everything IPAM reasons about, from one listing (one revision) of /calico/. */
+  async snapshot(): Promise<IpamSnapshot> {
+    const { items, revision } = await this.ds.list('/calico/');
+    return buildSnapshot(items, revision);
+  }
 
   async getBlock(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
     const kv = await this.ds.get(blockKey(cidr));
@@ -182,27 +181,4 @@ function labelsOf(v: JsonValue): Labels {
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(labels)) if (typeof x === 'string') out[k] = x;
   return out;
-}
-
-export function workloadEndpointOf(key: string, v: JsonValue): WorkloadEndpointInfo | undefined {
-  const rest = key.slice(WORKLOADENDPOINT_PREFIX.length).split('/');
-  if (rest.length !== 2 || !isJsonObject(v)) return undefined;
-  const spec = isJsonObject(v['spec']) ? v['spec'] : {};
-  const nets = Array.isArray(spec['ipNetworks']) ? spec['ipNetworks'] : [];
-  const ips = nets.flatMap((n) => {
-    if (typeof n !== 'string') return [];
-    try {
-      return [formatIP(parseIP(n.split('/')[0]!))];
-    } catch {
-      return [];
-    }
-  });
-  return {
-    key,
-    namespace: rest[0]!,
-    name: rest[1]!,
-    node: typeof spec['node'] === 'string' ? spec['node'] : '',
-    pod: typeof spec['pod'] === 'string' ? spec['pod'] : typeof spec['workload'] === 'string' ? spec['workload'] : '',
-    ips,
-  };
 }
