@@ -42,7 +42,7 @@ export function bootstrapObjects(): ResourceObject[] {
 export async function ensureInitialized(ds: Datastore, now: () => Date = () => new Date()): Promise<string[]> {
   const wanted = bootstrapObjects().map((obj) => {
     const valid = validateResource(obj, { source: 'bootstrap' });
-    const key = resourceKey(kindInfo(valid.kind), undefined, valid.metadata.name);
+    const key = resourceKey(kindInfo(valid.kind), undefined, valid.metadata.name ?? '');
     const value = { ...valid, metadata: { ...valid.metadata, uid: randomUUID(), creationTimestamp: timestamp(now()) } };
     return { key, value, label: `${valid.kind}(${valid.metadata.name})` };
   });

@@ -158,7 +158,7 @@ export class ResourceClient {
       const o = t as ResourceObject;
       const k = kindInfo(o.kind, o.apiVersion);
       const rv = o.metadata.resourceVersion;
-      return prepareDelete({ kind: k, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), ...(rv ? { resourceVersion: rv } : {}) });
+      return prepareDelete({ kind: k, name: o.metadata.name ?? "", ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), ...(rv ? { resourceVersion: rv } : {}) });
     });
     return this.write('delete', prepared, opts);
   }

@@ -38,7 +38,7 @@ export function loadTexts(texts: readonly SourceText[], opts: LoadOptions = {}):
       const where = { source: d.source, document: d.index, line: d.line };
       const withNs = applyNamespace(d.resource, opts.namespace);
       if (typeof withNs === 'string') {
-        issues.push({ ...where, kind: d.resource.kind, name: d.resource.metadata.name, path: 'metadata.namespace', rule: 'namespace-mismatch', message: withNs });
+        issues.push({ ...where, kind: d.resource.kind, ...(d.resource.metadata.name === undefined ? {} : { name: d.resource.metadata.name }), path: 'metadata.namespace', rule: 'namespace-mismatch', message: withNs });
         continue;
       }
       documents.push({ resource: withNs, where });
