@@ -142,17 +142,17 @@ export class ResourceClient {
     return (await this.deleteAll([target])).items[0]!;
   }
 
-  createAll(objs: readonly (ResourceObject | BatchItem)[], opts: BatchOptions = {}): Promise<BatchResult> {
+  async createAll(objs: readonly (ResourceObject | BatchItem)[], opts: BatchOptions = {}): Promise<BatchResult> {
     return this.write('create', objs.map((o) => prepareWrite(toItem(o))), opts);
   }
-  applyAll(objs: readonly (ResourceObject | BatchItem)[]): Promise<BatchResult> {
+  async applyAll(objs: readonly (ResourceObject | BatchItem)[]): Promise<BatchResult> {
     return this.write('apply', objs.map((o) => prepareWrite(toItem(o))), {});
   }
-  replaceAll(objs: readonly (ResourceObject | BatchItem)[]): Promise<BatchResult> {
+  async replaceAll(objs: readonly (ResourceObject | BatchItem)[]): Promise<BatchResult> {
     return this.write('replace', objs.map((o) => prepareWrite(toItem(o))), {});
   }
   /** Delete resources given as objects (e.g. read from a file) or as kind/namespace/name targets. */
-  deleteAll(targets: readonly (ResourceObject | DeleteTarget)[], opts: BatchOptions = {}): Promise<BatchResult> {
+  async deleteAll(targets: readonly (ResourceObject | DeleteTarget)[], opts: BatchOptions = {}): Promise<BatchResult> {
     const prepared = targets.map((t) => {
       if (typeof t.kind !== 'string') return prepareDelete(t as DeleteTarget);
       const o = t as ResourceObject;
