@@ -4,7 +4,10 @@
 // - `and` / `or` nodes have at least two operands (a single operand is returned unwrapped).
 // - `in` / `notIn` value lists are sorted in byte order of their UTF-8 encoding (Go's
 //   sort.Strings) and de-duplicated.
-// - `not` never wraps another `not` (leading '!'s collapse by parity).
+// - Leading '!'s of one operation collapse by parity, but `!(!a)` is not(not(a)): the
+//   parentheses start a new operation. Its canonical text `!!a` re-parses as `a`, so (as in
+//   Calico) canonical text is a fixed point only from the second round on; the meaning never
+//   changes.
 // Canonical text is Calico's: ` == `-style spacing, double quotes unless the value contains a
 // double quote (then single quotes; a value can never hold both, strings have no escapes),
 // sets as `k in {"a", "b"}`, every and/or wrapped in parentheses, `!` with no space. Equal

@@ -29,8 +29,16 @@ export class SelectorParseError extends Error {
     /** What was wrong and what would be right, without the location prefix. */
     readonly detail: string,
   ) {
-    super(`invalid selector ${JSON.stringify(input)} at position ${position}: ${detail}`);
+    super(`invalid selector ${quoteInput(input, position)} at position ${position}: ${detail}`);
   }
+}
+
+/** The whole input when short; otherwise its length and the text around the position. */
+function quoteInput(input: string, position: number): string {
+  if (input.length <= 120) return JSON.stringify(input);
+  const from = Math.max(0, position - 30);
+  const near = `${from > 0 ? '…' : ''}${input.slice(from, position + 30)}${position + 30 < input.length ? '…' : ''}`;
+  return `(${input.length} characters) near ${JSON.stringify(near)}`;
 }
 
 /** Describes the text at `pos` for an error message: a short excerpt or "end of selector". */

@@ -141,10 +141,14 @@ class Parser {
     }
     const setOp = SET_OPS[op.kind];
     if (setOp !== undefined) return { kind: setOp, label, values: this.parseSet(op) };
+    const hint =
+      op.kind === 'lparen' && (label === 'has' || label === 'all' || label === 'global')
+        ? ` (write '${label}(' with no space before the parenthesis)`
+        : '';
     return this.fail(
       op,
       'ExpectedOperator',
-      `expected an operator (==, !=, in, not in, contains, starts with, ends with) after label ${JSON.stringify(label)}, found ${this.describe(op)}`,
+      `expected an operator (==, !=, in, not in, contains, starts with, ends with) after label ${JSON.stringify(label)}, found ${this.describe(op)}${hint}`,
     );
   }
 
