@@ -9,8 +9,8 @@
 // transaction. A transaction carries at most MAX_TXN_OPS (128, etcd's default --max-txn-ops)
 // operations, counting each conversion; a larger batch is split into consecutive transactions,
 // each all-or-nothing, and the result's `transactions` says how many were used (> 1 means the
-// batch as a whole was not atomic). A failure after the first transaction says how many
-// resources were already stored.
+// batch as a whole was not atomic). A failure after the first transaction is a
+// PartialBatchError saying how many resources were already stored.
 //
 // Races: a plan is made from a fresh read; if the transaction's compare fails because another
 // writer got in between, the client reads and plans again (a bounded number of times). An
@@ -22,7 +22,7 @@ import { type Datastore, type KVPair, MAX_TXN_OPS, isDatastoreError } from '../d
 import { type KindInfo, type ResourceObject, kindInfo, resourceKey, resourceListPrefix } from '../model/index.js';
 import { parseSelector } from '../selector/index.js';
 import { ensureInitialized } from './bootstrap.js';
-import { ResourceError, describeRef, fromDatastoreError } from './errors.js';
+import { PartialBatchError, ResourceError, describeRef, fromDatastoreError } from './errors.js';
 import { applyMergePatch } from './merge-patch.js';
 import {
   type BatchItem,
@@ -209,9 +209,7 @@ export class ResourceClient {
         items.push(...r.items);
         skipped.push(...r.skipped.map((i) => i + offset));
       } catch (err) {
-        if (items.length > 0 && err instanceof Error) {
-          err.message += `\n(the batch was split into ${chunks.length} transactions; ${items.length} resource(s) from earlier transactions were stored)`;
-        }
+        if (offset > 0) throw new PartialBatchError(items.length, chunks.length, err);
         throw err;
       }
       offset += chunk.length;

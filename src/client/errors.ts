@@ -59,3 +59,21 @@ export function fromDatastoreError(err: DatastoreError, ref: ResourceRef | undef
 
 export const notFoundError = (ref: ResourceRef): ResourceError =>
   new ResourceError('NotFound', `resource does not exist: ${describeRef(ref)}`, ref);
+
+/**
+ * A batch larger than one transaction failed after earlier transactions were committed: those
+ * resources are stored, the rest are not. Carries the underlying failure's code and cause.
+ */
+export class PartialBatchError extends Error {
+  override readonly name = 'PartialBatchError';
+  readonly code: string;
+  constructor(
+    readonly stored: number,
+    readonly transactions: number,
+    cause: unknown,
+  ) {
+    const inner = cause instanceof Error ? cause.message : String(cause);
+    super(`${inner}\n(the batch needed ${transactions} transactions; the ${stored} resource(s) of the transactions before the failing one were stored)`, { cause });
+    this.code = typeof (cause as { code?: unknown })?.code === 'string' ? (cause as { code: string }).code : 'Unavailable';
+  }
+}

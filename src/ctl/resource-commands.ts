@@ -8,7 +8,7 @@
 // the first failure.
 
 import type { Command } from 'commander';
-import type { BatchItem, BatchResult, ResourceClient } from '../client/index.js';
+import { type BatchItem, type BatchResult, PartialBatchError, type ResourceClient } from '../client/index.js';
 import { type ResourceObject, ValidationError, kindInfo } from '../model/index.js';
 import type { CtlContext } from './context.js';
 import type { DatastoreFlags } from './datastore-options.js';
@@ -100,7 +100,16 @@ async function writeFromFiles(ctx: CtlContext, verb: Verb, opts: FileFlags): Pro
   }
   return ctx.withClient(opts, async (client) => {
     if (!opts.continueOnError) {
-      const result = await batch(client, verb, loaded.documents, opts);
+      let result: BatchResult;
+      try {
+        result = await batch(client, verb, loaded.documents, opts);
+      } catch (err) {
+        const code = ctx.report(err);
+        if (!(err instanceof PartialBatchError) && loaded.documents.length > 1) {
+          ctx.err(`nothing was stored: the ${loaded.documents.length} resources are written together or not at all\n`);
+        }
+        return code;
+      }
       report(ctx, verb, loaded.documents, result);
       return ExitCode.Ok;
     }
