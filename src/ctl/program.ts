@@ -18,7 +18,7 @@ import { registerVersionCommand } from './version.js';
 const DATASTORE_HELP = `Datastore (every command that reads or writes):
   flags --datastore-type, --etcd-endpoints, --etcd-ca-cert-file, --etcd-cert-file, --etcd-key-file,
   or the environment DATASTORE_TYPE, ETCD_ENDPOINTS, ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE,
-  or a calicoctl config file (-c FILE, default /etc/calico/calicoctl.cfg):
+  or a calicoctl-style config file (-c FILE, default /etc/tabby/tabbyctl.cfg):
     apiVersion: projectcalico.org/v3
     kind: CalicoAPIConfig
     spec:
