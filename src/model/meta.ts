@@ -6,7 +6,7 @@
 
 import * as v from 'valibot';
 import { checkLabelKey, checkLabelValue } from './names.js';
-import { type RuleIssue, bool, check, checkFields, int, list, obj, opt, str, strMap } from './schema-kit.js';
+import { type RuleIssue, bool, check, withRules, int, list, obj, opt, str, strMap } from './schema-kit.js';
 
 const OwnerReference = obj({
   apiVersion: str(),
@@ -17,17 +17,14 @@ const OwnerReference = obj({
   blockOwnerDeletion: opt(bool()),
 });
 
-const Labels = v.pipe(
-  strMap(),
-  checkFields((labels: Record<string, string>) => {
+const Labels = withRules(strMap(), (labels: Record<string, string>) => {
     const issues: RuleIssue[] = [];
     for (const [k, val] of Object.entries(labels)) {
       const bad = checkLabelKey(k) ?? checkLabelValue(val);
       if (bad !== undefined) issues.push({ path: [k], rule: 'label', message: bad });
     }
     return issues;
-  }),
-);
+  });
 
 export const ObjectMetaSchema = obj({
   name: opt(str()),

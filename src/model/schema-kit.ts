@@ -2,8 +2,8 @@
 //
 // - `obj` is a strict object: an unknown field is an issue (Calico decodes strictly), and its
 //   message lists the fields that would be accepted.
-// - `check` (one field) and `checkFields` (cross-field, with relative paths) attach Calico's
-//   validation rules. They carry a short rule id in the issue's `expected` slot, which valibot
+// - `check` (one field) and `withRules` (cross-field, with relative paths) attach Calico's
+//   validation rules (`withRules` attaches cross-field ones to a schema). They carry a short rule id in the issue's `expected` slot, which valibot
 //   leaves to the check's author; `toValidationIssues` turns it back into `rule`.
 // - Checks run only on values whose structure is already valid (valibot skips pipe actions on
 //   untyped data), so a rule never sees a half-typed value.
@@ -91,8 +91,16 @@ export function check<T>(rule: string, test: (value: T) => string | undefined) {
   });
 }
 
-/** Rules across fields of one object: `test` returns issues with paths relative to the object. */
-export function checkFields<T>(test: (value: T) => readonly RuleIssue[]) {
+/**
+ * `schema` plus rules across its fields: `test` returns issues with paths relative to the value.
+ * The test may take a wider type than the schema's output (a shared interface), so specs that
+ * share rules can share the function.
+ */
+export function withRules<S extends v.GenericSchema>(schema: S, test: (value: v.InferOutput<S>) => readonly RuleIssue[]) {
+  return v.pipe(schema, checkFields<v.InferOutput<S>>(test));
+}
+
+function checkFields<T>(test: (value: T) => readonly RuleIssue[]) {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     for (const issue of test(dataset.value as T)) {

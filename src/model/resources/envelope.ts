@@ -8,7 +8,7 @@
 import * as v from 'valibot';
 import { ObjectMetaSchema } from '../meta.js';
 import { checkDNS1123Label, checkDNS1123Subdomain } from '../names.js';
-import { type RuleIssue, checkFields, obj, opt } from '../schema-kit.js';
+import { type RuleIssue, withRules, obj, opt } from '../schema-kit.js';
 
 /** Checks a resource's name; returns a message, or undefined if the name is acceptable. */
 export type NameRule = (name: string, resource: { spec?: unknown }) => { rule: string; message: string } | undefined;
@@ -66,13 +66,10 @@ export function envelope<const K extends string, const A extends string, Spec ex
   });
   const base = envelopeRules(kind, opts.namespaced, opts.name ?? subdomainName);
   const extra = opts.rules;
-  return v.pipe(
-    shape,
-    checkFields((r: v.InferOutput<typeof shape>) => {
+  return withRules(shape, (r: v.InferOutput<typeof shape>) => {
       const resource = r as unknown as Parameters<typeof base>[0] & Parameters<NonNullable<typeof extra>>[0];
       return [...base(resource), ...(extra === undefined ? [] : extra(resource))];
-    }),
-  );
+    });
 }
 
 export function envelopeWithStatus<const K extends string, const A extends string, Spec extends v.GenericSchema, Status extends v.GenericSchema>(
@@ -88,11 +85,8 @@ export function envelopeWithStatus<const K extends string, const A extends strin
   });
   const base = envelopeRules(kind, opts.namespaced, opts.name ?? subdomainName);
   const extra = opts.rules;
-  return v.pipe(
-    shape,
-    checkFields((r: v.InferOutput<typeof shape>) => {
+  return withRules(shape, (r: v.InferOutput<typeof shape>) => {
       const resource = r as unknown as Parameters<typeof base>[0] & Parameters<NonNullable<typeof extra>>[0];
       return [...base(resource), ...(extra === undefined ? [] : extra(resource))];
-    }),
-  );
+    });
 }

@@ -11,7 +11,7 @@ import * as v from 'valibot';
 import { type CIDR, CIDRParseError, cidrsOverlap, formatCIDR, parseCIDR } from '../../ip/index.js';
 import { type DefaultRule, defaultRule } from '../defaults.js';
 import { CALICO_API_VERSION } from '../kinds.js';
-import { type RuleIssue, bool, check, checkFields, int, list, obj, oneOf, opt, str } from '../schema-kit.js';
+import { type RuleIssue, bool, check, withRules, int, list, obj, oneOf, opt, str } from '../schema-kit.js';
 import { selectorProblem } from '../selectors.js';
 import { envelope } from './envelope.js';
 
@@ -63,7 +63,7 @@ const IPPoolSpecShape = obj({
 });
 
 type Spec = v.InferOutput<typeof IPPoolSpecShape>;
-const IPPoolSpec = v.pipe(IPPoolSpecShape, checkFields(ipPoolSpecRules));
+const IPPoolSpec = withRules(IPPoolSpecShape, ipPoolSpecRules);
 
 const enabled = (mode: string | undefined) => mode !== undefined && mode !== 'Never';
 
