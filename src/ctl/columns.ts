@@ -21,10 +21,13 @@ export interface Column {
   readonly wide?: boolean;
 }
 
-/** Read a dotted path out of a resource, as a cell string. */
-function field(path: string): (r: TableResource) => string {
+/** Read a dotted path out of a resource, as a cell string; `otherwise` when the field is unset. */
+function field(path: string, otherwise = ''): (r: TableResource) => string {
   const parts = path.split('.');
-  return (r) => cell(parts.reduce<unknown>((v, p) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined), r));
+  return (r) => {
+    const v = parts.reduce<unknown>((v, p) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined), r);
+    return v === undefined || v === null ? otherwise : cell(v);
+  };
 }
 
 export function cell(v: unknown): string {
@@ -44,6 +47,8 @@ const labels: Column = {
       .join(','),
 };
 const col = (header: string, path: string, wide = false): Column => (wide ? { header, value: field(path), wide } : { header, value: field(path) });
+/** A boolean field whose unset value means false, shown as calicoctl shows it. */
+const flag = (header: string, path: string): Column => ({ header, value: field(path, 'false'), wide: true });
 
 const policyColumns: Column[] = [name, col('TIER', 'spec.tier', true), col('ORDER', 'spec.order', true), col('SELECTOR', 'spec.selector', true)];
 
@@ -51,11 +56,11 @@ const COLUMNS: Record<string, Column[]> = {
   IPPool: [
     name,
     col('CIDR', 'spec.cidr'),
-    col('NAT', 'spec.natOutgoing', true),
+    flag('NAT', 'spec.natOutgoing'),
     col('IPIPMODE', 'spec.ipipMode', true),
     col('VXLANMODE', 'spec.vxlanMode', true),
-    col('DISABLED', 'spec.disabled', true),
-    col('DISABLEBGPEXPORT', 'spec.disableBGPExport', true),
+    flag('DISABLED', 'spec.disabled'),
+    flag('DISABLEBGPEXPORT', 'spec.disableBGPExport'),
     col('SELECTOR', 'spec.nodeSelector'),
   ],
   IPReservation: [name, col('CIDRS', 'spec.reservedCIDRs')],
