@@ -12,30 +12,16 @@
 // - Transient trouble goes to onError, followed by a retry after an exponential back-off with
 //   jitter (reset once a stream is established). Only close() ends the watch.
 
+import { type BackoffOptions, Sleeper, backoffDelay } from './backoff.js';
 import type { ListResult, Revision, WatchHandle, WatchHandler } from './datastore.js';
 import { type GatewayWatchResult, decodeWatchEvents, encodeKey, headerRevision, int64, prefixRangeEnd } from './etcd-codec.js';
 import type { EtcdTransport, StreamHandle } from './etcd-transport.js';
-
-export interface BackoffOptions {
-  /** First retry delay (default 100 ms); doubles per failure up to maxMs. */
-  minMs?: number;
-  /** Longest delay between retries (default 5 s). */
-  maxMs?: number;
-}
-
-/** Delay before retry number `attempt` (0-based): exponential, capped, with ±50% jitter. */
-export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random: () => number = Math.random): number {
-  const min = opts.minMs ?? 100;
-  const max = opts.maxMs ?? 5000;
-  const base = Math.min(max, min * 2 ** Math.min(attempt, 30));
-  return Math.round(base * (0.5 + random()));
-}
 
 export class EtcdWatch implements WatchHandle {
   private delivered: Revision;
   private closed = false;
   private current: StreamHandle | undefined;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private readonly finished: Promise<void>;
 
   constructor(
@@ -53,7 +39,7 @@ export class EtcdWatch implements WatchHandle {
   async close(): Promise<void> {
     this.closed = true;
     this.current?.abort();
-    this.wake?.();
+    this.sleeper.wakeAll();
     await this.finished;
   }
 
@@ -80,7 +66,7 @@ export class EtcdWatch implements WatchHandle {
         this.handler.onError?.(err instanceof Error ? err : new Error(String(err)));
       }
       if (this.closed) return;
-      await this.sleep(backoffDelay(attempt++, this.backoff));
+      await this.sleeper.sleep(backoffDelay(attempt++, this.backoff));
     }
   }
 
@@ -131,15 +117,5 @@ export class EtcdWatch implements WatchHandle {
     if (compacted) return 'compacted';
     if (cancelReason !== undefined) throw new Error(`etcd canceled the watch on ${this.prefix}: ${cancelReason}`);
     return 'closed';
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

@@ -5,50 +5,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
+import { etcdClientOptions, etcdTarget } from '../testing/datastore-targets.js';
 import { startTcpProxy } from '../testing/tcp-proxy.js';
 import { WatchRecorder, describeEvent } from '../testing/watch-recorder.js';
-import { type ContractTarget, runDatastoreContract } from './contract.test-suite.js';
+import { runDatastoreContract } from './contract.test-suite.js';
 import { isDatastoreError } from './datastore.js';
-import { EtcdDatastore, type EtcdDatastoreOptions } from './etcd.js';
+import { EtcdDatastore } from './etcd.js';
 import { EtcdUnavailableError } from './etcd-transport.js';
 
-const fastRetry = { watchBackoff: { minMs: 20, maxMs: 250 } };
-
-function clientOptions(etcd: EtcdFixture, endpoints = etcd.endpoints): EtcdDatastoreOptions {
-  const tls = etcd.tls;
-  return {
-    endpoints,
-    ...fastRetry,
-    ...(tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : {}),
-  };
-}
-
-async function etcdTarget(tls: boolean): Promise<ContractTarget> {
-  const etcd = await startEtcd({ tls });
-  const store = new EtcdDatastore(clientOptions(etcd));
-  const url = new URL(etcd.endpoints[0]!);
-  return {
-    store,
-    compact: (revision) => etcd.compact(revision),
-    disconnectable: async () => {
-      const proxy = await startTcpProxy('127.0.0.1', Number(url.port));
-      const viaProxy = new EtcdDatastore(clientOptions(etcd, [`${url.protocol}//127.0.0.1:${proxy.port}`]));
-      return {
-        store: viaProxy,
-        disconnect: async () => proxy.cut(),
-        reconnect: async () => proxy.heal(),
-        close: async () => {
-          await viaProxy.close();
-          await proxy.close();
-        },
-      };
-    },
-    close: async () => {
-      await store.close();
-      await etcd.stop();
-    },
-  };
-}
+const clientOptions = etcdClientOptions;
 
 runDatastoreContract('etcd', () => etcdTarget(false));
 runDatastoreContract('etcd with TLS client certificates', () => etcdTarget(true));

@@ -38,7 +38,8 @@ import {
   requestFor,
 } from './etcd-codec.js';
 import { EtcdTransport, type EtcdTransportOptions } from './etcd-transport.js';
-import { type BackoffOptions, EtcdWatch } from './etcd-watch.js';
+import type { BackoffOptions } from './backoff.js';
+import { EtcdWatch } from './etcd-watch.js';
 
 export interface EtcdDatastoreOptions extends EtcdTransportOptions {
   /** Keys per range request when listing (default 1000); bigger lists take several pages. */

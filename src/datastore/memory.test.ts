@@ -1,24 +1,12 @@
 // The Datastore contract on MemoryDatastore, plus what only the memory backend promises.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { memoryTarget } from '../testing/datastore-targets.js';
 import { WatchRecorder } from '../testing/watch-recorder.js';
 import { runDatastoreContract } from './contract.test-suite.js';
 import { MemoryDatastore } from './memory.js';
 
-runDatastoreContract('memory', async () => {
-  const store = new MemoryDatastore();
-  return {
-    store,
-    compact: async (revision) => store.compact(revision),
-    disconnectable: async () => ({
-      store,
-      disconnect: async () => store.suspendWatches(),
-      reconnect: async () => store.resumeWatches(),
-      close: async () => store.resumeWatches(),
-    }),
-    close: () => store.close(),
-  };
-});
+runDatastoreContract('memory', memoryTarget);
 
 describe('MemoryDatastore', () => {
   it('never lets a caller mutate stored values by reference', async () => {
