@@ -164,7 +164,7 @@ describe('BlockAllocator pool selection', () => {
     const { ds, ipam } = await setup({
       rack1: { cidr: '10.1.0.0/24', nodeSelector: "rack == 'r1'" },
       rack2: { cidr: '10.2.0.0/24', nodeSelector: "rack == 'r2'" },
-      teamx: { cidr: '10.3.0.0/24', nodeSelector: 'all()', namespaceSelector: "team in {'x', 'z'}" },
+      teamx: { cidr: '10.3.0.0/24', nodeSelector: 'all()', namespaceSelector: "team in {'x', 'z'}", allowedUses: ['Workload'] },
     });
     await putNode(ds, 'n1', { rack: 'r1' });
     await putNode(ds, 'n2', { rack: 'r2' });

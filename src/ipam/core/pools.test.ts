@@ -17,11 +17,12 @@ describe('IPAM pools', () => {
   });
 
   it('rejects bad pools naming the key and the field', () => {
-    assert.throws(() => pool('x', { cidr: '10.0.0.1/16' }), /ippools\/x: spec\.cidr: .*host bits/);
-    assert.throws(() => pool('x', { cidr: '10.0.0.0/16', blockSize: 19 }), /spec\.blockSize: 19 is not an integer in 20\.\.32/);
-    assert.throws(() => pool('x', { cidr: '10.0.0.0/28', blockSize: 26 }), /spec\.cidr: prefix \/28 is longer than blockSize 26/);
-    assert.throws(() => pool('x', { cidr: '10.0.0.0/16', allowedUses: ['Everything'] }), /spec\.allowedUses: "Everything"/);
+    assert.throws(() => pool('x', { cidr: '10.0.0.1/16' }), /ippools\/x: IPPool "x": spec\.cidr: host bits are set/);
+    assert.throws(() => pool('x', { cidr: '10.0.0.0/16', blockSize: 19 }), /spec\.blockSize: IPv4 block size must be from 20 to 32/);
+    assert.throws(() => pool('x', { cidr: '10.0.0.0/28', blockSize: 26 }), /spec\.cidr: the pool \/28 is smaller than its \/26 blocks/);
+    assert.throws(() => pool('x', { cidr: '10.0.0.0/16', allowedUses: ['Everything'] }), /spec\.allowedUses\[0\]: must be one of/);
     assert.throws(() => pool('x', { cidr: '10.0.0.0/16', assignmentMode: 'Sometimes' }), /spec\.assignmentMode/);
+    assert.throws(() => pool('x', { cidr: '10.0.0.0/16', namespaceSelector: 'a == "b"' }), /Tunnel addresses cannot have a namespaceSelector/);
   });
 
   it('finds overlapping pools but not the candidate itself', () => {

@@ -7,6 +7,7 @@
 //   - in both cases the pool's allowedUses must include the intended use.
 
 import { type CIDR, type IPFamily, cidrsOverlap, formatCIDR, parseCIDR, tryParseCIDR } from '../../ip/index.js';
+import { type ResourceObject, validateResource } from '../../model/index.js';
 import { isJsonObject, type JsonValue } from './json.js';
 
 export type IntendedUse = 'Workload' | 'Tunnel' | 'LoadBalancer';
@@ -38,52 +39,35 @@ export class PoolDecodeError extends Error {
 }
 
 export const DEFAULT_BLOCK_SIZE: Record<IPFamily, number> = { 4: 26, 6: 122 };
-const BLOCK_SIZE_RANGE: Record<IPFamily, [number, number]> = { 4: [20, 32], 6: [116, 128] };
 const USES: readonly IntendedUse[] = ['Workload', 'Tunnel', 'LoadBalancer'];
 
-/** An IPPool resource (v3 JSON) with Calico's defaults applied; throws naming key and field. */
+/**
+ * An IPPool resource as stored (v3 JSON), validated and defaulted by the resource model (so IPAM
+ * and `tabbyctl apply` agree on what a valid pool is); throws PoolDecodeError naming the key,
+ * the field and the rule.
+ */
 export function poolFromResource(value: JsonValue, key: string): IpamPool {
-  const bad = (field: string, rule: string) => new PoolDecodeError(`IPPool at ${key}: spec.${field}: ${rule}`);
-  if (!isJsonObject(value) || !isJsonObject(value['spec'])) throw new PoolDecodeError(`IPPool at ${key}: no spec object`);
-  const spec = value['spec'];
-  const meta = isJsonObject(value['metadata']) ? value['metadata'] : {};
-  const name = typeof meta['name'] === 'string' ? meta['name'] : key.slice(key.lastIndexOf('/') + 1);
-  let cidr: CIDR;
+  if (!isJsonObject(value)) throw new PoolDecodeError(`${key}: IPPool value is not an object`);
+  let pool: ResourceObject;
   try {
-    cidr = parseCIDR(String(spec['cidr']));
+    pool = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', ...value }, { source: key });
   } catch (e) {
-    throw bad('cidr', (e as Error).message);
+    throw new PoolDecodeError((e as Error).message);
   }
-  const [lo, hi] = BLOCK_SIZE_RANGE[cidr.family];
+  const spec = (pool as unknown as { spec: Record<string, unknown> }).spec;
+  const cidr = parseCIDR(String(spec['cidr']));
+  const str = (v: unknown, dflt: string) => (typeof v === 'string' && v.trim() !== '' ? v : dflt);
+  const uses = Array.isArray(spec['allowedUses']) && spec['allowedUses'].length > 0 ? (spec['allowedUses'] as IntendedUse[]) : (['Workload', 'Tunnel'] as IntendedUse[]);
   const bs = spec['blockSize'];
-  const blockSize = bs === undefined || bs === null || bs === 0 ? DEFAULT_BLOCK_SIZE[cidr.family] : bs;
-  if (typeof blockSize !== 'number' || !Number.isInteger(blockSize) || blockSize < lo || blockSize > hi) {
-    throw bad('blockSize', `${JSON.stringify(bs)} is not an integer in ${lo}..${hi} for IPv${cidr.family}`);
-  }
-  const disabled = spec['disabled'] === true;
-  if (cidr.prefix > blockSize && !disabled) throw bad('cidr', `prefix /${cidr.prefix} is longer than blockSize ${blockSize}`);
-  const uses = spec['allowedUses'];
-  let allowedUses: IntendedUse[] = ['Workload', 'Tunnel'];
-  if (Array.isArray(uses) && uses.length > 0) {
-    allowedUses = uses.map((u) => {
-      if (!USES.includes(u as IntendedUse)) throw bad('allowedUses', `"${String(u)}" is not one of ${USES.join(', ')}`);
-      return u as IntendedUse;
-    });
-  }
-  const mode = spec['assignmentMode'];
-  if (mode !== undefined && mode !== null && mode !== '' && mode !== 'Automatic' && mode !== 'Manual') {
-    throw bad('assignmentMode', `"${String(mode)}" is not Automatic or Manual`);
-  }
-  const str = (v: JsonValue | undefined, dflt: string) => (typeof v === 'string' && v.trim() !== '' ? v : dflt);
   return {
-    name,
+    name: pool.metadata.name ?? key.slice(key.lastIndexOf('/') + 1),
     cidr,
-    blockSize,
-    disabled,
+    blockSize: typeof bs === 'number' && bs > 0 ? bs : DEFAULT_BLOCK_SIZE[cidr.family],
+    disabled: spec['disabled'] === true,
     nodeSelector: str(spec['nodeSelector'], 'all()'),
     namespaceSelector: str(spec['namespaceSelector'], ''),
-    allowedUses,
-    assignmentMode: mode === 'Manual' ? 'Manual' : 'Automatic',
+    allowedUses: uses.filter((u) => USES.includes(u)),
+    assignmentMode: spec['assignmentMode'] === 'Manual' ? 'Manual' : 'Automatic',
     ipipMode: str(spec['ipipMode'], 'Never'),
     vxlanMode: str(spec['vxlanMode'], 'Never'),
   };
