@@ -11,6 +11,7 @@ import { TABBY_VERSION } from '../version.js';
 import { type CtlContext, type CtlIO, type DatastoreOpener, createContext } from './context.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { registerGetCommand } from './get.js';
+import { registerIpamCommands } from './ipam.js';
 import { registerPatchCommand } from './patch.js';
 import { registerResourceCommands } from './resource-commands.js';
 import { registerVersionCommand } from './version.js';
@@ -51,6 +52,7 @@ ${EXIT_CODES_HELP}
   registerResourceCommands(program, ctx);
   registerGetCommand(program, ctx);
   registerPatchCommand(program, ctx);
+  registerIpamCommands(program, ctx);
   registerVersionCommand(program, ctx);
   return program;
 }
