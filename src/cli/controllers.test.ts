@@ -5,7 +5,7 @@ import type { GcPassResult } from '../controllers/ipam-gc.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { parseDuration } from '../ipam/core/duration.js';
-import { putNode, putPool } from '../ipam/testing.js';
+import { putNode, putPool } from '../ipam/testing/fixtures.js';
 import { nullLogger } from '../util/log.js';
 import { KUBE_CONTROLLERS_CONFIG_KEY, configuredLeakGracePeriod, registerControllersCommand, runControllers } from './controllers.js';
 

@@ -7,7 +7,7 @@ import { BlockAllocator } from '../ipam/allocator.js';
 import { checkIpam } from '../ipam/core/check.js';
 import { affinityKey, blockKey, handleKey } from '../ipam/core/keys.js';
 import { IpamStore } from '../ipam/store.js';
-import { putNode, putPool, putWorkloadEndpoint, wepKey } from '../ipam/testing.js';
+import { putNode, putPool, putWorkloadEndpoint, wepKey } from '../ipam/testing/fixtures.js';
 import { IpamGarbageCollector } from './ipam-gc.js';
 
 const MIN = 60_000;

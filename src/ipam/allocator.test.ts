@@ -7,7 +7,7 @@ import { IpamError } from './api.js';
 import { decodeBlock, encodeBlock, newBlock } from './core/block.js';
 import { IPAM_CONFIG_KEY, affinityKey, blockKey, handleKey } from './core/keys.js';
 import { decodeAffinity, decodeHandle, encodeIpamConfig } from './core/records.js';
-import { putNode, putPool, putReservation } from './testing.js';
+import { putNode, putPool, putReservation } from './testing/fixtures.js';
 
 /** "10.244.0.5/26" → 10.244.0.0/26 */
 const blockOf = (text: string): CIDR => enclosingCIDR(parseIP(text.split('/')[0]!), Number(text.split('/')[1]));

@@ -69,6 +69,8 @@ interface RequestContext {
   readonly pools: IpamPool[];
   readonly config: IpamConfig;
   readonly reservations: ReservationSet;
+  /** The reservation test, or undefined when nothing is reserved (the common, fast case). */
+  readonly reserved: ((a: IPAddr) => boolean) | undefined;
   readonly fetchedAt: number;
 }
 
@@ -251,7 +253,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
         await this.claimer.confirm(aff);
         this.dropAffinities(req.node, aff.block.family);
       }
-      if (assignableCount(vb.value, ctx.reservations.isReserved) === 0) continue;
+      if (assignableCount(vb.value, ctx.reserved) === 0) continue;
       await this.writeAssignment(vb, want, req, ctx, cursor, out);
       return true;
     }
@@ -262,7 +264,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const { blocks } = await this.store.listBlocks(plan.family);
     const candidates = blocks
       .filter((vb) => plan.pools.some((p) => cidrContains(p.cidr, vb.value.cidr)) && affineNode(vb.value) !== req.node)
-      .filter((vb) => assignableCount(vb.value, ctx.reservations.isReserved) > 0)
+      .filter((vb) => assignableCount(vb.value, ctx.reserved) > 0)
       // A per-node pseudo-random order, so borrowing nodes spread over blocks instead of queueing on one.
       .map((vb) => ({ vb, rank: fnv1a32(`${req.node}|${formatCIDR(vb.value.cidr)}`) }))
       .sort((a, b) => a.rank - b.rank);
@@ -282,7 +284,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     cursor: HandleCursor,
     out: AssignedAddress[],
   ): Promise<void> {
-    const { block, ordinals } = assignFromBlock(vb.value, want, req.handleId, attrsFor(req.attrs), ctx.reservations.isReserved);
+    const { block, ordinals } = assignFromBlock(vb.value, want, req.handleId, attrsFor(req.attrs), ctx.reserved);
     if (ordinals.length === 0) throw new RetryableConflict(`block ${formatCIDR(vb.value.cidr)} has no assignable address`);
     await this.refreshHandle(cursor);
     const res = await this.commit(vb, block, cursor, ordinals.length);
@@ -551,7 +553,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     if (this.context && now - this.context.fetchedAt < this.ttl) return this.context;
     const [pools, config, reservations] = await Promise.all([this.store.listPools(), this.store.config(), this.store.reservations()]);
     for (const bad of [...pools.invalid, ...reservations.invalid]) this.log.warn('ignoring invalid resource', { key: bad.key, error: bad.error });
-    this.context = { pools: pools.pools, config, reservations: reservations.set, fetchedAt: now };
+    this.context = { pools: pools.pools, config, reservations: reservations.set, reserved: reservations.set.size > 0 ? reservations.set.isReserved : undefined, fetchedAt: now };
     return this.context;
   }
 

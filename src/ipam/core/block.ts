@@ -73,7 +73,8 @@ export function allocatedCount(b: AllocationBlock): number {
 export const isEmpty = (b: AllocationBlock): boolean => allocatedCount(b) === 0;
 
 /** Free ordinals that `isReserved` does not exclude. */
-export function assignableCount(b: AllocationBlock, isReserved: (a: IPAddr) => boolean = () => false): number {
+export function assignableCount(b: AllocationBlock, isReserved?: (a: IPAddr) => boolean): number {
+  if (!isReserved) return b.unallocated.length;
   return b.unallocated.reduce((n, ord) => (isReserved(addressAt(b, ord)) ? n : n + 1), 0);
 }
 
@@ -113,12 +114,12 @@ export function assignFromBlock(
   n: number,
   handleId: string,
   secondary: Readonly<Record<string, string>>,
-  isReserved: (a: IPAddr) => boolean = () => false,
+  isReserved?: (a: IPAddr) => boolean,
 ): BlockAssignment {
   const taken: number[] = [];
   const rest: number[] = [];
   for (const ord of b.unallocated) {
-    if (taken.length < n && !isReserved(addressAt(b, ord))) taken.push(ord);
+    if (taken.length < n && !isReserved?.(addressAt(b, ord))) taken.push(ord);
     else rest.push(ord);
   }
   if (taken.length === 0) return { block: b, ordinals: [] };

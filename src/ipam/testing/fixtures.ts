@@ -1,9 +1,9 @@
 // Fixtures for IPAM tests: write IPPools, IPReservations, Nodes and WorkloadEndpoints the way
 // tabbyctl/the CNI would store them (v3 JSON under Calico's keys). Test support only.
 
-import type { Datastore } from '../datastore/datastore.js';
-import { IPPOOL_PREFIX, IPRESERVATION_PREFIX, NODE_PREFIX, WORKLOADENDPOINT_PREFIX } from './core/keys.js';
-import type { JsonValue } from './core/json.js';
+import type { Datastore } from '../../datastore/datastore.js';
+import { IPPOOL_PREFIX, IPRESERVATION_PREFIX, NODE_PREFIX, WORKLOADENDPOINT_PREFIX } from '../core/keys.js';
+import type { JsonValue } from '../core/json.js';
 
 const meta = (name: string, extra: Record<string, JsonValue> = {}) => ({
   name,

@@ -1,0 +1,101 @@
+// IPAM allocation throughput against one real etcd, each figure next to its anchor: raw
+// compare-and-swap transactions per second on the same etcd, measured in the same run with the
+// same concurrency (one client; ten concurrent clients). An allocation is at least one CAS
+// transaction (block + handle together), so the ratio says how close the allocator comes to the
+// datastore's own limit. The anchor is measured before and after each allocation phase and
+// averaged, because this machine is shared. Every address handed out is collected: the final
+// line's `duplicates` counts repeats plus `ipam check` DuplicateAddress findings, and must be 0.
+
+import { EtcdDatastore } from '../src/datastore/etcd.js';
+import { BlockAllocator } from '../src/ipam/allocator.js';
+import { checkIpam } from '../src/ipam/core/check.js';
+import { IpamStore } from '../src/ipam/store.js';
+import { putNode, putPool } from '../src/ipam/testing/fixtures.js';
+import { startEtcd } from '../src/testing/etcd.js';
+
+const PHASE_MS = Number(process.env['IPAM_BENCH_PHASE_MS'] ?? 3000);
+const NODES = 10;
+
+/** Run `clients` loops of `op` for PHASE_MS; returns operations per second. */
+async function rate(clients: number, op: (client: number, i: number) => Promise<void>): Promise<number> {
+  const end = Date.now() + PHASE_MS;
+  const start = Date.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      for (let i = 0; Date.now() < end; i++) {
+        await op(c, i);
+        done++;
+      }
+    }),
+  );
+  return done / ((Date.now() - start) / 1000);
+}
+
+async function main(): Promise<void> {
+  const etcd = await startEtcd();
+  const ds = new EtcdDatastore({ endpoints: etcd.endpoints });
+  try {
+    await putPool(ds, 'bench', { cidr: '10.128.0.0/14', blockSize: 26 });
+    for (let n = 0; n < NODES; n++) await putNode(ds, `node-${n}`);
+    const revs = new Map<string, number>();
+    const cas = async (c: number, i: number) => {
+      const key = `/bench/cas/${c}`;
+      const rev = revs.get(key);
+      const kv = rev === undefined ? await ds.put(key, { i }) : await ds.update(key, { i }, rev);
+      revs.set(key, kv.revision);
+    };
+    const ips: string[] = [];
+    const allocators = Array.from({ length: NODES }, () => new BlockAllocator(ds, { contextTtlMs: 1000 }));
+    const allocate = (nodeOf: (c: number) => number) => async (c: number, i: number) => {
+      const n = nodeOf(c);
+      const r = await allocators[n]!.autoAssign({
+        handleId: `k8s-pod-network.bench-${n}-${c}-${i}-${ips.length}`,
+        node: `node-${n}`,
+        num4: 1,
+        num6: 0,
+        attrs: { pod: `p${ips.length}`, namespace: 'bench', node: `node-${n}` },
+      });
+      ips.push(r.ipv4[0]!.ip);
+    };
+
+    await rate(NODES, allocate((c) => c)); // warm-up: every node claims its first block, JIT warms
+    ips.length = 0;
+
+    const results: Record<string, { allocations: number; anchor: number }> = {};
+    for (const [name, clients] of [['1 node', 1], ['10 nodes', NODES]] as const) {
+      const before = await rate(clients, cas);
+      const allocations = await rate(clients, allocate((c) => c));
+      const after = await rate(clients, cas);
+      results[name] = { allocations, anchor: (before + after) / 2 };
+      process.stdout.write(
+        `${name}: ${allocations.toFixed(0)} allocations/s vs ${((before + after) / 2).toFixed(0)} raw CAS txn/s (${before.toFixed(0)} before, ${after.toFixed(0)} after) on the same etcd, ${clients} concurrent client(s); ratio ${(allocations / ((before + after) / 2)).toFixed(2)}\n`,
+      );
+    }
+    const repeats = ips.length - new Set(ips).size;
+    const report = checkIpam(await new IpamStore(ds).snapshot());
+    const duplicates = repeats + report.problems.filter((p) => p.kind === 'DuplicateAddress').length;
+    process.stdout.write(`${ips.length} addresses handed out, ${duplicates} duplicates; ipam check: ${report.summary.allocated} allocated\n`);
+    const ten = results['10 nodes']!;
+    const one = results['1 node']!;
+    process.stdout.write(
+      JSON.stringify({
+        bench: 'ipam',
+        metric: 'allocations_per_s_10_nodes',
+        value: Math.round(ten.allocations),
+        unit: 'allocations/s',
+        anchor: 'etcd_cas_txn_per_s_10_clients',
+        anchorValue: Math.round(ten.anchor),
+        ratio: Number((ten.allocations / ten.anchor).toFixed(3)),
+        duplicates,
+        oneNode: { value: Math.round(one.allocations), anchorValue: Math.round(one.anchor), ratio: Number((one.allocations / one.anchor).toFixed(3)) },
+      }) + '\n',
+    );
+    if (duplicates > 0) process.exitCode = 1;
+  } finally {
+    await ds.close();
+    await etcd.stop();
+  }
+}
+
+await main();
