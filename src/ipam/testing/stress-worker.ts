@@ -9,7 +9,7 @@
 // its sequence number), as the CNI's DEL does. A crash anywhere in either sequence leaves at worst
 // an allocation without an endpoint: a leak for GC, never a duplicate.
 //
-// argv[2] is JSON: {endpoints, node, worker, ops, holdMax, seed}. Output: JSON lines on stdout;
+// argv[2] is JSON: {endpoints, node, worker, ops, holdMax, seed, allocPercent?}. Output: JSON lines on stdout;
 // the last is {"event":"done", ...counters, "held":[ips]}.
 
 import { EtcdDatastore } from '../../datastore/etcd.js';
@@ -26,6 +26,8 @@ interface WorkerArgs {
   ops: number;
   holdMax: number;
   seed: number;
+  /** Chance (percent) that a step allocates rather than releases, while below holdMax. */
+  allocPercent?: number;
 }
 
 export const STRESS_NAMESPACE = 'stress';
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
   const held: Held[] = [];
   const c = { allocs: 0, releases: 0, exhausted: 0, duplicates: 0, retriesExhausted: 0 };
   for (let i = 0; i < args.ops; i++) {
-    const allocate = held.length === 0 || (held.length < args.holdMax && rand() % 100 < 62);
+    const allocate = held.length === 0 || (held.length < args.holdMax && rand() % 100 < (args.allocPercent ?? 62));
     if (allocate) {
       const handle = `k8s-pod-network.${args.worker}-${i}`;
       const pod = `pod-${args.worker}-${i}`;
