@@ -110,6 +110,10 @@ describe('IPAM GC', () => {
     assert.ok(kv, 'block with a live workload kept');
     assert.equal((kv.value as { affinity: unknown }).affinity, null);
     assert.deepEqual(await c.ipam.addressesByHandle('k8s-pod-network.survivor'), [live]);
+    // The unowned block goes away with its last address.
+    await c.ds.delete(wepKey('default', 'node-b', 'survivor'));
+    assert.deepEqual(await c.ipam.releaseByHandle('k8s-pod-network.survivor'), [live]);
+    assert.equal(await c.ds.get(blockKey(block)), undefined, 'empty unowned block deleted on release');
   });
 
   it('releases a node’s empty block after the grace period but never its last one', async () => {

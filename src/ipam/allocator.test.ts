@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryDatastore } from '../datastore/memory.js';
-import { type CIDR, enclosingCIDR, formatCIDR, parseCIDR, parseIP } from '../ip/index.js';
+import { type CIDR, cidrContains, enclosingCIDR, formatCIDR, formatIP, parseCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
 import { decodeBlock, encodeBlock, newBlock } from './core/block.js';
@@ -257,5 +257,24 @@ describe('BlockAllocator reservations, fixed addresses and affinity', () => {
     assert.deepEqual(b.attributes[0]?.secondary, { node: 'node-a', type: 'vxlanTunnelAddress' });
     await rejectsCode(ipam.assignTunnelAddress('node-a', 4, 'ipip'), 'NoQualifiedPool');
     await rejectsCode(ipam.assignTunnelAddress('node-a', 6, 'ipip'), 'InvalidRequest');
+  });
+});
+
+describe('BlockAllocator when a pool’s block size changes', () => {
+  it('never claims a new block overlapping an old one, for automatic or fixed addresses', async () => {
+    const { ds, ipam } = await setup({ p: { cidr: '10.5.0.0/25', blockSize: 26 } });
+    const first = await ipam.autoAssign({ handleId: 'a', node: 'node-a', num4: 1, num6: 0, attrs: {} });
+    const old = blockOf(first.ipv4[0]!.blockCidr);
+    await putPool(ds, 'p', { cidr: '10.5.0.0/25', blockSize: 28 });
+    const other = new BlockAllocator(ds);
+    const got = await other.autoAssign({ handleId: 'b', node: 'node-b', num4: 40, num6: 0, attrs: {} });
+    for (const a of got.ipv4) {
+      const b = blockOf(a.blockCidr);
+      assert.ok(b.prefix === 28 ? !cidrContains(old, b) : formatCIDR(b) === formatCIDR(old), `${a.ip} in ${formatCIDR(b)} overlaps ${formatCIDR(old)}`);
+    }
+    // A fixed address inside the old /26 goes into the old block, not a new /28.
+    const inOld = formatIP({ family: 4, value: old.base + 5n });
+    const fixed = await other.assignIP({ ip: inOld, handleId: 'f', node: 'node-b', attrs: {} });
+    assert.equal(fixed.blockCidr, `${inOld}/26`);
   });
 });

@@ -40,9 +40,10 @@ import {
   type TunnelIpam,
 } from './api.js';
 import { type AllocationBlock, addressAt, affineNode, assignFromBlock, assignOrdinal, assignableCount, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
+import { BlockIndex } from './core/block-index.js';
 import { fnv1a32 } from './core/block-order.js';
 import { affinityKey, blockKey, handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
-import { type IpamPool, type LabelMatcher, type Labels, type SelectorParser, choosePools, poolContaining } from './core/pools.js';
+import { type IpamPool, type LabelMatcher, type Labels, type SelectorParser, choosePools, overlapLosers, poolContaining } from './core/pools.js';
 import { type IpamConfig, type IpamHandle, adjustHandle, effectiveMaxBlocks, encodeHandle } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
@@ -236,7 +237,12 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const ordered = [...mine].sort((a, b) => (a.block.base < b.block.base ? -1 : a.block.base > b.block.base ? 1 : 0));
     for (const aff of ordered) {
       if (aff.affinity.state === 'pendingDeletion') continue;
-      const vb = await this.cachedBlock(aff.block);
+      let vb = await this.cachedBlock(aff.block);
+      if (!vb || affineNode(vb.value) !== req.node || aff.affinity.state === 'pending') {
+        // About to finish, confirm or drop something: decide on fresh state, never on a cached hint
+        // (a cached copy may predate this node reclaiming the block).
+        vb = await this.freshBlock(aff.block);
+      }
       if (!vb) {
         // Affinity without a block: a claim that crashed between its two steps. Finish it.
         await this.claimer.claim(aff.block, req.node);
@@ -331,7 +337,8 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     return this.nodeLock.run(req.node, async () => {
       const ctx = await this.requestContext();
       const host = enclosingCIDR(addr, addr.family === 4 ? 32 : 128);
-      const pool = poolContaining(ctx.pools.filter((p) => !p.disabled), host);
+      const losers = overlapLosers(ctx.pools);
+      const pool = poolContaining(ctx.pools.filter((p) => !p.disabled && !losers.has(p)), host);
       if (!pool) {
         const names = ctx.pools.filter((p) => !p.disabled && p.cidr.family === addr.family).map((p) => `${p.name} (${formatCIDR(p.cidr)})`);
         throw new IpamError('NotInPool', `${req.ip} is not in any enabled IP pool (enabled IPv${addr.family} pools: ${names.join(', ') || 'none'})`);
@@ -341,14 +348,20 @@ export class BlockAllocator implements Ipam, TunnelIpam {
         throw new IpamError('InvalidRequest', `${req.ip} is in pool ${pool.name}, whose allowedUses (${pool.allowedUses.join(', ')}) do not include ${use}`);
       }
       if (ctx.reservations.isReserved(addr)) throw new IpamError('Reserved', `${req.ip} is reserved by an IPReservation and cannot be assigned`);
-      const cidr = enclosingCIDR(addr, pool.blockSize);
       const cursor = new HandleCursor(req.handleId);
       return withRetries(
         `assigning ${req.ip} to ${req.handleId}`,
         this.retry,
         async () => {
-          const vb = await this.cachedBlock(cidr);
+          // The block holding the address may be of another size than the pool's blockSize today.
+          const located = await this.locateBlock(addr);
+          const cidr = located ?? enclosingCIDR(addr, pool.blockSize);
+          const vb = located && (await this.cachedBlock(located));
           if (!vb) {
+            const { blocks } = await this.store.listBlocks(addr.family);
+            if (new BlockIndex(blocks.map((b) => b.value.cidr)).overlaps(cidr)) {
+              throw new IpamError('InvalidRequest', `${req.ip} lies in no block, but blocks of another size overlap its /${pool.blockSize} block ${formatCIDR(cidr)} (pool ${pool.name}'s blockSize changed?); cannot claim it`);
+            }
             await this.claimer.claim(cidr, req.node);
             this.dropAffinities(req.node, cidr.family);
             throw new RetryableConflict(`claimed block ${formatCIDR(cidr)}; assigning next`);
@@ -374,7 +387,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           return assigned(r.block, ordinalOf(r.block, addr));
         },
         () => {
-          this.blocks.delete(blockKey(cidr));
+          this.onConflict(req.node, addr.family);
           cursor.stale = true;
         },
       );
@@ -518,6 +531,13 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     // Pool deleted, or its blockSize changed after the block was made (blocks keep their size).
     const { blocks } = await this.store.listBlocks(addr.family);
     return blocks.find((vb) => cidrContains(vb.value.cidr, enclosingCIDR(addr, addr.family === 4 ? 32 : 128)))?.value.cidr;
+  }
+
+  private async freshBlock(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
+    const vb = await this.store.getBlock(cidr);
+    if (vb) this.blocks.set(vb.key, vb);
+    else this.blocks.delete(blockKey(cidr));
+    return vb;
   }
 
   private async cachedBlock(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {

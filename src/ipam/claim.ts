@@ -5,9 +5,10 @@
 
 import type { Datastore } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/datastore.js';
-import { type CIDR, type IPFamily, cidrContains, formatCIDR } from '../ip/index.js';
+import { type CIDR, type IPFamily, cidrContains, cidrsOverlap, formatCIDR } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
 import { affineNode, encodeBlock, isEmpty, newBlock, withAffinity } from './core/block.js';
+import { BlockIndex } from './core/block-index.js';
 import { blockCandidates, blockOrderSeed } from './core/block-order.js';
 import { affinityKey, blockKey } from './core/keys.js';
 import type { IpamPool } from './core/pools.js';
@@ -37,13 +38,13 @@ export class BlockClaimer {
    */
   async claimNew(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet): Promise<boolean> {
     const { blocks } = await this.store.listBlocks(family);
-    const existing = new Set(blocks.map((vb) => formatCIDR(vb.value.cidr)));
+    const existing = new BlockIndex(blocks.map((vb) => vb.value.cidr));
     for (const pool of pools) {
-      const inPool = blocks.filter((vb) => cidrContains(pool.cidr, vb.value.cidr)).length;
+      const inPool = blocks.filter((vb) => cidrsOverlap(pool.cidr, vb.value.cidr)).length;
       let steps = 0;
       for (const cidr of blockCandidates(pool, blockOrderSeed(pool, node, this.now().getTime() >>> 0))) {
         if (++steps > inPool + EXTRA_SUBNET_STEPS) break;
-        if (existing.has(formatCIDR(cidr)) || reservations.coversBlock(cidr)) continue;
+        if (existing.overlaps(cidr) || reservations.coversBlock(cidr)) continue;
         // Even when another node wins this subnet ('taken') the state moved on: the caller's loop
         // looks again with a fresh block list.
         await this.claim(cidr, node);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCIDR } from '../../ip/index.js';
 import { checkPoolOverlap, choosePools, poolFromResource } from './pools.js';
+import { BlockIndex } from './block-index.js';
 
 const all = () => ({ matches: () => true });
 const pool = (name: string, spec: Record<string, unknown>) => poolFromResource({ metadata: { name }, spec } as never, `/calico/resources/v3/projectcalico.org/ippools/${name}`);
@@ -48,5 +49,35 @@ describe('IPAM pools', () => {
     assert.deepEqual(pick('Workload'), ['w']);
     assert.deepEqual(pick('LoadBalancer'), ['lb']);
     assert.deepEqual(pick('Workload', 6), ['v6']);
+  });
+});
+
+describe('IPAM pool overlap', () => {
+  const dated = (name: string, cidr: string, createdAt: string) =>
+    poolFromResource({ metadata: { name, creationTimestamp: createdAt }, spec: { cidr } } as never, `/calico/resources/v3/projectcalico.org/ippools/${name}`);
+  it('keeps the older of two overlapping pools allocatable and refuses the newer one, even when named', () => {
+    const old = dated('old', '10.0.0.0/16', '2024-01-01T00:00:00Z');
+    const young = dated('young', '10.0.128.0/17', '2024-02-01T00:00:00Z');
+    const apart = dated('apart', '10.1.0.0/16', '2024-03-01T00:00:00Z');
+    const all = () => ({ matches: () => true });
+    const auto = choosePools([young, old, apart], { family: 4, nodeLabels: {}, use: 'Workload' }, all);
+    assert.ok(auto.ok);
+    assert.deepEqual(auto.pools.map((p) => p.name), ['old', 'apart']);
+    const named = choosePools([young, old], { family: 4, explicit: ['young'], nodeLabels: {}, use: 'Workload' }, all);
+    assert.ok(!named.ok);
+    assert.match(named.message, /"young" \(10\.0\.128\.0\/17\) overlaps the older pool "old" \(10\.0\.0\.0\/16\) and is not allocatable/);
+  });
+});
+
+describe('IPAM block index', () => {
+  it('finds overlap with larger, equal and smaller existing blocks', () => {
+    const idx = new BlockIndex([parseCIDR('10.0.0.0/26'), parseCIDR('10.0.1.16/28'), parseCIDR('fd00::/122')]);
+    assert.ok(idx.overlaps(parseCIDR('10.0.0.16/28')), 'inside an existing /26');
+    assert.ok(idx.overlaps(parseCIDR('10.0.0.0/26')), 'equal');
+    assert.ok(idx.overlaps(parseCIDR('10.0.1.0/26')), 'contains an existing /28');
+    assert.ok(!idx.overlaps(parseCIDR('10.0.0.64/26')));
+    assert.ok(!idx.overlaps(parseCIDR('10.0.1.32/28')));
+    assert.ok(!idx.overlaps(parseCIDR('fd00::40/122')));
+    assert.ok(idx.overlaps(parseCIDR('fd00::/120')));
   });
 });

@@ -31,6 +31,8 @@ export interface IpamPool {
   readonly assignmentMode: 'Automatic' | 'Manual';
   readonly ipipMode: string;
   readonly vxlanMode: string;
+  /** metadata.creationTimestamp ('' when unknown): the older of two overlapping pools wins. */
+  readonly createdAt: string;
 }
 
 export class PoolDecodeError extends Error {
@@ -70,6 +72,7 @@ export function poolFromResource(value: JsonValue, key: string): IpamPool {
     assignmentMode: spec['assignmentMode'] === 'Manual' ? 'Manual' : 'Automatic',
     ipipMode: str(spec['ipipMode'], 'Never'),
     vxlanMode: str(spec['vxlanMode'], 'Never'),
+    createdAt: pool.metadata.creationTimestamp ?? '',
   };
 }
 
@@ -93,8 +96,24 @@ export function poolMatchesRef(pool: IpamPool, ref: string): boolean {
   return c !== undefined && formatCIDR(c) === formatCIDR(pool.cidr);
 }
 
+/**
+ * Pools that overlap an older pool (by creationTimestamp, then name) are not allocatable, as
+ * Calico marks them (status condition Allocatable=False, reason CIDROverlap): two pools handing out
+ * one range could give one address to two workloads. Returns each such pool with the pool it lost to.
+ */
+export function overlapLosers(pools: readonly IpamPool[]): Map<IpamPool, IpamPool> {
+  const order = [...pools].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const losers = new Map<IpamPool, IpamPool>();
+  order.forEach((p, i) => {
+    const winner = order.slice(0, i).find((q) => !losers.has(q) && cidrsOverlap(q.cidr, p.cidr));
+    if (winner) losers.set(p, winner);
+  });
+  return losers;
+}
+
 export function choosePools(all: readonly IpamPool[], sel: PoolSelection, parseSelector: SelectorParser): PoolChoice {
   const fam = `IPv${sel.family}`;
+  const losers = overlapLosers(all);
   if (sel.explicit && sel.explicit.length > 0) {
     const chosen: IpamPool[] = [];
     for (const ref of sel.explicit) {
@@ -104,6 +123,10 @@ export function choosePools(all: readonly IpamPool[], sel: PoolSelection, parseS
         return { ok: false, code: 'InvalidRequest', message: `requested ${fam} pool "${ref}" is an IPv${pool.cidr.family} pool` };
       }
       if (pool.disabled) return { ok: false, code: 'NoQualifiedPool', message: `requested pool "${pool.name}" (${formatCIDR(pool.cidr)}) is disabled` };
+      const winner = losers.get(pool);
+      if (winner) {
+        return { ok: false, code: 'NoQualifiedPool', message: `requested pool "${pool.name}" (${formatCIDR(pool.cidr)}) overlaps the older pool "${winner.name}" (${formatCIDR(winner.cidr)}) and is not allocatable` };
+      }
       if (!pool.allowedUses.includes(sel.use)) {
         return { ok: false, code: 'NoQualifiedPool', message: `requested pool "${pool.name}" does not allow use ${sel.use} (allowedUses: ${pool.allowedUses.join(', ')})` };
       }
@@ -115,6 +138,7 @@ export function choosePools(all: readonly IpamPool[], sel: PoolSelection, parseS
     (p) =>
       p.cidr.family === sel.family &&
       !p.disabled &&
+      !losers.has(p) &&
       p.cidr.prefix <= p.blockSize &&
       p.assignmentMode === 'Automatic' &&
       p.allowedUses.includes(sel.use) &&
