@@ -26,7 +26,7 @@
 // attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
 
 import type { Datastore, TxnOp, TxnResult } from '../datastore/datastore.js';
-import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR, formatIP, parseIP } from '../ip/index.js';
+import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR } from '../ip/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 import {
   type AllocationAttrs,
@@ -39,17 +39,19 @@ import {
   type ReleaseRequest,
   type TunnelIpam,
 } from './api.js';
-import { type AllocationBlock, addressAt, affineNode, assignFromBlock, assignOrdinal, assignableCount, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
+import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, encodeBlock, ordinalOf } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { fnv1a32 } from './core/block-order.js';
-import { affinityKey, blockKey, handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
+import { handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
 import { type IpamPool, type LabelMatcher, type Labels, type SelectorParser, choosePools, overlapLosers, poolContaining } from './core/pools.js';
 import { type IpamConfig, type IpamHandle, adjustHandle, effectiveMaxBlocks, encodeHandle } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
-import { BlockClaimer } from './claim.js';
 import { parseSelector } from '../selector/index.js';
+import { BlockCache } from './block-cache.js';
+import { BlockClaimer } from './claim.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { Releaser, assigned, parseAddress } from './release.js';
 import { DEFAULT_RETRY, type RetryPolicy, RetryableConflict, withRetries } from './retry.js';
 import { IpamStore, type StoredAffinity, type Versioned } from './store.js';
 
@@ -97,7 +99,8 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   private readonly log: Logger;
   private readonly claimer: BlockClaimer;
   private readonly nodeLock = new KeyedMutex();
-  private readonly blocks = new Map<string, Versioned<AllocationBlock>>();
+  private readonly blocks: BlockCache;
+  private readonly releaser: Releaser;
   private readonly affinities = new Map<string, { list: StoredAffinity[]; at: number }>();
   private readonly nodeLabelCache = new Map<string, { labels: Labels; at: number }>();
   private context: RequestContext | undefined;
@@ -110,6 +113,8 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     this.ttl = opts.contextTtlMs ?? 0;
     this.log = opts.logger ?? nullLogger;
     this.claimer = new BlockClaimer(ds, this.store, this.now, this.log);
+    this.blocks = new BlockCache(this.store);
+    this.releaser = new Releaser(ds, this.store, this.blocks, this.retry, (addr) => this.locateBlock(addr));
   }
 
   /** Forget every cached read (tests, or after a configuration change). */
@@ -237,11 +242,11 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const ordered = [...mine].sort((a, b) => (a.block.base < b.block.base ? -1 : a.block.base > b.block.base ? 1 : 0));
     for (const aff of ordered) {
       if (aff.affinity.state === 'pendingDeletion') continue;
-      let vb = await this.cachedBlock(aff.block);
+      let vb = await this.blocks.get(aff.block);
       if (!vb || affineNode(vb.value) !== req.node || aff.affinity.state === 'pending') {
         // About to finish, confirm or drop something: decide on fresh state, never on a cached hint
         // (a cached copy may predate this node reclaiming the block).
-        vb = await this.freshBlock(aff.block);
+        vb = await this.blocks.fresh(aff.block);
       }
       if (!vb) {
         // Affinity without a block: a claim that crashed between its two steps. Finish it.
@@ -276,7 +281,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
       .sort((a, b) => a.rank - b.rank);
     const first = candidates[0];
     if (!first) return false;
-    this.blocks.set(first.vb.key, first.vb);
+    this.blocks.set(first.vb);
     await this.writeAssignment(first.vb, want, req, ctx, cursor, out);
     return true;
   }
@@ -311,7 +316,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
         : { op: 'create', key: hKey, value: encodeHandle(handle) },
     ];
     const res = await this.ds.txn(ops);
-    this.blocks.set(vb.key, { key: vb.key, value: block, revision: res.results[0]!.revision });
+    this.blocks.remember(block, ops[0]!, res, 0);
     cursor.current = { key: hKey, value: handle, revision: res.results[1]!.revision };
     return res;
   }
@@ -324,7 +329,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
 
   private onConflict(node: string, family: IPFamily, cursor?: HandleCursor): void {
     // We cannot tell which key moved; forget everything this request leaned on.
-    for (const k of [...this.blocks.keys()]) if (k.includes(`/ipv${family}/`)) this.blocks.delete(k);
+    this.blocks.forgetFamily(family);
     this.dropAffinities(node, family);
     if (cursor) cursor.stale = true;
   }
@@ -356,7 +361,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           // The block holding the address may be of another size than the pool's blockSize today.
           const located = await this.locateBlock(addr);
           const cidr = located ?? enclosingCIDR(addr, pool.blockSize);
-          const vb = located && (await this.cachedBlock(located));
+          const vb = located && (await this.blocks.get(located));
           if (!vb) {
             const { blocks } = await this.store.listBlocks(addr.family);
             if (new BlockIndex(blocks.map((b) => b.value.cidr)).overlaps(cidr)) {
@@ -375,7 +380,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
             // Confirm against the datastore before blaming another handle: our copy may be stale.
             const fresh = await this.store.getBlock(cidr);
             if (fresh && fresh.revision !== vb.revision) {
-              this.blocks.set(fresh.key, fresh);
+              this.blocks.set(fresh);
               throw new RetryableConflict('block changed');
             }
             const who = r.owner?.handleId ?? '(no handle)';
@@ -407,7 +412,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     } catch (e) {
       throw new IpamError('InvalidRequest', `tunnel address for node ${node}: ${(e as Error).message}`);
     }
-    const existing = await this.assignedToHandle(spec.handleId);
+    const existing = await this.releaser.assignedToHandle(spec.handleId);
     const mineOfFamily = existing.find((a) => a.family === family);
     if (mineOfFamily) return mineOfFamily;
     const res = await this.autoAssignWith(
@@ -421,101 +426,18 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     return this.releaseByHandle(tunnelSpec(node, family, type).handleId);
   }
 
-  // ---------------------------------------------------------------- release
+  // ---------------------------------------------------------------- release (release.ts)
 
-  async releaseIPs(reqs: readonly ReleaseRequest[]): Promise<string[]> {
-    const byBlock = new Map<string, { cidr: CIDR; items: { addr: IPAddr; req: ReleaseRequest }[] }>();
-    for (const req of reqs) {
-      const addr = parseAddress(req.ip);
-      const cidr = await this.locateBlock(addr);
-      if (!cidr) continue;
-      const k = formatCIDR(cidr);
-      const g = byBlock.get(k) ?? { cidr, items: [] };
-      g.items.push({ addr, req });
-      byBlock.set(k, g);
-    }
-    const released: string[] = [];
-    for (const { cidr, items } of byBlock.values()) {
-      const got = await withRetries(
-        `releasing addresses in block ${formatCIDR(cidr)}`,
-        this.retry,
-        async () => {
-          const vb = await this.cachedBlock(cidr);
-          if (!vb) return [];
-          const rel = releaseFromBlock(
-            vb.value,
-            items.map(({ addr, req }) => ({
-              ordinal: ordinalOf(vb.value, addr),
-              ...(req.sequenceNumber === undefined ? {} : { sequenceNumber: req.sequenceNumber }),
-              ...(req.handleId === undefined ? {} : { handleId: req.handleId }),
-            })),
-          );
-          if (rel.released.length === 0) return [];
-          const counts = new Map<string, number>();
-          for (const r of rel.released) if (r.handleId !== undefined) counts.set(r.handleId, (counts.get(r.handleId) ?? 0) + 1);
-          const ops: TxnOp[] = [blockWriteOp(vb, rel.block)];
-          for (const [handleId, n] of counts) {
-            const h = await this.store.getHandle(handleId);
-            if (!h) continue; // no handle record to keep in step (written by an older, non-atomic writer)
-            const next = adjustHandle(h.value, formatCIDR(cidr), -n);
-            ops.push(Object.keys(next.block).length === 0 ? { op: 'delete', key: h.key, revision: h.revision } : { op: 'update', key: h.key, value: encodeHandle(next), revision: h.revision });
-          }
-          const res = await this.ds.txn(ops);
-          this.rememberBlock(vb.key, rel.block, ops[0]!, res);
-          return rel.released.map((r) => formatIP(addressAt(rel.block, r.ordinal)));
-        },
-        () => this.blocks.delete(blockKey(cidr)),
-      );
-      released.push(...got);
-    }
-    return released;
+  releaseIPs(reqs: readonly ReleaseRequest[]): Promise<string[]> {
+    return this.releaser.releaseIPs(reqs);
   }
 
-  async releaseByHandle(handleId: string): Promise<string[]> {
-    if (!isValidHandleId(handleId)) throw new IpamError('InvalidRequest', `handle id "${handleId}" is not valid (non-empty, no "/")`);
-    return withRetries(
-      `releasing handle ${handleId}`,
-      this.retry,
-      async () => {
-        const h = await this.store.getHandle(handleId);
-        if (!h) return [];
-        const ops: TxnOp[] = [];
-        const released: string[] = [];
-        const writes: { key: string; block: AllocationBlock; index: number }[] = [];
-        for (const text of Object.keys(h.value.block)) {
-          const cidr = tryBlockCidr(text);
-          const vb = cidr && (await this.cachedBlock(cidr));
-          if (!vb) continue;
-          const rel = releaseFromBlock(vb.value, ordinalsOfHandle(vb.value, handleId).map((ordinal) => ({ ordinal, handleId })));
-          if (rel.released.length === 0) continue;
-          writes.push({ key: vb.key, block: rel.block, index: ops.length });
-          ops.push(blockWriteOp(vb, rel.block));
-          released.push(...rel.released.map((r) => formatIP(addressAt(rel.block, r.ordinal))));
-        }
-        ops.push({ op: 'delete', key: h.key, revision: h.revision });
-        if (ops.length > 128) throw new IpamError('InvalidRequest', `handle ${handleId} spans ${ops.length - 1} blocks, more than one transaction can release`);
-        const res = await this.ds.txn(ops);
-        for (const w of writes) this.rememberBlock(w.key, w.block, ops[w.index]!, res, w.index);
-        return released;
-      },
-      () => this.blocks.clear(),
-    );
+  releaseByHandle(handleId: string): Promise<string[]> {
+    return this.releaser.releaseByHandle(handleId);
   }
 
   async addressesByHandle(handleId: string): Promise<string[]> {
-    return (await this.assignedToHandle(handleId)).map((a) => a.ip);
-  }
-
-  private async assignedToHandle(handleId: string): Promise<AssignedAddress[]> {
-    const h = await this.store.getHandle(handleId);
-    if (!h) return [];
-    const out: AssignedAddress[] = [];
-    for (const text of Object.keys(h.value.block)) {
-      const cidr = tryBlockCidr(text);
-      const vb = cidr && (await this.store.getBlock(cidr));
-      if (vb) for (const ord of ordinalsOfHandle(vb.value, handleId)) out.push(assigned(vb.value, ord));
-    }
-    return out;
+    return (await this.releaser.assignedToHandle(handleId)).map((a) => a.ip);
   }
 
   // ---------------------------------------------------------------- reads and caches
@@ -526,32 +448,11 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const pool = poolContaining(ctx.pools, enclosingCIDR(addr, addr.family === 4 ? 32 : 128));
     if (pool) {
       const cidr = enclosingCIDR(addr, pool.blockSize);
-      if (await this.cachedBlock(cidr)) return cidr;
+      if (await this.blocks.get(cidr)) return cidr;
     }
     // Pool deleted, or its blockSize changed after the block was made (blocks keep their size).
     const { blocks } = await this.store.listBlocks(addr.family);
     return blocks.find((vb) => cidrContains(vb.value.cidr, enclosingCIDR(addr, addr.family === 4 ? 32 : 128)))?.value.cidr;
-  }
-
-  private async freshBlock(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
-    const vb = await this.store.getBlock(cidr);
-    if (vb) this.blocks.set(vb.key, vb);
-    else this.blocks.delete(blockKey(cidr));
-    return vb;
-  }
-
-  private async cachedBlock(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
-    const key = blockKey(cidr);
-    const hit = this.blocks.get(key);
-    if (hit) return hit;
-    const vb = await this.store.getBlock(cidr);
-    if (vb) this.blocks.set(key, vb);
-    return vb;
-  }
-
-  private rememberBlock(key: string, block: AllocationBlock, op: TxnOp, res: TxnResult, index = 0): void {
-    if (op.op === 'delete') this.blocks.delete(key);
-    else this.blocks.set(key, { key, value: block, revision: res.results[index]!.revision });
   }
 
   private async affinitiesOf(node: string, family: IPFamily): Promise<StoredAffinity[]> {
@@ -588,17 +489,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   }
 }
 
-function blockWriteOp(vb: Versioned<AllocationBlock>, block: AllocationBlock): TxnOp {
-  // An unaffine block with nothing left in it is deleted, as Calico does on release.
-  return isEmpty(block) && block.affinity === null
-    ? { op: 'delete', key: vb.key, revision: vb.revision }
-    : { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision };
-}
 
-function assigned(block: AllocationBlock, ord: number): AssignedAddress {
-  const a = addressAt(block, ord);
-  return { ip: formatIP(a), blockCidr: `${formatIP(a)}/${block.cidr.prefix}`, family: a.family, sequenceNumber: sequenceOf(block, ord) };
-}
 
 function attrsFor(attrs: AllocationAttrs): Record<string, string> {
   const out: Record<string, string> = {};
@@ -611,18 +502,4 @@ function validateCommon(handleId: string, node: string): void {
   if (!isValidNodeName(node)) throw new IpamError('InvalidRequest', `node name "${node}" is not valid (non-empty, no "/")`);
 }
 
-function parseAddress(text: string): IPAddr {
-  try {
-    return parseIP(text);
-  } catch (e) {
-    throw new IpamError('InvalidRequest', (e as Error).message, { cause: e });
-  }
-}
 
-function tryBlockCidr(text: string): CIDR | undefined {
-  try {
-    return enclosingCIDR(parseIP(text.split('/')[0]!), Number(text.split('/')[1]));
-  } catch {
-    return undefined;
-  }
-}

@@ -1,0 +1,53 @@
+// The allocator's copies of blocks it has read or written, each with the revision it was read
+// at. A copy is only ever a hint: every write built from it is a compare-and-swap on that
+// revision, so a stale copy costs one failed transaction (after which it is dropped), never a
+// wrong allocation. Decisions that delete or repair records read fresh (`fresh`).
+
+import type { TxnOp, TxnResult } from '../datastore/datastore.js';
+import type { CIDR, IPFamily } from '../ip/index.js';
+import type { AllocationBlock } from './core/block.js';
+import { blockKey, blockPrefix } from './core/keys.js';
+import type { IpamStore, Versioned } from './store.js';
+
+export class BlockCache {
+  private readonly blocks = new Map<string, Versioned<AllocationBlock>>();
+
+  constructor(private readonly store: IpamStore) {}
+
+  /** The cached copy, else a read (absent blocks are not cached). */
+  async get(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
+    const hit = this.blocks.get(blockKey(cidr));
+    return hit ?? this.fresh(cidr);
+  }
+
+  /** Always a read; the cache follows it. */
+  async fresh(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
+    const vb = await this.store.getBlock(cidr);
+    if (vb) this.blocks.set(vb.key, vb);
+    else this.blocks.delete(blockKey(cidr));
+    return vb;
+  }
+
+  set(vb: Versioned<AllocationBlock>): void {
+    this.blocks.set(vb.key, vb);
+  }
+
+  /** Record the outcome of a committed transaction whose op `index` wrote `block` (or deleted it). */
+  remember(block: AllocationBlock, op: TxnOp, res: TxnResult, index: number): void {
+    if (op.op === 'delete') this.blocks.delete(op.key);
+    else this.blocks.set(op.key, { key: op.key, value: block, revision: res.results[index]!.revision });
+  }
+
+  forget(cidr: CIDR): void {
+    this.blocks.delete(blockKey(cidr));
+  }
+
+  forgetFamily(family: IPFamily): void {
+    const prefix = blockPrefix(family);
+    for (const k of [...this.blocks.keys()]) if (k.startsWith(prefix)) this.blocks.delete(k);
+  }
+
+  clear(): void {
+    this.blocks.clear();
+  }
+}
