@@ -123,7 +123,8 @@ export async function writeWorkloadEndpoint(ds: Datastore, input: WorkloadEndpoi
   const key = wepKey(input.id.namespace, input.id.wepName);
   const { labels, spec } = workloadEndpointSpec(input);
   for (let attempt = 1; ; attempt++) {
-    const existing = await ds.get(key);
+    // Most ADDs make a new WEP: try a plain create first and read only when one is there.
+    const existing = attempt === 1 ? undefined : await ds.get(key);
     const oldMeta = existing && isObj(existing.value) && isObj(existing.value.metadata) ? existing.value.metadata : {};
     const value: Obj = {
       apiVersion: 'projectcalico.org/v3',

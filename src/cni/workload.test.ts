@@ -33,7 +33,7 @@ describe('veth plan', () => {
   const w = { hostIfname: 'cali1234567890a', containerIfname: 'eth0', netns: '/proc/42/ns/net', mtu: 1450, containerMac: '02:11:22:33:44:55', ipv4: '10.0.0.5', ipv6: 'fd00::5', allowIpForwarding: false };
 
   it('programs Calico\'s scheme on both sides', () => {
-    const p = planSetUp(w, false);
+    const p = planSetUp(w);
     assert.deepEqual(p.hostBatch.trim().split('\n'), [
       'link add cali1234567890a mtu 1450 address ee:ee:ee:ee:ee:ee type veth peer name eth0 mtu 1450 address 02:11:22:33:44:55 netns /proc/42/ns/net',
       'link set cali1234567890a up',
@@ -59,13 +59,12 @@ describe('veth plan', () => {
     assert.deepEqual(p.containerSysctls, [['net/ipv6/conf/eth0/disable_ipv6', '0'], ['net/ipv6/conf/eth0/accept_dad', '0']]);
   });
 
-  it('deletes a stale host link first, and needs no container sysctls for IPv4 only', () => {
+  it('needs no container sysctls for IPv4 only', () => {
     const { ipv6: _drop, ...v4only } = w;
-    const p = planSetUp(v4only, true);
-    assert.equal(p.hostBatch.split('\n')[0], 'link del cali1234567890a');
+    const p = planSetUp(v4only);
     assert.deepEqual(p.containerSysctls, []);
     assert.ok(!p.hostSysctls.some(([k]) => k.includes('ipv6')));
-    assert.deepEqual(planSetUp({ ...v4only, allowIpForwarding: true }, false).containerSysctls, [['net/ipv4/ip_forward', '1']]);
+    assert.deepEqual(planSetUp({ ...v4only, allowIpForwarding: true }).containerSysctls, [['net/ipv4/ip_forward', '1']]);
   });
 
   it('enters the container with ip -n for /run/netns names, else nsenter', () => {
