@@ -94,7 +94,7 @@ function report(name: string, f: Figures): void {
 }
 
 async function main(): Promise<void> {
-  const ours = await createTestNode({ nodename: 'bench-node' });
+  const ours = await createTestNode({ nodename: 'bench-node', etcdInNode: true });
   // The reference runs in a node namespace of the same make (its own etcd-less twin).
   const refNetns = uniqueName('ref');
   const refDir = mkdtempSync(join(tmpdir(), 'tabby-cni-bench-'));

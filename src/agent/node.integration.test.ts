@@ -119,7 +119,7 @@ describe('health, metrics and supervision', () => {
 
   it('answers STATUS with 50 while the datastore is down, and recovers after', async () => {
     let during: { code: number; details: string } | undefined;
-    await node.etcd.restart({
+    await node.etcd!.restart({
       whileDown: async () => {
         const r = await status();
         during = JSON.parse(r.stdout) as { code: number; details: string };
