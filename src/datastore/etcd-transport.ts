@@ -84,6 +84,11 @@ export class EtcdTransport {
         this.preferred = index;
         return result;
       } catch (err) {
+        // etcd answered but cannot serve (no leader, shutting down): a read may ask another member.
+        if (idempotent && err instanceof DatastoreError && err.code === 'Unavailable' && i + 1 < this.endpoints.length) {
+          failures.push(err.message);
+          continue;
+        }
         if (!(err instanceof TransportFailure)) throw err;
         last = new EtcdUnavailableError(ep.url.origin, describeFailure(ep.url.origin, path, err.cause, this.hasClientCert), err.cause);
         failures.push(last.message);

@@ -57,6 +57,20 @@ export interface StartEtcdOptions {
   startTimeoutMs?: number;
 }
 
+// One process 'exit' hook for all fixtures: kill what is still running, remove the temp dirs.
+const cleanups = new Set<() => void>();
+let exitHookInstalled = false;
+function onProcessExit(cleanup: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of cleanups) c();
+    });
+  }
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdFixture> {
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, 'tabby-etcd-'));
@@ -65,7 +79,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdFixtur
     for (const child of live) killWatched(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  process.on('exit', onExit);
+  const forget = onProcessExit(onExit);
   try {
     const tls = opts.tls ? await makePki(join(dir, 'pki')) : undefined;
     const timeout = opts.startTimeoutMs ?? 30_000;
@@ -114,14 +128,14 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdFixtur
         stopped = true;
         await current?.kill();
         current = undefined;
-        process.off('exit', onExit);
+        forget();
         rmSync(dir, { recursive: true, force: true });
       },
     };
     return fixture;
   } catch (err) {
     onExit();
-    process.off('exit', onExit);
+    forget();
     throw err;
   }
 }
