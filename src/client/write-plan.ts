@@ -17,8 +17,14 @@ import type { KVPair, JsonValue, Revision, TxnOp } from '../datastore/datastore.
 import {
   type KindInfo,
   type ResourceObject,
+  K8S_NETWORK_POLICY_PREFIX,
+  type K8sNetworkPolicy,
+  type Namespace,
   type Where,
+  k8sNetworkPolicyToCalico,
   kindInfo,
+  namespaceProfileName,
+  namespaceToProfile,
   resourceKey,
   validateResource,
 } from '../model/index.js';
@@ -100,22 +106,20 @@ export function prepareDelete(t: DeleteTarget): Prepared {
   const expectRevision = parseResourceVersion(t.resourceVersion, ref);
   const derived: Derived[] = [];
   if (t.kind.kubernetes && t.kind.kind === 'Namespace') {
-    const profile = kindInfo('Profile');
-    derived.push({ key: resourceKey(profile, undefined, `kns.${t.name}`), ref: { kind: 'Profile', name: `kns.${t.name}` } });
+    const name = namespaceProfileName(t.name);
+    derived.push({ key: resourceKey(kindInfo('Profile'), undefined, name), ref: { kind: 'Profile', name } });
   } else if (t.kind.kubernetes && t.kind.kind === 'NetworkPolicy') {
     const np = kindInfo('NetworkPolicy', 'projectcalico.org/v3');
-    const name = `knp.default.${t.name}`;
+    const name = `${K8S_NETWORK_POLICY_PREFIX}${t.name}`;
     derived.push({ key: resourceKey(np, ref.namespace, name), ref: { kind: 'NetworkPolicy', namespace: ref.namespace!, name } });
   }
   return expectRevision === undefined ? { key, ref, derived } : { key, ref, expectRevision, derived };
 }
 
-function derivedOf(kind: KindInfo, _value: ResourceObject): ResourceObject[] {
+function derivedOf(kind: KindInfo, value: ResourceObject): ResourceObject[] {
   if (!kind.kubernetes) return [];
-  // TEMPORARY until the model's namespaceToProfile / k8sNetworkPolicyToCalico land.
-  if (kind.kind === 'Namespace' || kind.kind === 'NetworkPolicy') {
-    throw new ResourceError('Invalid', `writing Kubernetes ${kind.kind} needs its Calico conversion, which is not available yet`);
-  }
+  if (kind.kind === 'Namespace') return [namespaceToProfile(value as Namespace) as ResourceObject];
+  if (kind.kind === 'NetworkPolicy') return [k8sNetworkPolicyToCalico(value as K8sNetworkPolicy) as ResourceObject];
   return [];
 }
 
