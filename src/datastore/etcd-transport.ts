@@ -114,8 +114,16 @@ export class EtcdTransport {
       };
       const payload = JSON.stringify(body);
       req = request(ep, path, payload);
-      req.on('error', fail);
+      // Until the stream's headers arrive, the unary deadline applies (an unreachable host must
+      // not hang a watch forever); afterwards the stream may stay quiet for as long as it likes.
+      const r = req;
+      const timer = setTimeout(() => r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        fail(err);
+      });
       req.on('response', (res) => {
+        clearTimeout(timer);
         if (res.statusCode !== 200) {
           collect(res).then((text) => reject(gatewayError(path, res.statusCode ?? 0, text)), fail);
           return;
