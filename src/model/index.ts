@@ -92,4 +92,3 @@ export {
   K8S_NETWORK_POLICY_PREFIX,
   type WorkloadEndpointIdentifiers,
 } from './convert/names.js';
-export { labelSelectorToCalico, type LabelSelectorInput } from './convert/label-selector.js';

@@ -20,7 +20,8 @@ import type { NetworkPolicy, Profile } from '../resources/policies.js';
 import type { Rule } from '../resources/rules.js';
 import type { WorkloadEndpoint } from '../resources/endpoints.js';
 import { CALICO_API_VERSION } from '../kinds.js';
-import { labelSelectorToCalico } from './label-selector.js';
+import { type K8sLabelSelector, k8sLabelSelectorToCalico } from '../../selector/index.js';
+import type { LabelSelector } from '../resources/k8s.js';
 import {
   K8S_NETWORK_POLICY_PREFIX,
   derivedUID,
@@ -128,6 +129,17 @@ function convertPort(p: KPort): { protocol: string; ports: CalicoPort[] | undefi
   return { protocol, ports: [p.port] };
 }
 
+/** The validated LabelSelector in the selector module's shape (absent fields left out). */
+function selectorOf(s: LabelSelector | undefined): K8sLabelSelector | undefined {
+  if (s === undefined) return undefined;
+  return {
+    ...(s.matchLabels !== undefined ? { matchLabels: s.matchLabels } : {}),
+    ...(s.matchExpressions !== undefined
+      ? { matchExpressions: s.matchExpressions.map((e) => ({ key: e.key, operator: e.operator, ...(e.values !== undefined ? { values: e.values } : {}) })) }
+      : {}),
+  };
+}
+
 function convertPeer(peer: KPeer | undefined): { selector?: string; namespaceSelector?: string; nets?: string[]; notNets?: string[] } {
   if (peer === undefined) return {};
   if (peer.ipBlock !== undefined) {
@@ -140,8 +152,8 @@ function convertPeer(peer: KPeer | undefined): { selector?: string; namespaceSel
     });
     return { nets: [formatCIDR(net)], ...(notNets.length > 0 ? { notNets } : {}) };
   }
-  const selector = labelSelectorToCalico(peer.podSelector, 'pod');
-  const namespaceSelector = labelSelectorToCalico(peer.namespaceSelector, 'namespace');
+  const selector = k8sLabelSelectorToCalico(selectorOf(peer.podSelector), { selectorType: 'pod' });
+  const namespaceSelector = k8sLabelSelectorToCalico(selectorOf(peer.namespaceSelector), { selectorType: 'namespace' });
   return { ...(selector === '' ? {} : { selector }), ...(namespaceSelector === '' ? {} : { namespaceSelector }) };
 }
 
@@ -202,7 +214,7 @@ export function k8sNetworkPolicyToCalico(np: K8sNetworkPolicy): NetworkPolicy {
     spec: {
       tier: 'default',
       order: K8S_POLICY_ORDER,
-      selector: labelSelectorToCalico(np.spec.podSelector ?? {}, 'pod'),
+      selector: k8sLabelSelectorToCalico(selectorOf(np.spec.podSelector), { selectorType: 'pod' }),
       ...(ingress.length > 0 ? { ingress } : {}),
       ...(egress.length > 0 ? { egress } : {}),
       types,
