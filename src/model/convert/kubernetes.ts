@@ -266,9 +266,11 @@ function namedPorts(pod: Pod): NonNullable<WorkloadEndpoint['spec']['ports']> {
   for (const c of [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])]) {
     for (const p of c.ports ?? []) {
       if (p.containerPort === 0 || ((p.hostPort ?? 0) === 0 && (p.name ?? '') === '')) continue;
+      const protocol: string = p.protocol ?? 'TCP'; // Kubernetes' default
+      if (!['TCP', 'UDP', 'SCTP'].includes(protocol)) continue; // Calico ignores other protocols
       out.push({
         ...(p.name ? { name: p.name } : {}),
-        protocol: p.protocol ?? 'TCP',
+        protocol,
         port: p.containerPort,
         ...(p.hostPort ? { hostPort: p.hostPort } : {}),
         ...(p.hostIP ? { hostIP: p.hostIP } : {}),
