@@ -58,8 +58,8 @@ describe('loadManifests', () => {
     );
     const list = loadManifests(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [obj] }), 'l.json');
     assert.equal(list.documents.length, 1);
-    const bad = loadManifests('{"apiVersion": "projectcalico.org/v3",\n "kind": "IPPool",\n "metadata": {"name": "a"},\n "spec": {"cidr": 5}}', 'b.json');
-    assert.deepEqual(bad.issues.map((i) => [i.line, i.path, i.rule]), [[4, 'spec.cidr', 'type']]);
+    const bad = loadManifests('{"apiVersion": "projectcalico.org/v3",\n "kind": "IPPool",\n "metadata": {"name": "a"},\n "spec": {"cidr": "10.1.0.0/16", "natOutgoing": "yes"}}', 'b.json');
+    assert.deepEqual(bad.issues.map((i) => [i.line, i.path, i.rule]), [[4, 'spec.natOutgoing', 'type']]);
     assert.equal(loadManifests('{"kind": ', 'x.json').issues[0]?.rule, 'syntax');
   });
 
