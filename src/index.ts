@@ -3,3 +3,4 @@ export * from './ip/index.js';
 export * from './datastore/datastore.js';
 export { MemoryDatastore } from './datastore/memory.js';
 export * from './selector/index.js';
+export * from './model/index.js';
