@@ -108,6 +108,10 @@ describe('decoding like calicoctl', () => {
       assignmentMode: 'Automatic',
     });
   });
+  it('takes an IPPool blockSize of 0 as the default, as Go\'s zero value', () => {
+    const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'a' }, spec: { cidr: '10.1.0.0/16', blockSize: 0 } });
+    assert.equal((r.spec as { blockSize: number }).blockSize, 26);
+  });
   it('defaults policy types from the rules present', () => {
     const types = (spec: object) =>
       (validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p' }, spec }).spec as { types: string[] }).types;

@@ -102,6 +102,8 @@ const CASES: Case[] = [
   { name: 'BGPPeer bad peerIP port', yaml: v3('BGPPeer', 'p', 'peerIP: "10.0.0.1:70000"\nasNumber: 1'), expect: [['spec.peerIP', 'peer-ip']] },
   { name: 'BGPPeer keepOriginalNextHop with nextHopMode', yaml: v3('BGPPeer', 'p', 'peerIP: 10.0.0.1\nasNumber: 1\nkeepOriginalNextHop: true\nnextHopMode: Self'), expect: [['spec.keepOriginalNextHop', 'next-hop-exclusive']] },
 
+  { name: 'BGPPeer node name with upper case', yaml: v3('BGPPeer', 'p', 'node: Rack1\npeerIP: 10.0.0.1\nasNumber: 1'), expect: [['spec.node', 'name']] },
+
   // BGPConfiguration
   { name: 'BGPConfiguration bad community value', yaml: v3('BGPConfiguration', 'default', 'communities:\n- {name: c, value: "70000:1"}\nprefixAdvertisements:\n- {cidr: 10.0.0.0/8, communities: [c]}'), expect: [['spec.communities[0].value', 'community']] },
   { name: 'BGPConfiguration unused communities', yaml: v3('BGPConfiguration', 'default', 'communities:\n- {name: c, value: "100:1"}'), expect: [['spec.communities', 'communities-unused']] },
