@@ -8,3 +8,4 @@ export { EtcdUnavailableError } from './datastore/etcd-transport.js';
 export { type DatastoreConfig, DatastoreConfigError, loadDatastoreConfig } from './datastore/config.js';
 export { openDatastore } from './datastore/open.js';
 export { type SyncStatus, type SyncUpdate, Syncer } from './datastore/syncer.js';
+export * from './model/index.js';
