@@ -11,7 +11,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { type Datastore, type JsonValue, type KVPair, isDatastoreError } from '../datastore/datastore.js';
-import { LABEL_NAMESPACE, LABEL_ORCHESTRATOR, podToWorkloadEndpoint } from '../model/convert/kubernetes.js';
+import { LABEL_NAMESPACE, LABEL_ORCHESTRATOR } from '../model/convert/common.js';
+import { podToWorkloadEndpoint } from '../model/convert/workload-endpoint.js';
 import type { Pod } from '../model/resources/k8s.js';
 import type { EndpointIdentity } from './identity.js';
 
