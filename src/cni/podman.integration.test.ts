@@ -120,6 +120,12 @@ after(async () => {
     agent.kill('SIGTERM');
     await exited;
   }
+  // Should a DEL have gone missing (a failed run), remove what the agent made in the root
+  // namespace for this test: host links routed to the test-only pool.
+  const left = await runCommand(['ip', '-j', 'route', 'show', 'root', POOL]);
+  for (const r of JSON.parse(left.stdout || '[]') as { dev?: string }[]) {
+    if (r.dev?.startsWith('cali')) await runCommand(['ip', 'link', 'del', r.dev]);
+  }
   await ds?.close();
   await etcd?.stop();
   if (dir) {
