@@ -18,7 +18,7 @@ import { KeyedMutex } from '../ipam/keyed-mutex.js';
 import { addAddresses, checkAddresses, releaseAddresses } from './plugin-ipam.js';
 import { addWorkload, checkWorkloadAttachment, collectAttachment, deleteWorkload } from './plugin-tabby.js';
 import type { CniReply, CniRequest } from './protocol.js';
-import { type CniResult, formatResult } from './result.js';
+import { formatResult } from './result.js';
 import { CURRENT_VERSION, SUPPORTED_VERSIONS, requireOperationAllowed, versionReply } from './versions.js';
 
 export interface CniObserver {
@@ -149,4 +149,3 @@ export function toCniError(err: unknown): CniError {
   return new CniError(CniCode.Internal, (err as Error)?.message ?? String(err), undefined, { cause: err });
 }
 
-export type { CniResult };

@@ -247,7 +247,13 @@ static int agent_unreachable(const char *version, const char *command, const cha
 	/* VERSION is static knowledge, and runtimes use it to validate a network config (podman
 	 * drops a network whose plugin cannot answer it): answer it without the agent. The list is
 	 * the agent's SUPPORTED_VERSIONS (src/cni/versions.ts); a test compares the two answers. */
-	if (command && strcmp(command, "VERSION") == 0) {
+	if (!command || !*command) {
+		/* Run by hand: like libcni's skel, say what this is on stderr and exit 0. */
+		fprintf(stderr, "Tabby CNI plugin (shim)\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n"
+				"The Tabby agent at %s is not reachable (%s: %s).\n", socket_path, what, strerror(err));
+		return 0;
+	}
+	if (strcmp(command, "VERSION") == 0) {
 		fputs("{\"cniVersion\":", stdout);
 		put_json_string(version);
 		fputs(",\"supportedVersions\":" SUPPORTED_VERSIONS "}\n", stdout);
