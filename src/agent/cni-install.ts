@@ -76,11 +76,14 @@ export function writeConflist(confDir: string, fileName: string, text: string): 
 
 /** Where the built plugin lives: the C shim, else the bundled TypeScript forwarder. */
 export function findPluginExecutable(searchDirs: readonly string[]): string | undefined {
-  for (const name of ['tabby-cni', 'tabby-cni.cjs']) {
-    for (const dir of searchDirs) {
-      const p = join(dir, name);
-      if (existsSync(p)) return p;
-    }
+  return findExecutable('tabby-cni', searchDirs) ?? findExecutable('tabby-cni.cjs', searchDirs);
+}
+
+/** A program built next to this one (dist/bin), or undefined. */
+export function findExecutable(name: string, searchDirs: readonly string[] = defaultPluginSearchDirs()): string | undefined {
+  for (const dir of searchDirs) {
+    const p = join(dir, name);
+    if (existsSync(p)) return p;
   }
   return undefined;
 }

@@ -16,6 +16,9 @@ import { AttachmentStore } from '../cni/attachments.js';
 import type { CniServices, Readiness } from '../cni/context.js';
 import { CniHandler } from '../cni/handler.js';
 import { serveCniSocket } from '../cni/server.js';
+import { useCommandRunner } from '../cni/exec.js';
+import { Spawner } from '../cni/spawner.js';
+import { findExecutable } from './cni-install.js';
 import { type Logger, createLogger, parseLogLevel } from '../util/log.js';
 import { Counter, Histogram, Registry } from './metrics.js';
 import { nodeKey } from './node-resource.js';
@@ -64,6 +67,10 @@ export interface RunningAgent {
 }
 
 export async function startAgent(opts: NodeOptions, log: Logger): Promise<RunningAgent> {
+  const helper = findExecutable('tabby-spawn');
+  const spawner = helper ? new Spawner(helper, log.child({ component: 'spawn' })) : undefined;
+  if (spawner) useCommandRunner((argv, input) => spawner.run(argv, input));
+  else log.warn('tabby-spawn was not built; the agent spawns commands itself (slower under load)');
   const ds = openDatastore(loadDatastoreConfig({ flags: opts.datastore }));
   const ipam = new BlockAllocator(ds, { contextTtlMs: 1000, logger: log.child({ component: 'ipam' }) });
   const metrics = agentMetrics();
@@ -94,6 +101,7 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
     readiness: () => last,
     async stop() {
       clearInterval(timer);
+      spawner?.close();
       await server.close();
       await ds.close();
     },

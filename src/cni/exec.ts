@@ -1,6 +1,9 @@
 // Running a short-lived command (ip, nsenter) with input on stdin and its output collected.
-// The CNI path spawns a few of these per request, so this stays minimal: no shell, explicit
+// The CNI path runs a few of these per request, so this stays minimal: no shell, explicit
 // argument vectors, and an error that carries the command, exit status and stderr.
+// By default the command is spawned from this process; the agent switches the whole process to
+// its tabby-spawn helper (spawner.ts) with useCommandRunner, because forking a large Node
+// process blocks its JavaScript thread for milliseconds.
 
 import { spawn } from 'node:child_process';
 
@@ -22,8 +25,22 @@ export class CommandError extends Error {
   }
 }
 
+export type CommandRunner = (argv: readonly string[], input?: string) => Promise<CommandResult>;
+
+let runner: CommandRunner = spawnCommand;
+
+/** Makes every later runCommand in this process go through `r` (the agent's tabby-spawn). */
+export function useCommandRunner(r: CommandRunner): void {
+  runner = r;
+}
+
 /** Runs argv[0] with the rest as arguments; resolves with whatever status it exits with. */
 export function runCommand(argv: readonly string[], input?: string): Promise<CommandResult> {
+  return runner(argv, input);
+}
+
+/** The plain way: spawn from this process. */
+export function spawnCommand(argv: readonly string[], input?: string): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
