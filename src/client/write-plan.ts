@@ -27,6 +27,8 @@ import {
   namespaceToProfile,
   resourceKey,
   validateResource,
+  checkUpdate,
+  formatIssue,
 } from '../model/index.js';
 import { type ResourceRef, ResourceError, describeRef } from './errors.js';
 
@@ -194,6 +196,7 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
         primary = { op: 'create', key: p.key, value: stamp(p.value!, undefined) };
         break;
       case 'apply':
+        if (cur !== undefined && !immutableOk(p, cur, refuse)) return;
         primary = cur === undefined ? { op: 'create', key: p.key, value: stamp(p.value!, undefined) } : { op: 'update', key: p.key, value: stamp(p.value!, cur), revision: cur.revision };
         break;
       case 'replace':
@@ -213,6 +216,7 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
           );
           return;
         }
+        if (mode === 'replace' && !immutableOk(p, cur, refuse)) return;
         primary =
           mode === 'delete'
             ? { op: 'delete', key: p.key, revision: cur.revision }
@@ -234,6 +238,14 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
   });
   if (refusals.length > 0) throw combineRefusals(refusals);
   return { ops, owners, skipped };
+}
+
+/** Refuses an update that changes an immutable field (e.g. IPPool cidr); true when it may go ahead. */
+function immutableOk(p: Prepared, cur: KVPair, refuse: (e: ResourceError) => void): boolean {
+  if (p.value === undefined) return true;
+  const issues = checkUpdate(cur.value as unknown as ResourceObject, p.value);
+  for (const i of issues) refuse(new ResourceError('Invalid', formatIssue(i), p.ref));
+  return issues.length === 0;
 }
 
 /** One error for several refusals: the first one's code, every message on its own line. */

@@ -88,3 +88,4 @@ export {
   K8S_NETWORK_POLICY_PREFIX,
   type WorkloadEndpointIdentifiers,
 } from './convert/names.js';
+export { checkUpdate } from './immutable.js';
