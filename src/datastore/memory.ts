@@ -1,9 +1,13 @@
 // MemoryDatastore: the Datastore contract in one process, for unit tests and single-process tools.
 //
 // It keeps a change log so that watch-from-revision behaves like etcd's, and `compact(rev)`
-// drops history so tests can exercise the relist-after-compaction path. Values are deep-copied
-// through JSON on the way in and out, so callers can never mutate stored state by reference.
-// Watch callbacks run on a later microtask, never inside the write that caused them.
+// drops history below `rev` (etcd's rule: a watch may still start at `rev` itself) so tests can
+// exercise the relist-after-compaction path. `suspendWatches()`/`resumeWatches()` play the
+// connection loss a networked backend's watch suffers: each watcher remembers the revision it
+// has seen up to, and on resume catches up from there or, if that history was compacted
+// meanwhile, resyncs. Values are deep-copied through JSON on the way in and out, so callers can
+// never mutate stored state by reference. Watch callbacks run on a later microtask, never
+// inside the write that caused them.
 
 import {
   type Datastore,
@@ -27,6 +31,8 @@ interface Watcher {
   prefix: string;
   handler: WatchHandler;
   closed: boolean;
+  /** Every change up to this revision has been delivered (or was before a resync). */
+  delivered: Revision;
 }
 
 const copy = (v: JsonValue): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
@@ -38,6 +44,7 @@ export class MemoryDatastore implements Datastore {
   private compactedRev: Revision = 0;
   private readonly log: { rev: Revision; event: WatchEvent }[] = [];
   private readonly watchers = new Set<Watcher>();
+  private suspended = false;
   private closed = false;
 
   get revision(): Revision {
@@ -123,17 +130,9 @@ export class MemoryDatastore implements Datastore {
 
   watch(prefix: string, fromRevision: Revision, handler: WatchHandler): WatchHandle {
     this.checkOpen();
-    const w: Watcher = { prefix, handler, closed: false };
-    queueMicrotask(() => {
-      if (w.closed) return;
-      if (fromRevision < this.compactedRev) {
-        handler.onResync(this.snapshot(prefix));
-      } else {
-        const backlog = this.log.filter((e) => e.rev > fromRevision && keyOf(e.event).startsWith(prefix)).map((e) => e.event);
-        if (backlog.length > 0) handler.onEvents(backlog.map(cloneEvent), this.rev);
-      }
-      this.watchers.add(w);
-    });
+    const w: Watcher = { prefix, handler, closed: false, delivered: fromRevision };
+    this.watchers.add(w);
+    queueMicrotask(() => this.catchUp(w));
     return {
       close: async () => {
         w.closed = true;
@@ -142,10 +141,21 @@ export class MemoryDatastore implements Datastore {
     };
   }
 
-  /** Drop history at and below `revision`, as etcd compaction does. */
+  /** Drop history below `revision`, as etcd compaction does. */
   compact(revision: Revision): void {
     this.compactedRev = Math.max(this.compactedRev, revision);
-    while (this.log.length > 0 && this.log[0]!.rev <= revision) this.log.shift();
+    while (this.log.length > 0 && this.log[0]!.rev < revision) this.log.shift();
+  }
+
+  /** Watchers stop hearing changes, as if their connection were lost. */
+  suspendWatches(): void {
+    this.suspended = true;
+  }
+
+  /** Watchers catch up from where they were, or resync if that history is gone. */
+  resumeWatches(): void {
+    this.suspended = false;
+    for (const w of this.watchers) queueMicrotask(() => this.catchUp(w));
   }
 
   async close(): Promise<void> {
@@ -162,12 +172,28 @@ export class MemoryDatastore implements Datastore {
     return { items, revision: this.rev };
   }
 
+  private catchUp(w: Watcher): void {
+    if (w.closed || this.suspended) return;
+    if (w.delivered + 1 < this.compactedRev) {
+      const snapshot = this.snapshot(w.prefix);
+      w.delivered = snapshot.revision;
+      w.handler.onResync(snapshot);
+      return;
+    }
+    const backlog = this.log.filter((e) => e.rev > w.delivered && keyOf(e.event).startsWith(w.prefix)).map((e) => e.event);
+    w.delivered = this.rev;
+    if (backlog.length > 0) w.handler.onEvents(backlog.map(cloneEvent), this.rev);
+  }
+
   private notify(events: WatchEvent[], rev: Revision): void {
     for (const w of this.watchers) {
       const mine = events.filter((e) => keyOf(e).startsWith(w.prefix));
       if (mine.length === 0) continue;
       queueMicrotask(() => {
-        if (!w.closed) w.handler.onEvents(mine.map(cloneEvent), rev);
+        // Suspended, or already covered by a catch-up: the catch-up delivers it (or did).
+        if (w.closed || this.suspended || w.delivered >= rev) return;
+        w.delivered = rev;
+        w.handler.onEvents(mine.map(cloneEvent), rev);
       });
     }
   }
