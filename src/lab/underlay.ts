@@ -72,6 +72,6 @@ export async function attach(plan: LabPlan, att: AttachmentPlan): Promise<void> 
     `addr add ${att.address6}/${subnet.cidr6.split('/')[1]} dev eth0 nodad`,
     'link set eth0 up',
     `route add default via ${subnet.gateway4} dev eth0`,
-    `-6 route add default via ${subnet.gateway6} dev eth0`,
+    `route add ::/0 via ${subnet.gateway6} dev eth0`,
   ]);
 }
