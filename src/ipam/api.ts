@@ -69,6 +69,15 @@ export interface Ipam {
   addressesByHandle(handleId: string): Promise<string[]>;
 }
 
+/** Tunnel kinds with Calico's handle ids: ipip-tunnel-addr-<node>, vxlan[-v6]-tunnel-addr-<node>, wireguard[-v6]-tunnel-addr-<node>. */
+export type TunnelType = 'ipip' | 'vxlan' | 'wireguard';
+
+/** Node tunnel addresses (the node agent's use of IPAM); idempotent per node, kind and family. */
+export interface TunnelIpam {
+  assignTunnelAddress(node: string, family: 4 | 6, type: TunnelType): Promise<AssignedAddress>;
+  releaseTunnelAddress(node: string, family: 4 | 6, type: TunnelType): Promise<string[]>;
+}
+
 export type IpamErrorCode =
   | 'NoQualifiedPool' // no enabled pool matches the request
   | 'PoolExhausted' // pools matched but have no free address (Calico: "No IPs available in pools")

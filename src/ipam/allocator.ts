@@ -1,0 +1,606 @@
+// BlockAllocator: Calico's block IPAM over the Datastore contract (calico-internals.md §4).
+//
+// Invariant: an address is handed out at most once. Every write that can race is a
+// compare-and-swap on the revision the decision was based on, so two allocators can never both
+// take one ordinal: the loser's transaction fails and it re-reads and decides again, within a
+// bounded, jittered retry budget (retry.ts). Caches (blocks, affinities, pools/config) are hints
+// only — a stale hint costs a failed CAS, never a duplicate.
+//
+// Write order and crash safety. etcd transactions span keys, so each step below is one atomic
+// transaction and a crash between steps leaves one of the states listed, all of which `ipam
+// check` reads without seeing a duplicate and which GC (or the next allocation) repairs:
+//   allocate   txn{ block CAS (ordinals marked, sequence numbers recorded),
+//                   handle create-or-CAS (count += n) }          — block and handle never disagree
+//   release    txn{ block CAS (ordinals freed to the FIFO tail; block deleted if now empty and
+//                   unaffine), handle CAS (count -= n; deleted at zero) }
+//   claim      1. affinity := pending (create, or CAS from any non-confirmed state)
+//              2. txn{ block create (affinity host:<node>), affinity CAS pending → confirmed }
+//              crash after 1: a pending affinity with no block. The node finishes the claim on
+//              its next allocation; GC deletes it if the node is gone, if another node won the
+//              block, or if it is still pending one grace period later.
+//              If 2 loses (the block exists, affine elsewhere) the pending affinity is deleted
+//              by CAS; a crash before that leaves the same repairable state.
+//   reclaim    txn{ block CAS (empty, affinity → us), other node's affinity delete, ours put }
+// The only crash outcome with an address lost to use is "allocated but the caller never learned
+// of it" (crash after the allocate txn): the allocation carries its pod/namespace/node
+// attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
+
+import type { Datastore, TxnOp, TxnResult } from '../datastore/datastore.js';
+import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR, formatIP, parseIP } from '../ip/index.js';
+import { type Logger, nullLogger } from '../util/log.js';
+import {
+  type AllocationAttrs,
+  type AssignIPRequest,
+  type AssignedAddress,
+  type AutoAssignRequest,
+  type AutoAssignResult,
+  type Ipam,
+  IpamError,
+  type ReleaseRequest,
+  type TunnelIpam,
+} from './api.js';
+import { type AllocationBlock, addressAt, affineNode, assignFromBlock, assignOrdinal, assignableCount, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
+import { fnv1a32 } from './core/block-order.js';
+import { affinityKey, blockKey, handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
+import { type IpamPool, type LabelMatcher, type Labels, type SelectorParser, choosePools, poolContaining } from './core/pools.js';
+import { type IpamConfig, type IpamHandle, adjustHandle, effectiveMaxBlocks, encodeHandle } from './core/records.js';
+import type { ReservationSet } from './core/reservations.js';
+import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
+import { BlockClaimer } from './claim.js';
+import { parseSelector } from '../selector/index.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { DEFAULT_RETRY, type RetryPolicy, RetryableConflict, withRetries } from './retry.js';
+import { IpamStore, type StoredAffinity, type Versioned } from './store.js';
+
+export interface AllocatorOptions {
+  readonly now?: () => Date;
+  readonly parseSelector?: SelectorParser;
+  readonly retry?: RetryPolicy;
+  /**
+   * How long pools, IPAM config, reservations and node labels read from the datastore are reused
+   * (ms). 0 reads them for every request. A long-lived agent sets ~1000: a pool disabled now may
+   * still serve requests for that long, which Calico's own caches also allow.
+   */
+  readonly contextTtlMs?: number;
+  readonly logger?: Logger;
+}
+
+interface RequestContext {
+  readonly pools: IpamPool[];
+  readonly config: IpamConfig;
+  readonly reservations: ReservationSet;
+  readonly fetchedAt: number;
+}
+
+/** The handle record as this request last saw it; `undefined` value = believed absent. */
+class HandleCursor {
+  current: Versioned<IpamHandle> | undefined;
+  stale = false;
+  constructor(readonly handleId: string) {}
+}
+
+interface FamilyPlan {
+  readonly family: IPFamily;
+  readonly count: number;
+  readonly pools: IpamPool[];
+}
+
+export class BlockAllocator implements Ipam, TunnelIpam {
+  readonly store: IpamStore;
+  private readonly now: () => Date;
+  private readonly parseSelector: SelectorParser;
+  private readonly retry: RetryPolicy;
+  private readonly ttl: number;
+  private readonly log: Logger;
+  private readonly claimer: BlockClaimer;
+  private readonly nodeLock = new KeyedMutex();
+  private readonly blocks = new Map<string, Versioned<AllocationBlock>>();
+  private readonly affinities = new Map<string, { list: StoredAffinity[]; at: number }>();
+  private readonly nodeLabelCache = new Map<string, { labels: Labels; at: number }>();
+  private context: RequestContext | undefined;
+
+  constructor(readonly ds: Datastore, opts: AllocatorOptions = {}) {
+    this.store = new IpamStore(ds);
+    this.now = opts.now ?? (() => new Date());
+    this.parseSelector = opts.parseSelector ?? parseSelector;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.ttl = opts.contextTtlMs ?? 0;
+    this.log = opts.logger ?? nullLogger;
+    this.claimer = new BlockClaimer(ds, this.store, this.now, this.log);
+  }
+
+  /** Forget every cached read (tests, or after a configuration change). */
+  invalidate(): void {
+    this.blocks.clear();
+    this.affinities.clear();
+    this.nodeLabelCache.clear();
+    this.context = undefined;
+  }
+
+  // ---------------------------------------------------------------- automatic assignment
+
+  async autoAssign(req: AutoAssignRequest): Promise<AutoAssignResult> {
+    return this.autoAssignWith(req, () => true);
+  }
+
+  private async autoAssignWith(req: AutoAssignRequest, poolFilter: (p: IpamPool) => boolean): Promise<AutoAssignResult> {
+    validateCommon(req.handleId, req.node);
+    for (const [n, what] of [[req.num4, 'num4'], [req.num6, 'num6']] as const) {
+      if (!Number.isInteger(n) || n < 0 || n > 1024) throw new IpamError('InvalidRequest', `${what} must be an integer in 0..1024, got ${n}`);
+    }
+    return this.nodeLock.run(req.node, async () => {
+      const ctx = await this.requestContext();
+      const nodeLabels = await this.labelsOf(req.node);
+      const plans: FamilyPlan[] = [];
+      for (const family of [4, 6] as const) {
+        const count = family === 4 ? req.num4 : req.num6;
+        if (count === 0) continue;
+        const explicit = family === 4 ? req.ipv4Pools : req.ipv6Pools;
+        const choice = choosePools(ctx.pools.filter(poolFilter), {
+          family,
+          ...(explicit ? { explicit } : {}),
+          nodeLabels,
+          ...(req.namespaceLabels ? { namespaceLabels: req.namespaceLabels } : {}),
+          use: req.intendedUse ?? 'Workload',
+        }, this.safeParseSelector);
+        if (!choice.ok) throw new IpamError(choice.code, `node ${req.node}, handle ${req.handleId}: ${choice.message}`);
+        plans.push({ family, count, pools: choice.pools });
+      }
+      const cursor = new HandleCursor(req.handleId);
+      const got: AssignedAddress[] = [];
+      try {
+        for (const plan of plans) await this.assignFamily(plan, req, ctx, cursor, got);
+      } catch (err) {
+        // All or nothing: a request that cannot be met in full gives back what it took.
+        if (got.length > 0) await this.releaseIPs(got.map((a) => ({ ip: a.ip, sequenceNumber: a.sequenceNumber, handleId: req.handleId })));
+        throw err;
+      }
+      return { ipv4: got.filter((a) => a.family === 4), ipv6: got.filter((a) => a.family === 6) };
+    });
+  }
+
+  private readonly selectors = new Map<string, LabelMatcher>();
+
+  private readonly safeParseSelector: SelectorParser = (text) => {
+    const hit = this.selectors.get(text);
+    if (hit) return hit;
+    try {
+      const parsed = this.parseSelector(text);
+      if (this.selectors.size > 1000) this.selectors.clear();
+      this.selectors.set(text, parsed);
+      return parsed;
+    } catch (e) {
+      throw new IpamError('InvalidRequest', `pool selector "${text}" cannot be parsed: ${(e as Error).message}`, { cause: e });
+    }
+  };
+
+  /** Appends to `sink` as it goes, so a failure part-way still lets the caller give back what was taken. */
+  private async assignFamily(plan: FamilyPlan, req: AutoAssignRequest, ctx: RequestContext, cursor: HandleCursor, sink: AssignedAddress[]): Promise<void> {
+    const out = sink;
+    const before = sink.length;
+    const taken = () => sink.length - before;
+    const maxBlocks = effectiveMaxBlocks(ctx.config, req.maxBlocksPerHost);
+    const inPools = (c: CIDR) => plan.pools.some((p) => cidrContains(p.cidr, c));
+    await withRetries(
+      `assigning IPv${plan.family} addresses to ${req.handleId} on node ${req.node}`,
+      this.retry,
+      async () => {
+        // Each pass writes something (an assignment, a claim, a repaired affinity); the guard
+        // only bounds a pathological datastore that keeps changing without letting us finish.
+        for (let pass = 0; taken() < plan.count; pass++) {
+          if (pass > 4 * plan.count + 2 * maxBlocks + 16) throw new RetryableConflict('allocation is not converging');
+          const want = plan.count - taken();
+          const mine = (await this.affinitiesOf(req.node, plan.family)).filter((a) => inPools(a.block));
+          // 1. Blocks affine to this node (finishing any claim a crash left pending).
+          if (await this.fillFromAffine(mine, want, req, ctx, cursor, out)) continue;
+          // 2. Claim a new block while under the per-node cap.
+          const owned = mine.filter((a) => a.affinity.state !== 'pendingDeletion').length;
+          if (ctx.config.autoAllocateBlocks && owned < maxBlocks) {
+            const claimed = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations);
+            this.dropAffinities(req.node, plan.family);
+            if (claimed) continue;
+          }
+          // 3. Borrow from other nodes' blocks unless strict affinity forbids it.
+          if (!ctx.config.strictAffinity && (await this.borrow(plan, want, req, ctx, cursor, out))) continue;
+          throw this.exhausted(plan, req, ctx, owned, maxBlocks);
+        }
+      },
+      () => this.onConflict(req.node, plan.family, cursor),
+    );
+  }
+
+  private exhausted(plan: FamilyPlan, req: AutoAssignRequest, ctx: RequestContext, owned: number, maxBlocks: number): IpamError {
+    const pools = plan.pools.map((p) => `${p.name} (${formatCIDR(p.cidr)})`).join(', ');
+    if (owned >= maxBlocks) {
+      return new IpamError(
+        'BlockLimit',
+        `node ${req.node} holds ${owned} IPv${plan.family} blocks, the limit (maxBlocksPerHost ${maxBlocks}); they are full` +
+          (ctx.config.strictAffinity ? ' and strict affinity forbids borrowing' : ' and no other block has a free address') +
+          ` in pools ${pools}`,
+      );
+    }
+    return new IpamError('PoolExhausted', `no IPv${plan.family} addresses available in pools ${pools} for node ${req.node}`);
+  }
+
+  /** Assign from this node's blocks; true when it wrote something (progress). */
+  private async fillFromAffine(
+    mine: StoredAffinity[],
+    want: number,
+    req: AutoAssignRequest,
+    ctx: RequestContext,
+    cursor: HandleCursor,
+    out: AssignedAddress[],
+  ): Promise<boolean> {
+    const ordered = [...mine].sort((a, b) => (a.block.base < b.block.base ? -1 : a.block.base > b.block.base ? 1 : 0));
+    for (const aff of ordered) {
+      if (aff.affinity.state === 'pendingDeletion') continue;
+      const vb = await this.cachedBlock(aff.block);
+      if (!vb) {
+        // Affinity without a block: a claim that crashed between its two steps. Finish it.
+        await this.claimer.claim(aff.block, req.node);
+        this.dropAffinities(req.node, aff.block.family);
+        return true;
+      }
+      if (affineNode(vb.value) !== req.node) {
+        // Our affinity is stale: the block belongs elsewhere. Drop it (CAS) and move on.
+        await this.claimer.dropStaleAffinity(aff);
+        this.dropAffinities(req.node, aff.block.family);
+        continue;
+      }
+      if (aff.affinity.state === 'pending') {
+        await this.claimer.confirm(aff);
+        this.dropAffinities(req.node, aff.block.family);
+      }
+      if (assignableCount(vb.value, ctx.reservations.isReserved) === 0) continue;
+      await this.writeAssignment(vb, want, req, ctx, cursor, out);
+      return true;
+    }
+    return false;
+  }
+
+  private async borrow(plan: FamilyPlan, want: number, req: AutoAssignRequest, ctx: RequestContext, cursor: HandleCursor, out: AssignedAddress[]): Promise<boolean> {
+    const { blocks } = await this.store.listBlocks(plan.family);
+    const candidates = blocks
+      .filter((vb) => plan.pools.some((p) => cidrContains(p.cidr, vb.value.cidr)) && affineNode(vb.value) !== req.node)
+      .filter((vb) => assignableCount(vb.value, ctx.reservations.isReserved) > 0)
+      // A per-node pseudo-random order, so borrowing nodes spread over blocks instead of queueing on one.
+      .map((vb) => ({ vb, rank: fnv1a32(`${req.node}|${formatCIDR(vb.value.cidr)}`) }))
+      .sort((a, b) => a.rank - b.rank);
+    const first = candidates[0];
+    if (!first) return false;
+    this.blocks.set(first.vb.key, first.vb);
+    await this.writeAssignment(first.vb, want, req, ctx, cursor, out);
+    return true;
+  }
+
+  /** One transaction: the block with up to `want` new allocations, and the handle's count. */
+  private async writeAssignment(
+    vb: Versioned<AllocationBlock>,
+    want: number,
+    req: AutoAssignRequest,
+    ctx: RequestContext,
+    cursor: HandleCursor,
+    out: AssignedAddress[],
+  ): Promise<void> {
+    const { block, ordinals } = assignFromBlock(vb.value, want, req.handleId, attrsFor(req.attrs), ctx.reservations.isReserved);
+    if (ordinals.length === 0) throw new RetryableConflict(`block ${formatCIDR(vb.value.cidr)} has no assignable address`);
+    await this.refreshHandle(cursor);
+    const res = await this.commit(vb, block, cursor, ordinals.length);
+    for (const ord of ordinals) out.push(assigned(block, ord));
+    this.log.debug('assigned', { handle: req.handleId, node: req.node, block: formatCIDR(block.cidr), count: ordinals.length, revision: res.revision });
+  }
+
+  /** Block CAS plus handle create-or-CAS in one transaction; updates the caches on success. */
+  private async commit(vb: Versioned<AllocationBlock>, block: AllocationBlock, cursor: HandleCursor, delta: number): Promise<TxnResult> {
+    const blockCidr = formatCIDR(block.cidr);
+    const base: IpamHandle = cursor.current?.value ?? { handleId: cursor.handleId, block: {}, deleted: false };
+    const handle = adjustHandle({ ...base, deleted: false }, blockCidr, delta);
+    const hKey = handleKey(cursor.handleId);
+    const ops: TxnOp[] = [
+      { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision },
+      cursor.current
+        ? { op: 'update', key: hKey, value: encodeHandle(handle), revision: cursor.current.revision }
+        : { op: 'create', key: hKey, value: encodeHandle(handle) },
+    ];
+    const res = await this.ds.txn(ops);
+    this.blocks.set(vb.key, { key: vb.key, value: block, revision: res.results[0]!.revision });
+    cursor.current = { key: hKey, value: handle, revision: res.results[1]!.revision };
+    return res;
+  }
+
+  private async refreshHandle(cursor: HandleCursor): Promise<void> {
+    if (!cursor.stale) return;
+    cursor.current = await this.store.getHandle(cursor.handleId);
+    cursor.stale = false;
+  }
+
+  private onConflict(node: string, family: IPFamily, cursor?: HandleCursor): void {
+    // We cannot tell which key moved; forget everything this request leaned on.
+    for (const k of [...this.blocks.keys()]) if (k.includes(`/ipv${family}/`)) this.blocks.delete(k);
+    this.dropAffinities(node, family);
+    if (cursor) cursor.stale = true;
+  }
+
+  // ---------------------------------------------------------------- fixed addresses
+
+  async assignIP(req: AssignIPRequest): Promise<AssignedAddress> {
+    validateCommon(req.handleId, req.node);
+    const addr = parseAddress(req.ip);
+    return this.nodeLock.run(req.node, async () => {
+      const ctx = await this.requestContext();
+      const host = enclosingCIDR(addr, addr.family === 4 ? 32 : 128);
+      const pool = poolContaining(ctx.pools.filter((p) => !p.disabled), host);
+      if (!pool) {
+        const names = ctx.pools.filter((p) => !p.disabled && p.cidr.family === addr.family).map((p) => `${p.name} (${formatCIDR(p.cidr)})`);
+        throw new IpamError('NotInPool', `${req.ip} is not in any enabled IP pool (enabled IPv${addr.family} pools: ${names.join(', ') || 'none'})`);
+      }
+      const use = req.intendedUse ?? 'Workload';
+      if (!pool.allowedUses.includes(use)) {
+        throw new IpamError('InvalidRequest', `${req.ip} is in pool ${pool.name}, whose allowedUses (${pool.allowedUses.join(', ')}) do not include ${use}`);
+      }
+      if (ctx.reservations.isReserved(addr)) throw new IpamError('Reserved', `${req.ip} is reserved by an IPReservation and cannot be assigned`);
+      const cidr = enclosingCIDR(addr, pool.blockSize);
+      const cursor = new HandleCursor(req.handleId);
+      return withRetries(
+        `assigning ${req.ip} to ${req.handleId}`,
+        this.retry,
+        async () => {
+          const vb = await this.cachedBlock(cidr);
+          if (!vb) {
+            await this.claimer.claim(cidr, req.node);
+            this.dropAffinities(req.node, cidr.family);
+            throw new RetryableConflict(`claimed block ${formatCIDR(cidr)}; assigning next`);
+          }
+          const owner = affineNode(vb.value);
+          if (ctx.config.strictAffinity && owner !== req.node) {
+            throw new IpamError('StrictAffinity', `${req.ip} is in block ${formatCIDR(cidr)}, affine to ${owner ? `node ${owner}` : 'no node'}; strict affinity forbids node ${req.node} from using it`);
+          }
+          const r = assignOrdinal(vb.value, ordinalOf(vb.value, addr), req.handleId, attrsFor(req.attrs));
+          if (!r.ok) {
+            // Confirm against the datastore before blaming another handle: our copy may be stale.
+            const fresh = await this.store.getBlock(cidr);
+            if (fresh && fresh.revision !== vb.revision) {
+              this.blocks.set(fresh.key, fresh);
+              throw new RetryableConflict('block changed');
+            }
+            const who = r.owner?.handleId ?? '(no handle)';
+            const attrs = r.owner && Object.keys(r.owner.secondary).length > 0 ? ` ${JSON.stringify(r.owner.secondary)}` : '';
+            throw new IpamError('AddressInUse', `${req.ip} is already assigned to handle ${who}${attrs}`);
+          }
+          await this.refreshHandle(cursor);
+          await this.commit(vb, r.block, cursor, 1);
+          return assigned(r.block, ordinalOf(r.block, addr));
+        },
+        () => {
+          this.blocks.delete(blockKey(cidr));
+          cursor.stale = true;
+        },
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------- tunnel addresses
+
+  /**
+   * The node's tunnel address of this kind and family: the existing one if its handle has one,
+   * else a new one from a pool allowing Tunnel use (and, for IPIP/VXLAN, with that mode on).
+   */
+  async assignTunnelAddress(node: string, family: IPFamily, type: TunnelType): Promise<AssignedAddress> {
+    let spec;
+    try {
+      spec = tunnelSpec(node, family, type);
+    } catch (e) {
+      throw new IpamError('InvalidRequest', `tunnel address for node ${node}: ${(e as Error).message}`);
+    }
+    const existing = await this.assignedToHandle(spec.handleId);
+    const mineOfFamily = existing.find((a) => a.family === family);
+    if (mineOfFamily) return mineOfFamily;
+    const res = await this.autoAssignWith(
+      { handleId: spec.handleId, node, num4: family === 4 ? 1 : 0, num6: family === 6 ? 1 : 0, attrs: { node, type: spec.attrType }, intendedUse: 'Tunnel' },
+      (p) => poolServesTunnel(p, type),
+    );
+    return (family === 4 ? res.ipv4 : res.ipv6)[0]!;
+  }
+
+  async releaseTunnelAddress(node: string, family: IPFamily, type: TunnelType): Promise<string[]> {
+    return this.releaseByHandle(tunnelSpec(node, family, type).handleId);
+  }
+
+  // ---------------------------------------------------------------- release
+
+  async releaseIPs(reqs: readonly ReleaseRequest[]): Promise<string[]> {
+    const byBlock = new Map<string, { cidr: CIDR; items: { addr: IPAddr; req: ReleaseRequest }[] }>();
+    for (const req of reqs) {
+      const addr = parseAddress(req.ip);
+      const cidr = await this.locateBlock(addr);
+      if (!cidr) continue;
+      const k = formatCIDR(cidr);
+      const g = byBlock.get(k) ?? { cidr, items: [] };
+      g.items.push({ addr, req });
+      byBlock.set(k, g);
+    }
+    const released: string[] = [];
+    for (const { cidr, items } of byBlock.values()) {
+      const got = await withRetries(
+        `releasing addresses in block ${formatCIDR(cidr)}`,
+        this.retry,
+        async () => {
+          const vb = await this.cachedBlock(cidr);
+          if (!vb) return [];
+          const rel = releaseFromBlock(
+            vb.value,
+            items.map(({ addr, req }) => ({
+              ordinal: ordinalOf(vb.value, addr),
+              ...(req.sequenceNumber === undefined ? {} : { sequenceNumber: req.sequenceNumber }),
+              ...(req.handleId === undefined ? {} : { handleId: req.handleId }),
+            })),
+          );
+          if (rel.released.length === 0) return [];
+          const counts = new Map<string, number>();
+          for (const r of rel.released) if (r.handleId !== undefined) counts.set(r.handleId, (counts.get(r.handleId) ?? 0) + 1);
+          const ops: TxnOp[] = [blockWriteOp(vb, rel.block)];
+          for (const [handleId, n] of counts) {
+            const h = await this.store.getHandle(handleId);
+            if (!h) continue; // no handle record to keep in step (written by an older, non-atomic writer)
+            const next = adjustHandle(h.value, formatCIDR(cidr), -n);
+            ops.push(Object.keys(next.block).length === 0 ? { op: 'delete', key: h.key, revision: h.revision } : { op: 'update', key: h.key, value: encodeHandle(next), revision: h.revision });
+          }
+          const res = await this.ds.txn(ops);
+          this.rememberBlock(vb.key, rel.block, ops[0]!, res);
+          return rel.released.map((r) => formatIP(addressAt(rel.block, r.ordinal)));
+        },
+        () => this.blocks.delete(blockKey(cidr)),
+      );
+      released.push(...got);
+    }
+    return released;
+  }
+
+  async releaseByHandle(handleId: string): Promise<string[]> {
+    if (!isValidHandleId(handleId)) throw new IpamError('InvalidRequest', `handle id "${handleId}" is not valid (non-empty, no "/")`);
+    return withRetries(
+      `releasing handle ${handleId}`,
+      this.retry,
+      async () => {
+        const h = await this.store.getHandle(handleId);
+        if (!h) return [];
+        const ops: TxnOp[] = [];
+        const released: string[] = [];
+        const writes: { key: string; block: AllocationBlock; index: number }[] = [];
+        for (const text of Object.keys(h.value.block)) {
+          const cidr = tryBlockCidr(text);
+          const vb = cidr && (await this.cachedBlock(cidr));
+          if (!vb) continue;
+          const rel = releaseFromBlock(vb.value, ordinalsOfHandle(vb.value, handleId).map((ordinal) => ({ ordinal, handleId })));
+          if (rel.released.length === 0) continue;
+          writes.push({ key: vb.key, block: rel.block, index: ops.length });
+          ops.push(blockWriteOp(vb, rel.block));
+          released.push(...rel.released.map((r) => formatIP(addressAt(rel.block, r.ordinal))));
+        }
+        ops.push({ op: 'delete', key: h.key, revision: h.revision });
+        if (ops.length > 128) throw new IpamError('InvalidRequest', `handle ${handleId} spans ${ops.length - 1} blocks, more than one transaction can release`);
+        const res = await this.ds.txn(ops);
+        for (const w of writes) this.rememberBlock(w.key, w.block, ops[w.index]!, res, w.index);
+        return released;
+      },
+      () => this.blocks.clear(),
+    );
+  }
+
+  async addressesByHandle(handleId: string): Promise<string[]> {
+    return (await this.assignedToHandle(handleId)).map((a) => a.ip);
+  }
+
+  private async assignedToHandle(handleId: string): Promise<AssignedAddress[]> {
+    const h = await this.store.getHandle(handleId);
+    if (!h) return [];
+    const out: AssignedAddress[] = [];
+    for (const text of Object.keys(h.value.block)) {
+      const cidr = tryBlockCidr(text);
+      const vb = cidr && (await this.store.getBlock(cidr));
+      if (vb) for (const ord of ordinalsOfHandle(vb.value, handleId)) out.push(assigned(vb.value, ord));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- reads and caches
+
+  /** The block holding an address: from its pool's block size, else by searching all blocks. */
+  async locateBlock(addr: IPAddr): Promise<CIDR | undefined> {
+    const ctx = await this.requestContext();
+    const pool = poolContaining(ctx.pools, enclosingCIDR(addr, addr.family === 4 ? 32 : 128));
+    if (pool) {
+      const cidr = enclosingCIDR(addr, pool.blockSize);
+      if (await this.cachedBlock(cidr)) return cidr;
+    }
+    // Pool deleted, or its blockSize changed after the block was made (blocks keep their size).
+    const { blocks } = await this.store.listBlocks(addr.family);
+    return blocks.find((vb) => cidrContains(vb.value.cidr, enclosingCIDR(addr, addr.family === 4 ? 32 : 128)))?.value.cidr;
+  }
+
+  private async cachedBlock(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
+    const key = blockKey(cidr);
+    const hit = this.blocks.get(key);
+    if (hit) return hit;
+    const vb = await this.store.getBlock(cidr);
+    if (vb) this.blocks.set(key, vb);
+    return vb;
+  }
+
+  private rememberBlock(key: string, block: AllocationBlock, op: TxnOp, res: TxnResult, index = 0): void {
+    if (op.op === 'delete') this.blocks.delete(key);
+    else this.blocks.set(key, { key, value: block, revision: res.results[index]!.revision });
+  }
+
+  private async affinitiesOf(node: string, family: IPFamily): Promise<StoredAffinity[]> {
+    const k = `${node}|${family}`;
+    const hit = this.affinities.get(k);
+    const now = Date.now();
+    if (hit && now - hit.at < Math.max(this.ttl, 1)) return hit.list;
+    const list = await this.store.listAffinities(node, family);
+    this.affinities.set(k, { list, at: now });
+    return list;
+  }
+
+  private dropAffinities(node: string, family: IPFamily): void {
+    this.affinities.delete(`${node}|${family}`);
+  }
+
+  private async requestContext(): Promise<RequestContext> {
+    const now = Date.now();
+    if (this.context && now - this.context.fetchedAt < this.ttl) return this.context;
+    const [pools, config, reservations] = await Promise.all([this.store.listPools(), this.store.config(), this.store.reservations()]);
+    for (const bad of [...pools.invalid, ...reservations.invalid]) this.log.warn('ignoring invalid resource', { key: bad.key, error: bad.error });
+    this.context = { pools: pools.pools, config, reservations: reservations.set, fetchedAt: now };
+    return this.context;
+  }
+
+  /** Labels of the Node resource; a node not (yet) registered has none, so only all() matches. */
+  private async labelsOf(node: string): Promise<Labels> {
+    const now = Date.now();
+    const hit = this.nodeLabelCache.get(node);
+    if (hit && now - hit.at < this.ttl) return hit.labels;
+    const labels = (await this.store.nodeLabels(node)) ?? {};
+    this.nodeLabelCache.set(node, { labels, at: now });
+    return labels;
+  }
+}
+
+function blockWriteOp(vb: Versioned<AllocationBlock>, block: AllocationBlock): TxnOp {
+  // An unaffine block with nothing left in it is deleted, as Calico does on release.
+  return isEmpty(block) && block.affinity === null
+    ? { op: 'delete', key: vb.key, revision: vb.revision }
+    : { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision };
+}
+
+function assigned(block: AllocationBlock, ord: number): AssignedAddress {
+  const a = addressAt(block, ord);
+  return { ip: formatIP(a), blockCidr: `${formatIP(a)}/${block.cidr.prefix}`, family: a.family, sequenceNumber: sequenceOf(block, ord) };
+}
+
+function attrsFor(attrs: AllocationAttrs): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attrs)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function validateCommon(handleId: string, node: string): void {
+  if (!isValidHandleId(handleId)) throw new IpamError('InvalidRequest', `handle id "${handleId}" is not valid (non-empty, at most 512 characters, no "/")`);
+  if (!isValidNodeName(node)) throw new IpamError('InvalidRequest', `node name "${node}" is not valid (non-empty, no "/")`);
+}
+
+function parseAddress(text: string): IPAddr {
+  try {
+    return parseIP(text);
+  } catch (e) {
+    throw new IpamError('InvalidRequest', (e as Error).message, { cause: e });
+  }
+}
+
+function tryBlockCidr(text: string): CIDR | undefined {
+  try {
+    return enclosingCIDR(parseIP(text.split('/')[0]!), Number(text.split('/')[1]));
+  } catch {
+    return undefined;
+  }
+}

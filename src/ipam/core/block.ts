@@ -1,0 +1,356 @@
+// IPAMBlock: the unit of allocation and of compare-and-swap (calico-internals.md §4.1).
+//
+// A block is a /blockSize slice of a pool. Each ordinal (offset in the block) is either free —
+// listed once in `unallocated`, a FIFO: allocation takes from the head, release appends to the
+// tail, so a freed address is reused as late as possible — or allocated, with `allocations[ord]`
+// indexing an attribute record {handle_id, secondary attrs}. Exactly one of the two holds for
+// every ordinal; `blockProblems` checks it.
+//
+// `sequenceNumber` rises on every write of the block; when an ordinal is allocated the current
+// value is recorded in `sequenceNumberForAllocation[ord]`. A release that names the sequence number
+// it was given can therefore never free the same address after it was released and handed out
+// again (ABA). Values are kept below 2^53 (microseconds since the epoch at creation) so they
+// round-trip through JSON numbers exactly.
+//
+// Every function here is pure: it returns a new block and never mutates its input.
+
+import { type CIDR, type IPAddr, cidrContainsIP, cidrSize, formatCIDR, parseCIDR } from '../../ip/index.js';
+import type { JsonValue } from './json.js';
+
+export interface AllocationAttribute {
+  readonly handleId?: string;
+  /** Active owner attributes (Calico's `secondary`): pod, namespace, node, type, timestamp... */
+  readonly secondary: Readonly<Record<string, string>>;
+  readonly alternate?: Readonly<Record<string, string>>;
+  readonly releasedAt?: string;
+}
+
+export interface AllocationBlock {
+  readonly cidr: CIDR;
+  /** "host:<node>", "virtual:<name>", or null for a block with no owner. */
+  readonly affinity: string | null;
+  readonly affinityClaimTime?: string;
+  readonly allocations: readonly (number | null)[];
+  readonly unallocated: readonly number[];
+  readonly attributes: readonly AllocationAttribute[];
+  readonly sequenceNumber: number;
+  readonly sequenceNumberForAllocation: Readonly<Record<string, number>>;
+  readonly deleted: boolean;
+  readonly strictAffinity: boolean;
+}
+
+export const hostAffinity = (node: string): string => `host:${node}`;
+
+/** The node a block is affine to, or undefined when unaffine or virtual. */
+export function affineNode(b: AllocationBlock): string | undefined {
+  return b.affinity?.startsWith('host:') ? b.affinity.slice(5) : undefined;
+}
+
+export function newBlock(cidr: CIDR, node: string | null, now: Date): AllocationBlock {
+  const size = Number(cidrSize(cidr));
+  return {
+    cidr,
+    affinity: node === null ? null : hostAffinity(node),
+    ...(node === null ? {} : { affinityClaimTime: now.toISOString() }),
+    allocations: new Array<number | null>(size).fill(null),
+    unallocated: Array.from({ length: size }, (_, i) => i),
+    attributes: [],
+    sequenceNumber: now.getTime() * 1000,
+    sequenceNumberForAllocation: {},
+    deleted: false,
+    strictAffinity: false,
+  };
+}
+
+export const ordinalOf = (b: AllocationBlock, a: IPAddr): number => Number(a.value - b.cidr.base);
+export const addressAt = (b: AllocationBlock, ord: number): IPAddr => ({ family: b.cidr.family, value: b.cidr.base + BigInt(ord) });
+export const inBlock = (b: AllocationBlock, a: IPAddr): boolean => cidrContainsIP(b.cidr, a);
+
+export function allocatedCount(b: AllocationBlock): number {
+  return b.allocations.reduce<number>((n, a) => (a === null ? n : n + 1), 0);
+}
+
+export const isEmpty = (b: AllocationBlock): boolean => allocatedCount(b) === 0;
+
+/** Free ordinals that `isReserved` does not exclude. */
+export function assignableCount(b: AllocationBlock, isReserved: (a: IPAddr) => boolean = () => false): number {
+  return b.unallocated.reduce((n, ord) => (isReserved(addressAt(b, ord)) ? n : n + 1), 0);
+}
+
+export function attributeOf(b: AllocationBlock, ord: number): AllocationAttribute | undefined {
+  const idx = b.allocations[ord];
+  return idx === null || idx === undefined ? undefined : b.attributes[idx];
+}
+
+export function sequenceOf(b: AllocationBlock, ord: number): number {
+  return b.sequenceNumberForAllocation[String(ord)] ?? 0;
+}
+
+function sameAttrs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+/** Index of an attribute record for (handle, attrs), appending one when none matches. */
+function attributeIndex(attrs: AllocationAttribute[], handleId: string, secondary: Readonly<Record<string, string>>): number {
+  const i = attrs.findIndex((a) => a.handleId === handleId && a.releasedAt === undefined && sameAttrs(a.secondary, secondary));
+  if (i >= 0) return i;
+  attrs.push({ handleId, secondary: { ...secondary } });
+  return attrs.length - 1;
+}
+
+export interface BlockAssignment {
+  readonly block: AllocationBlock;
+  readonly ordinals: number[];
+}
+
+/**
+ * Take up to `n` free ordinals from the head of the FIFO, skipping reserved addresses (which stay
+ * where they are). Returns fewer than `n` when the block runs short.
+ */
+export function assignFromBlock(
+  b: AllocationBlock,
+  n: number,
+  handleId: string,
+  secondary: Readonly<Record<string, string>>,
+  isReserved: (a: IPAddr) => boolean = () => false,
+): BlockAssignment {
+  const taken: number[] = [];
+  const rest: number[] = [];
+  for (const ord of b.unallocated) {
+    if (taken.length < n && !isReserved(addressAt(b, ord))) taken.push(ord);
+    else rest.push(ord);
+  }
+  if (taken.length === 0) return { block: b, ordinals: [] };
+  return { block: markAllocated(b, taken, rest, handleId, secondary), ordinals: taken };
+}
+
+export type OrdinalAssignment =
+  | { readonly ok: true; readonly block: AllocationBlock }
+  | { readonly ok: false; readonly owner: AllocationAttribute | undefined };
+
+/** Allocate one specific ordinal (a fixed address); fails naming the current owner if taken. */
+export function assignOrdinal(
+  b: AllocationBlock,
+  ord: number,
+  handleId: string,
+  secondary: Readonly<Record<string, string>>,
+): OrdinalAssignment {
+  if (b.allocations[ord] !== null || !b.unallocated.includes(ord)) return { ok: false, owner: attributeOf(b, ord) };
+  return { ok: true, block: markAllocated(b, [ord], b.unallocated.filter((o) => o !== ord), handleId, secondary) };
+}
+
+function markAllocated(
+  b: AllocationBlock,
+  ords: number[],
+  unallocated: number[],
+  handleId: string,
+  secondary: Readonly<Record<string, string>>,
+): AllocationBlock {
+  const attributes = [...b.attributes];
+  const idx = attributeIndex(attributes, handleId, secondary);
+  const allocations = [...b.allocations];
+  const seqs: Record<string, number> = { ...b.sequenceNumberForAllocation };
+  for (const ord of ords) {
+    allocations[ord] = idx;
+    seqs[String(ord)] = b.sequenceNumber;
+  }
+  return { ...b, allocations, unallocated, attributes, sequenceNumberForAllocation: seqs, sequenceNumber: b.sequenceNumber + 1 };
+}
+
+export interface OrdinalRelease {
+  readonly ordinal: number;
+  /** Release only if the ordinal still carries this sequence number. */
+  readonly sequenceNumber?: number;
+  /** Release only if the ordinal still belongs to this handle. */
+  readonly handleId?: string;
+}
+
+export type ReleaseSkip = 'NotAllocated' | 'BadSequenceNumber' | 'HandleMismatch';
+
+export interface BlockRelease {
+  readonly block: AllocationBlock;
+  /** Released ordinals with the handle each belonged to. */
+  readonly released: { ordinal: number; handleId: string | undefined }[];
+  readonly skipped: { ordinal: number; reason: ReleaseSkip }[];
+}
+
+/** Free ordinals (appending them to the FIFO tail) when their guards still hold. */
+export function releaseFromBlock(b: AllocationBlock, reqs: readonly OrdinalRelease[]): BlockRelease {
+  const allocations = [...b.allocations];
+  const unallocated = [...b.unallocated];
+  const seqs: Record<string, number> = { ...b.sequenceNumberForAllocation };
+  const released: BlockRelease['released'] = [];
+  const skipped: BlockRelease['skipped'] = [];
+  for (const r of reqs) {
+    const idx = allocations[r.ordinal];
+    if (idx === null || idx === undefined) {
+      skipped.push({ ordinal: r.ordinal, reason: 'NotAllocated' });
+      continue;
+    }
+    const attr = b.attributes[idx];
+    if (r.sequenceNumber !== undefined && (seqs[String(r.ordinal)] ?? 0) !== r.sequenceNumber) {
+      skipped.push({ ordinal: r.ordinal, reason: 'BadSequenceNumber' });
+      continue;
+    }
+    if (r.handleId !== undefined && attr?.handleId !== r.handleId) {
+      skipped.push({ ordinal: r.ordinal, reason: 'HandleMismatch' });
+      continue;
+    }
+    allocations[r.ordinal] = null;
+    delete seqs[String(r.ordinal)];
+    unallocated.push(r.ordinal);
+    released.push({ ordinal: r.ordinal, handleId: attr?.handleId });
+  }
+  if (released.length === 0) return { block: b, released, skipped };
+  const compacted = compactAttributes(allocations, b.attributes);
+  return {
+    block: { ...b, ...compacted, unallocated, sequenceNumberForAllocation: seqs, sequenceNumber: b.sequenceNumber + 1 },
+    released,
+    skipped,
+  };
+}
+
+/** Drop attribute records no ordinal points at, renumbering the allocations. */
+function compactAttributes(
+  allocations: (number | null)[],
+  attributes: readonly AllocationAttribute[],
+): { allocations: (number | null)[]; attributes: AllocationAttribute[] } {
+  const used = new Set(allocations.filter((a): a is number => a !== null));
+  const remap = new Map<number, number>();
+  const kept: AllocationAttribute[] = [];
+  attributes.forEach((a, i) => {
+    if (used.has(i)) {
+      remap.set(i, kept.length);
+      kept.push(a);
+    }
+  });
+  return { allocations: allocations.map((a) => (a === null ? null : remap.get(a)!)), attributes: kept };
+}
+
+/** Ordinals allocated to `handleId`. */
+export function ordinalsOfHandle(b: AllocationBlock, handleId: string): number[] {
+  const out: number[] = [];
+  b.allocations.forEach((idx, ord) => {
+    if (idx !== null && b.attributes[idx]?.handleId === handleId) out.push(ord);
+  });
+  return out;
+}
+
+/** Same block with a new owner (or none); bumps the sequence number like every write. */
+export function withAffinity(b: AllocationBlock, node: string | null, now: Date): AllocationBlock {
+  const { affinityClaimTime: _drop, ...rest } = b;
+  return node === null
+    ? { ...rest, affinity: null, sequenceNumber: b.sequenceNumber + 1 }
+    : { ...rest, affinity: hostAffinity(node), affinityClaimTime: now.toISOString(), sequenceNumber: b.sequenceNumber + 1 };
+}
+
+/** Structural problems of a block (each ordinal free xor allocated, indexes valid). */
+export function blockProblems(b: AllocationBlock): string[] {
+  const size = Number(cidrSize(b.cidr));
+  const where = `block ${formatCIDR(b.cidr)}`;
+  const problems: string[] = [];
+  if (b.allocations.length !== size) problems.push(`${where}: allocations has ${b.allocations.length} entries, expected ${size}`);
+  const seen = new Set<number>();
+  for (const ord of b.unallocated) {
+    if (!Number.isInteger(ord) || ord < 0 || ord >= size) problems.push(`${where}: unallocated ordinal ${ord} is outside 0..${size - 1}`);
+    else if (seen.has(ord)) problems.push(`${where}: ordinal ${ord} is listed twice in unallocated`);
+    else if (b.allocations[ord] !== null) problems.push(`${where}: ordinal ${ord} is both allocated and unallocated`);
+    seen.add(ord);
+  }
+  b.allocations.forEach((idx, ord) => {
+    if (idx === null) {
+      if (!seen.has(ord)) problems.push(`${where}: ordinal ${ord} is neither allocated nor unallocated`);
+    } else if (!Number.isInteger(idx) || idx < 0 || idx >= b.attributes.length) {
+      problems.push(`${where}: ordinal ${ord} points at attribute ${idx}, which does not exist`);
+    }
+  });
+  return problems;
+}
+
+// ---- JSON codec, field names as Calico's model.AllocationBlock ----
+
+export function encodeBlock(b: AllocationBlock): JsonValue {
+  return {
+    cidr: formatCIDR(b.cidr),
+    affinity: b.affinity,
+    ...(b.affinityClaimTime === undefined ? {} : { affinityClaimTime: b.affinityClaimTime }),
+    strictAffinity: b.strictAffinity,
+    allocations: [...b.allocations],
+    unallocated: [...b.unallocated],
+    attributes: b.attributes.map((a) => ({
+      ...(a.handleId === undefined ? {} : { handle_id: a.handleId }),
+      ...(Object.keys(a.secondary).length === 0 ? {} : { secondary: { ...a.secondary } }),
+      ...(a.alternate === undefined ? {} : { alternate: { ...a.alternate } }),
+      ...(a.releasedAt === undefined ? {} : { releasedAt: a.releasedAt }),
+    })),
+    deleted: b.deleted,
+    sequenceNumber: b.sequenceNumber,
+    sequenceNumberForAllocation: { ...b.sequenceNumberForAllocation },
+  };
+}
+
+export class BlockDecodeError extends Error {
+  override readonly name = 'BlockDecodeError';
+  readonly code = 'InvalidBlock';
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function stringMap(v: unknown, where: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (!isObj(v)) throw new BlockDecodeError(`${where} is not an object`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = String(x);
+  return out;
+}
+
+/** Decode a stored block; throws BlockDecodeError naming the key and the field. */
+export function decodeBlock(value: JsonValue, key: string): AllocationBlock {
+  if (!isObj(value)) throw new BlockDecodeError(`${key}: block value is not an object`);
+  const where = (f: string) => `${key}: field ${f}`;
+  let cidr: CIDR;
+  try {
+    cidr = parseCIDR(String(value['cidr']));
+  } catch (e) {
+    throw new BlockDecodeError(`${where('cidr')}: ${(e as Error).message}`);
+  }
+  const allocations = value['allocations'];
+  if (!Array.isArray(allocations)) throw new BlockDecodeError(`${where('allocations')} is not a list`);
+  const unallocated = value['unallocated'] ?? [];
+  if (!Array.isArray(unallocated)) throw new BlockDecodeError(`${where('unallocated')} is not a list`);
+  const attributes = value['attributes'] ?? [];
+  if (!Array.isArray(attributes)) throw new BlockDecodeError(`${where('attributes')} is not a list`);
+  const affinity = value['affinity'];
+  const seqs = value['sequenceNumberForAllocation'];
+  const seqOut: Record<string, number> = {};
+  if (isObj(seqs)) for (const [k, v] of Object.entries(seqs)) seqOut[k] = Number(v);
+  return {
+    cidr,
+    affinity: typeof affinity === 'string' && affinity !== '' ? affinity : null,
+    ...(typeof value['affinityClaimTime'] === 'string' ? { affinityClaimTime: value['affinityClaimTime'] } : {}),
+    allocations: allocations.map((a, i) => {
+      if (a === null) return null;
+      if (typeof a !== 'number') throw new BlockDecodeError(`${where(`allocations[${i}]`)} is not a number or null`);
+      return a;
+    }),
+    unallocated: unallocated.map((o, i) => {
+      if (typeof o !== 'number') throw new BlockDecodeError(`${where(`unallocated[${i}]`)} is not a number`);
+      return o;
+    }),
+    attributes: attributes.map((a, i) => {
+      if (!isObj(a)) throw new BlockDecodeError(`${where(`attributes[${i}]`)} is not an object`);
+      const h = a['handle_id'];
+      return {
+        ...(typeof h === 'string' ? { handleId: h } : {}),
+        secondary: stringMap(a['secondary'], where(`attributes[${i}].secondary`)),
+        ...(isObj(a['alternate']) ? { alternate: stringMap(a['alternate'], where(`attributes[${i}].alternate`)) } : {}),
+        ...(typeof a['releasedAt'] === 'string' ? { releasedAt: a['releasedAt'] } : {}),
+      };
+    }),
+    sequenceNumber: typeof value['sequenceNumber'] === 'number' ? value['sequenceNumber'] : 0,
+    sequenceNumberForAllocation: seqOut,
+    deleted: value['deleted'] === true,
+    strictAffinity: value['strictAffinity'] === true,
+  };
+}

@@ -1,0 +1,208 @@
+// Typed reads of IPAM state and of the resources IPAM consults, over the Datastore contract.
+// Decoding lives in core/ (pure); this file only fetches and pairs values with their revisions,
+// which every compare-and-swap write needs. Undecodable values are returned as `invalid` rather
+// than thrown, so `ipam check` can report them and allocation can step round them.
+
+import type { Datastore, KVPair } from '../datastore/datastore.js';
+import { type CIDR, type IPFamily, formatIP, parseIP } from '../ip/index.js';
+import { type AllocationBlock, decodeBlock } from './core/block.js';
+import { isJsonObject, type JsonValue } from './core/json.js';
+import {
+  IPAM_CONFIG_KEY,
+  IPPOOL_PREFIX,
+  IPRESERVATION_PREFIX,
+  NODE_PREFIX,
+  WORKLOADENDPOINT_PREFIX,
+  blockKey,
+  blockPrefix,
+  handleKey,
+  HANDLE_PREFIX,
+  HOST_PREFIX,
+  hostAffinityPrefix,
+  nodeKey,
+  parseAffinityKey,
+  parseBlockKey,
+  parseHandleKey,
+} from './core/keys.js';
+import { type IpamPool, type Labels, poolFromResource } from './core/pools.js';
+import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './core/records.js';
+import { ReservationSet, reservedCidrsOf } from './core/reservations.js';
+
+export interface Versioned<T> {
+  readonly key: string;
+  readonly value: T;
+  readonly revision: number;
+}
+
+export interface InvalidRecord {
+  readonly key: string;
+  readonly error: string;
+}
+
+export interface StoredAffinity {
+  readonly key: string;
+  readonly node: string;
+  readonly block: CIDR;
+  readonly affinity: BlockAffinity;
+  readonly revision: number;
+}
+
+export interface WorkloadEndpointInfo {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly pod: string;
+  /** Addresses from spec.ipNetworks, without prefix length. */
+  readonly ips: string[];
+}
+
+export interface NodeInfo {
+  readonly name: string;
+  readonly labels: Labels;
+}
+
+const versioned = <T>(kv: KVPair, value: T): Versioned<T> => ({ key: kv.key, value, revision: kv.revision });
+
+export class IpamStore {
+  constructor(readonly ds: Datastore) {}
+
+  async getBlock(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
+    const kv = await this.ds.get(blockKey(cidr));
+    return kv && versioned(kv, decodeBlock(kv.value, kv.key));
+  }
+
+  async listBlocks(family?: IPFamily): Promise<{ blocks: Versioned<AllocationBlock>[]; invalid: InvalidRecord[] }> {
+    const prefixes = family ? [blockPrefix(family)] : [blockPrefix(4), blockPrefix(6)];
+    const blocks: Versioned<AllocationBlock>[] = [];
+    const invalid: InvalidRecord[] = [];
+    for (const prefix of prefixes) {
+      for (const kv of (await this.ds.list(prefix)).items) {
+        const cidr = parseBlockKey(kv.key);
+        try {
+          const b = decodeBlock(kv.value, kv.key);
+          if (!cidr || cidr.base !== b.cidr.base || cidr.prefix !== b.cidr.prefix) throw new Error(`${kv.key}: key does not match the block's cidr field`);
+          blocks.push(versioned(kv, b));
+        } catch (e) {
+          invalid.push({ key: kv.key, error: (e as Error).message });
+        }
+      }
+    }
+    return { blocks, invalid };
+  }
+
+  /** Affinities of one node and family, or (no arguments) of every node. */
+  async listAffinities(node?: string, family?: IPFamily): Promise<StoredAffinity[]> {
+    const prefix = node && family ? hostAffinityPrefix(node, family) : node ? `${HOST_PREFIX}${node}/` : HOST_PREFIX;
+    const out: StoredAffinity[] = [];
+    for (const kv of (await this.ds.list(prefix)).items) {
+      const k = parseAffinityKey(kv.key);
+      if (!k || (family && k.block.family !== family)) continue;
+      out.push({ key: kv.key, node: k.node, block: k.block, affinity: decodeAffinity(kv.value), revision: kv.revision });
+    }
+    return out;
+  }
+
+  async getHandle(handleId: string): Promise<Versioned<IpamHandle> | undefined> {
+    const kv = await this.ds.get(handleKey(handleId));
+    return kv && versioned(kv, decodeHandle(kv.value, handleId));
+  }
+
+  async listHandles(): Promise<Versioned<IpamHandle>[]> {
+    const out: Versioned<IpamHandle>[] = [];
+    for (const kv of (await this.ds.list(HANDLE_PREFIX)).items) {
+      const id = parseHandleKey(kv.key);
+      if (id !== undefined) out.push(versioned(kv, decodeHandle(kv.value, id)));
+    }
+    return out;
+  }
+
+  async getConfig(): Promise<Versioned<IpamConfig> | undefined> {
+    const kv = await this.ds.get(IPAM_CONFIG_KEY);
+    return kv && versioned(kv, decodeIpamConfig(kv.value));
+  }
+
+  async config(): Promise<IpamConfig> {
+    return (await this.getConfig())?.value ?? DEFAULT_IPAM_CONFIG;
+  }
+
+  async listPools(): Promise<{ pools: IpamPool[]; invalid: InvalidRecord[] }> {
+    const pools: IpamPool[] = [];
+    const invalid: InvalidRecord[] = [];
+    for (const kv of (await this.ds.list(IPPOOL_PREFIX)).items) {
+      try {
+        pools.push(poolFromResource(kv.value, kv.key));
+      } catch (e) {
+        invalid.push({ key: kv.key, error: (e as Error).message });
+      }
+    }
+    return { pools, invalid };
+  }
+
+  async reservations(): Promise<{ set: ReservationSet; invalid: InvalidRecord[] }> {
+    const cidrs: CIDR[] = [];
+    const invalid: InvalidRecord[] = [];
+    for (const kv of (await this.ds.list(IPRESERVATION_PREFIX)).items) {
+      try {
+        cidrs.push(...reservedCidrsOf(kv.value, kv.key));
+      } catch (e) {
+        invalid.push({ key: kv.key, error: (e as Error).message });
+      }
+    }
+    return { set: new ReservationSet(cidrs), invalid };
+  }
+
+  /** The Node resource's labels, or undefined when the Node does not exist. */
+  async nodeLabels(node: string): Promise<Labels | undefined> {
+    const kv = await this.ds.get(nodeKey(node));
+    return kv ? labelsOf(kv.value) : undefined;
+  }
+
+  async listNodes(): Promise<NodeInfo[]> {
+    return (await this.ds.list(NODE_PREFIX)).items.map((kv) => ({ name: kv.key.slice(NODE_PREFIX.length), labels: labelsOf(kv.value) }));
+  }
+
+  async listWorkloadEndpoints(): Promise<WorkloadEndpointInfo[]> {
+    return (await this.ds.list(WORKLOADENDPOINT_PREFIX)).items.flatMap((kv) => {
+      const w = workloadEndpointOf(kv.key, kv.value);
+      return w ? [w] : [];
+    });
+  }
+
+  async getWorkloadEndpoint(namespace: string, name: string): Promise<WorkloadEndpointInfo | undefined> {
+    const key = `${WORKLOADENDPOINT_PREFIX}${namespace}/${name}`;
+    const kv = await this.ds.get(key);
+    return kv ? workloadEndpointOf(key, kv.value) : undefined;
+  }
+}
+
+function labelsOf(v: JsonValue): Labels {
+  const meta = isJsonObject(v) && isJsonObject(v['metadata']) ? v['metadata'] : undefined;
+  const labels = meta && isJsonObject(meta['labels']) ? meta['labels'] : {};
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(labels)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+
+export function workloadEndpointOf(key: string, v: JsonValue): WorkloadEndpointInfo | undefined {
+  const rest = key.slice(WORKLOADENDPOINT_PREFIX.length).split('/');
+  if (rest.length !== 2 || !isJsonObject(v)) return undefined;
+  const spec = isJsonObject(v['spec']) ? v['spec'] : {};
+  const nets = Array.isArray(spec['ipNetworks']) ? spec['ipNetworks'] : [];
+  const ips = nets.flatMap((n) => {
+    if (typeof n !== 'string') return [];
+    try {
+      return [formatIP(parseIP(n.split('/')[0]!))];
+    } catch {
+      return [];
+    }
+  });
+  return {
+    key,
+    namespace: rest[0]!,
+    name: rest[1]!,
+    node: typeof spec['node'] === 'string' ? spec['node'] : '',
+    pod: typeof spec['pod'] === 'string' ? spec['pod'] : typeof spec['workload'] === 'string' ? spec['workload'] : '',
+    ips,
+  };
+}
