@@ -30,6 +30,8 @@ export function nodeEnvironment(plan: LabPlan, node: NodePlan): NodeJS.ProcessEn
     ETCD_ENDPOINTS: plan.etcd.endpoint,
     IP: 'autodetect',
     IP6: 'autodetect',
+    // Dual-stack pods, as a dual-stack cluster's manifest sets assign_ipv6 (the pools exist for both).
+    TABBY_ASSIGN_IPV6: 'true',
     // The lab creates its pools itself (DESIGN.md §8), so the node must not invent others.
     NO_DEFAULT_POOLS: 'true',
   };
