@@ -80,7 +80,8 @@ export function registerLabCommands(program: Command): Command {
           await cluster.close();
           release();
         }
-        out(`lab ${o.name} is up. Look around: tabby lab status --name ${o.name}; tabby lab exec --name ${o.name} node-1 -- ip route; stop it: tabby lab down --name ${o.name}`);
+        const flag = o.name === DEFAULT_LAB ? '' : ` --name ${o.name}`;
+        out(`Lab ${o.name} is up with ${state.plan.nodes.length} node(s). Look around: tabby lab status${flag}; tabby lab exec${flag} node-1 -- ip route. Remove it: tabby lab down${flag}`);
       }),
     );
 
@@ -159,7 +160,7 @@ export function registerLabCommands(program: Command): Command {
         requireRoot();
         const r = await labDown(o.name);
         if (!r.found) return out(`lab ${o.name}: nothing to remove`);
-        out(`lab ${o.name} removed: ${r.processes} process(es), ${r.namespaces.length} network namespace(s), ${r.mounts.length} mount(s), state dir${r.dirs.length > 0 ? `, ${r.dirs.join(' ')}` : ''}`);
+        out(`Lab ${o.name} removed: ${r.processes} process(es), ${r.namespaces.length} network namespace(s), ${r.mounts.length} mount(s), state dir${r.dirs.length > 0 ? `, ${r.dirs.join(' ')}` : ''}`);
       }),
     );
   return lab;
