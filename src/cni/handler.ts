@@ -14,7 +14,7 @@ import { type NetConf, decodeConfigObject, parseNetConf } from './config.js';
 import type { CniRequestContext, CniServices } from './context.js';
 import { type CniEnv, parseCniEnv } from './env.js';
 import { CniCode, CniError } from './errors.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedMutex } from '../ipam/keyed-mutex.js';
 import { addAddresses, checkAddresses, releaseAddresses } from './plugin-ipam.js';
 import { addWorkload, checkWorkloadAttachment, collectAttachment, deleteWorkload } from './plugin-tabby.js';
 import type { CniReply, CniRequest } from './protocol.js';
@@ -53,7 +53,7 @@ function requireForeignNetns(env: CniEnv): void {
 }
 
 export class CniHandler {
-  private readonly lock = new KeyedLock();
+  private readonly lock = new KeyedMutex();
   private readonly log: Logger;
 
   constructor(

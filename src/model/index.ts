@@ -1,0 +1,95 @@
+// Tabby's resource model (DESIGN.md §4): kinds, keys, schemas, validation, defaults, manifests,
+// and the Kubernetes → Calico conversions. Pure: no I/O.
+
+export * from './kinds.js';
+export * from './keys.js';
+export * from './issues.js';
+export type { ObjectMeta, ResourceObject } from './types.js';
+export { ObjectMetaSchema } from './meta.js';
+export { kindOfDocument, validateResource, applyDefaults, stripDefaults } from './validate.js';
+export { loadManifests, type ManifestDocument, type LoadedManifests } from './manifests.js';
+export { deepEqual } from './defaults.js';
+export { kindsWithoutModel } from './registry.js';
+
+// Per-kind schemas (runtime source of truth) and the types derived from them.
+export { IPPoolSchema, type IPPool } from './resources/ippool.js';
+export {
+  NetworkPolicySchema,
+  GlobalNetworkPolicySchema,
+  StagedNetworkPolicySchema,
+  StagedGlobalNetworkPolicySchema,
+  StagedKubernetesNetworkPolicySchema,
+  TierSchema,
+  ProfileSchema,
+  FIXED_TIERS,
+  defaultPolicyTypes,
+  type NetworkPolicy,
+  type GlobalNetworkPolicy,
+  type StagedNetworkPolicy,
+  type StagedGlobalNetworkPolicy,
+  type StagedKubernetesNetworkPolicy,
+  type Tier,
+  type Profile,
+} from './resources/policies.js';
+export type { Rule, EntityRule } from './resources/rules.js';
+export { BGPConfigurationSchema, BGPPeerSchema, BGPFilterSchema, parsePeerIP, type BGPConfiguration, type BGPPeer, type BGPFilter } from './resources/bgp.js';
+export { FelixConfigurationSchema, type FelixConfiguration } from './resources/felix.js';
+export {
+  KubeControllersConfigurationSchema,
+  ClusterInformationSchema,
+  IPAMConfigurationSchema,
+  IPReservationSchema,
+  GlobalNetworkSetSchema,
+  NetworkSetSchema,
+  type KubeControllersConfiguration,
+  type ClusterInformation,
+  type IPAMConfiguration,
+  type IPReservation,
+  type GlobalNetworkSet,
+  type NetworkSet,
+} from './resources/cluster.js';
+export { HostEndpointSchema, WorkloadEndpointSchema, NodeSchema, type HostEndpoint, type WorkloadEndpoint, type Node } from './resources/endpoints.js';
+export {
+  NamespaceSchema,
+  PodSchema,
+  K8sNetworkPolicySchema,
+  LabelSelectorSchema,
+  type Namespace,
+  type Pod,
+  type K8sNetworkPolicy,
+  type LabelSelector,
+} from './resources/k8s.js';
+export { parsePort, protocolNumber, protocolSupportsPorts, type ParsedPort } from './resources/fields.js';
+
+// Kubernetes → Calico conversions and the names Calico derives.
+export {
+  namespaceToProfile,
+  serviceAccountToProfile,
+  k8sNetworkPolicyToCalico,
+  podToWorkloadEndpoint,
+  isCalicoPod,
+  simplifyPorts,
+  ConversionError,
+  K8S_POLICY_ORDER,
+  LABEL_NAMESPACE,
+  LABEL_ORCHESTRATOR,
+  LABEL_SERVICE_ACCOUNT,
+  NAMESPACE_LABEL_PREFIX,
+  SERVICE_ACCOUNT_LABEL_PREFIX,
+  type PodToWorkloadEndpointOptions,
+} from './convert/kubernetes.js';
+export {
+  workloadEndpointName,
+  parseWorkloadEndpointName,
+  vethNameForWorkload,
+  vethNameForContainer,
+  namespaceProfileName,
+  serviceAccountProfileName,
+  profileNameToNamespace,
+  profileNameToServiceAccount,
+  derivedUID,
+  WorkloadEndpointNameError,
+  K8S_NETWORK_POLICY_PREFIX,
+  type WorkloadEndpointIdentifiers,
+} from './convert/names.js';
+export { labelSelectorToCalico, type LabelSelectorInput } from './convert/label-selector.js';

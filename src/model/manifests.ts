@@ -1,0 +1,105 @@
+// loadManifests: the text of a manifest file → validated resources, with every problem found.
+//
+// Accepts multi-document YAML (documents split by "---", line numbers kept) and JSON: one object,
+// a JSON array of objects, or a `kind: List` / `*List` with `items` (in YAML too). Empty YAML
+// documents are skipped. A syntax error names the file and line, and then nothing is returned.
+// Documents are numbered from 1 in file order; each item of a List or array counts as a document.
+
+import { type Document, LineCounter, isSeq, parseAllDocuments, type Node } from 'yaml';
+import { type FieldPath, type ValidationIssue, ValidationError, type Where } from './issues.js';
+import type { ResourceObject } from './types.js';
+import { validateResource } from './validate.js';
+
+export interface ManifestDocument {
+  readonly source: string;
+  /** 1-based document number within the source. */
+  readonly index: number;
+  /** Line where the document (or List item) starts. */
+  readonly line: number;
+  /** Validated, with defaults applied. */
+  readonly resource: ResourceObject;
+}
+
+export interface LoadedManifests {
+  readonly documents: ManifestDocument[];
+  readonly issues: ValidationIssue[];
+}
+
+interface RawDocument {
+  readonly value: unknown;
+  readonly line: number;
+  readonly lineOf?: (path: FieldPath) => number | undefined;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function isList(x: unknown): x is Obj & { items: unknown[] } {
+  return isObj(x) && typeof x.kind === 'string' && x.kind.endsWith('List') && Array.isArray(x.items);
+}
+
+/** Line of the node at `path` (or of its nearest existing ancestor) in one YAML document. */
+function yamlLineOf(doc: Document, counter: LineCounter, base: FieldPath): (path: FieldPath) => number | undefined {
+  return (path) => {
+    const full = [...base, ...path];
+    for (let n = full.length; n >= 0; n--) {
+      const node = doc.getIn(full.slice(0, n), true) as Node | undefined;
+      if (node?.range !== undefined && node.range !== null) return counter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+}
+
+/**
+ * YAML 1.2 is a superset of JSON, so one parser serves both and keeps line numbers for JSON too.
+ * A top-level sequence (a JSON array) and a `*List` with `items` both yield their items.
+ */
+function parseText(text: string, source: string): RawDocument[] | ValidationIssue {
+  const counter = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  if (!Array.isArray(parsed)) return []; // an empty stream
+  const out: RawDocument[] = [];
+  for (const [i, doc] of parsed.entries()) {
+    const err = doc.errors[0];
+    if (err !== undefined) {
+      const line = counter.linePos(err.pos[0]).line;
+      const what = text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? 'JSON/YAML' : 'YAML';
+      return { source, document: out.length + 1, line, path: '', rule: 'syntax', message: `${what} syntax error in document ${i + 1}: ${err.message.split('\n')[0]}` };
+    }
+    if (doc.contents === null) continue; // an empty document, e.g. after a trailing "---"
+    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const itemsAt: FieldPath | undefined = isSeq(doc.contents) ? [] : isList(value) && isSeq(doc.get('items', true)) ? ['items'] : undefined;
+    if (itemsAt === undefined) {
+      out.push({ value, line: counter.linePos(doc.contents.range[0]).line, lineOf: yamlLineOf(doc, counter, []) });
+      continue;
+    }
+    const items = (itemsAt.length === 0 ? value : (value as Obj).items) as unknown[];
+    items.forEach((item, j) => {
+      const node = doc.getIn([...itemsAt, j], true) as Node | undefined;
+      const line = node?.range ? counter.linePos(node.range[0]).line : counter.linePos(doc.contents!.range[0]).line;
+      out.push({ value: item, line, lineOf: yamlLineOf(doc, counter, [...itemsAt, j]) });
+    });
+  }
+  return out;
+}
+
+/**
+ * Parses and validates every document. Documents that validate are returned even when others
+ * fail; callers that must not write a half-valid file check `issues.length === 0` first.
+ */
+export function loadManifests(text: string, source: string): LoadedManifests {
+  const raw = parseText(text, source);
+  if (!Array.isArray(raw)) return { documents: [], issues: [raw] };
+  const documents: ManifestDocument[] = [];
+  const issues: ValidationIssue[] = [];
+  raw.forEach((d, i) => {
+    const where: Where = { source, document: i + 1, line: d.line, ...(d.lineOf === undefined ? {} : { lineOf: d.lineOf }) };
+    try {
+      documents.push({ source, index: i + 1, line: d.line, resource: validateResource(d.value, where) });
+    } catch (e) {
+      if (e instanceof ValidationError) issues.push(...e.issues);
+      else throw e;
+    }
+  });
+  return { documents, issues };
+}
