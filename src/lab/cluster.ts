@@ -1,34 +1,45 @@
 // The lab's view of its cluster datastore: the lab etcd, reached through the loopback bridge.
 //
-// Bootstrap (ClusterInformation, tiers) and the default pools are written when the lab starts;
-// resources applied to the lab are stored as the BRIEF's decisions say (Calico kinds at Calico's
-// keys, v1 Namespace and Pod at the Kubernetes stand-in keys), and the lab, as kubelet, writes a
-// Pod's status back once its network is up (compare-and-swap, retried on a concurrent write).
+// Resources are stored as the BRIEF's decisions say: validated through the model, Calico kinds
+// at Calico's keys and v1 Namespace / Pod / NetworkPolicy at the Kubernetes stand-in keys, each
+// with `uid` and `creationTimestamp` (kept across updates) and never `resourceVersion`; a
+// Namespace brings its Profile `kns.<ns>` and a Kubernetes NetworkPolicy its `knp.default.<name>`
+// in the same transaction. At start the lab writes Calico's bootstrap objects, its default pools
+// and the `default` namespace; as kubelet it writes a Pod's status back once its network is up
+// (compare-and-swap, retried on a concurrent write).
 
 import { randomUUID } from 'node:crypto';
-import { type Datastore, type JsonValue, isDatastoreError } from '../datastore/datastore.js';
+import { type Datastore, type JsonValue, type TxnOp, isDatastoreError } from '../datastore/datastore.js';
 import { EtcdDatastore } from '../datastore/etcd.js';
+import {
+  type K8sNetworkPolicy,
+  type KindInfo,
+  type Namespace,
+  type ResourceObject,
+  k8sNetworkPolicyToCalico,
+  kindInfo,
+  namespaceToProfile,
+  resourceKey,
+  validateResource,
+} from '../model/index.js';
 import { type EtcdBridge, openEtcdBridge } from './etcd-bridge.js';
 import { LabError } from './errors.js';
 import { DEFAULT_POOLS, type LabPlan } from './plan.js';
 
-type Obj = Record<string, unknown>;
 const CALICO = 'projectcalico.org/v3';
-const calicoKey = (plural: string, name: string, namespace?: string) =>
-  `/calico/resources/v3/projectcalico.org/${plural}/${namespace === undefined ? '' : `${namespace}/`}${name}`;
-export const podKey = (namespace: string, name: string): string => `/tabby/k8s/core/pods/${namespace}/${name}`;
-export const namespaceKey = (name: string): string => `/tabby/k8s/core/namespaces/${name}`;
-
 const timestamp = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** A resource as stored: metadata gains uid and creationTimestamp, never resourceVersion. */
-function stored(obj: Obj, previous?: Obj): JsonValue {
-  const meta = { ...(obj.metadata as Obj) };
-  delete meta.resourceVersion;
-  const prevMeta = (previous?.metadata ?? {}) as Obj;
-  meta.uid = prevMeta.uid ?? meta.uid ?? randomUUID();
-  meta.creationTimestamp = prevMeta.creationTimestamp ?? timestamp();
-  return { ...obj, metadata: meta } as JsonValue;
+const keyOf = (r: ResourceObject): string => {
+  const kind = kindInfo(r.kind, r.apiVersion);
+  return resourceKey(kind, kind.namespaced ? (r.metadata.namespace ?? 'default') : undefined, r.metadata.name ?? '');
+};
+
+/** The Calico objects written alongside a Kubernetes one (none for other kinds). */
+function conversionsOf(r: ResourceObject): ResourceObject[] {
+  const kind = kindInfo(r.kind, r.apiVersion);
+  if (kind.kubernetes && kind.kind === 'Namespace') return [namespaceToProfile(r as unknown as Namespace) as unknown as ResourceObject];
+  if (kind.kubernetes && kind.kind === 'NetworkPolicy') return [k8sNetworkPolicyToCalico(r as unknown as K8sNetworkPolicy) as unknown as ResourceObject];
+  return [];
 }
 
 export interface PodStatus {
@@ -42,73 +53,79 @@ export class LabCluster {
     private readonly bridge: EtcdBridge,
   ) {}
 
-  /** Creates `key` with `obj` unless it exists; returns whether it created it. */
-  private async ensure(key: string, obj: Obj): Promise<boolean> {
-    try {
-      await this.datastore.create(key, stored(obj));
-      return true;
-    } catch (e) {
-      if (isDatastoreError(e, 'AlreadyExists')) return false;
-      throw e;
-    }
+  /**
+   * Stores a validated resource (create or overwrite) with its conversions, in one transaction.
+   * Returns the stored object and whether it was created.
+   */
+  async apply(resource: ResourceObject): Promise<{ stored: ResourceObject; created: boolean }> {
+    const key = keyOf(resource);
+    const prev = (await this.datastore.get(key))?.value as ResourceObject | undefined;
+    const { resourceVersion: _rv, ...meta } = resource.metadata;
+    const stored = {
+      ...resource,
+      metadata: { ...meta, uid: prev?.metadata.uid ?? meta.uid ?? randomUUID(), creationTimestamp: prev?.metadata.creationTimestamp ?? timestamp() },
+      // Status belongs to whoever runs the object (the lab, as kubelet): an apply keeps it.
+      ...(resource.status === undefined && prev?.status !== undefined ? { status: prev.status } : {}),
+    } as ResourceObject;
+    const ops: TxnOp[] = [stored, ...conversionsOf(stored)].map((r) => ({ op: 'put', key: keyOf(r), value: r as unknown as JsonValue }));
+    await this.datastore.txn(ops);
+    return { stored, created: prev === undefined };
   }
 
-  /** ClusterInformation, tiers, the default pools and the `default` namespace; returns the pools' descriptions. */
+  /** Deletes a resource and its conversions; returns whether it existed. */
+  async remove(kind: KindInfo, namespace: string | undefined, name: string): Promise<boolean> {
+    const key = resourceKey(kind, kind.namespaced ? (namespace ?? 'default') : undefined, name);
+    const kv = await this.datastore.get(key);
+    if (kv === undefined) return false;
+    const keys = [key, ...conversionsOf(kv.value as unknown as ResourceObject).map(keyOf)];
+    const present = await Promise.all(keys.map((k) => this.datastore.get(k)));
+    await this.datastore.txn(keys.filter((_, i) => present[i] !== undefined).map((k) => ({ op: 'delete', key: k })));
+    return true;
+  }
+
+  async exists(kind: KindInfo, namespace: string | undefined, name: string): Promise<boolean> {
+    return (await this.datastore.get(resourceKey(kind, namespace, name))) !== undefined;
+  }
+
+  /** Creates what is missing of Calico's bootstrap objects, the default pools and namespace; returns the pools. */
   async initialise(): Promise<string[]> {
-    await this.ensure(calicoKey('clusterinformations', 'default'), {
-      apiVersion: CALICO,
-      kind: 'ClusterInformation',
-      metadata: { name: 'default' },
-      spec: { clusterGUID: randomUUID().replaceAll('-', ''), datastoreReady: true, clusterType: 'tabby-lab' },
-    });
-    for (const [name, order, defaultAction] of [['default', 1_000_000, 'Deny'], ['kube-admin', 1_000, 'Pass'], ['kube-baseline', 10_000_000, 'Pass']] as const) {
-      await this.ensure(calicoKey('tiers', name), { apiVersion: CALICO, kind: 'Tier', metadata: { name }, spec: { order, defaultAction } });
-    }
-    for (const p of DEFAULT_POOLS) {
-      await this.ensure(calicoKey('ippools', p.name), {
+    const wanted: unknown[] = [
+      { apiVersion: CALICO, kind: 'ClusterInformation', metadata: { name: 'default' }, spec: { clusterGUID: randomUUID().replaceAll('-', ''), datastoreReady: true } },
+      { apiVersion: CALICO, kind: 'Tier', metadata: { name: 'default' }, spec: { order: 1_000_000, defaultAction: 'Deny' } },
+      { apiVersion: CALICO, kind: 'Tier', metadata: { name: 'kube-admin' }, spec: { order: 1_000, defaultAction: 'Pass' } },
+      { apiVersion: CALICO, kind: 'Tier', metadata: { name: 'kube-baseline' }, spec: { order: 10_000_000, defaultAction: 'Pass' } },
+      ...DEFAULT_POOLS.map((p) => ({
         apiVersion: CALICO,
         kind: 'IPPool',
         metadata: { name: p.name },
-        spec: { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: p.natOutgoing, nodeSelector: 'all()', allowedUses: ['Workload', 'Tunnel'] },
-      });
+        spec: { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: p.natOutgoing, nodeSelector: 'all()' },
+      })),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
+    ];
+    for (const doc of wanted) {
+      const r = validateResource(doc, { source: 'tabby lab' });
+      if (!(await this.datastore.get(keyOf(r)))) await this.apply(r);
     }
-    await this.putNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' }, spec: {} });
     return DEFAULT_POOLS.map((p) => `${p.cidr} (/${p.blockSize} blocks)`);
   }
 
-  async putNamespace(ns: Obj): Promise<void> {
-    const name = String((ns.metadata as Obj).name);
-    const prev = await this.datastore.get(namespaceKey(name));
-    await this.datastore.put(namespaceKey(name), stored(ns, prev?.value as Obj | undefined));
-  }
-
-  async namespaceExists(name: string): Promise<boolean> {
-    return (await this.datastore.get(namespaceKey(name))) !== undefined;
-  }
-
-  /** Stores (or updates) a Pod with `spec.nodeName` bound; returns its uid. */
-  async putPod(pod: Obj, nodeName: string): Promise<string> {
-    const meta = pod.metadata as Obj;
-    const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
-    const key = podKey(namespace, String(meta.name));
-    const prev = await this.datastore.get(key);
-    const value = stored({ ...pod, metadata: { ...meta, namespace }, spec: { ...(pod.spec as Obj), nodeName } }, prev?.value as Obj | undefined) as Obj;
-    if (prev !== undefined && (prev.value as Obj).status !== undefined) value.status = (prev.value as Obj).status;
-    await this.datastore.put(key, value as JsonValue);
-    return String((value.metadata as Obj).uid);
+  /** Stores a Pod bound to `nodeName` (what the scheduler's binding does); returns its uid. */
+  async bindPod(pod: ResourceObject, nodeName: string): Promise<string> {
+    const { stored } = await this.apply({ ...pod, spec: { ...(pod.spec as object), nodeName } });
+    return stored.metadata.uid ?? '';
   }
 
   /** Writes the pod's network status as kubelet would (podIP = the first address). */
   async setPodStatus(namespace: string, name: string, status: PodStatus): Promise<void> {
-    const key = podKey(namespace, name);
+    const key = resourceKey(kindInfo('Pod', 'v1'), namespace, name);
     for (let attempt = 0; attempt < 5; attempt++) {
       const kv = await this.datastore.get(key);
       if (kv === undefined) throw new LabError('NotFound', `Pod ${namespace}/${name} disappeared from the datastore while it was being started`);
-      const pod = kv.value as Obj;
+      const pod = kv.value as { status?: Record<string, unknown> };
       const next = {
         ...pod,
         status: {
-          ...((pod.status as Obj | undefined) ?? {}),
+          ...(pod.status ?? {}),
           phase: 'Running',
           hostIP: status.hostIP,
           hostIPs: [{ ip: status.hostIP }],
@@ -124,22 +141,6 @@ export class LabCluster {
       }
     }
     throw new LabError('CommandFailed', `could not write the status of Pod ${namespace}/${name}: it kept changing underneath`);
-  }
-
-  async deletePod(namespace: string, name: string): Promise<void> {
-    try {
-      await this.datastore.delete(podKey(namespace, name));
-    } catch (e) {
-      if (!isDatastoreError(e, 'NotFound')) throw e;
-    }
-  }
-
-  async deleteNamespace(name: string): Promise<void> {
-    try {
-      await this.datastore.delete(namespaceKey(name));
-    } catch (e) {
-      if (!isDatastoreError(e, 'NotFound')) throw e;
-    }
   }
 
   async close(): Promise<void> {

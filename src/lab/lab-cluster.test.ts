@@ -25,6 +25,11 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: alpha, labels: {team: a}}
 ---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata: {name: outside, labels: {zone: out}}
+spec: {nets: [198.51.100.0/24]}
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: a1, namespace: alpha, labels: {app: a1}}
@@ -185,6 +190,10 @@ describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, 
       assert.equal(spec.interfaceName, veth);
       assert.deepEqual([...(spec.ipNetworks as string[])].sort(), [`${v4}/32`, `${v6}/128`].sort());
       assert.ok((spec.profiles as string[]).includes('kns.alpha'));
+      const profile = await cluster.datastore.get('/calico/resources/v3/projectcalico.org/profiles/kns.alpha');
+      assert.equal((profile?.value as { spec: { labelsToApply: Record<string, string> } }).spec.labelsToApply['pcns.team'], 'a', 'Namespace alpha brought its Profile');
+      const netset = await cluster.datastore.get('/calico/resources/v3/projectcalico.org/globalnetworksets/outside');
+      assert.deepEqual((netset?.value as { spec: { nets: string[] } }).spec.nets, ['198.51.100.0/24'], 'Calico kinds are stored at their Calico key');
       const pod = await cluster.datastore.get('/tabby/k8s/core/pods/alpha/a1');
       const status = (pod!.value as { status: { podIP: string; podIPs: { ip: string }[]; hostIP: string } }).status;
       assert.equal(status.podIP, v4);

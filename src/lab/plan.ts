@@ -149,5 +149,9 @@ export function planLab(name: string, nodeCount: number, subnetCount = 1): LabPl
  * DNS labels (no "."), so the first "." after the prefix separates the two unambiguously.
  */
 export function podNetnsName(lab: string, namespace: string, pod: string): string {
-  return `${netnsPrefix(lab)}${namespace}.${pod}`;
+  const name = `${netnsPrefix(lab)}${namespace}.${pod}`;
+  if (name.length > 255) {
+    throw new LabError('InvalidResource', `Pod ${namespace}/${pod}: namespace and name are too long together for a network namespace name (${name.length} > 255 characters)`);
+  }
+  return name;
 }

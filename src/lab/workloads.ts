@@ -10,7 +10,8 @@
 import { type LabCluster, openCluster } from './cluster.js';
 import { LabError } from './errors.js';
 import { runPod, stopPod } from './kubelet.js';
-import { type LabDocument, isNamespace, isPod, readDocuments } from './manifest.js';
+import { kindInfo } from '../model/index.js';
+import { type ManifestDocument, type ResourceRef, isNamespace, isNamespaceRef, isPod, isPodRef, readDocuments, readRefs, whereOf } from './manifest.js';
 import { type PodWorkload, podId, podWorkload, schedulePods } from './pods.js';
 import { type LabState, type PodRecord, lockLab, readState } from './state.js';
 import { stateDirOf } from './plan.js';
@@ -57,14 +58,10 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
 }
 
 /** Applies the documents of one file to an open lab. */
-export async function applyDocuments(session: LabSession, probeBin: string, docs: readonly LabDocument[], report: Report): Promise<void> {
+export async function applyDocuments(session: LabSession, probeBin: string, docs: readonly ManifestDocument[], report: Report): Promise<void> {
   const { state, cluster } = session;
   const pods = docs.filter(isPod);
-  const others = docs.filter((d) => !isPod(d) && !isNamespace(d));
-  for (const d of others) {
-    throw new LabError('InvalidResource', `${d.where}: ${d.apiVersion} ${d.kind} cannot be applied by the lab yet (it applies v1 Namespace and Pod)`);
-  }
-  const workloads = pods.map((d) => podWorkload(d.object, d.where));
+  const workloads = pods.map((d) => podWorkload(d.resource, whereOf(d)));
   const nodes = state.plan.nodes.map((n) => n.name);
   const perNode = new Map<string, number>();
   for (const p of state.pods) perNode.set(p.node, (perNode.get(p.node) ?? 0) + 1);
@@ -77,14 +74,18 @@ export async function applyDocuments(session: LabSession, probeBin: string, docs
     }
   }
 
-  for (const d of docs.filter(isNamespace)) {
-    await cluster.putNamespace(d.object);
-    report(`namespace/${d.name} configured`);
-  }
+  const fileNamespaces = new Set(docs.filter(isNamespace).map((d) => d.resource.metadata.name));
   for (const w of workloads) {
-    if (!(await cluster.namespaceExists(w.namespace))) {
+    if (!fileNamespaces.has(w.namespace) && !(await cluster.exists(kindInfo('Namespace', 'v1'), undefined, w.namespace))) {
       throw new LabError('InvalidResource', `Pod ${podId(w)}: namespace ${w.namespace} does not exist; apply a v1 Namespace named ${w.namespace} first (or in the same file)`);
     }
+  }
+
+  // Namespaces first, so that everything namespaced in the same file finds its namespace.
+  for (const d of [...docs.filter(isNamespace), ...docs.filter((d) => !isPod(d) && !isNamespace(d))]) {
+    const { created } = await cluster.apply(d.resource);
+    const ns = d.resource.metadata.namespace;
+    report(`${d.resource.kind.toLowerCase()}/${ns === undefined ? '' : `${ns}/`}${d.resource.metadata.name} ${created ? 'created' : 'configured'}`);
   }
 
   const failures: string[] = [];
@@ -92,14 +93,14 @@ export async function applyDocuments(session: LabSession, probeBin: string, docs
     const doc = pods[workloads.indexOf(w)]!;
     const running = state.pods.find((p) => podId(p) === podId(w));
     if (running !== undefined) {
-      await cluster.putPod(doc.object, running.node);
+      await cluster.bindPod(doc.resource, running.node);
       report(`pod/${podId(w)} configured (running on ${running.node}: ${running.ips.join(', ')})`);
       return;
     }
     const nodeName = placed.get(podId(w))!;
     const node = state.plan.nodes.find((n) => n.name === nodeName)!;
     try {
-      const uid = await cluster.putPod(doc.object, nodeName);
+      const uid = await cluster.bindPod(doc.resource, nodeName);
       const record = await runPod(state, probeBin, node, w, uid);
       await cluster.setPodStatus(w.namespace, w.name, { hostIP: node.address4, podIPs: record.ips });
       report(`pod/${podId(w)} created on ${nodeName}: ${record.ips.join(', ') || 'no addresses'}`);
@@ -110,29 +111,23 @@ export async function applyDocuments(session: LabSession, probeBin: string, docs
   if (failures.length > 0) throw new LabError('CniFailed', `${failures.length} pod(s) could not be started:\n  ${failures.join('\n  ')}`);
 }
 
-/** Deletes the documents' resources from an open lab; a Namespace takes its pods with it. */
-export async function deleteDocuments(session: LabSession, docs: readonly LabDocument[], report: Report): Promise<void> {
+/** Deletes the named resources from an open lab; a Namespace takes its pods with it. */
+export async function deleteResources(session: LabSession, refs: readonly ResourceRef[], report: Report): Promise<void> {
   const { state, cluster } = session;
-  for (const d of docs.filter((d) => !isPod(d) && !isNamespace(d))) {
-    throw new LabError('InvalidResource', `${d.where}: ${d.apiVersion} ${d.kind} cannot be deleted by the lab yet (it handles v1 Namespace and Pod)`);
-  }
-  const namespaces = new Set(docs.filter(isNamespace).map((d) => d.name));
-  const targets = new Set(docs.filter(isPod).map((d) => `${d.namespace ?? 'default'}/${d.name}`));
+  const id = (r: ResourceRef) => `${r.namespace === undefined ? '' : `${r.namespace}/`}${r.name}`;
+  const namespaces = new Set(refs.filter(isNamespaceRef).map((r) => r.name));
+  const targets = new Set(refs.filter(isPodRef).map(id));
   const doomed = state.pods.filter((p) => targets.has(podId(p)) || namespaces.has(p.namespace));
   await inParallel(doomed, 4, async (p) => {
     await stopPod(state, p);
-    await cluster.deletePod(p.namespace, p.name);
+    await cluster.remove(kindInfo('Pod', 'v1'), p.namespace, p.name);
     report(`pod/${podId(p)} deleted from ${p.node}`);
   });
-  for (const id of targets) {
-    if (doomed.some((p) => podId(p) === id)) continue;
-    const [ns, name] = id.split('/') as [string, string];
-    await cluster.deletePod(ns, name);
-    report(`pod/${id} was not running; removed from the datastore if it was there`);
-  }
-  for (const ns of namespaces) {
-    await cluster.deleteNamespace(ns);
-    report(`namespace/${ns} deleted`);
+  // Everything else, pods the lab was not running, and namespaces last (as Kubernetes finalises them).
+  for (const r of [...refs.filter((r) => !isNamespaceRef(r)), ...refs.filter(isNamespaceRef)]) {
+    if (isPodRef(r) && doomed.some((p) => podId(p) === id(r))) continue;
+    const existed = await cluster.remove(r.kind, r.namespace, r.name);
+    report(`${r.kind.kind.toLowerCase()}/${id(r)} ${existed ? 'deleted' : 'not found'}`);
   }
 }
 
@@ -147,10 +142,10 @@ export async function labApply(name: string, probeBin: string, file: string, rep
 }
 
 export async function labDelete(name: string, file: string, report: Report): Promise<void> {
-  const docs = readDocuments(file);
+  const refs = readRefs(file);
   const session = await openLab(name, `delete -f ${file}`);
   try {
-    await deleteDocuments(session, docs, report);
+    await deleteResources(session, refs, report);
   } finally {
     await session.close();
   }
