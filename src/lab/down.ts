@@ -9,7 +9,7 @@
 
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { STATE_ROOT, netnsPrefix, stateDirOf } from './plan.js';
-import { type DaemonHandle, namespaceInode, processesInNamespaces, stopProcesses } from './processes.js';
+import { type DaemonHandle, isRunning, namespaceInode, processesInNamespaces, stopProcesses } from './processes.js';
 import { type LabState, lockLab, readState } from './state.js';
 import { run } from './sys.js';
 import { deleteNetns } from './underlay.js';
@@ -79,10 +79,18 @@ export async function labDown(lab: string): Promise<DownReport> {
     const mounted = new Set(mountsUnder('/run/netns').concat(mountsUnder(stateDir)));
     const inodes = new Set(nsFiles.filter((f) => mounted.has(f)).map(namespaceInode).filter((i): i is number => i !== undefined));
 
-    const recorded: DaemonHandle[] = made.flatMap((m) => (m.kind === 'process' ? [{ pid: m.pid, startTime: m.startTime }] : []));
-    const found = processesInNamespaces(inodes);
-    const processes = [...new Map([...recorded, ...found].map((h) => [`${h.pid}/${h.startTime}`, h])).values()];
-    await stopProcesses(processes);
+    // Stop until nothing is left: a supervisor may start a replacement child while it is being
+    // stopped, and that child is only found by looking again.
+    const stopped = new Map<string, DaemonHandle>();
+    let next: DaemonHandle[] = made.flatMap((m) => (m.kind === 'process' ? [{ pid: m.pid, startTime: m.startTime }] : []));
+    for (let round = 0; round < 5; round++) {
+      next = [...next, ...processesInNamespaces(inodes)].filter(isRunning);
+      if (next.length === 0) break;
+      for (const h of next) stopped.set(`${h.pid}/${h.startTime}`, h);
+      await stopProcesses(next);
+      next = [];
+    }
+    const processes = [...stopped.values()];
 
     const namespaces: string[] = [];
     for (const n of teardownOrder(lab, netns)) if (await deleteNetns(n)) namespaces.push(n);

@@ -114,27 +114,30 @@ export async function runPod(state: LabState, probeBin: string, node: NodePlan, 
   let result: unknown;
   try {
     result = await addChain(node, network, sandbox);
+    await startProbeServer(state, probeBin, pod, sandbox.netns);
   } catch (e) {
     // The spec: a DEL must follow a failed ADD, so whatever the plugin did is undone.
-    await delChain(node, network, sandbox, undefined).catch(() => {});
+    await delChain(node, network, sandbox, result).catch(() => {});
     await removeSandbox(state, sandbox.netns);
     throw e;
   }
-  const ips = resultAddresses(result);
-  const record: PodRecord = { ...sandbox, node: node.name, ips, ports: pod.ports, cniResult: result, cniConfig: network };
-  const served = pod.ports.filter((p) => p.protocol !== 'SCTP').flatMap((p) => [p.protocol === 'TCP' ? '--tcp' : '--udp', String(p.port)]);
-  if (served.length > 0) {
-    mkdirSync(`${plan.stateDir}/pods`, { recursive: true });
-    const probe = await startDaemon([...inNamespaces({ netns: sandbox.netns }), probeBin, 'serve', ...served], {
-      env: { PATH: SYSTEM_PATH },
-      logFile: `${plan.stateDir}/pods/${pod.namespace}.${pod.name}.log`,
-      readyLine: 'ready',
-    });
-    recordMade(state, { kind: 'process', pid: probe.pid, startTime: probe.startTime, role: probeRole(pod.namespace, pod.name) });
-  }
+  const record: PodRecord = { ...sandbox, node: node.name, ips: resultAddresses(result), ports: pod.ports, cniResult: result, cniConfig: network };
   state.pods.push(record);
   writeState(state);
   return record;
+}
+
+/** Serves the pod's TCP and UDP container ports (SCTP is not served) from inside its namespace. */
+async function startProbeServer(state: LabState, probeBin: string, pod: PodWorkload, netns: string): Promise<void> {
+  const served = pod.ports.filter((p) => p.protocol !== 'SCTP').flatMap((p) => [p.protocol === 'TCP' ? '--tcp' : '--udp', String(p.port)]);
+  if (served.length === 0) return;
+  mkdirSync(`${state.plan.stateDir}/pods`, { recursive: true });
+  const probe = await startDaemon([...inNamespaces({ netns }), probeBin, 'serve', ...served], {
+    env: { PATH: SYSTEM_PATH },
+    logFile: `${state.plan.stateDir}/pods/${pod.namespace}.${pod.name}.log`,
+    readyLine: 'ready',
+  });
+  recordMade(state, { kind: 'process', pid: probe.pid, startTime: probe.startTime, role: probeRole(pod.namespace, pod.name) });
 }
 
 async function removeSandbox(state: LabState, netns: string): Promise<void> {
@@ -150,8 +153,11 @@ export async function stopPod(state: LabState, record: PodRecord): Promise<void>
   await stopProcesses(probes.filter(isRunning), 1000);
   state.made = state.made.filter((m) => !(m.kind === 'process' && m.role === role));
   const node = state.plan.nodes.find((n) => n.name === record.node);
-  if (node !== undefined) await delChain(node, record.cniConfig as NetworkConfig, record, record.cniResult);
+  // The sandbox goes even when DEL fails (an agent that is down): DEL's error is still reported.
+  let delError: unknown;
+  if (node !== undefined) await delChain(node, record.cniConfig as NetworkConfig, record, record.cniResult).catch((e: unknown) => (delError = e));
   await removeSandbox(state, record.netns);
   state.pods = state.pods.filter((p) => !(p.namespace === record.namespace && p.name === record.name));
   writeState(state);
+  if (delError !== undefined) throw delError;
 }

@@ -204,6 +204,19 @@ describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, 
     }
   });
 
+  it('refuses bad input with a message naming it, and stores nothing from that file', async () => {
+    writeFileSync(join(workdir, 'bad.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: beta}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: beta}\nspec: {nodeName: node-7, containers: [{name: c}]}\n');
+    const r = await tabby(['lab', 'apply', '--name', LAB, '-f', join(workdir, 'bad.yaml')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Pod beta\/x: spec\.nodeName "node-7" is not a node of this lab \(nodes: node-1, node-2\)/);
+    const cluster = await openCluster(plan);
+    try {
+      assert.equal(await cluster.datastore.get('/tabby/k8s/core/namespaces/beta'), undefined);
+    } finally {
+      await cluster.close();
+    }
+  });
+
   it('delete -f takes a pod down through CNI DEL: namespace, veth and WorkloadEndpoint go', async () => {
     writeFileSync(join(workdir, 'a2.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: a2, namespace: alpha}\n');
     await ok(['lab', 'delete', '--name', LAB, '-f', join(workdir, 'a2.yaml')]);
@@ -236,6 +249,17 @@ describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, 
     assert.deepEqual(readdirSync('/run/netns').filter((n) => n.startsWith(`tabby-${LAB}-`)), []);
     assert.deepEqual(pids.filter((p) => processStartTime(p.pid) === p.startTime), [], 'recorded processes are gone');
     assert.deepEqual(inside.filter((p) => processStartTime(p.pid) === p.startTime), [], 'no process that ran in a lab namespace is left');
+    // Nor one started meanwhile (a respawned child): namespace inodes may be reused by others'
+    // namespaces, so only processes of this build or this lab count.
+    const ours = (pid: number) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmd.includes(repo) || cmd.includes(plan.stateDir);
+      } catch {
+        return false;
+      }
+    };
+    assert.deepEqual(processesInNamespaces(inodes).filter((p) => ours(p.pid)), []);
     assert.deepEqual(mountsUnder(plan.stateDir), []);
     assert.equal(existsSync(plan.stateDir), false);
     assert.deepEqual(await hostLinks(), linksBefore);

@@ -58,6 +58,8 @@ export function startDaemon(argv: readonly string[], opts: DaemonOptions): Promi
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       child.stdout?.destroy();
+      // Never leave behind a process nobody recorded: it would outlive its namespace's name.
+      if (child.pid !== undefined) signal(child.pid, 'SIGKILL', true);
       reject(new LabError('CommandFailed', `${argv.join(' ')} ${why} (log: ${opts.logFile})`));
     };
     child.on('error', (e) => fail(`could not start: ${e.message}`));

@@ -50,11 +50,6 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
   });
 }
 
-/** `ip` with arguments; `ip -n NETNS ...` when a namespace is given. */
-export function ip(args: readonly string[], netns?: string): Promise<RunResult> {
-  return run('ip', netns === undefined ? args : ['-n', netns, ...args]);
-}
-
 /** The namespaces a lab program enters: a pod is a network namespace; a node adds mount and UTS. */
 export interface NamespaceSet {
   /** Network namespace name under /run/netns. */

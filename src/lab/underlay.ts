@@ -9,7 +9,7 @@
 import { LabError } from './errors.js';
 import type { AttachmentPlan, LabPlan } from './plan.js';
 import { type LabState, recordMade } from './state.js';
-import { run } from './sys.js';
+import { run, runIn } from './sys.js';
 
 /** Runs several `ip` commands in one process inside `netns` (stops at the first failure). */
 export async function ipBatch(netns: string, commands: readonly string[]): Promise<void> {
@@ -19,7 +19,7 @@ export async function ipBatch(netns: string, commands: readonly string[]): Promi
 /** Sets sysctls inside a network namespace (net.* keys are per namespace). */
 export async function sysctlIn(netns: string, settings: Readonly<Record<string, string>>): Promise<void> {
   const args = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
-  await run('nsenter', [`--net=/run/netns/${netns}`, '--', 'sysctl', '-q', '-w', ...args]);
+  await runIn({ netns }, ['sysctl', '-q', '-w', ...args]);
 }
 
 /** Records and creates a network namespace (lo up, IPv6 DAD off: lab addresses are unique by plan). */
