@@ -80,8 +80,22 @@ async function probe(extra: string[]): Promise<{ pods: string[]; matrix: boolean
   return JSON.parse(await ok(['lab', 'probe', '--name', LAB, '-o', 'json', ...extra])) as { pods: string[]; matrix: boolean[][] };
 }
 
-const hostLinks = async () => (await execOut('ip', ['-o', 'link', 'show'])).split('\n').map((l) => l.split(':')[1]?.trim()).sort();
-const hostRoutes = async () => (await execOut('ip', ['route', 'show', 'table', 'all'])) + (await execOut('ip', ['-6', 'route', 'show', 'table', 'all']));
+/**
+ * Lines of the host's links, addresses and routes that belong to the lab: its link names, its
+ * underlay ranges (198.18.0.0/15, 2001:2::/48) and the alpha pods' veths and addresses. Other
+ * tests on this machine change the host's tables meanwhile, so only the lab's own traces count.
+ */
+async function labTracesOnHost(podIPs: readonly string[] = []): Promise<string[]> {
+  const veths = ['alpha.a1', 'alpha.a2'].map((p) => `cali${createHash('sha1').update(p).digest('hex').slice(0, 11)}`);
+  const marks = [/\btabby-(br\d|etcd|node-\d+|switch)\b/, /\b198\.1[89]\./, /\b2001:2:/, ...veths.map((v) => new RegExp(`\\b${v}\\b`)), ...podIPs.map((a) => new RegExp(`(^|\\s)${a.replaceAll('.', '\\.')}(/|\\s)`))];
+  const text = [
+    await execOut('ip', ['-o', 'link', 'show']),
+    await execOut('ip', ['-o', 'addr', 'show']),
+    await execOut('ip', ['route', 'show', 'table', 'all']),
+    await execOut('ip', ['-6', 'route', 'show', 'table', 'all']),
+  ].join('\n');
+  return text.split('\n').filter((line) => marks.some((m) => m.test(line)));
+}
 function execOut(cmd: string, args: string[]): Promise<string> {
   return new Promise((done, fail) => execFile(cmd, args, (err, stdout) => (err ? fail(err) : done(stdout))));
 }
@@ -100,15 +114,13 @@ function assertSameNodeReach(m: { pods: string[]; matrix: boolean[][] }, what: s
 
 describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, () => {
   let workdir = '';
-  let linksBefore: (string | undefined)[] = [];
-  let routesBefore = '';
+  let alphaIPs: string[] = [];
 
   before(async () => {
     await labDown(LAB); // remains of an earlier, interrupted run
     workdir = mkdtempSync(join(tmpdir(), 'tabby-lab-test-'));
     writeFileSync(join(workdir, 'pods.yaml'), PODS);
-    linksBefore = await hostLinks();
-    routesBefore = await hostRoutes();
+    assert.deepEqual(await labTracesOnHost(), [], 'the host has no lab traces before the lab starts');
     await ok(['lab', 'up', '--name', LAB, '--nodes', '2', '-f', join(workdir, 'pods.yaml')]);
   });
 
@@ -140,8 +152,10 @@ describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, 
   });
 
   it('the host gets no route into the lab and no lab link', async () => {
-    assert.deepEqual(await hostLinks(), linksBefore);
-    assert.equal(await hostRoutes(), routesBefore);
+    const state = JSON.parse(readFileSync(`${plan.stateDir}/state.json`, 'utf8')) as LabState;
+    alphaIPs = state.pods.filter((p) => p.namespace === 'alpha').flatMap((p) => p.ips);
+    assert.equal(alphaIPs.length, 4);
+    assert.deepEqual(await labTracesOnHost(alphaIPs), []);
   });
 
   it('same-node pods reach each other over TCP and UDP, IPv4 and IPv6', async () => {
@@ -262,8 +276,7 @@ describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, 
     assert.deepEqual(processesInNamespaces(inodes).filter((p) => ours(p.pid)), []);
     assert.deepEqual(mountsUnder(plan.stateDir), []);
     assert.equal(existsSync(plan.stateDir), false);
-    assert.deepEqual(await hostLinks(), linksBefore);
-    assert.equal(await hostRoutes(), routesBefore);
+    assert.deepEqual(await labTracesOnHost(alphaIPs), []);
     const again = await ok(['lab', 'down', '--name', LAB]);
     assert.match(again, /nothing to remove/);
   });
