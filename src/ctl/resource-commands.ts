@@ -1,0 +1,187 @@
+// tabbyctl validate | create | apply | replace | delete: resources from -f FILE|DIR|- (delete
+// also by KIND NAME...).
+//
+// By default a command is all-or-nothing: every document of every file is parsed and validated
+// first, and only if all are valid are they written, in one datastore transaction (several only
+// beyond 128 operations, which is said on stderr). With --continue-on-error each document is
+// written on its own; the invalid and failing ones are reported and the exit code is that of
+// the first failure.
+
+import type { Command } from 'commander';
+import { type BatchItem, type BatchResult, PartialBatchError, type ResourceClient } from '../client/index.js';
+import { type ResourceObject, ValidationError, kindInfo } from '../model/index.js';
+import type { CtlContext } from './context.js';
+import type { DatastoreFlags } from './datastore-options.js';
+import { EXIT_CODES_HELP, ExitCode, combineExitCodes } from './exit-codes.js';
+import { type ManifestDocument, loadInputs, summary } from './manifests.js';
+import { UsageError } from './output.js';
+
+interface FileFlags extends DatastoreFlags {
+  filename?: string[];
+  namespace?: string;
+  continueOnError?: boolean;
+  skipExists?: boolean;
+  skipNotFound?: boolean;
+}
+
+type Verb = 'create' | 'apply' | 'replace' | 'delete';
+const PAST: Record<Verb, string> = { create: 'created', apply: 'applied', replace: 'replaced', delete: 'deleted' };
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function fileOptions(cmd: Command): Command {
+  return cmd
+    .option('-f, --filename <path>', 'file, directory (every .yaml/.yml/.json in it) or - for stdin; repeatable', collect)
+    .option('-n, --namespace <ns>', 'namespace for namespaced resources that give none (default "default")');
+}
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n\n${EXIT_CODES_HELP}\n`;
+
+export function registerResourceCommands(program: Command, ctx: CtlContext): void {
+  fileOptions(program.command('validate'))
+    .description('check manifests against the resource model without touching the datastore')
+    .addHelpText('after', examples(['tabbyctl validate -f pools.yaml', 'tabbyctl validate -f manifests/', 'cat policy.json | tabbyctl validate -f -']))
+    .action(ctx.action(async (opts: FileFlags) => validate(ctx, opts)));
+
+  const writer = (verb: Exclude<Verb, 'delete'>, what: string, extra: (c: Command) => Command, ex: string[]) =>
+    extra(ctx.addDatastoreOptions(fileOptions(program.command(verb))))
+      .description(what)
+      .option('--continue-on-error', 'write each document on its own; report and skip the ones that fail')
+      .addHelpText('after', examples(ex))
+      .action(ctx.action(async (opts: FileFlags) => writeFromFiles(ctx, verb, opts)));
+
+  writer('create', 'create resources; fails if any already exists', (c) => c.option('--skip-exists', 'skip resources that already exist instead of failing'), [
+    'tabbyctl create -f pools.yaml',
+    'tabbyctl create -f policies/ --skip-exists',
+  ]);
+  writer('apply', 'create resources, or update the ones that exist', (c) => c, [
+    'tabbyctl apply -f pools.yaml',
+    'tabbyctl apply -f manifests/ -n staging',
+    'cat namespace.yaml | tabbyctl apply -f -',
+  ]);
+  writer('replace', 'update existing resources (compares metadata.resourceVersion when given)', (c) => c, [
+    'tabbyctl get ippool pool-a -o yaml > pool.yaml && vi pool.yaml && tabbyctl replace -f pool.yaml',
+  ]);
+
+  ctx
+    .addDatastoreOptions(fileOptions(program.command('delete')))
+    .description('delete resources named in files, or KIND NAME...')
+    .argument('[kind]', 'resource kind or alias (ippool, networkpolicy, gnp, ...), when not using -f')
+    .argument('[names...]', 'names of the resources to delete')
+    .option('--skip-not-found', 'do not fail for resources that do not exist')
+    .option('--continue-on-error', 'delete each resource on its own; report and skip the ones that fail')
+    .addHelpText('after', examples(['tabbyctl delete -f pools.yaml', 'tabbyctl delete ippool pool-a pool-b', 'tabbyctl delete networkpolicy allow-dns -n prod']))
+    .action(
+      ctx.action(async (kind: string | undefined, names: string[], opts: FileFlags) => {
+        if (kind !== undefined) {
+          if (opts.filename?.length) throw new UsageError('give either -f FILE or KIND NAME..., not both');
+          if (names.length === 0) throw new UsageError(`name the ${kind} resource(s) to delete: tabbyctl delete ${kind} NAME...`);
+          return deleteByName(ctx, kindInfo(kind), names, opts);
+        }
+        return writeFromFiles(ctx, 'delete', opts);
+      }),
+    );
+}
+
+function validate(ctx: CtlContext, opts: FileFlags): ExitCode {
+  const loaded = loadInputs(opts.filename ?? [], ctx.io.readStdin, opts.namespace === undefined ? {} : { namespace: opts.namespace });
+  if (loaded.issues.length > 0) throw new ValidationError(loaded.issues);
+  ctx.out(`Valid: ${loaded.documents.length} resource(s) in ${loaded.sources} file(s)\n`);
+  return ExitCode.Ok;
+}
+
+async function writeFromFiles(ctx: CtlContext, verb: Verb, opts: FileFlags): Promise<ExitCode> {
+  const loaded = loadInputs(opts.filename ?? [], ctx.io.readStdin, opts.namespace === undefined ? {} : { namespace: opts.namespace });
+  if (loaded.issues.length > 0 && !opts.continueOnError) throw new ValidationError(loaded.issues);
+  const invalid = loaded.issues.length > 0 ? [ctx.report(new ValidationError(loaded.issues))] : [];
+  if (loaded.documents.length === 0) {
+    if (invalid.length > 0) return invalid[0]!;
+    throw new UsageError('the input holds no resources');
+  }
+  return ctx.withClient(opts, async (client) => {
+    if (!opts.continueOnError) {
+      let result: BatchResult;
+      try {
+        result = await batch(client, verb, loaded.documents, opts);
+      } catch (err) {
+        const code = ctx.report(err);
+        if (!(err instanceof PartialBatchError) && loaded.documents.length > 1) {
+          ctx.err(`nothing was stored: the ${loaded.documents.length} resources are written together or not at all\n`);
+        }
+        return code;
+      }
+      report(ctx, verb, loaded.documents, result);
+      return ExitCode.Ok;
+    }
+    const codes: ExitCode[] = [...invalid];
+    const done: ManifestDocument[] = [];
+    for (const doc of loaded.documents) {
+      try {
+        const result = await batch(client, verb, [doc], opts);
+        if (result.skipped.length === 0) done.push(doc);
+        codes.push(ExitCode.Ok);
+      } catch (err) {
+        codes.push(ctx.report(err));
+      }
+    }
+    const total = loaded.documents.length + (loaded.issues.length > 0 ? new Set(loaded.issues.map((i) => `${i.source}#${i.document}`)).size : 0);
+    const code = combineExitCodes(codes);
+    ctx.out(code === ExitCode.Ok ? `${summary(PAST[verb], done.map((d) => d.resource))}\n` : `Partial success: ${PAST[verb]} ${done.length} out of ${total} resource(s)\n`);
+    return code;
+  });
+}
+
+function batch(client: ResourceClient, verb: Verb, docs: readonly ManifestDocument[], opts: FileFlags): Promise<BatchResult> {
+  const items: BatchItem[] = docs.map((d) => ({ resource: d.resource, where: d.where }));
+  switch (verb) {
+    case 'create':
+      return client.createAll(items, opts.skipExists ? { skipExisting: true } : {});
+    case 'apply':
+      return client.applyAll(items);
+    case 'replace':
+      return client.replaceAll(items);
+    case 'delete':
+      return client.deleteAll(
+        docs.map((d) => d.resource),
+        opts.skipNotFound ? { ignoreNotFound: true } : {},
+      );
+  }
+}
+
+function report(ctx: CtlContext, verb: Verb, docs: readonly ManifestDocument[], result: BatchResult): void {
+  if (result.transactions > 1) {
+    ctx.err(`note: ${docs.length} resources needed ${result.transactions} transactions (at most 128 operations each); they were written one transaction after another, not atomically together\n`);
+  }
+  const skipped = new Set(result.skipped);
+  const written = docs.filter((_, i) => !skipped.has(i)).map((d) => d.resource);
+  const why = verb === 'create' ? 'already existed' : 'did not exist';
+  ctx.out(`${summary(PAST[verb], written)}${skipped.size > 0 ? `; skipped ${skipped.size} that ${why}` : ''}\n`);
+}
+
+async function deleteByName(ctx: CtlContext, kind: ReturnType<typeof kindInfo>, names: string[], opts: FileFlags): Promise<ExitCode> {
+  const targets = names.map((name) => ({ kind, name, ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }) }));
+  return ctx.withClient(opts, async (client) => {
+    const ignore = opts.skipNotFound ? { ignoreNotFound: true } : {};
+    if (!opts.continueOnError) {
+      const result = await client.deleteAll(targets, ignore);
+      const skipped = new Set(result.skipped);
+      const deleted = targets.filter((_, i) => !skipped.has(i)).map(() => ({ kind: kind.kind }) as ResourceObject);
+      ctx.out(`${summary('deleted', deleted)}${skipped.size > 0 ? `; skipped ${skipped.size} that did not exist` : ''}\n`);
+      return ExitCode.Ok;
+    }
+    const codes: ExitCode[] = [];
+    let deleted = 0;
+    for (const t of targets) {
+      try {
+        const r = await client.deleteAll([t], ignore);
+        deleted += r.items.length;
+        codes.push(ExitCode.Ok);
+      } catch (err) {
+        codes.push(ctx.report(err));
+      }
+    }
+    const code = combineExitCodes(codes);
+    ctx.out(code === ExitCode.Ok ? `${summary('deleted', Array(deleted).fill({ kind: kind.kind }))}\n` : `Partial success: deleted ${deleted} out of ${targets.length} resource(s)\n`);
+    return code;
+  });
+}
