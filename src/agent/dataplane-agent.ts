@@ -11,6 +11,7 @@ import { loadDatastoreConfig } from '../datastore/config.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { openDatastore } from '../datastore/open.js';
 import { BlockAllocator } from '../ipam/allocator.js';
+import { withHostIpamLock } from '../cni/addresses.js';
 import { AttachmentStore } from '../cni/attachments.js';
 import type { CniServices, Readiness } from '../cni/context.js';
 import { CniHandler } from '../cni/handler.js';
@@ -69,7 +70,7 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   const refresh = async (): Promise<Readiness> => (last = await probe(ds, opts.nodename));
   const services: CniServices = {
     datastore: ds,
-    ipam,
+    ipam: withHostIpamLock(ipam),
     nodename: opts.nodename,
     attachments: new AttachmentStore(opts.stateDir),
     defaultMtu: opts.cni.mtu,

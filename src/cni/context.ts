@@ -28,6 +28,19 @@ export interface CniRequestContext {
   readonly env: CniEnv;
   readonly conf: NetConf;
   readonly log: Logger;
+  readonly phases: Phases;
+}
+
+/** Where a request spent its time, logged with it: "ipam 4.1, veth 6.3, wep 1.2" (ms). */
+export class Phases {
+  private last = performance.now();
+  readonly ms: Record<string, number> = {};
+
+  mark(name: string): void {
+    const now = performance.now();
+    this.ms[name] = Math.round((this.ms[name] ?? 0) + (now - this.last) * 10) / 10;
+    this.last = now;
+  }
 }
 
 export const nodeFor = (services: CniServices, conf: NetConf): string => conf.nodename ?? services.nodename;

@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import type { Logger } from '../util/log.js';
 import { TABBY_VERSION } from '../version.js';
 import { type NetConf, decodeConfigObject, parseNetConf } from './config.js';
-import type { CniRequestContext, CniServices } from './context.js';
+import { type CniRequestContext, type CniServices, Phases } from './context.js';
 import { type CniEnv, parseCniEnv } from './env.js';
 import { CniCode, CniError } from './errors.js';
 import { KeyedMutex } from '../ipam/keyed-mutex.js';
@@ -70,8 +70,9 @@ export class CniHandler {
     let version = topLevelVersion(req.stdin) ?? CURRENT_VERSION;
     let reply: CniReply;
     let code = 0;
+    const phases = new Phases();
     try {
-      reply = await this.dispatch(plugin, req, (v) => (version = v));
+      reply = await this.dispatch(plugin, req, phases, (v) => (version = v));
     } catch (err) {
       const e = toCniError(err);
       code = e.code;
@@ -82,12 +83,12 @@ export class CniHandler {
     const seconds = (performance.now() - started) / 1000;
     if (command !== '') this.observer?.onRequest(plugin, command, code, seconds);
     if (code === 0 && command !== 'VERSION' && command !== 'STATUS') {
-      this.log.info('CNI request done', { plugin, command, containerId: req.env.CNI_CONTAINERID, ifname: req.env.CNI_IFNAME, ms: Math.round(seconds * 1000) });
+      this.log.info('CNI request done', { plugin, command, containerId: req.env.CNI_CONTAINERID, ifname: req.env.CNI_IFNAME, ms: Math.round(seconds * 1000), phases: phases.ms });
     }
     return reply;
   }
 
-  private async dispatch(plugin: 'tabby' | 'tabby-ipam', req: CniRequest, setVersion: (v: string) => void): Promise<CniReply> {
+  private async dispatch(plugin: 'tabby' | 'tabby-ipam', req: CniRequest, phases: Phases, setVersion: (v: string) => void): Promise<CniReply> {
     if ((req.env.CNI_COMMAND ?? '') === '') {
       return { exitCode: 0, stdout: '', stderr: `Tabby CNI plugin ${plugin} ${TABBY_VERSION}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n` };
     }
@@ -97,7 +98,8 @@ export class CniHandler {
     setVersion(conf.cniVersion);
     requireOperationAllowed(env.command, conf.cniVersion);
     if (env.command === 'ADD' || env.command === 'DEL') requireForeignNetns(env);
-    const ctx: CniRequestContext = { env, conf, log: this.log.child({ containerId: env.containerId, plugin }) };
+    const ctx: CniRequestContext = { env, conf, log: this.log.child({ containerId: env.containerId, plugin }), phases };
+    phases.mark('parse');
 
     switch (env.command) {
       case 'ADD': {

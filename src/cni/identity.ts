@@ -6,9 +6,10 @@
 // - Otherwise orchestrator "cni": workload = container ID, WorkloadEndpoint
 //   `<node>-cni-<containerID>-<ifname>` in namespace "default", host veth `cali` + containerID[:11].
 // - IPAM handle `<network name>.<containerID>` either way.
-// Pure.
+// The naming rules themselves are the model's (src/model/convert/names.ts), shared with Felix's
+// side of Tabby and with `tabbyctl policy`. Pure.
 
-import { createHash } from 'node:crypto';
+import { vethNameForContainer, vethNameForWorkload, workloadEndpointName } from '../model/convert/names.js';
 import type { K8sIdentity } from './env.js';
 
 export interface EndpointIdentity {
@@ -24,17 +25,6 @@ export interface EndpointIdentity {
   readonly wepName: string;
   readonly hostIfname: string;
   readonly handleId: string;
-}
-
-/** Calico's WorkloadEndpoint name: segments joined by "-", each "-" inside a segment doubled. */
-export function workloadEndpointName(segments: readonly string[]): string {
-  return segments.map((s) => s.replace(/-/g, '--')).join('-');
-}
-
-/** Calico's host-side interface name for a workload (Felix computes the same name). */
-export function hostInterfaceName(k8s: { namespace: string; pod: string } | undefined, containerId: string, prefix = 'cali'): string {
-  if (k8s) return prefix + createHash('sha1').update(`${k8s.namespace}.${k8s.pod}`).digest('hex').slice(0, 11);
-  return prefix + containerId.slice(0, 11);
 }
 
 export const ipamHandleId = (network: string, containerId: string): string => `${network}.${containerId}`;
@@ -57,8 +47,8 @@ export function endpointIdentity(opts: {
       workload: k8s.pod,
       endpoint: ifname,
       containerId,
-      wepName: workloadEndpointName([node, 'k8s', k8s.pod, ifname]),
-      hostIfname: hostInterfaceName(k8s, containerId),
+      wepName: workloadEndpointName({ node, orchestrator: 'k8s', pod: k8s.pod, endpoint: ifname }),
+      hostIfname: vethNameForWorkload(k8s.namespace, k8s.pod),
       handleId,
     };
   }
@@ -69,8 +59,8 @@ export function endpointIdentity(opts: {
     workload: containerId,
     endpoint: ifname,
     containerId,
-    wepName: workloadEndpointName([node, 'cni', containerId, ifname]),
-    hostIfname: hostInterfaceName(undefined, containerId),
+    wepName: workloadEndpointName({ node, orchestrator: 'cni', containerID: containerId, endpoint: ifname }),
+    hostIfname: vethNameForContainer(containerId),
     handleId,
   };
 }

@@ -26,6 +26,7 @@ import {
   IPV4_GATEWAY,
   IPV6_GATEWAY,
   HOST_SIDE_MAC,
+  hostLinkExists,
   observeWorkload,
   randomMac,
   setUpWorkloadInterface,
@@ -78,31 +79,38 @@ async function loadPod(services: CniServices, id: EndpointIdentity): Promise<{ p
   }
 }
 
-/** A repeated ADD: the recorded result, if the WEP and the interfaces it describes are all still there. */
-async function previousAdd(services: CniServices, ctx: CniRequestContext, id: EndpointIdentity): Promise<CniResult | undefined> {
+/**
+ * A repeated ADD: the recorded result, if the WEP and the interfaces it describes are all still
+ * there. `stale` says an earlier ADD of this container left a record (and so perhaps addresses).
+ */
+async function previousAdd(services: CniServices, ctx: CniRequestContext, id: EndpointIdentity): Promise<{ result?: CniResult; stale: boolean }> {
   const rec = services.attachments.get(ctx.conf.name, id.containerId, id.endpoint);
-  if (!rec || rec.plugin !== 'main' || rec.netns !== ctx.env.netns) return undefined;
+  if (!rec) return { stale: false };
+  if (rec.plugin !== 'main' || rec.netns !== ctx.env.netns) return { stale: true };
   const wep = await readWorkloadEndpoint(services.datastore, id);
-  if (!wep || wep.containerId !== id.containerId) return undefined;
+  if (!wep || wep.containerId !== id.containerId) return { stale: true };
   const seen = await observeWorkload({ hostIfname: id.hostIfname, containerIfname: id.endpoint, netns: ctx.env.netns });
   const problems = checkWorkload({ prevResult: rec.result, ifname: id.endpoint, hostIfname: id.hostIfname, ...seen });
   if (problems.length > 0) {
     ctx.log.info('repeated ADD finds the earlier attachment broken; rebuilding it', { problems });
-    return undefined;
+    return { stale: true };
   }
-  return rec.result;
+  return { result: rec.result, stale: false };
 }
 
 export async function addWorkload(services: CniServices, ctx: CniRequestContext): Promise<CniResult> {
-  const { env, conf } = ctx;
+  const { env, conf, phases } = ctx;
+  phases.mark('lock');
   const prev = conf.prevResult !== undefined ? parseResult(conf.prevResult) : undefined;
   if (!existsSync(env.netns)) throw new CniError(CniCode.UnknownContainer, `CNI_NETNS ${env.netns} does not exist: the container's network namespace is gone or was never created`);
   const id = identityOf(services, ctx);
 
   const again = await previousAdd(services, ctx, id);
-  if (again) return mergeWithPrevious(prev, again);
+  phases.mark('lookup');
+  if (again.result) return mergeWithPrevious(prev, again.result);
 
   const { pod, nsLabels, nsAnnotations } = await loadPod(services, id);
+  phases.mark('pod');
   const annotations = pod?.annotations ?? {};
   const poolsFrom = (key: string, fromConf: readonly string[]): readonly string[] => {
     const v = annotations[key] ?? nsAnnotations[key];
@@ -111,9 +119,10 @@ export async function addWorkload(services: CniServices, ctx: CniRequestContext)
   const ipAddrs = annotations['cni.projectcalico.org/ipAddrs'];
   const fixed = ipAddrs !== undefined && ipAddrs !== '' ? parseListAnnotation('cni.projectcalico.org/ipAddrs', ipAddrs) : undefined;
 
-  // A handle that already holds addresses is an earlier ADD of this container that did not
-  // finish: start clean so the families and pools asked for now are what the workload gets.
-  await releaseQuietly(services.ipam, id.handleId);
+  // An earlier ADD of this container that is recorded but broken: start clean, so the families
+  // and pools asked for now are what the workload gets. (An ADD that crashed before recording
+  // may leave an address under the handle; this container's DEL releases the whole handle.)
+  if (again.stale) await releaseQuietly(services.ipam, id.handleId);
   const allocation = await allocateAddresses(services.ipam, {
     handleId: id.handleId,
     node: id.node,
@@ -129,6 +138,7 @@ export async function addWorkload(services: CniServices, ctx: CniRequestContext)
     },
     ...(nsLabels ? { namespaceLabels: nsLabels } : {}),
   });
+  phases.mark('ipam');
   const ipv4 = allocation.addresses.find((a) => a.family === 4)?.ip;
   const ipv6 = allocation.addresses.find((a) => a.family === 6)?.ip;
   const mtu = conf.mtu || services.defaultMtu || DEFAULT_MTU;
@@ -136,8 +146,9 @@ export async function addWorkload(services: CniServices, ctx: CniRequestContext)
   const v4 = ipv4 !== undefined ? formatIP(parseIP(ipv4)) : undefined;
   const v6 = ipv6 !== undefined ? formatIP(parseIP(ipv6)) : undefined;
   const result = workloadResult(id, env.netns, mac, mtu, v4, v6);
-  try {
-    await setUpWorkloadInterface({
+  // The interfaces and the WorkloadEndpoint do not depend on each other: build them together.
+  const [veth, wep] = await Promise.allSettled([
+    setUpWorkloadInterface({
       hostIfname: id.hostIfname,
       containerIfname: id.endpoint,
       netns: env.netns,
@@ -146,65 +157,83 @@ export async function addWorkload(services: CniServices, ctx: CniRequestContext)
       ...(v4 ? { ipv4: v4 } : {}),
       ...(v6 ? { ipv6: v6 } : {}),
       allowIpForwarding: conf.allowIpForwarding,
-    });
-    await writeWorkloadEndpoint(services.datastore, {
+    }),
+    writeWorkloadEndpoint(services.datastore, {
       id,
       network: conf.name,
       ...(conf.policyType !== undefined ? { policyType: conf.policyType } : {}),
       ...(pod ? { pod } : {}),
       ipNetworks: (result.ips ?? []).map((i) => i.address),
       mac,
-    });
-    const rec: AttachmentRecord = {
-      network: conf.name,
-      containerId: id.containerId,
-      ifname: id.endpoint,
-      plugin: 'main',
-      handleId: id.handleId,
-      netns: env.netns,
-      hostIfname: id.hostIfname,
-      wep: { namespace: id.namespace, name: id.wepName },
-      result,
-    };
-    services.attachments.put(rec);
-  } catch (err) {
-    ctx.log.warn('ADD failed after allocation; releasing addresses and removing interfaces', { error: err as Error });
+    }),
+  ]);
+  phases.mark('veth+wep');
+  let failure = veth.status === 'rejected' ? (veth.reason as unknown) : wep.status === 'rejected' ? (wep.reason as unknown) : undefined;
+  if (failure === undefined) {
+    try {
+      services.attachments.put({
+        network: conf.name,
+        containerId: id.containerId,
+        ifname: id.endpoint,
+        plugin: 'main',
+        handleId: id.handleId,
+        netns: env.netns,
+        hostIfname: id.hostIfname,
+        wep: { namespace: id.namespace, name: id.wepName },
+        result,
+      });
+      phases.mark('record');
+    } catch (err) {
+      failure = new CniError(CniCode.IoFailure, `recording attachment ${id.containerId}/${id.endpoint}: ${(err as Error).message}`, undefined, { cause: err });
+    }
+  }
+  if (failure !== undefined) {
+    ctx.log.warn('ADD failed after allocation; releasing addresses and removing interfaces', { error: failure as Error });
     await tearDownWorkloadInterface({ containerIfname: id.endpoint, netns: env.netns, hostIfname: id.hostIfname }).catch(() => {});
+    if (wep.status === 'fulfilled') await deleteWorkloadEndpoint(services.datastore, id).catch(() => {});
     await releaseQuietly(services.ipam, id.handleId);
-    if (err instanceof DataplaneError) throw new CniError(CniCode.DataplaneFailure, err.message, undefined, { cause: err });
-    throw ipamFailure(err, `writing WorkloadEndpoint ${id.namespace}/${id.wepName}`);
+    if (failure instanceof DataplaneError) throw new CniError(CniCode.DataplaneFailure, failure.message, undefined, { cause: failure });
+    throw ipamFailure(failure, `writing WorkloadEndpoint ${id.namespace}/${id.wepName}`);
   }
   return mergeWithPrevious(prev, result);
 }
 
 export async function deleteWorkload(services: CniServices, ctx: CniRequestContext): Promise<void> {
-  const { env, conf } = ctx;
+  const { env, conf, phases } = ctx;
+  phases.mark('lock');
   const id = identityOf(services, ctx);
   const rec = services.attachments.get(conf.name, id.containerId, id.endpoint);
-  let wep: 'deleted' | 'absent' | 'kept';
-  try {
-    wep = await deleteWorkloadEndpoint(services.datastore, id);
-  } catch (err) {
-    throw ipamFailure(err, `deleting WorkloadEndpoint ${id.namespace}/${id.wepName}`);
-  }
-  if (wep === 'kept') ctx.log.info('WorkloadEndpoint belongs to a newer sandbox; keeping it and its interface', { wep: id.wepName });
-  try {
-    // The host side is removed only when it is known to be this container's: its WEP was ours,
-    // or our own record says we made it. Otherwise it may be a newer sandbox's (same pod name).
-    const hostIsOurs = wep === 'deleted' || (wep === 'absent' && rec !== undefined);
-    await tearDownWorkloadInterface({
-      containerIfname: id.endpoint,
-      ...(env.netns !== '' ? { netns: env.netns } : {}),
-      ...(hostIsOurs ? { hostIfname: id.hostIfname } : {}),
-    });
-  } catch (err) {
-    throw new CniError(CniCode.DataplaneFailure, (err as Error).message, undefined, { cause: err });
-  }
-  try {
-    await services.ipam.releaseByHandle(id.handleId);
-  } catch (err) {
-    throw ipamFailure(err, `releasing addresses of ${id.handleId}`);
-  }
+  // The handle is this container's alone, so its release runs alongside the rest.
+  const release = services.ipam.releaseByHandle(id.handleId).then(
+    () => undefined,
+    (err: unknown) => ipamFailure(err, `releasing addresses of ${id.handleId}`),
+  );
+  const endpoint = (async () => {
+    let wep: 'deleted' | 'absent' | 'kept';
+    try {
+      wep = await deleteWorkloadEndpoint(services.datastore, id);
+    } catch (err) {
+      return ipamFailure(err, `deleting WorkloadEndpoint ${id.namespace}/${id.wepName}`);
+    }
+    phases.mark('wep');
+    if (wep === 'kept') ctx.log.info('WorkloadEndpoint belongs to a newer sandbox; keeping it and its interface', { wep: id.wepName });
+    try {
+      // The host side is removed only when it is known to be this container's: its WEP was ours,
+      // or our own record says we made it. Otherwise it may be a newer sandbox's (same pod name),
+      // and only the container side (in this container's netns) is ours to delete.
+      const hostIsOurs = wep === 'deleted' || (wep === 'absent' && rec !== undefined);
+      if (hostIsOurs && hostLinkExists(id.hostIfname)) await tearDownWorkloadInterface({ containerIfname: id.endpoint, hostIfname: id.hostIfname });
+      else await tearDownWorkloadInterface({ containerIfname: id.endpoint, ...(env.netns !== '' ? { netns: env.netns } : {}) });
+    } catch (err) {
+      return new CniError(CniCode.DataplaneFailure, (err as Error).message, undefined, { cause: err });
+    }
+    phases.mark('veth');
+    return undefined;
+  })();
+  const [released, removed] = await Promise.all([release, endpoint]);
+  phases.mark('ipam');
+  if (removed) throw removed;
+  if (released) throw released;
   services.attachments.remove(conf.name, id.containerId, id.endpoint);
 }
 

@@ -50,12 +50,11 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-/** The commands and sysctl writes that give `w` its interfaces; `staleHostLink` deletes one first. */
-export function planSetUp(w: WorkloadInterface, staleHostLink: boolean): SetUpPlan {
+/** The commands and sysctl writes that give `w` its interfaces. */
+export function planSetUp(w: WorkloadInterface): SetUpPlan {
   const h = w.hostIfname;
   const c = w.containerIfname;
   const host: string[] = [];
-  if (staleHostLink) host.push(`link del ${h}`);
   host.push(`link add ${h} mtu ${w.mtu} address ${HOST_SIDE_MAC} type veth peer name ${c} mtu ${w.mtu} address ${w.containerMac} netns ${w.netns}`);
   host.push(`link set ${h} up`);
   if (w.ipv4) host.push(`route add ${w.ipv4}/32 dev ${h} scope link`);
@@ -105,7 +104,13 @@ export class DataplaneError extends Error {
 }
 
 export async function setUpWorkloadInterface(w: WorkloadInterface): Promise<void> {
-  const plan = planSetUp(w, hostLinkExists(w.hostIfname));
+  if (hostLinkExists(w.hostIfname)) {
+    // A stale host link of this workload (an earlier sandbox). It may be vanishing on its own as
+    // the kernel destroys that sandbox's netns, so "already gone" is fine here.
+    const r = await runCommand(['ip', 'link', 'del', w.hostIfname]);
+    if (r.code !== 0 && !MISSING_LINK.test(r.stderr)) throw new DataplaneError(`deleting stale host link ${w.hostIfname} failed: ${r.stderr.trim()}`);
+  }
+  const plan = planSetUp(w);
   try {
     await mustRun(['ip', '-batch', '-'], plan.hostBatch);
   } catch (err) {

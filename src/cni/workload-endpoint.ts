@@ -2,13 +2,18 @@
 // 8, §5.3), and the Kubernetes objects it is built from (Tabby's stand-in keys for the API
 // server, `/tabby/k8s/core/pods/<ns>/<name>` and `/tabby/k8s/core/namespaces/<name>`).
 //
-// Invariants: the WEP carries the pod's labels plus projectcalico.org/namespace,
-// projectcalico.org/orchestrator (and projectcalico.org/serviceaccount for pods), the pod's named
-// ports, and profiles [kns.<ns>, ksa.<ns>.<sa>] under `policy.type: k8s`, else [<network>].
+// Invariants: under `policy.type: k8s` a pod's WEP is the model's Pod → WorkloadEndpoint
+// conversion (pod labels plus projectcalico.org/namespace, /orchestrator, /serviceaccount; named
+// ports; profiles [kns.<ns>, ksa.<ns>.<sa>]) — the same one `tabbyctl policy` computes offline —
+// with this ADD's container ID, addresses, MAC and veth. Otherwise (no K8s policy, or a plain CNI
+// workload) it carries only the namespace/orchestrator labels and the profile [<network>].
 // A DEL never removes a WEP that a newer sandbox (different containerID) has rewritten.
 
 import { randomUUID } from 'node:crypto';
 import { type Datastore, type JsonValue, type KVPair, isDatastoreError } from '../datastore/datastore.js';
+import { LABEL_NAMESPACE, LABEL_ORCHESTRATOR } from '../model/convert/common.js';
+import { podToWorkloadEndpoint } from '../model/convert/workload-endpoint.js';
+import type { Pod } from '../model/resources/k8s.js';
 import type { EndpointIdentity } from './identity.js';
 
 export const WEP_PREFIX = '/calico/resources/v3/projectcalico.org/workloadendpoints/';
@@ -22,20 +27,12 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const strMap = (v: unknown): Record<string, string> =>
   isObj(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
 
-export interface NamedPort {
-  readonly name: string;
-  readonly protocol: string;
-  readonly port: number;
-  readonly hostPort?: number;
-  readonly hostIP?: string;
-}
-
 /** What the CNI path needs from a v1 Pod. */
 export interface PodInfo {
-  readonly labels: Record<string, string>;
+  /** The stored v1 Pod, for the model's conversion. */
+  readonly object: Pod;
+  /** Where pool choice (ipv4pools, ipv6pools) and fixed addresses (ipAddrs) come from. */
   readonly annotations: Record<string, string>;
-  readonly serviceAccountName: string;
-  readonly ports: NamedPort[];
 }
 
 export interface NamespaceInfo {
@@ -46,23 +43,8 @@ export interface NamespaceInfo {
 export function podInfoFromObject(pod: JsonValue): PodInfo {
   const meta = isObj(pod) && isObj(pod.metadata) ? pod.metadata : {};
   const spec = isObj(pod) && isObj(pod.spec) ? pod.spec : {};
-  const ports: NamedPort[] = [];
-  const containers = Array.isArray(spec.containers) ? spec.containers : [];
-  for (const c of containers) {
-    if (!isObj(c) || !Array.isArray(c.ports)) continue;
-    for (const p of c.ports) {
-      if (!isObj(p) || typeof p.name !== 'string' || p.name === '' || typeof p.containerPort !== 'number') continue;
-      ports.push({
-        name: p.name,
-        protocol: typeof p.protocol === 'string' ? p.protocol.toUpperCase() : 'TCP',
-        port: p.containerPort,
-        ...(typeof p.hostPort === 'number' && p.hostPort > 0 ? { hostPort: p.hostPort } : {}),
-        ...(typeof p.hostIP === 'string' && p.hostIP !== '' ? { hostIP: p.hostIP } : {}),
-      });
-    }
-  }
-  const sa = typeof spec.serviceAccountName === 'string' && spec.serviceAccountName !== '' ? spec.serviceAccountName : 'default';
-  return { labels: strMap(meta.labels), annotations: strMap(meta.annotations), serviceAccountName: sa, ports };
+  const object = { ...(isObj(pod) ? pod : {}), metadata: meta, spec } as unknown as Pod;
+  return { object, annotations: strMap(meta.annotations) };
 }
 
 export function namespaceInfoFromObject(ns: JsonValue): NamespaceInfo {
@@ -89,32 +71,30 @@ export interface WorkloadEndpointInput {
   readonly mac: string;
 }
 
-/** The WEP's labels, spec and profiles for an ADD (metadata identity is added on write). */
+/** The WEP's labels and spec for an ADD (metadata identity is added on write). Pure. */
 export function workloadEndpointSpec(input: WorkloadEndpointInput): { labels: Record<string, string>; spec: Obj } {
-  const { id, pod } = input;
-  const k8sPolicy = input.policyType === 'k8s' && id.orchestrator === 'k8s';
-  const sa = pod?.serviceAccountName ?? 'default';
-  const labels: Record<string, string> = {
-    ...(k8sPolicy ? pod?.labels : {}),
-    'projectcalico.org/namespace': id.namespace,
-    'projectcalico.org/orchestrator': id.orchestrator,
-    ...(k8sPolicy ? { 'projectcalico.org/serviceaccount': sa } : {}),
-  };
+  const { id } = input;
+  if (input.policyType === 'k8s' && id.orchestrator === 'k8s' && id.pod !== undefined) {
+    // A pod the datastore does not know yet still gets its identity (and the kns. profile).
+    const pod: Pod = input.pod?.object ?? ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: id.pod, namespace: id.namespace }, spec: {} } as unknown as Pod);
+    const wep = podToWorkloadEndpoint(
+      { ...pod, metadata: { ...pod.metadata, name: id.pod, namespace: id.namespace } },
+      { node: id.node, endpoint: id.endpoint, containerID: id.containerId, interfaceName: id.hostIfname, ipNetworks: input.ipNetworks, mac: input.mac },
+    );
+    return { labels: { ...(wep.metadata.labels ?? {}) }, spec: wep.spec as unknown as Obj };
+  }
   const spec: Obj = {
     orchestrator: id.orchestrator,
-    ...(id.orchestrator === 'cni' ? { workload: id.workload } : {}),
+    ...(id.orchestrator === 'cni' ? { workload: id.workload } : { pod: id.workload }),
     node: id.node,
     containerID: id.containerId,
-    ...(id.pod !== undefined ? { pod: id.pod } : {}),
     endpoint: id.endpoint,
-    ...(k8sPolicy ? { serviceAccountName: sa } : {}),
     ipNetworks: [...input.ipNetworks],
-    profiles: k8sPolicy ? [`kns.${id.namespace}`, `ksa.${id.namespace}.${sa}`] : [input.network],
+    profiles: [input.network],
     interfaceName: id.hostIfname,
     mac: input.mac,
   };
-  if (k8sPolicy && pod && pod.ports.length > 0) spec.ports = pod.ports.map((p) => ({ ...p }));
-  return { labels, spec };
+  return { labels: { [LABEL_NAMESPACE]: id.namespace, [LABEL_ORCHESTRATOR]: id.orchestrator }, spec };
 }
 
 export interface StoredWorkloadEndpoint {
@@ -144,7 +124,8 @@ export async function writeWorkloadEndpoint(ds: Datastore, input: WorkloadEndpoi
   const key = wepKey(input.id.namespace, input.id.wepName);
   const { labels, spec } = workloadEndpointSpec(input);
   for (let attempt = 1; ; attempt++) {
-    const existing = await ds.get(key);
+    // Most ADDs make a new WEP: try a plain create first and read only when one is there.
+    const existing = attempt === 1 ? undefined : await ds.get(key);
     const oldMeta = existing && isObj(existing.value) && isObj(existing.value.metadata) ? existing.value.metadata : {};
     const value: Obj = {
       apiVersion: 'projectcalico.org/v3',

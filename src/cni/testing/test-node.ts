@@ -6,11 +6,11 @@
 // The node namespace gets an "eth0" (one end of a veth pair whose other end also stays inside),
 // 198.18.100.1/24 with a default route, so that autodetection finds an address and proxy-ARP has a
 // route to answer through; nothing leaves the namespace.
-// The agent reaches etcd through a unix-socket bridge (tcp-to-unix.ts): no link joins the
+// The agent reaches etcd through a unix-socket bridge (socket-bridge.ts): no link joins the
 // namespace to the root one. stop() removes every namespace, process and file it made.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Datastore } from '../../datastore/datastore.js';
 import { EtcdDatastore } from '../../datastore/etcd.js';
 import { putPool } from '../../ipam/testing.js';
-import { type EtcdFixture, startEtcd } from '../../testing/etcd.js';
+import { ETCD_BINARY, type EtcdFixture, startEtcd } from '../../testing/etcd.js';
 import { mustRun, runCommand } from '../exec.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +28,19 @@ export const SHIM = join(DIST, 'bin', 'tabby-cni');
 export const FORWARDER = join(DIST, 'bin', 'tabby-cni.cjs');
 
 let counter = 0;
+
+// If the test process ends without stop() (a crash, a closed output pipe), its namespaces and
+// processes must not outlive it: this exit hook removes them synchronously.
+const exitCleanups = new Map<string, () => void>();
+process.on('exit', () => {
+  for (const f of exitCleanups.values()) {
+    try {
+      f();
+    } catch {
+      // best effort on the way out
+    }
+  }
+});
 /** A namespace name unique to this process: tests in parallel files never collide. */
 export const uniqueName = (what: string): string => `tbc${process.pid}${what}${counter++}`;
 
@@ -48,6 +61,8 @@ export interface TestNodeOptions {
   /** Extra `tabby node` options. */
   readonly args?: readonly string[];
   readonly etcd?: EtcdFixture;
+  /** Run a private etcd inside the node namespace instead of using the root-namespace fixture. */
+  readonly etcdInNode?: boolean;
 }
 
 export interface CniRun {
@@ -70,11 +85,14 @@ export class TestNode {
     readonly nodename: string,
     readonly netnsName: string,
     readonly dir: string,
-    readonly etcd: EtcdFixture,
-    private readonly ownsEtcd: boolean,
+    /** The etcd fixture (root namespace), unless etcd runs inside the node namespace. */
+    readonly etcd: EtcdFixture | undefined,
+    /** etcd as the agent in the node namespace reaches it. */
+    readonly etcdEndpointInside: string,
+    /** A client for the test process (root namespace). */
     readonly ds: Datastore,
-    private readonly bridgeServer: net.Server,
-    private readonly bridgeProc: ChildProcess,
+    /** Undo steps of createTestNode, run last-first by stop(). */
+    private readonly cleanups: (() => Promise<unknown> | unknown)[],
   ) {}
 
   get netnsPath(): string {
@@ -102,7 +120,7 @@ export class TestNode {
       join(DIST, 'src', 'cli', 'main.js'), 'node',
       '--nodename', this.nodename,
       '--datastore-type', 'etcdv3',
-      '--etcd-endpoints', 'http://127.0.0.1:2379',
+      '--etcd-endpoints', this.etcdEndpointInside,
       '--cni-conf-dir', this.confDir,
       '--cni-bin-dir', this.binDir,
       '--cni-socket', this.socket,
@@ -177,12 +195,14 @@ export class TestNode {
     await mustRun(['ip', 'netns', 'add', name]);
     const pod = { name, netns: `/run/netns/${name}` };
     this.pods.push(pod);
+    exitCleanups.set(name, () => execFileSync('ip', ['netns', 'del', name]));
     await mustRun(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
     return pod;
   }
 
   async removePod(pod: TestPod): Promise<void> {
     await runCommand(['ip', 'netns', 'del', pod.name]);
+    exitCleanups.delete(pod.name);
     const i = this.pods.indexOf(pod);
     if (i >= 0) this.pods.splice(i, 1);
   }
@@ -202,30 +222,80 @@ export class TestNode {
   async stop(): Promise<void> {
     await this.stopAgent().catch(() => {});
     for (const pod of [...this.pods]) await this.removePod(pod);
-    this.bridgeProc.stdin?.end();
-    this.bridgeProc.kill('SIGKILL');
-    await new Promise<void>((res) => this.bridgeServer.close(() => res()));
-    await runCommand(['ip', 'netns', 'del', this.netnsName]);
-    await this.ds.close().catch(() => {});
-    if (this.ownsEtcd) await this.etcd.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    await runCleanups(this.cleanups);
   }
 }
 
-/** Makes the namespace, etcd (unless given), pools and bridge; the agent is started separately. */
-export async function createTestNode(opts: TestNodeOptions = {}): Promise<TestNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'tabby-cni-test-'));
-  const netnsName = uniqueName('node');
-  const etcd = opts.etcd ?? (await startEtcd());
-  const endpoint = new URL(etcd.endpoints[0]!);
-  const ds = new EtcdDatastore({ endpoints: etcd.endpoints });
-  let bridgeServer: net.Server | undefined;
-  let bridgeProc: ChildProcess | undefined;
-  try {
-    for (const p of opts.pools ?? DEFAULT_POOLS) {
-      await putPool(ds, p.name, { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()', allowedUses: ['Workload', 'Tunnel'], assignmentMode: 'Automatic' });
+async function runCleanups(cleanups: (() => Promise<unknown> | unknown)[]): Promise<void> {
+  for (const f of cleanups.splice(0).reverse()) {
+    try {
+      await f();
+    } catch {
+      // Keep going: every later step still has to run.
     }
+  }
+}
+
+/** Runs the socket bridge inside `netns`; resolves once it listens. */
+async function startBridge(netns: string, args: string[]): Promise<ChildProcess> {
+  const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, join(DIST, 'src', 'cni', 'testing', 'socket-bridge.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    proc.stdout!.once('data', () => res());
+    proc.once('exit', (code) => rej(new Error(`socket bridge in ${netns} exited with ${code}`)));
+  });
+  return proc;
+}
+
+function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  proc.stdin?.end();
+  proc.kill('SIGKILL');
+  return exited;
+}
+
+/** A TCP or unix listener in this process that forwards every connection to `connect()`. */
+async function forwarder(listen: (s: net.Server, ready: () => void) => void, connect: () => net.Socket): Promise<net.Server> {
+  const server = net.createServer((c) => {
+    const up = connect();
+    const drop = () => {
+      c.destroy();
+      up.destroy();
+    };
+    c.on('error', drop).on('close', drop);
+    up.on('error', drop).on('close', drop);
+    c.pipe(up);
+    up.pipe(c);
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    listen(server, res);
+  });
+  return server;
+}
+
+/**
+ * Makes the namespace, etcd, pools and the etcd bridge; the agent is started separately.
+ * etcd is the shared fixture in the root namespace (reached from the node through a bridge), or
+ * with `etcdInNode` a private etcd inside the node namespace, so that the agent's datastore
+ * traffic takes no extra hop (the benchmark's choice; the test process then uses the bridge).
+ */
+export async function createTestNode(opts: TestNodeOptions = {}): Promise<TestNode> {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'tabby-cni-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const netnsName = uniqueName('node');
+  try {
     await mustRun(['ip', 'netns', 'add', netnsName]);
+    cleanups.push(() => runCommand(['ip', 'netns', 'del', netnsName]));
+    exitCleanups.set(netnsName, () => {
+      // Processes started inside the namespace first, then the namespace and the files.
+      const pids = execFileSync('ip', ['netns', 'pids', netnsName], { encoding: 'utf8' }).split('\n').filter((x) => x !== '');
+      for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+      execFileSync('ip', ['netns', 'del', netnsName]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    cleanups.push(() => exitCleanups.delete(netnsName));
     await mustRun(['ip', '-n', netnsName, '-batch', '-'], [
       'link set lo up',
       'link add eth0 type veth peer name underlay0',
@@ -238,35 +308,62 @@ export async function createTestNode(opts: TestNodeOptions = {}): Promise<TestNo
     ].join('\n') + '\n');
     await mustRun(['ip', 'netns', 'exec', netnsName, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
 
-    const sock = join(dir, 'etcd.sock');
-    const server = net.createServer((c) => {
-      const up = net.connect(Number(endpoint.port), endpoint.hostname);
-      const drop = () => {
-        c.destroy();
-        up.destroy();
-      };
-      c.on('error', drop).on('close', drop);
-      up.on('error', drop).on('close', drop);
-      c.pipe(up);
-      up.pipe(c);
-    });
-    bridgeServer = server;
-    await new Promise<void>((res, rej) => server.once('error', rej).listen(sock, () => res()));
-    const proc = spawn('ip', ['netns', 'exec', netnsName, process.execPath, join(DIST, 'src', 'cni', 'testing', 'tcp-to-unix.js'), '127.0.0.1', '2379', sock], { stdio: ['pipe', 'pipe', 'inherit'] });
-    bridgeProc = proc;
-    await new Promise<void>((res, rej) => {
-      proc.stdout!.once('data', () => res());
-      proc.once('exit', (code) => rej(new Error(`etcd bridge in ${netnsName} exited with ${code}`)));
-    });
-    return new TestNode(opts.nodename ?? 'test-node-1', netnsName, dir, etcd, opts.etcd === undefined, ds, server, proc);
+    let etcd: EtcdFixture | undefined;
+    let outside: string;
+    const inside = 'http://127.0.0.1:2379';
+    if (opts.etcdInNode) {
+      outside = await startEtcdInNode(netnsName, dir, cleanups);
+    } else {
+      etcd = opts.etcd ?? (await startEtcd());
+      if (opts.etcd === undefined) cleanups.push(() => etcd!.stop());
+      const endpoint = new URL(etcd.endpoints[0]!);
+      const sock = join(dir, 'etcd.sock');
+      const server = await forwarder((s, ready) => s.listen(sock, ready), () => net.connect(Number(endpoint.port), endpoint.hostname));
+      cleanups.push(() => new Promise((res) => server.close(res)));
+      const bridge = await startBridge(netnsName, ['tcp-to-unix', '127.0.0.1', '2379', sock]);
+      cleanups.push(() => stopProcess(bridge));
+      outside = etcd.endpoints[0]!;
+    }
+    const ds = new EtcdDatastore({ endpoints: [outside] });
+    cleanups.push(() => ds.close());
+    for (const p of opts.pools ?? DEFAULT_POOLS) {
+      await putPool(ds, p.name, { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()', allowedUses: ['Workload', 'Tunnel'], assignmentMode: 'Automatic' });
+    }
+    return new TestNode(opts.nodename ?? 'test-node-1', netnsName, dir, etcd, inside, ds, cleanups);
   } catch (err) {
-    bridgeProc?.kill('SIGKILL');
-    bridgeServer?.close();
-    await runCommand(['ip', 'netns', 'del', netnsName]);
-    await ds.close().catch(() => {});
-    if (opts.etcd === undefined) await etcd.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await runCleanups(cleanups);
     throw err;
+  }
+}
+
+/** etcd inside the node namespace on 127.0.0.1:2379; returns the URL the test process uses. */
+async function startEtcdInNode(netns: string, dir: string, cleanups: (() => Promise<unknown> | unknown)[]): Promise<string> {
+  const dataDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tabby-cni-etcd-'));
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  exitCleanups.set(dataDir, () => rmSync(dataDir, { recursive: true, force: true }));
+  cleanups.push(() => exitCleanups.delete(dataDir));
+  const etcd = spawn(
+    'ip',
+    ['netns', 'exec', netns, ETCD_BINARY, '--name', 'node', '--data-dir', dataDir,
+      '--listen-client-urls', 'http://127.0.0.1:2379', '--advertise-client-urls', 'http://127.0.0.1:2379',
+      '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+      '--initial-cluster', 'node=http://127.0.0.1:2380', '--log-level', 'error', '--logger', 'zap'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  etcd.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+  cleanups.push(() => stopProcess(etcd));
+  const sock = join(dir, 'etcd-in.sock');
+  const bridge = await startBridge(netns, ['unix-to-tcp', sock, '127.0.0.1', '2379']);
+  cleanups.push(() => stopProcess(bridge));
+  const server = await forwarder((s, ready) => s.listen(0, '127.0.0.1', ready), () => net.connect(sock));
+  cleanups.push(() => new Promise((res) => server.close(res)));
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    if (ok) return url;
+    if (etcd.exitCode !== null || i > 300) throw new Error(`etcd in ${netns} did not start: ${log}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
