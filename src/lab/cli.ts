@@ -7,11 +7,11 @@ import { labDown } from './down.js';
 import { LabError } from './errors.js';
 import { formatStatus, labExec, labProbe, labStatus } from './inspect.js';
 import { readDocuments } from './manifest.js';
-import { DEFAULT_LAB, checkLabName } from './plan.js';
+import { DEFAULT_LAB, checkLabName, planLab } from './plan.js';
 import { parseProbeProtocol } from './probe-plan.js';
 import { Progress } from './progress.js';
 import { labUp, probeBinOf, requireRoot } from './up.js';
-import { applyDocuments, labApply, labDelete } from './workloads.js';
+import { applyDocuments, checkPodsFit, labApply, labDelete } from './workloads.js';
 
 /** dist/bin of the running build: the bundle (dist/bin/tabby.cjs) is what `tabby` runs. */
 const binDir = (): string => dirname(process.argv[1] ?? '.');
@@ -60,6 +60,7 @@ export function registerLabCommands(program: Command): Command {
     .action((o: { nodes: number; subnets: number; filename?: string; name: string }) =>
       guarded(async () => {
         const docs = o.filename === undefined ? [] : readDocuments(o.filename);
+        checkPodsFit(docs, planLab(o.name, o.nodes, o.subnets).nodes.map((n) => n.name));
         const progress = new Progress(err);
         let up;
         try {

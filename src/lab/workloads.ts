@@ -57,6 +57,11 @@ async function inParallel<T>(items: readonly T[], limit: number, work: (item: T)
   }));
 }
 
+/** Checks, before a lab starts, that the file's pods can be scheduled onto `nodes`. */
+export function checkPodsFit(docs: readonly ManifestDocument[], nodes: readonly string[]): void {
+  schedulePods(docs.filter(isPod).map((d) => podWorkload(d.resource, whereOf(d))), nodes, new Map());
+}
+
 /** Applies the documents of one file to an open lab. */
 export async function applyDocuments(session: LabSession, probeBin: string, docs: readonly ManifestDocument[], report: Report): Promise<void> {
   const { state, cluster } = session;
@@ -76,16 +81,16 @@ export async function applyDocuments(session: LabSession, probeBin: string, docs
 
   const fileNamespaces = new Set(docs.filter(isNamespace).map((d) => d.resource.metadata.name));
   for (const w of workloads) {
-    if (!fileNamespaces.has(w.namespace) && !(await cluster.exists(kindInfo('Namespace', 'v1'), undefined, w.namespace))) {
+    if (!fileNamespaces.has(w.namespace) && !(await cluster.namespaceExists(w.namespace))) {
       throw new LabError('InvalidResource', `Pod ${podId(w)}: namespace ${w.namespace} does not exist; apply a v1 Namespace named ${w.namespace} first (or in the same file)`);
     }
   }
 
   // Namespaces first, so that everything namespaced in the same file finds its namespace.
   for (const d of [...docs.filter(isNamespace), ...docs.filter((d) => !isPod(d) && !isNamespace(d))]) {
-    const { created } = await cluster.apply(d.resource);
+    await cluster.apply(d.resource);
     const ns = d.resource.metadata.namespace;
-    report(`${d.resource.kind.toLowerCase()}/${ns === undefined ? '' : `${ns}/`}${d.resource.metadata.name} ${created ? 'created' : 'configured'}`);
+    report(`${d.resource.kind.toLowerCase()}/${ns === undefined ? '' : `${ns}/`}${d.resource.metadata.name} applied`);
   }
 
   const failures: string[] = [];
@@ -94,6 +99,7 @@ export async function applyDocuments(session: LabSession, probeBin: string, docs
     const running = state.pods.find((p) => podId(p) === podId(w));
     if (running !== undefined) {
       await cluster.bindPod(doc.resource, running.node);
+      await cluster.setPodStatus(w.namespace, w.name, { hostIP: state.plan.nodes.find((n) => n.name === running.node)!.address4, podIPs: running.ips });
       report(`pod/${podId(w)} configured (running on ${running.node}: ${running.ips.join(', ')})`);
       return;
     }
