@@ -44,8 +44,6 @@ export interface LabState {
   readonly version: 1;
   readonly name: string;
   readonly createdAt: string;
-  /** Where the tabby build that runs the nodes lives (its dist/bin). */
-  readonly binDir: string;
   phase: 'starting' | 'up';
   readonly plan: LabPlan;
   made: Made[];

@@ -68,13 +68,13 @@ export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: 
     version: 1,
     name: plan.name,
     createdAt: new Date().toISOString(),
-    binDir: tools.binDir,
     phase: 'starting',
     plan,
     made: [...ancestors.map((path) => ({ kind: 'dir' as const, path })), { kind: 'dir', path: plan.stateDir, tree: true }],
     pods: [],
   };
   writeState(state);
+  let cluster: LabCluster | undefined;
   try {
     progress.step(`lab ${plan.name}: state in ${plan.stateDir}`);
     ensureMountTargets(state);
@@ -87,7 +87,7 @@ export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: 
     await startEtcd(state, plan);
     progress.step(`etcd ${plan.etcd.endpoint} ready (netns ${plan.etcd.netns}, data ${plan.etcd.dataDir})`);
 
-    const cluster = await openCluster(plan);
+    cluster = await openCluster(plan);
     const pools = await cluster.initialise();
     progress.step(`datastore initialised; pools ${pools.join(', ')}`);
 
@@ -105,6 +105,7 @@ export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: 
     progress.step(`lab ${plan.name} is up: ${plan.nodes.length} node(s)`);
     return { state, cluster, release };
   } catch (e) {
+    await cluster?.close();
     release();
     throw e;
   }
