@@ -3,7 +3,7 @@
 // Needs root and a `make build` (dist/bin/tabby.cjs, tabby-cni, tabby-probe).
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -279,5 +279,41 @@ describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, 
     assert.deepEqual(await labTracesOnHost(alphaIPs), []);
     const again = await ok(['lab', 'down', '--name', LAB]);
     assert.match(again, /nothing to remove/);
+  });
+});
+
+describe('tabby lab down after a crashed up', { timeout: 60_000 }, () => {
+  const CRASH = 'icrash';
+  const crashPlan = planLab(CRASH, 2);
+  after(() => labDown(CRASH));
+
+  it('removes what a killed `up` had made, found from the lab name alone', async () => {
+    await labDown(CRASH);
+    // Kill `up` (SIGKILL: no clean-up code runs) once etcd is up and the nodes are being made.
+    const child = spawn(process.execPath, [join(repo, 'dist/bin/tabby.cjs'), 'lab', 'up', '--name', CRASH, '--nodes', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((done, fail) => {
+      let seen = '';
+      child.stderr.on('data', (b: Buffer) => {
+        seen += b.toString();
+        if (/node-\d: 198\.18\./.test(seen)) {
+          child.kill('SIGKILL');
+          done();
+        }
+      });
+      child.on('exit', () => fail(new Error(`up ended before it could be killed:\n${seen}`)));
+    });
+    await new Promise((r) => child.once('exit', r));
+    const netns = readdirSync('/run/netns').filter((n) => n.startsWith(`tabby-${CRASH}-`));
+    assert.ok(netns.includes(`tabby-${CRASH}-etcd`), `the killed up left namespaces: ${netns.join(', ')}`);
+    const inodes = new Set(netns.map((n) => namespaceInode(`/run/netns/${n}`)).filter((i): i is number => i !== undefined));
+    const inside = processesInNamespaces(inodes);
+    assert.ok(inside.length >= 2, 'etcd and at least one tabby node were running');
+    rmSync(`${crashPlan.stateDir}/state.json`); // the worst case: the intent log is lost too
+
+    await ok(['lab', 'down', '--name', CRASH]);
+    assert.deepEqual(readdirSync('/run/netns').filter((n) => n.startsWith(`tabby-${CRASH}-`)), []);
+    assert.deepEqual(inside.filter((p) => processStartTime(p.pid) === p.startTime), []);
+    assert.deepEqual(mountsUnder(crashPlan.stateDir), []);
+    assert.equal(existsSync(crashPlan.stateDir), false);
   });
 });
