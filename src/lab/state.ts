@@ -7,7 +7,7 @@
 // but was not recorded is still found by `down`, through the lab's namespaces.
 // Writes are atomic (temporary file + rename): a reader sees the old or the new state, never half.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { LabError } from './errors.js';
 import type { LabPlan } from './plan.js';
 
@@ -90,7 +90,6 @@ function pidAlive(pid: number): boolean {
  * up to `waitMs` for a live one. Returns the release function.
  */
 export async function lockLab(stateDir: string, what: string, waitMs = 120_000): Promise<() => void> {
-  mkdirSync(stateDir, { recursive: true });
   const path = lockPath(stateDir);
   const deadline = Date.now() + waitMs;
   for (;;) {
@@ -100,7 +99,9 @@ export async function lockLab(stateDir: string, what: string, waitMs = 120_000):
       closeSync(fd);
       return () => rmSync(path, { force: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new LabError('LabNotFound', `lab state dir ${stateDir} is gone (the lab was taken down)`);
+      if (code !== 'EEXIST') throw e;
     }
     let holder = '';
     try {

@@ -27,11 +27,12 @@ export interface LabSession {
 /** Opens a lab that is up: its state (under the lab's lock) and its datastore. */
 export async function openLab(name: string, what: string): Promise<LabSession> {
   const stateDir = stateDirOf(name);
-  const state = readState(stateDir);
-  if (state === undefined) throw new LabError('LabNotFound', `there is no lab named ${name} (no ${stateDir}/state.json); start one with \`tabby lab up\``);
+  const missing = () => new LabError('LabNotFound', `there is no lab named ${name} (no ${stateDir}/state.json); start one with \`tabby lab up\``);
+  if (readState(stateDir) === undefined) throw missing();
   const release = await lockLab(stateDir, what);
   try {
-    const fresh = readState(stateDir)!; // re-read under the lock
+    const fresh = readState(stateDir); // again, under the lock: a `down` may have come first
+    if (fresh === undefined) throw missing();
     if (fresh.phase !== 'up') throw new LabError('LabNotFound', `lab ${name} is not up (phase ${fresh.phase}); \`tabby lab down --name ${name}\` removes what is left`);
     const cluster = await openCluster(fresh.plan);
     return {
