@@ -19,7 +19,7 @@ build: deps
 
 # All tests: unit, contract (memory + real etcd, plain and TLS), integration.
 test: build
-	@node --test --test-reporter=spec --test-reporter-destination=stdout \
+	@node --test --test-concurrency=2 --test-timeout=900000 --test-reporter=spec --test-reporter-destination=stdout \
 	  --test-reporter=tap --test-reporter-destination=dist/test-results.tap $(TEST_FILES)
 	@tail -n 9 dist/test-results.tap
 
