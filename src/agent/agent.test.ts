@@ -12,6 +12,7 @@ import { Counter, Gauge, Histogram, Registry } from './metrics.js';
 import { chooseNodeAddresses, mergeNode, nodeKey, registerNode } from './node-resource.js';
 import { resolveNodeOptions } from './options.js';
 import { DEFAULT_BACKOFF, restartDelay } from './supervisor.js';
+import { datastoreReadiness } from './dataplane-agent.js';
 
 const ifaces: HostInterface[] = [
   { name: 'lo', index: 1, cidrs: ['127.0.0.1/8', '::1/128'] },
@@ -178,6 +179,8 @@ describe('CNI installation', () => {
     assert.deepEqual(c.cniVersions, ['0.4.0', '1.0.0', '1.1.0']);
     assert.equal(c.plugins.length, 1);
     assert.equal(JSON.parse(renderConflist({ ...base, portmap: true })).plugins[1].type, 'portmap');
+    assert.equal(JSON.parse(renderConflist({ ...base, socket: '/run/tabby/cni.sock' })).plugins[0].tabby_socket, undefined);
+    assert.equal(JSON.parse(renderConflist({ ...base, socket: '/srv/tabby.sock' })).plugins[0].tabby_socket, '/srv/tabby.sock');
   });
 
   it('installs one executable under both plugin names, by rename, and skips unchanged files', () => {
@@ -198,5 +201,19 @@ describe('CNI installation', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('STATUS readiness', () => {
+  it('is ready with a Node, 51 without one, 50 when the datastore fails', async () => {
+    const ds = new MemoryDatastore();
+    const missing = await datastoreReadiness(ds, 'n1');
+    assert.equal(missing.ready ? 0 : missing.code, 51);
+    await registerNode(ds, { name: 'n1', settings: { ip: '10.1.1.1/24' }, labels: {}, interfaces: ifaces });
+    assert.deepEqual(await datastoreReadiness(ds, 'n1'), { ready: true });
+    await ds.close();
+    const down = await datastoreReadiness(ds, 'n1');
+    assert.equal(down.ready ? 0 : down.code, 50);
+    assert.match(down.ready ? '' : down.details, /datastore memory is unreachable/);
   });
 });

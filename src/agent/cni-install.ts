@@ -10,6 +10,7 @@
 
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DEFAULT_SOCKET as DEFAULT_CNI_SOCKET } from '../cni/forwarder.js';
 import { SUPPORTED_VERSIONS } from '../cni/versions.js';
 
 export interface ConflistOptions {
@@ -28,6 +29,8 @@ export interface ConflistOptions {
   readonly policyType: string;
   /** Whether a portmap plugin is installed beside ours. */
   readonly portmap: boolean;
+  /** The agent's CNI socket, written as "tabby_socket" when it is not the default. */
+  readonly socket?: string;
 }
 
 /** The conflist, as Calico's manifests write theirs (calico-internals.md §5.1). Pure. */
@@ -46,6 +49,8 @@ export function renderConflist(o: ConflistOptions): string {
       mtu: o.mtu,
       ipam: { type: 'tabby-ipam', assign_ipv4: String(o.assignIpv4), assign_ipv6: String(o.assignIpv6) },
       policy: { type: o.policyType },
+      // Runtimes do not always pass their environment to plugins; the config always arrives.
+      ...(o.socket !== undefined && o.socket !== DEFAULT_CNI_SOCKET ? { tabby_socket: o.socket } : {}),
     },
   ];
   if (o.portmap) plugins.push({ type: 'portmap', snat: true, capabilities: { portMappings: true } });

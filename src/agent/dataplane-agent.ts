@@ -40,7 +40,8 @@ export function agentMetrics(): AgentMetrics {
   };
 }
 
-async function probe(ds: Datastore, node: string, timeoutMs = 2000): Promise<Readiness> {
+/** STATUS readiness: 50 while the datastore does not answer, 51 while this node has no Node resource. */
+export async function datastoreReadiness(ds: Datastore, node: string, timeoutMs = 2000): Promise<Readiness> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Readiness>((resolve) => {
     timer = setTimeout(() => resolve({ ready: false, code: 50, details: `datastore ${ds.description} did not answer within ${timeoutMs} ms` }), timeoutMs);
@@ -67,7 +68,7 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   const ipam = new BlockAllocator(ds, { contextTtlMs: 1000, logger: log.child({ component: 'ipam' }) });
   const metrics = agentMetrics();
   let last: Readiness = { ready: false, code: 50, details: 'starting: the datastore has not been probed yet' };
-  const refresh = async (): Promise<Readiness> => (last = await probe(ds, opts.nodename));
+  const refresh = async (): Promise<Readiness> => (last = await datastoreReadiness(ds, opts.nodename));
   const services: CniServices = {
     datastore: ds,
     ipam: withHostIpamLock(ipam),

@@ -69,6 +69,7 @@ describe('tabby node start-up', () => {
     assert.equal(p.nodename, 'node-a');
     assert.equal(p.mtu, 1500);
     assert.deepEqual(p.policy, { type: 'k8s' });
+    assert.equal(p.tabby_socket, node.socket, 'a non-default socket is named in the config');
   });
 
   it('prints its options with --help', async () => {

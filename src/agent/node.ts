@@ -63,6 +63,7 @@ export async function prepareNode(opts: NodeOptions, log: Logger): Promise<void>
     logFilePath: opts.cni.logFilePath,
     policyType: opts.cni.policyType,
     portmap: existsSync(join(opts.cni.binDir, 'portmap')),
+    socket: opts.cni.socket,
   });
   const path = writeConflist(opts.cni.confDir, opts.cni.confName, conflist);
   log.info('CNI network configuration written', { path });

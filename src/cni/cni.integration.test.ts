@@ -209,6 +209,15 @@ describe('versions and prevResult', () => {
     assert.equal(JSON.parse(ipamV.stdout).cniVersion, '1.1.0');
   });
 
+  it('answers VERSION the same way without the agent (shim and forwarder)', async () => {
+    const fromAgent = await node.cni('tabby', { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
+    for (const exe of [SHIM, FORWARDER]) {
+      const alone = await node.cni('tabby', { CNI_COMMAND: 'VERSION', TABBY_CNI_SOCKET: '/run/tabby-test-nowhere.sock' }, '{"cniVersion":"1.0.0"}', exe);
+      assert.equal(alone.code, 0, exe);
+      assert.deepEqual(JSON.parse(alone.stdout), JSON.parse(fromAgent.stdout), exe);
+    }
+  });
+
   for (const version of ['0.3.1', '0.4.0', '1.0.0', '1.1.0']) {
     it(`speaks cniVersion ${version} in the result's own shape`, async () => {
       const pod = await node.addPod();
@@ -296,6 +305,16 @@ describe('errors in the spec\'s form and codes', () => {
     assert.deepEqual(await ipam.addressesByHandle('test-net.cid-gone'), []);
     e = cniError(await node.cni('tabby', env('ADD', { name: node.netnsName, netns: node.netnsPath }, 'cid-self'), conf()));
     assert.equal(e.code, 8);
+  });
+
+  it('finds the agent through the config\'s tabby_socket when the environment does not name it', async () => {
+    for (const exe of [SHIM, FORWARDER]) {
+      const r = await node.cni('tabby', { CNI_COMMAND: 'STATUS', CNI_PATH: node.binDir, TABBY_CNI_SOCKET: '' }, conf({ cniVersion: '1.1.0', tabby_socket: node.socket }), exe);
+      assert.deepEqual([r.code, r.stdout], [0, ''], exe);
+      const e = cniError(await node.cni('tabby', { CNI_COMMAND: 'STATUS', CNI_PATH: node.binDir, TABBY_CNI_SOCKET: '' }, conf({ cniVersion: '1.1.0', tabby_socket: '/run/tabby-test-nowhere.sock' }), exe));
+      assert.equal(e.code, 50);
+      assert.match(e.details, /tabby-test-nowhere/);
+    }
   });
 
   it('answers code 11 itself when the agent is not there (and 50 for STATUS)', async () => {

@@ -7,19 +7,25 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { basename } from 'node:path';
 import { FrameReader, decodeReply, encodeRequest } from './protocol.js';
+import { versionReply } from './versions.js';
 
 export const DEFAULT_SOCKET = '/run/tabby/cni.sock';
 
-function topLevelVersion(stdin: Buffer): string {
+function topLevel(stdin: Buffer): { cniVersion: string; socket?: string } {
   try {
-    const v = (JSON.parse(stdin.toString('utf8')) as { cniVersion?: unknown }).cniVersion;
-    return typeof v === 'string' && v !== '' ? v : '1.1.0';
+    const c = JSON.parse(stdin.toString('utf8')) as { cniVersion?: unknown; tabby_socket?: unknown };
+    return {
+      cniVersion: typeof c.cniVersion === 'string' && c.cniVersion !== '' ? c.cniVersion : '1.1.0',
+      ...(typeof c.tabby_socket === 'string' && c.tabby_socket !== '' ? { socket: c.tabby_socket } : {}),
+    };
   } catch {
-    return '1.1.0';
+    return { cniVersion: '1.1.0' };
   }
 }
 
 function unreachable(version: string, command: string | undefined, socketPath: string, what: string): { exitCode: number; stdout: string } {
+  // As the C shim: VERSION is static, and runtimes validate configs with it; answer it here.
+  if (command === 'VERSION') return { exitCode: 0, stdout: JSON.stringify(versionReply(version)) + '\n' };
   const details = `the Tabby agent at ${socketPath} could not be reached (${what}); is \`tabby node\` running on this host?`;
   const [code, msg] = command === 'STATUS' ? [50, 'plugin not available'] : [11, 'try again later'];
   return { exitCode: 1, stdout: JSON.stringify({ cniVersion: version, code, msg, details }) + '\n' };
@@ -32,11 +38,13 @@ export async function forward(opts: {
   socketPath?: string;
   timeoutMs?: number;
 }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const socketPath = opts.socketPath || opts.env.TABBY_CNI_SOCKET || DEFAULT_SOCKET;
+  const conf = topLevel(opts.stdin);
+  // As the C shim: TABBY_CNI_SOCKET, else the config's "tabby_socket", else the default.
+  const socketPath = opts.socketPath || opts.env.TABBY_CNI_SOCKET || conf.socket || DEFAULT_SOCKET;
   const timeoutMs = opts.timeoutMs ?? (Number(opts.env.TABBY_CNI_TIMEOUT) > 0 ? Number(opts.env.TABBY_CNI_TIMEOUT) * 1000 : 300_000);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(opts.env)) if (k.startsWith('CNI_') && v !== undefined) env[k] = v;
-  const version = topLevelVersion(opts.stdin);
+  const version = conf.cniVersion;
   const command = opts.env.CNI_COMMAND;
   return new Promise((resolve) => {
     const reader = new FrameReader();

@@ -9,6 +9,9 @@
 // and containers.conf (CONTAINERS_CONF), a local image imported from a tarball holding a static
 // busybox (no registry access). Everything is removed at the end: container, image, network
 // config, storage, agent, etcd, WorkloadEndpoint, routes.
+// The agent's socket is not the default one here, and podman's cleanup process (which runs the
+// DEL when a container stops) does not inherit our environment: the plugin finds the agent
+// through the conflist's "tabby_socket", which is what this test relies on.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,7 +50,7 @@ const podmanArgs = (): string[] => [
 
 function podman(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('podman', [...podmanArgs(), ...args], { env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), TABBY_CNI_SOCKET: join(dir, 'cni.sock') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('podman', [...podmanArgs(), ...args], { env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -154,8 +157,8 @@ describe('podman with its CNI backend on the tabby network', () => {
     const ipam = new BlockAllocator(ds);
     assert.deepEqual(await ipam.addressesByHandle(`tabby.${id}`), [ip]);
 
-    await mustPodman(['rm', '-f', 'tabby-podman-test']);
-    assert.deepEqual(await weps(), []);
+    const rm = await mustPodman(['rm', '-f', 'tabby-podman-test']);
+    assert.deepEqual(await weps(), [], `WorkloadEndpoint left after podman rm (${rm.trim()}); agent log:\n${agentLog.slice(-4000)}`);
     assert.deepEqual(await ipam.addressesByHandle(`tabby.${id}`), []);
     assert.equal((await mustRun(['ip', 'route', 'show', `${ip}/32`])).stdout.trim(), '');
     assert.equal((await runCommand(['ip', 'link', 'show', veth])).code, 1, `${veth} is gone`);

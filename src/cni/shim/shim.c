@@ -21,10 +21,11 @@
  * When the agent cannot be reached (socket missing, connection refused, connection closed before a
  * complete reply, timeout) the shim prints a CNI error itself: code 11 "try again later", or for
  * STATUS code 50 "plugin not available", as the CNI spec asks. The error's cniVersion is the
- * top-level "cniVersion" of the request, else "1.1.0".
+ * top-level "cniVersion" of the request, else "1.1.0". VERSION alone is answered by the shim then.
  *
- * Environment read by the shim itself: TABBY_CNI_SOCKET (default /run/tabby/cni.sock) and
- * TABBY_CNI_TIMEOUT (seconds to wait for the agent, default 300).
+ * The agent's socket: TABBY_CNI_SOCKET if set, else the network configuration's top-level
+ * "tabby_socket" string, else /run/tabby/cni.sock. TABBY_CNI_TIMEOUT: seconds to wait for the
+ * agent (default 300).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,6 +43,7 @@
 #define MAX_FRAME (16u << 20)
 #define DEFAULT_SOCKET "/run/tabby/cni.sock"
 #define DEFAULT_TIMEOUT_SECONDS 300
+#define SUPPORTED_VERSIONS "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]"
 
 extern char **environ;
 
@@ -161,12 +163,14 @@ static int recv_frame(int fd, struct buf *b)
 }
 
 /*
- * Finds the top-level "cniVersion" string of a JSON object without a JSON parser: walks the
- * text tracking string state and nesting depth, and only accepts the key at depth 1, so a
- * nested prevResult's cniVersion is never taken. Copies the value into out (or leaves it).
+ * Finds a top-level string member of a JSON object without a JSON parser: walks the text
+ * tracking string state and nesting depth, and only accepts the key at depth 1, so a nested
+ * prevResult's cniVersion is never taken. Copies the value into out (or leaves it untouched).
+ * Values with escapes are not taken (cniVersion and socket paths need none).
  */
-static void scan_cni_version(const char *s, size_t len, char *out, size_t outsz)
+static void scan_top_level_string(const char *s, size_t len, const char *key, char *out, size_t outsz)
 {
+	size_t klen = strlen(key);
 	int depth = 0;
 	size_t i = 0;
 	while (i < len) {
@@ -182,7 +186,7 @@ static void scan_cni_version(const char *s, size_t len, char *out, size_t outsz)
 			while (i < len && s[i] != '"')
 				i += (s[i] == '\\') ? 2 : 1;
 			size_t end = i++;
-			if (depth != 1 || end - start != 10 || memcmp(s + start, "cniVersion", 10) != 0)
+			if (depth != 1 || end - start != klen || memcmp(s + start, key, klen) != 0)
 				continue;
 			while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
 				i++;
@@ -240,6 +244,16 @@ static int print_error(const char *version, int code, const char *msg, const cha
 static int agent_unreachable(const char *version, const char *command, const char *socket_path,
 			     const char *what, int err)
 {
+	/* VERSION is static knowledge, and runtimes use it to validate a network config (podman
+	 * drops a network whose plugin cannot answer it): answer it without the agent. The list is
+	 * the agent's SUPPORTED_VERSIONS (src/cni/versions.ts); a test compares the two answers. */
+	if (command && strcmp(command, "VERSION") == 0) {
+		fputs("{\"cniVersion\":", stdout);
+		put_json_string(version);
+		fputs(",\"supportedVersions\":" SUPPORTED_VERSIONS "}\n", stdout);
+		fflush(stdout);
+		return 0;
+	}
 	char details[1024];
 	snprintf(details, sizeof details,
 		 "the Tabby agent at %s could not be reached (%s: %s); is `tabby node` running on this host?",
@@ -255,9 +269,8 @@ int main(int argc, char **argv)
 	const char *plugin = strrchr(argv[0], '/');
 	plugin = plugin ? plugin + 1 : argv[0];
 	const char *command = getenv("CNI_COMMAND");
-	const char *socket_path = getenv("TABBY_CNI_SOCKET");
-	if (!socket_path || !*socket_path)
-		socket_path = DEFAULT_SOCKET;
+	const char *env_socket = getenv("TABBY_CNI_SOCKET");
+	const char *socket_path = env_socket && *env_socket ? env_socket : DEFAULT_SOCKET;
 	long timeout = DEFAULT_TIMEOUT_SECONDS;
 	const char *timeout_env = getenv("TABBY_CNI_TIMEOUT");
 	if (timeout_env && *timeout_env) {
@@ -279,7 +292,16 @@ int main(int argc, char **argv)
 		snprintf(details, sizeof details, "reading the network configuration from stdin: %s", strerror(errno));
 		return print_error(version, 5, "I/O failure", details);
 	}
-	scan_cni_version(in.data, in.len, version, sizeof version);
+	scan_top_level_string(in.data, in.len, "cniVersion", version, sizeof version);
+	/* The socket: TABBY_CNI_SOCKET, else the network config's "tabby_socket" (which `tabby node`
+	 * writes when it serves a non-default path: runtimes do not pass their environment on to
+	 * every plugin call, the config always reaches it), else the default. */
+	char conf_socket[108] = "";
+	if (!env_socket || !*env_socket) {
+		scan_top_level_string(in.data, in.len, "tabby_socket", conf_socket, sizeof conf_socket);
+		if (*conf_socket)
+			socket_path = conf_socket;
+	}
 
 	for (char **e = environ; *e; e++) {
 		if (strncmp(*e, "CNI_", 4) == 0 && (buf_append(&env, *e, strlen(*e)) < 0 || buf_append(&env, "\0", 1) < 0))
