@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -308,12 +308,18 @@ describe('tabby lab down after a crashed up', { timeout: 60_000 }, () => {
     const inodes = new Set(netns.map((n) => namespaceInode(`/run/netns/${n}`)).filter((i): i is number => i !== undefined));
     const inside = processesInNamespaces(inodes);
     assert.ok(inside.length >= 2, 'etcd and at least one tabby node were running');
-    rmSync(`${crashPlan.stateDir}/state.json`); // the worst case: the intent log is lost too
+    // The worst case: the intent log is lost too. Only the host directories the lab created as
+    // mount targets cannot be known without it; the test removes those itself.
+    const created = (JSON.parse(readFileSync(`${crashPlan.stateDir}/state.json`, 'utf8')) as LabState).made.flatMap((m) =>
+      m.kind === 'dir' && !m.path.startsWith(crashPlan.stateDir) ? [m.path] : [],
+    );
+    rmSync(`${crashPlan.stateDir}/state.json`);
 
     await ok(['lab', 'down', '--name', CRASH]);
     assert.deepEqual(readdirSync('/run/netns').filter((n) => n.startsWith(`tabby-${CRASH}-`)), []);
     assert.deepEqual(inside.filter((p) => processStartTime(p.pid) === p.startTime), []);
     assert.deepEqual(mountsUnder(crashPlan.stateDir), []);
     assert.equal(existsSync(crashPlan.stateDir), false);
+    for (const dir of created.reverse()) if (existsSync(dir)) rmdirSync(dir); // down may have removed the state root
   });
 });
