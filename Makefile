@@ -15,6 +15,7 @@ build: deps
 	@tsc -p .
 	@node scripts/bundle.mjs
 	@if [ -f src/cni/shim/Makefile ]; then $(MAKE) --no-print-directory -C src/cni/shim; fi
+	@$(MAKE) -s --no-print-directory -C src/lab/probe
 
 # All tests: unit, contract (memory + real etcd, plain and TLS), integration.
 test: build

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { TABBY_VERSION } from '../version.js';
 import { registerNodeCommand } from './node.js';
+import { registerLabCommands } from '../lab/cli.js';
 
 const program = new Command('tabby')
   .description('Tabby: container networking and network policy, speaking Calico\'s API')
@@ -9,6 +10,7 @@ const program = new Command('tabby')
   .showHelpAfterError();
 
 registerNodeCommand(program);
+registerLabCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`tabby: ${err.message}\n`);
