@@ -15,10 +15,11 @@ build: deps
 	@tsc -p .
 	@node scripts/bundle.mjs
 	@if [ -f src/cni/shim/Makefile ]; then $(MAKE) --no-print-directory -C src/cni/shim; fi
+	@$(MAKE) -s --no-print-directory -C src/lab/probe
 
 # All tests: unit, contract (memory + real etcd, plain and TLS), integration.
 test: build
-	@node --test --test-reporter=spec --test-reporter-destination=stdout \
+	@node --test --test-concurrency=2 --test-timeout=900000 --test-reporter=spec --test-reporter-destination=stdout \
 	  --test-reporter=tap --test-reporter-destination=dist/test-results.tap $(TEST_FILES)
 	@tail -n 9 dist/test-results.tap
 

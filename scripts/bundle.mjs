@@ -1,13 +1,17 @@
 // Bundles each executable's entry point into one CommonJS file with esbuild, for fast start.
+import { chmodSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const entries = {
   tabbyctl: 'dist/src/ctl/main.js',
   tabby: 'dist/src/cli/main.js',
+  // The TypeScript CNI forwarder: installed as the `tabby`/`tabby-ipam` plugins when no C compiler built the shim.
+  'tabby-cni': 'dist/src/cni/forwarder-main.js',
 };
+const executable = new Set(['tabby-cni']);
 await Promise.all(
-  Object.entries(entries).map(([name, entry]) =>
-    build({
+  Object.entries(entries).map(async ([name, entry]) => {
+    await build({
       entryPoints: [entry],
       outfile: `dist/bin/${name}.cjs`,
       bundle: true,
@@ -17,6 +21,8 @@ await Promise.all(
       sourcemap: 'linked',
       logLevel: 'warning',
       legalComments: 'none',
-    }),
-  ),
+      ...(executable.has(name) ? { banner: { js: '#!/usr/bin/env node' } } : {}),
+    });
+    if (executable.has(name)) chmodSync(`dist/bin/${name}.cjs`, 0o755);
+  }),
 );

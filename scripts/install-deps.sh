@@ -26,6 +26,8 @@ for cmd in "${!need[@]}"; do
 done
 # The CNI reference plugins (bridge, host-local, loopback) for podman's CNI backend and the benchmark anchor.
 [ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || missing+=(containernetworking-plugins)
+# A static busybox for the podman CNI test's local image (imported from a tarball, no registry).
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

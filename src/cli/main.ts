@@ -1,3 +1,18 @@
-// tabby entry point (wiring only): node, controllers, lab.
+// tabby entry point (wiring only): each subcommand is registered from its own file.
+import { Command } from 'commander';
 import { TABBY_VERSION } from '../version.js';
-process.stdout.write(`tabby ${TABBY_VERSION}\n`);
+import { registerNodeCommand } from './node.js';
+import { registerLabCommands } from '../lab/cli.js';
+
+const program = new Command('tabby')
+  .description('Tabby: container networking and network policy, speaking Calico\'s API')
+  .version(TABBY_VERSION, '-v, --version', 'print the version')
+  .showHelpAfterError();
+
+registerNodeCommand(program);
+registerLabCommands(program);
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`tabby: ${err.message}\n`);
+  process.exitCode = 1;
+});

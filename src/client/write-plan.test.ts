@@ -15,7 +15,7 @@ const KEY = (name: string) => `/calico/resources/v3/projectcalico.org/ippools/${
 const opts = { now: () => new Date('2025-01-02T03:04:05.678Z'), uuid: () => 'uuid-1' };
 const stored = (name: string, revision: number, meta: Record<string, unknown> = {}): KVPair => ({
   key: KEY(name),
-  value: { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name, uid: 'old-uid', creationTimestamp: '2020-01-01T00:00:00Z', ...meta }, spec: { cidr: '10.0.0.0/16' } },
+  value: { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name, uid: 'old-uid', creationTimestamp: '2020-01-01T00:00:00Z', ...meta }, spec: { cidr: '10.1.0.0/16' } },
   revision,
   createRevision: revision,
 });
@@ -53,6 +53,21 @@ describe('prepareWrite', () => {
 
 describe('planWrites', () => {
   const a = () => [prepareWrite({ resource: pool('a', '10.1.0.0/16') })];
+
+  it('refuses to change an immutable field (IPPool cidr, blockSize) on apply and replace', () => {
+    for (const mode of ['apply', 'replace'] as const) {
+      const moved = [prepareWrite({ resource: pool('a', '10.2.0.0/16') })];
+      assert.throws(
+        () => planWrites(mode, moved, new Map([[KEY('a'), stored('a', 5)]]), opts),
+        (e: unknown) => e instanceof ResourceError && e.code === 'Invalid' && /spec\.cidr: field is immutable: it is "10\.1\.0\.0\/16"/.test(e.message),
+      );
+      const resized = [prepareWrite({ resource: { ...pool('a', '10.1.0.0/16'), spec: { cidr: '10.1.0.0/16', blockSize: 28 } } })];
+      assert.throws(() => planWrites(mode, resized, new Map([[KEY('a'), stored('a', 5)]]), opts), /spec\.blockSize: field is immutable: it is 26/);
+      // Unchanged immutable fields (the stored object lacks the defaulted blockSize) go ahead.
+      const same = [prepareWrite({ resource: { ...pool('a', '10.1.0.0/16'), spec: { cidr: '10.1.0.0/16', natOutgoing: true } } })];
+      assert.equal(planWrites(mode, same, new Map([[KEY('a'), stored('a', 5)]]), opts).ops.length, 1);
+    }
+  });
 
   it('create stamps uid and creationTimestamp and never stores resourceVersion', () => {
     const p = [prepareWrite({ resource: pool('a', '10.1.0.0/16', { resourceVersion: '7', uid: 'mine' }) })];

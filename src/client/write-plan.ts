@@ -17,10 +17,18 @@ import type { KVPair, JsonValue, Revision, TxnOp } from '../datastore/datastore.
 import {
   type KindInfo,
   type ResourceObject,
+  K8S_NETWORK_POLICY_PREFIX,
+  type K8sNetworkPolicy,
+  type Namespace,
   type Where,
+  k8sNetworkPolicyToCalico,
   kindInfo,
+  namespaceProfileName,
+  namespaceToProfile,
   resourceKey,
   validateResource,
+  checkUpdate,
+  formatIssue,
 } from '../model/index.js';
 import { type ResourceRef, ResourceError, describeRef } from './errors.js';
 
@@ -100,22 +108,20 @@ export function prepareDelete(t: DeleteTarget): Prepared {
   const expectRevision = parseResourceVersion(t.resourceVersion, ref);
   const derived: Derived[] = [];
   if (t.kind.kubernetes && t.kind.kind === 'Namespace') {
-    const profile = kindInfo('Profile');
-    derived.push({ key: resourceKey(profile, undefined, `kns.${t.name}`), ref: { kind: 'Profile', name: `kns.${t.name}` } });
+    const name = namespaceProfileName(t.name);
+    derived.push({ key: resourceKey(kindInfo('Profile'), undefined, name), ref: { kind: 'Profile', name } });
   } else if (t.kind.kubernetes && t.kind.kind === 'NetworkPolicy') {
     const np = kindInfo('NetworkPolicy', 'projectcalico.org/v3');
-    const name = `knp.default.${t.name}`;
+    const name = `${K8S_NETWORK_POLICY_PREFIX}${t.name}`;
     derived.push({ key: resourceKey(np, ref.namespace, name), ref: { kind: 'NetworkPolicy', namespace: ref.namespace!, name } });
   }
   return expectRevision === undefined ? { key, ref, derived } : { key, ref, expectRevision, derived };
 }
 
-function derivedOf(kind: KindInfo, _value: ResourceObject): ResourceObject[] {
+function derivedOf(kind: KindInfo, value: ResourceObject): ResourceObject[] {
   if (!kind.kubernetes) return [];
-  // TEMPORARY until the model's namespaceToProfile / k8sNetworkPolicyToCalico land.
-  if (kind.kind === 'Namespace' || kind.kind === 'NetworkPolicy') {
-    throw new ResourceError('Invalid', `writing Kubernetes ${kind.kind} needs its Calico conversion, which is not available yet`);
-  }
+  if (kind.kind === 'Namespace') return [namespaceToProfile(value as Namespace) as ResourceObject];
+  if (kind.kind === 'NetworkPolicy') return [k8sNetworkPolicyToCalico(value as K8sNetworkPolicy) as ResourceObject];
   return [];
 }
 
@@ -190,6 +196,7 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
         primary = { op: 'create', key: p.key, value: stamp(p.value!, undefined) };
         break;
       case 'apply':
+        if (cur !== undefined && !immutableOk(p, cur, refuse)) return;
         primary = cur === undefined ? { op: 'create', key: p.key, value: stamp(p.value!, undefined) } : { op: 'update', key: p.key, value: stamp(p.value!, cur), revision: cur.revision };
         break;
       case 'replace':
@@ -209,6 +216,7 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
           );
           return;
         }
+        if (mode === 'replace' && !immutableOk(p, cur, refuse)) return;
         primary =
           mode === 'delete'
             ? { op: 'delete', key: p.key, revision: cur.revision }
@@ -230,6 +238,14 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
   });
   if (refusals.length > 0) throw combineRefusals(refusals);
   return { ops, owners, skipped };
+}
+
+/** Refuses an update that changes an immutable field (e.g. IPPool cidr); true when it may go ahead. */
+function immutableOk(p: Prepared, cur: KVPair, refuse: (e: ResourceError) => void): boolean {
+  if (p.value === undefined) return true;
+  const issues = checkUpdate(cur.value as unknown as ResourceObject, p.value);
+  for (const i of issues) refuse(new ResourceError('Invalid', formatIssue(i), p.ref));
+  return issues.length === 0;
 }
 
 /** One error for several refusals: the first one's code, every message on its own line. */

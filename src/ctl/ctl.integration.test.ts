@@ -133,6 +133,16 @@ spec:
 `;
 
 describe('tabbyctl against etcd', () => {
+  it('bootstraps a fresh datastore once when several tabbyctl processes write at the same time', async () => {
+    const pool = (i: number) => `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: race-${i}}\nspec: {cidr: 10.${200 + i}.0.0/16}\n`;
+    const runs = await Promise.all([0, 1, 2].map((i) => ctl(['create', '-f', '-'], plainEnv(), pool(i))));
+    runs.forEach(ok);
+    const info = await ctl(['get', 'clusterinformation', '-o', 'json'], plainEnv());
+    assert.equal(JSON.parse(info.stdout).items.length, 1);
+    const del = await ctl(['delete', 'ippool', 'race-0', 'race-1', 'race-2'], plainEnv());
+    assert.deepEqual([del.code, del.stdout], [0, "Successfully deleted 3 'IPPool' resource(s)\n"]);
+  });
+
   it('applies a multi-document file of Calico manifests and bootstraps the datastore', async () => {
     const r = await ctl(['apply', '-f', file('manifests.yaml', MANIFESTS)], plainEnv());
     ok(r);
@@ -233,6 +243,49 @@ spec:
     assert.equal(r.stdout, 'Successfully deleted 4 resource(s); skipped 1 that did not exist\n');
     const left = await ctl(['get', 'ippool', '-o', 'json'], plainEnv());
     assert.deepEqual(JSON.parse(left.stdout).items, []);
+  });
+});
+
+describe('tabbyctl with Kubernetes kinds', () => {
+  const K8S = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    team: payments
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-only
+  namespace: shop
+spec:
+  podSelector:
+    matchLabels:
+      app: web
+  ingress:
+  - ports:
+    - port: 8080
+`;
+  it('writes the Calico conversions with their sources and removes them with them', async () => {
+    const f = file('k8s.yaml', K8S);
+    const r = await ctl(['apply', '-f', f], plainEnv());
+    ok(r);
+    assert.equal(r.stdout, 'Successfully applied 2 resource(s)\n');
+    const profile = parse((await ctl(['get', 'profile', 'kns.shop', '-o', 'yaml'], plainEnv())).stdout) as { spec: { labelsToApply: Record<string, string> } };
+    assert.equal(profile.spec.labelsToApply['pcns.team'], 'payments');
+    const np = await ctl(['get', 'networkpolicy', '-n', 'shop', '-o', 'wide'], plainEnv());
+    ok(np);
+    assert.match(np.stdout, /^knp\.default\.web-only\s+default\s+1000\s+/m);
+    const knp = await ctl(['get', 'networkpolicies.networking.k8s.io', '-n', 'shop', '-o', 'name'], plainEnv());
+    assert.deepEqual([knp.code, knp.stdout], [0, 'networkpolicy.networking.k8s.io/web-only\n']);
+    const ns = await ctl(['get', 'ns'], plainEnv());
+    assert.deepEqual([ns.code, ns.stdout], [0, 'NAME\nshop\n']);
+    ok(await ctl(['delete', '-f', f], plainEnv()));
+    const gone = await ctl(['get', 'profile', 'kns.shop'], plainEnv());
+    assert.equal(gone.code, 2);
+    const npGone = await ctl(['get', 'networkpolicy', '-n', 'shop', '-o', 'name'], plainEnv());
+    assert.deepEqual([npGone.code, npGone.stdout], [0, '']);
   });
 });
 

@@ -1,7 +1,8 @@
 // tabbyctl's exit codes: one small, stable table that scripts can branch on.
 //
 //   0  success
-//   1  invalid input or usage (bad flag, unreadable file, invalid document, bad selector) — nothing stored
+//   1  invalid input or usage (bad flag, unreadable file, invalid document, bad selector, bad
+//      datastore configuration) — nothing stored, unless the user asked for --continue-on-error
 //   2  not found
 //   3  already exists, or an update conflict (the resource changed since it was read)
 //   4  datastore unavailable (unreachable, TLS failure, timeout)
@@ -21,7 +22,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 /** Text for `--help`: the table above, for users. */
 export const EXIT_CODES_HELP = `Exit codes:
   0  success
-  1  invalid input or usage (nothing was stored)
+  1  invalid input or usage (nothing was stored, unless --continue-on-error)
   2  resource not found
   3  resource already exists, or update conflict
   4  datastore unavailable`;

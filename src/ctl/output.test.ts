@@ -34,7 +34,7 @@ describe('table rendering', () => {
   it('renders the default and wide tables from resources', () => {
     const items = [pool('a', '10.1.0.0/16', { natOutgoing: true }), pool('bb', '10.2.0.0/16')];
     assert.equal(renderResources(items, { ...base, format: 'table' }), 'NAME   CIDR          SELECTOR\na      10.1.0.0/16   all()\nbb     10.2.0.0/16   all()\n');
-    assert.match(renderResources(items, { ...base, format: 'wide' }).split('\n')[1]!, /^a\s+10\.1\.0\.0\/16\s+true\s+all\(\)$/);
+    assert.match(renderResources(items, { ...base, format: 'wide' }).split('\n')[1]!, /^a\s+10\.1\.0\.0\/16\s+true\s+false\s+false\s+all\(\)$/);
   });
 });
 

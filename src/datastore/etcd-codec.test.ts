@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from './backoff.js';
+import { EtcdUnavailableError, gatewayError } from './etcd-transport.js';
 import { compareFor, decodeKv, decodeValue, decodeWatchEvents, encodeKey, encodeValue, keyAfter, prefixRangeEnd } from './etcd-codec.js';
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
@@ -61,5 +62,21 @@ describe('backoffDelay', () => {
     assert.equal(backoffDelay(10, opts, () => 0), 500);
     assert.equal(backoffDelay(10, opts, () => 0.999), 1499);
     assert.equal(backoffDelay(5000, opts, () => 0.5), 1000);
+  });
+});
+
+describe('gatewayError', () => {
+  it('maps etcd answers to Datastore error codes, keeping the endpoint and the message', () => {
+    const err = (code: number, message: string) => JSON.stringify({ error: message, message, code });
+    const compacted = gatewayError('http://e:2379', '/v3/kv/range', 400, err(11, 'etcdserver: mvcc: required revision has been compacted'));
+    assert.equal(compacted.code, 'Compacted');
+    assert.match(compacted.message, /^etcd at http:\/\/e:2379 failed \/v3\/kv\/range \(HTTP 400, gRPC code 11\): etcdserver: mvcc/);
+    assert.equal(gatewayError('h', '/p', 400, err(3, 'etcdserver: request is too large')).code, 'TooLarge');
+    assert.equal(gatewayError('h', '/p', 400, err(3, 'etcdserver: too many operations in txn request')).code, 'TooLarge');
+    assert.equal(gatewayError('h', '/p', 400, err(3, 'etcdserver: duplicate key given in txn request')).code, 'Invalid');
+    assert.equal(gatewayError('h', '/p', 404, 'Not Found').code, 'Invalid');
+    const noLeader = gatewayError('http://e:2379', '/p', 503, err(14, 'etcdserver: no leader'));
+    assert.ok(noLeader instanceof EtcdUnavailableError);
+    assert.equal(noLeader.endpoint, 'http://e:2379');
   });
 });

@@ -30,13 +30,24 @@ export interface GatewayRangeResponse {
   count?: string;
 }
 
+export interface GatewayPutResponse {
+  header?: GatewayHeader;
+  prev_kv?: GatewayKeyValue;
+}
+
+export interface GatewayDeleteResponse {
+  header?: GatewayHeader;
+  deleted?: string;
+  prev_kvs?: GatewayKeyValue[];
+}
+
 export interface GatewayTxnResponse {
   header?: GatewayHeader;
   succeeded?: boolean;
   responses?: {
     response_range?: GatewayRangeResponse;
-    response_put?: { prev_kv?: GatewayKeyValue };
-    response_delete_range?: { deleted?: string; prev_kvs?: GatewayKeyValue[] };
+    response_put?: GatewayPutResponse;
+    response_delete_range?: GatewayDeleteResponse;
   }[];
 }
 

@@ -84,6 +84,11 @@ export class EtcdTransport {
         this.preferred = index;
         return result;
       } catch (err) {
+        // etcd answered but cannot serve (no leader, shutting down): a read may ask another member.
+        if (idempotent && err instanceof DatastoreError && err.code === 'Unavailable' && i + 1 < this.endpoints.length) {
+          failures.push(err.message);
+          continue;
+        }
         if (!(err instanceof TransportFailure)) throw err;
         last = new EtcdUnavailableError(ep.url.origin, describeFailure(ep.url.origin, path, err.cause, this.hasClientCert), err.cause);
         failures.push(last.message);
@@ -114,10 +119,18 @@ export class EtcdTransport {
       };
       const payload = JSON.stringify(body);
       req = request(ep, path, payload);
-      req.on('error', fail);
+      // Until the stream's headers arrive, the unary deadline applies (an unreachable host must
+      // not hang a watch forever); afterwards the stream may stay quiet for as long as it likes.
+      const r = req;
+      const timer = setTimeout(() => r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        fail(err);
+      });
       req.on('response', (res) => {
+        clearTimeout(timer);
         if (res.statusCode !== 200) {
-          collect(res).then((text) => reject(gatewayError(path, res.statusCode ?? 0, text)), fail);
+          collect(res).then((text) => reject(gatewayError(ep.url.origin, path, res.statusCode ?? 0, text)), fail);
           return;
         }
         res.setEncoding('utf8');
@@ -183,11 +196,11 @@ export class EtcdTransport {
         collect(res).then(
           (text) => {
             clearTimeout(timer);
-            if (res.statusCode !== 200) return reject(gatewayError(path, res.statusCode ?? 0, text));
+            if (res.statusCode !== 200) return reject(gatewayError(ep.url.origin, path, res.statusCode ?? 0, text));
             try {
               resolve(JSON.parse(text) as T);
             } catch (err) {
-              reject(new DatastoreError('Unavailable', `etcd at ${ep.url.origin} sent unparsable JSON for ${path}: ${text.slice(0, 200)}`, undefined, undefined, { cause: err }));
+              reject(new EtcdUnavailableError(ep.url.origin, `etcd at ${ep.url.origin} sent unparsable JSON for ${path}: ${text.slice(0, 200)}`, err));
             }
           },
           (err: unknown) => {
@@ -279,7 +292,7 @@ function describeFailure(origin: string, path: string, cause: unknown, hasClient
 }
 
 /** A non-200 answer from the gateway: `{"error","code","message"}` with a gRPC status code. */
-export function gatewayError(path: string, status: number, text: string): DatastoreError {
+export function gatewayError(origin: string, path: string, status: number, text: string): DatastoreError {
   let message = text.trim();
   let grpcCode = -1;
   try {
@@ -289,10 +302,11 @@ export function gatewayError(path: string, status: number, text: string): Datast
   } catch {
     // not JSON: keep the raw text
   }
+  const full = `etcd at ${origin} failed ${path} (HTTP ${status}, gRPC code ${grpcCode}): ${message}`;
   let code: DatastoreErrorCode;
   if (/compacted/.test(message)) code = 'Compacted';
-  else if (/too large|too many operations/.test(message)) code = 'TooLarge';
+  else if (/too large|too many operations|larger than max/.test(message)) code = 'TooLarge';
   else if (grpcCode === 3 || status === 404) code = 'Invalid';
-  else code = 'Unavailable';
-  return new DatastoreError(code, `etcd ${path} failed (HTTP ${status}, gRPC code ${grpcCode}): ${message}`);
+  else return new EtcdUnavailableError(origin, full);
+  return new DatastoreError(code, full);
 }

@@ -140,6 +140,20 @@ describe('EtcdDatastore on a real etcd', { timeout: 60_000 }, () => {
     }
   });
 
+  it('reports a value over the etcd request size limit as TooLarge, storing nothing', async () => {
+    const s = new EtcdDatastore(clientOptions(etcd));
+    try {
+      // Over etcd's --max-request-bytes (1.5 MiB), and over the gateway's 2 MiB gRPC message cap.
+      for (const size of [1.7, 2.5]) {
+        const err = await s.put('/big/k', 'x'.repeat(size * 1024 * 1024)).then(() => undefined, (e: unknown) => e);
+        assert.ok(isDatastoreError(err, 'TooLarge'), String(err));
+      }
+      assert.equal(await s.get('/big/k'), undefined);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('rejects endpoints that are not http(s) URLs', () => {
     assert.throws(() => new EtcdDatastore({ endpoints: ['127.0.0.1:2379'] }), /must be an http:\/\/ or https:\/\/ URL/);
     assert.throws(() => new EtcdDatastore({ endpoints: [] }), /no etcd endpoints/);

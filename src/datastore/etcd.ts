@@ -1,8 +1,9 @@
 // EtcdDatastore: the Datastore contract on etcd v3, through etcd's JSON gateway.
 //
-// Every write is one etcd transaction: create = If create_revision == 0, update = If
-// mod_revision == rev, delete = If the key exists (and mod_revision == rev when given), put has
-// no condition; a multi-op txn is the conjunction, all or nothing. When a txn's conditions fail,
+// Every conditional write is one etcd transaction: create = If create_revision == 0, update =
+// If mod_revision == rev, delete = If the key exists (and mod_revision == rev when given); a
+// multi-op txn is the conjunction, all or nothing. A lone put or unconditional delete is the
+// plain /put or /deleterange request (one key, atomic by itself, cheaper in etcd). When a txn's conditions fail,
 // its failure branch reads every conditioned key in the same transaction, so the error names
 // the op whose condition failed (opIndex) from one consistent view, without a second round trip.
 // Lists read one revision: the first page's header revision pins the following pages.
@@ -26,6 +27,8 @@ import {
   notFound,
 } from './datastore.js';
 import {
+  type GatewayDeleteResponse,
+  type GatewayPutResponse,
   type GatewayRangeResponse,
   type GatewayTxnResponse,
   compareFor,
@@ -85,13 +88,25 @@ export class EtcdDatastore implements Datastore {
     return (await this.txn([{ op: 'update', key, value, revision }])).results[0]!;
   }
 
+  // An unconditional put or delete of one key is a single etcd request, cheaper than a txn.
   async put(key: string, value: JsonValue): Promise<KVPair> {
-    return (await this.txn([{ op: 'put', key, value }])).results[0]!;
+    let body: Record<string, unknown>;
+    try {
+      body = { ...(requestFor({ op: 'put', key, value }).request_put as object) };
+    } catch (err) {
+      throw new DatastoreError('Invalid', (err as Error).message, key, undefined, { cause: err });
+    }
+    const res = await this.transport.call<GatewayPutResponse>('/v3/kv/put', body, false);
+    const revision = headerRevision(res.header);
+    return { key, value: JSON.parse(JSON.stringify(value)) as JsonValue, revision, createRevision: res.prev_kv ? int64(res.prev_kv.create_revision) : revision };
   }
 
   async delete(key: string, revision?: Revision): Promise<KVPair> {
-    const op: TxnOp = revision === undefined ? { op: 'delete', key } : { op: 'delete', key, revision };
-    return (await this.txn([op])).results[0]!;
+    if (revision !== undefined) return (await this.txn([{ op: 'delete', key, revision }])).results[0]!;
+    const res = await this.transport.call<GatewayDeleteResponse>('/v3/kv/deleterange', { key: encodeKey(key), prev_kv: true }, false);
+    const prev = res.prev_kvs?.[0];
+    if (!prev) throw notFound(key);
+    return decodeKv(prev);
   }
 
   async txn(ops: readonly TxnOp[]): Promise<TxnResult> {

@@ -181,7 +181,7 @@ export class MemoryDatastore implements Datastore {
       return;
     }
     const backlog = this.log.filter((e) => e.rev > w.delivered && keyOf(e.event).startsWith(w.prefix)).map((e) => e.event);
-    w.delivered = this.rev;
+    w.delivered = Math.max(w.delivered, this.rev);
     if (backlog.length > 0) w.handler.onEvents(backlog.map(cloneEvent), this.rev);
   }
 

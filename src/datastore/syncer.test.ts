@@ -44,7 +44,8 @@ class SyncRecorder {
 let counter = 0;
 const uniquePrefix = () => `/sync/${process.pid}-${++counter}/`;
 
-function runSyncerSuite(name: string, makeTarget: () => Promise<ContractTarget>): void {
+/** `listsNeedConnection`: disconnect() also fails lists (a networked backend), not only watches. */
+function runSyncerSuite(name: string, makeTarget: () => Promise<ContractTarget>, listsNeedConnection: boolean): void {
   describe(`Syncer on ${name}`, { timeout: 60_000 }, () => {
     let t: ContractTarget;
     let s: Datastore;
@@ -116,6 +117,30 @@ function runSyncerSuite(name: string, makeTarget: () => Promise<ContractTarget>)
       }
     });
 
+    if (listsNeedConnection) {
+      it('waits for a datastore it cannot reach yet, reporting errors, then syncs', async () => {
+        const p = uniquePrefix();
+        await s.put(`${p}a`, 'a1');
+        const d = await t.disconnectable();
+        await d.disconnect();
+        const rec = new SyncRecorder();
+        const syncer = new Syncer(d.store, [p], rec.callbacks, { backoff: { minMs: 10, maxMs: 100 } });
+        syncer.start();
+        try {
+          await rec.until(() => rec.errors.length >= 2, 'two failed attempts');
+          assert.deepEqual(rec.statuses, ['WaitForDatastore']);
+          assert.equal(rec.updates.length, 0);
+          await d.reconnect();
+          await rec.until(() => rec.statuses.at(-1) === 'InSync', 'InSync');
+          assert.deepEqual(rec.statuses, ['WaitForDatastore', 'ResyncInProgress', 'InSync']);
+          assert.deepEqual(rec.updates, [`new ${p}a="a1"`]);
+        } finally {
+          await syncer.stop();
+          await d.close();
+        }
+      });
+    }
+
     it('stays silent after stop()', async () => {
       const p = uniquePrefix();
       const rec = new SyncRecorder();
@@ -136,8 +161,8 @@ function runSyncerSuite(name: string, makeTarget: () => Promise<ContractTarget>)
   });
 }
 
-runSyncerSuite('memory', memoryTarget);
-runSyncerSuite('etcd', () => etcdTarget(false));
+runSyncerSuite('memory', memoryTarget, false);
+runSyncerSuite('etcd', () => etcdTarget(false), true);
 
 describe('Syncer start-up', () => {
   it('waits for a datastore that is not answering yet, then syncs', async () => {

@@ -62,13 +62,10 @@ export {
 export { parsePort, protocolNumber, protocolSupportsPorts, type ParsedPort } from './resources/fields.js';
 
 // Kubernetes → Calico conversions and the names Calico derives.
+export { namespaceToProfile, serviceAccountToProfile } from './convert/profiles.js';
+export { k8sNetworkPolicyToCalico, simplifyPorts } from './convert/network-policy.js';
+export { podToWorkloadEndpoint, isCalicoPod, type PodToWorkloadEndpointOptions } from './convert/workload-endpoint.js';
 export {
-  namespaceToProfile,
-  serviceAccountToProfile,
-  k8sNetworkPolicyToCalico,
-  podToWorkloadEndpoint,
-  isCalicoPod,
-  simplifyPorts,
   ConversionError,
   K8S_POLICY_ORDER,
   LABEL_NAMESPACE,
@@ -76,8 +73,7 @@ export {
   LABEL_SERVICE_ACCOUNT,
   NAMESPACE_LABEL_PREFIX,
   SERVICE_ACCOUNT_LABEL_PREFIX,
-  type PodToWorkloadEndpointOptions,
-} from './convert/kubernetes.js';
+} from './convert/common.js';
 export {
   workloadEndpointName,
   parseWorkloadEndpointName,
@@ -92,4 +88,4 @@ export {
   K8S_NETWORK_POLICY_PREFIX,
   type WorkloadEndpointIdentifiers,
 } from './convert/names.js';
-export { labelSelectorToCalico, type LabelSelectorInput } from './convert/label-selector.js';
+export { checkUpdate } from './immutable.js';

@@ -5,7 +5,7 @@
 // documents are skipped. A syntax error names the file and line, and then nothing is returned.
 // Documents are numbered from 1 in file order; each item of a List or array counts as a document.
 
-import { type Document, LineCounter, isSeq, parseAllDocuments, type Node } from 'yaml';
+import { type Document, LineCounter, isPair, isScalar, isSeq, parseAllDocuments, type Node, visit } from 'yaml';
 import { type FieldPath, type ValidationIssue, ValidationError, type Where } from './issues.js';
 import type { ResourceObject } from './types.js';
 import { validateResource } from './validate.js';
@@ -51,12 +51,48 @@ function yamlLineOf(doc: Document, counter: LineCounter, base: FieldPath): (path
 }
 
 /**
+ * A key given twice in one mapping. Go's decoders keep the last value; calicoctl's examples even
+ * repeat a key with the same value, so a repeat with an equal value is accepted and only a repeat
+ * that changes the value is an error (it would silently drop what the user wrote first).
+ */
+function duplicateKey(doc: Document, counter: LineCounter): { line: number; message: string } | undefined {
+  let found: { line: number; message: string } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Map<string, unknown>();
+      for (const item of map.items) {
+        if (!isPair(item) || !isScalar(item.key)) continue;
+        const key = String(item.key.value);
+        const val = JSON.stringify(item.value === null ? null : (item.value as Node).toJSON(), (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+        if (seen.has(key) && seen.get(key) !== val) {
+          const pos = item.key.range?.[0] ?? 0;
+          found = { line: counter.linePos(pos).line, message: `key ${JSON.stringify(key)} is given twice in the same mapping with different values; keep one` };
+          return visit.BREAK;
+        }
+        seen.set(key, val);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+function smallIntsAsNumbers(x: unknown): unknown {
+  if (typeof x === 'bigint') return x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x;
+  if (Array.isArray(x)) return x.map(smallIntsAsNumbers);
+  if (x !== null && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, smallIntsAsNumbers(v)]));
+  return x;
+}
+
+/**
  * YAML 1.2 is a superset of JSON, so one parser serves both and keeps line numbers for JSON too.
  * A top-level sequence (a JSON array) and a `*List` with `items` both yield their items.
  */
 function parseText(text: string, source: string): RawDocument[] | ValidationIssue {
   const counter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  // intAsBigInt keeps integers beyond 2^53 exact (a YAML number can fill a string field, see
+  // schema-kit str()); they are turned back into numbers below where that loses nothing.
+  const parsed = parseAllDocuments(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, intAsBigInt: true });
   if (!Array.isArray(parsed)) return []; // an empty stream
   const out: RawDocument[] = [];
   for (const [i, doc] of parsed.entries()) {
@@ -67,7 +103,9 @@ function parseText(text: string, source: string): RawDocument[] | ValidationIssu
       return { source, document: out.length + 1, line, path: '', rule: 'syntax', message: `${what} syntax error in document ${i + 1}: ${err.message.split('\n')[0]}` };
     }
     if (doc.contents === null) continue; // an empty document, e.g. after a trailing "---"
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const dup = duplicateKey(doc, counter);
+    if (dup !== undefined) return { source, document: out.length + 1, line: dup.line, path: '', rule: 'duplicate-key', message: dup.message };
+    const value = smallIntsAsNumbers(doc.toJS({ maxAliasCount: 100 }) as unknown);
     const itemsAt: FieldPath | undefined = isSeq(doc.contents) ? [] : isList(value) && isSeq(doc.get('items', true)) ? ['items'] : undefined;
     if (itemsAt === undefined) {
       out.push({ value, line: counter.linePos(doc.contents.range[0]).line, lineOf: yamlLineOf(doc, counter, []) });

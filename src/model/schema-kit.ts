@@ -51,7 +51,20 @@ export function obj<const E extends Entries>(entries: E) {
 
 export const opt = v.optional;
 
-export const str = () => v.string((i) => `must be a string, not ${describe(i.input)}`);
+/**
+ * A string. Like calicoctl's YAML decoding (which converts YAML scalars to the type of the target
+ * Go field), a plain YAML number or boolean where a string is expected is taken as its text:
+ * `containerID: 1337495556942031415926535` is the string "1337495556942031415926535" (the loader
+ * keeps big integers exact as bigint for this).
+ */
+export const str = () =>
+  v.pipe(
+    v.custom<string | number | boolean | bigint>(
+      (x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint',
+      (i) => `must be a string, not ${describe(i.input)}`,
+    ),
+    v.transform((x) => String(x)),
+  );
 export const bool = () => v.boolean((i) => `must be true or false, not ${describe(i.input)}`);
 export const num = () => v.number((i) => `must be a number, not ${describe(i.input)}`);
 
@@ -79,7 +92,7 @@ export function list<S extends v.GenericSchema>(item: S, max = Number.MAX_SAFE_I
 
 /** A map of string to string (labels, annotations, ...). */
 export function strMap() {
-  return v.record(str(), str(), (i) => `must be a mapping of strings to strings, not ${describe(i.input)}`);
+  return v.record(v.string(), str(), (i) => `must be a mapping of strings to strings, not ${describe(i.input)}`);
 }
 
 /** A rule on one value: `test` returns a message when the value breaks the rule. */
@@ -151,6 +164,32 @@ export function toSchemaIssues(issues: readonly v.BaseIssue<unknown>[]): SchemaI
     }
     const path = (issue.path ?? []).map((p) => p.key as string | number);
     out.push({ path, rule: ruleOf(issue), message: issue.message });
+  }
+  return out;
+}
+
+/**
+ * Renames object keys that match a schema field only when case is ignored ("etcdv3CompactionPeriod"
+ * → "etcdV3CompactionPeriod"), as Go's JSON decoder, and so calicoctl, matches field names
+ * case-insensitively. An exact match always wins. Returns a new value; the input is not changed.
+ */
+export function matchFieldCase(schema: unknown, value: unknown): unknown {
+  const s = schema as { type?: string; wrapped?: unknown; entries?: Record<string, unknown>; item?: unknown; value?: unknown } | undefined;
+  if (s === undefined || value === null || typeof value !== 'object') return value;
+  if (s.type === 'optional' || s.type === 'nullable' || s.type === 'nullish' || s.type === 'exact_optional') return matchFieldCase(s.wrapped, value);
+  if (Array.isArray(value)) return s.type === 'array' ? value.map((x) => matchFieldCase(s.item, x)) : value;
+  if (s.type === 'record') {
+    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, matchFieldCase(s.value, x)]));
+  }
+  if (s.entries === undefined) return value;
+  const byLower = new Map<string, string>();
+  for (const k of Object.keys(s.entries)) byLower.set(k.toLowerCase(), k);
+  const out: Record<string, unknown> = {};
+  const input = value as Record<string, unknown>;
+  for (const [k, x] of Object.entries(input)) {
+    const canonical: string | undefined = Object.hasOwn(s.entries, k) ? k : byLower.get(k.toLowerCase());
+    const key = canonical !== undefined && !(canonical !== k && Object.hasOwn(input, canonical)) ? canonical : k;
+    out[key] = matchFieldCase(s.entries[key], x);
   }
   return out;
 }

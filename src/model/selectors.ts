@@ -1,10 +1,12 @@
-// Selector checks for the schemas: where a resource field holds a Calico selector, it must parse.
+// Selector checks for the schemas: where a resource field holds a Calico selector, it must
+// parse, and the parser's own message (with the position) is what the user sees.
 //
-// INTEGRATION POINT (selector branch): until src/selector/ is merged, `selectorProblem` only
-// applies the length limit. Once merged it must call parseSelector and report the parser's
-// message and position. Do not ship without that.
+// Calico's limits on top of the grammar: a selector field is at most 1024 characters, and
+// global() is only meaningful as the whole of an EntityRule namespaceSelector (the callers in
+// resources/ decide where it is allowed; see rules.ts and ippool.ts).
 
-/** Calico's limit on selector fields (validator: selectors are at most 1024 characters... per field). */
+import { checkSelector } from '../selector/index.js';
+
 export const MAX_SELECTOR_LENGTH = 1024;
 
 export interface SelectorOptions {
@@ -17,5 +19,6 @@ export function selectorProblem(text: string, _opts: SelectorOptions = {}): stri
   if (text.length > MAX_SELECTOR_LENGTH) {
     return `selector is ${text.length} characters long; at most ${MAX_SELECTOR_LENGTH} are allowed`;
   }
-  return undefined;
+  const checked = checkSelector(text);
+  return checked.ok ? undefined : checked.error.message;
 }

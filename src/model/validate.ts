@@ -1,7 +1,8 @@
 // validateResource: one decoded document in, a validated and defaulted resource out, or a
 // ValidationError naming every problem (file, document, line, kind, name, field path, rule).
 //
-// Order: envelope (apiVersion, kind) → strict schema with Calico's rules → normalise → defaults.
+// Order: envelope (apiVersion, kind) → field-name case (Calico kinds: Go's decoder matches field
+// names case-insensitively) → strict schema with Calico's rules → normalise → defaults.
 // The input is never mutated. Explicit nulls in objects mean "unset", as in Go's decoder.
 
 import * as v from 'valibot';
@@ -9,7 +10,7 @@ import { clone, fillDefaults, removeDefaults } from './defaults.js';
 import { type FieldPath, type ValidationIssue, ValidationError, type Where, formatPath } from './issues.js';
 import { CALICO_API_VERSION, KINDS, type KindInfo, normaliseApiVersion } from './kinds.js';
 import { modelOf } from './registry.js';
-import { toSchemaIssues } from './schema-kit.js';
+import { matchFieldCase, toSchemaIssues } from './schema-kit.js';
 import type { ResourceObject } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -75,7 +76,9 @@ export function validateResource(input: unknown, where: Where = {}): ResourceObj
   if (model === undefined) {
     throw new ValidationError([issueAt(where, doc, ['kind'], 'unsupported-kind', `${kind.kind} is known but Tabby cannot validate it yet`)]);
   }
-  const result = v.safeParse(model.schema, doc);
+  // Calico kinds are decoded the way calicoctl decodes them: field names match case-insensitively.
+  const decoded = kind.kubernetes ? doc : matchFieldCase(model.schema, doc);
+  const result = v.safeParse(model.schema, decoded);
   if (!result.success) {
     throw new ValidationError(toSchemaIssues(result.issues).map((i) => issueAt(where, doc, i.path, i.rule, i.message)));
   }

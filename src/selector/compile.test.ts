@@ -1,10 +1,13 @@
-// Property tests over seeded random selectors: the compiled matchers (plain-object and Map)
-// agree with the reference tree walker on every input, canonical text is a fixed point that
-// keeps the meaning, and mangled selector text only ever fails with a positioned
+// The compiled matchers: generated code for a few shapes, hostile values, the fallback when code
+// generation is disallowed, and property tests over seeded random selectors — compiled
+// matchers (plain-object and Map) agree with the reference tree walker on every input,
+// canonical text keeps the meaning, and mangled text only fails with a positioned
 // SelectorParseError.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 
+import { generatedSource } from './compile.js';
 import { SelectorParseError } from './errors.js';
 import { evaluateTree } from './interpret.js';
 import { parseSelector } from './selector.js';
@@ -128,5 +131,49 @@ describe('mangled selectors', () => {
       }
     }
     assert.ok(failures > 1000, `the mangling produced invalid selectors (${failures})`);
+  });
+});
+
+describe('generated code', () => {
+  it('folds negation into the leaves and drops constant operands', () => {
+    assert.equal(generatedSource(parseSelector('!(a == "x" || has(b))').tree), '((l["a"] !== "x") && !(typeof l["b"] === "string"))');
+    assert.equal(generatedSource(parseSelector('!(a == "x" || has(b))').tree, 'map'), '((l.get("a") !== "x") && !(l.has("b")))');
+    assert.equal(generatedSource(parseSelector('all() && a not in {"p"} && !global()').tree), 'false');
+    assert.equal(generatedSource(parseSelector('all() && a not in {"p"}').tree), '!(l["a"] === "p")');
+    assert.equal(generatedSource(parseSelector('a in {} || !(b in {})').tree), 'true');
+  });
+
+  it('keeps hostile label values inert: they are only ever string literals', () => {
+    const values = ['x"; throw new Error("injected"); "', 'back\\slash\\', 'new\nline', '${1+1}', 'line\u2028sep', 'lone\ud800', '`tick`', '*/ /*'];
+    for (const value of values) {
+      const q = value.includes('"') ? `'${value}'` : `"${value}"`;
+      for (const text of [`a == ${q}`, `a in {${q}, "b"}`, `a in {${q}, "1", "2", "3", "4", "5", "6", "7", "8", "9"}`, `a contains ${q}`, `!a ends with ${q}`]) {
+        const sel = parseSelector(text);
+        const positive = !text.startsWith('!');
+        assert.equal(sel.matches({ a: value }), positive, `${text} on the value itself`);
+        assert.equal(sel.matches(new Map([['a', value]])), positive, `${text} on a Map`);
+        assert.equal(sel.matches({ a: `${value}?` }), text.includes('contains') ? true : !positive, `${text} on another value`);
+      }
+    }
+  });
+
+  it('falls back to the tree walker when the process disallows code generation from strings', () => {
+    const index = new URL('./index.js', import.meta.url).href;
+    const script = `
+      import { parseSelector } from ${JSON.stringify(index)};
+      let evalBlocked = false;
+      try { new Function('return 1'); } catch (e) { evalBlocked = e instanceof EvalError; }
+      const sel = parseSelector('app in {"web", "api"} && !has(canary) && tier starts with "front"');
+      const results = [
+        sel.matches({ app: 'web', tier: 'frontend' }),
+        sel.matches({ app: 'web', tier: 'frontend', canary: '' }),
+        sel.matches(new Map([['app', 'api'], ['tier', 'front']])),
+        sel.matches({ app: 'db', tier: 'frontend' }),
+      ];
+      console.log(JSON.stringify({ evalBlocked, results }));
+    `;
+    const run = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { evalBlocked: true, results: [true, false, true, false] });
   });
 });

@@ -1,183 +1,142 @@
-// Compiles a selector tree into a tree of closures, once, so that evaluating it against an
-// endpoint's labels is a few direct calls instead of a walk with a switch per node.
+// Compiles a selector tree, once, into a JavaScript function of the labels, so that evaluating
+// it is one straight-line boolean expression: `l["app"] === "web" && …`. This is the agent's
+// hot path (every endpoint × every selector on each change); V8 optimises each selector's
+// function on its own, with constant property names, and inlines the whole tree. Measured
+// against walking the tree (evaluateTree) in bench/selector.bench.ts.
 //
-// This is the agent's hot path (every endpoint × every selector on each change), so the
-// compiler also simplifies, keeping the meaning exactly that of evaluateTree:
-// - negation is folded into the leaf (!(k == v) is k != v, !has(k) is an absence test, …);
+// Safety: the generated source contains nothing from the selector except label names and
+// values, and each of those enters only as JSON.stringify(text) — a JavaScript string literal,
+// whatever the text holds. Sets of more than SMALL_SET values are passed in as Set objects.
+// If the process forbids code generation from strings (node --disallow-code-generation-from-
+// strings), the matcher falls back to evaluateTree: same answers, slower.
+//
+// The generator also simplifies, keeping the meaning exactly that of evaluateTree:
+// - negation is folded into the leaves (!(k == v) is k != v, !has(k) an absence test, and
+//   De Morgan for and/or);
 // - constant operands (all(), global(), an empty set) are dropped from and/or, and an and/or
-//   that becomes constant is replaced by that constant;
-// - a one-value set is an equality test; bigger sets use a Set.
-// Label access is specialised at compile time for plain objects and for Maps, so the
-// per-evaluation code never asks which one it was given.
+//   that becomes constant is that constant.
 
 import type { SelectorNode } from './ast.js';
+import { evaluateTree } from './interpret.js';
 import type { LabelMap, LabelRecord } from './labels.js';
 
-type Predicate<L> = (labels: L) => boolean;
+/** Sets up to this size are inline comparisons; bigger ones use a Set lookup. */
+const SMALL_SET = 8;
 
-/** A compiled subtree: a function, or a constant when the subtree ignores the labels. */
-type Compiled<L> = { readonly constant: boolean } | { readonly fn: Predicate<L> };
+type Code = { readonly constant: boolean } | { readonly expr: string };
 
-/** How leaves read labels; one implementation per label container. */
-interface LabelAccess<L> {
-  equals(label: string, value: string): Predicate<L>;
-  differs(label: string, value: string): Predicate<L>;
-  present(label: string): Predicate<L>;
-  absent(label: string): Predicate<L>;
-  inSet(label: string, values: ReadonlySet<string>): Predicate<L>;
-  notInSet(label: string, values: ReadonlySet<string>): Predicate<L>;
-  /** Label present and `test(value)`. */
-  satisfies(label: string, test: (value: string) => boolean): Predicate<L>;
-  /** Label absent or not `test(value)`. */
-  failsOrAbsent(label: string, test: (value: string) => boolean): Predicate<L>;
+/** How generated code reads a label `k` (a JS string literal) from `l`. */
+interface Access {
+  /** Expression for the value; it must be === to a string only when the label has that value. */
+  value(k: string): string;
+  /** Expression true iff the label is present. */
+  present(k: string): string;
+  /** Given `v` assigned from value(k): is it a present label's value? */
+  isPresentValue: string;
 }
 
-// For plain objects a present label is a string-valued property; see labels.ts. Comparing with
-// === against a string needs no type test: absent labels read as undefined or a non-string.
-const recordAccess: LabelAccess<LabelRecord> = {
-  equals: (k, v) => (l) => l[k] === v,
-  differs: (k, v) => (l) => l[k] !== v,
-  present: (k) => (l) => typeof l[k] === 'string',
-  absent: (k) => (l) => typeof l[k] !== 'string',
-  inSet: (k, set) => (l) => {
-    const v = l[k];
-    return typeof v === 'string' && set.has(v);
-  },
-  notInSet: (k, set) => (l) => {
-    const v = l[k];
-    return typeof v !== 'string' || !set.has(v);
-  },
-  satisfies: (k, test) => (l) => {
-    const v = l[k];
-    return typeof v === 'string' && test(v);
-  },
-  failsOrAbsent: (k, test) => (l) => {
-    const v = l[k];
-    return typeof v !== 'string' || !test(v);
-  },
+// For plain objects a present label is a string-valued property (labels.ts): inherited members
+// such as "constructor" read as functions, never strings, so === against a literal is exact.
+const RECORD_ACCESS: Access = {
+  value: (k) => `l[${k}]`,
+  present: (k) => `typeof l[${k}] === "string"`,
+  isPresentValue: 'typeof v === "string"',
 };
 
-const mapAccess: LabelAccess<LabelMap> = {
-  equals: (k, v) => (l) => l.get(k) === v,
-  differs: (k, v) => (l) => l.get(k) !== v,
-  present: (k) => (l) => l.has(k),
-  absent: (k) => (l) => !l.has(k),
-  inSet: (k, set) => (l) => {
-    const v = l.get(k);
-    return v !== undefined && set.has(v);
-  },
-  notInSet: (k, set) => (l) => {
-    const v = l.get(k);
-    return v === undefined || !set.has(v);
-  },
-  satisfies: (k, test) => (l) => {
-    const v = l.get(k);
-    return v !== undefined && test(v);
-  },
-  failsOrAbsent: (k, test) => (l) => {
-    const v = l.get(k);
-    return v === undefined || !test(v);
-  },
+const MAP_ACCESS: Access = {
+  value: (k) => `l.get(${k})`,
+  present: (k) => `l.has(${k})`,
+  isPresentValue: 'v !== undefined',
 };
 
-export function compileForRecords(node: SelectorNode): Predicate<LabelRecord> {
-  return toFunction(compileNode(node, false, recordAccess));
+export function compileForRecords(node: SelectorNode): (labels: LabelRecord) => boolean {
+  return build(node, RECORD_ACCESS) as (labels: LabelRecord) => boolean;
 }
 
-export function compileForMaps(node: SelectorNode): Predicate<LabelMap> {
-  return toFunction(compileNode(node, false, mapAccess));
+export function compileForMaps(node: SelectorNode): (labels: LabelMap) => boolean {
+  return build(node, MAP_ACCESS) as (labels: LabelMap) => boolean;
+}
+
+/** The JavaScript source generate() makes for a tree, for tests and debugging. */
+export function generatedSource(node: SelectorNode, container: 'record' | 'map' = 'record'): string {
+  const sets: ReadonlySet<string>[] = [];
+  const code = generate(node, false, container === 'record' ? RECORD_ACCESS : MAP_ACCESS, sets);
+  return 'expr' in code ? code.expr : String(code.constant);
 }
 
 const ALWAYS = (): boolean => true;
 const NEVER = (): boolean => false;
 
-function toFunction<L>(compiled: Compiled<L>): Predicate<L> {
-  if ('fn' in compiled) return compiled.fn;
-  return compiled.constant ? ALWAYS : NEVER;
-}
-
-const fn = <L>(f: Predicate<L>): Compiled<L> => ({ fn: f });
-const constant = <L>(value: boolean): Compiled<L> => ({ constant: value });
-
-function valueTest(kind: 'contains' | 'startsWith' | 'endsWith', s: string): (value: string) => boolean {
-  switch (kind) {
-    case 'contains':
-      return (v) => v.includes(s);
-    case 'startsWith':
-      return (v) => v.startsWith(s);
-    case 'endsWith':
-      return (v) => v.endsWith(s);
+function build(node: SelectorNode, access: Access): (labels: never) => boolean {
+  const sets: ReadonlySet<string>[] = [];
+  const code = generate(node, false, access, sets);
+  if (!('expr' in code)) return code.constant ? ALWAYS : NEVER;
+  try {
+    const factory = new Function('sets', `"use strict"; return function matches(l) { let v; return ${code.expr}; };`) as (
+      s: readonly ReadonlySet<string>[],
+    ) => (labels: never) => boolean;
+    return factory(sets);
+  } catch (err) {
+    // Code generation from strings is disallowed in this process: walk the tree instead.
+    if (err instanceof EvalError) return (labels: LabelRecord | LabelMap) => evaluateTree(node, labels);
+    throw err;
   }
 }
 
-/** Compiles `node`, or its negation when `negate` is set. */
-function compileNode<L>(node: SelectorNode, negate: boolean, access: LabelAccess<L>): Compiled<L> {
+const lit = (s: string): string => JSON.stringify(s);
+const constant = (value: boolean): Code => ({ constant: value });
+const expr = (e: string): Code => ({ expr: e });
+
+/** Code for `node`, or for its negation when `negate` is set. */
+function generate(node: SelectorNode, negate: boolean, a: Access, sets: ReadonlySet<string>[]): Code {
   switch (node.kind) {
     case 'all':
     case 'global':
       return constant(!negate);
     case 'has':
-      return fn(negate ? access.absent(node.label) : access.present(node.label));
+      return expr(negate ? `!(${a.present(lit(node.label))})` : `(${a.present(lit(node.label))})`);
     case 'eq':
-      return fn(negate ? access.differs(node.label, node.value) : access.equals(node.label, node.value));
-    case 'ne':
-      return fn(negate ? access.equals(node.label, node.value) : access.differs(node.label, node.value));
+    case 'ne': {
+      const equal = (node.kind === 'eq') !== negate;
+      return expr(`(${a.value(lit(node.label))} ${equal ? '===' : '!=='} ${lit(node.value)})`);
+    }
     case 'contains':
     case 'startsWith':
     case 'endsWith': {
-      const test = valueTest(node.kind, node.value);
-      return fn(negate ? access.failsOrAbsent(node.label, test) : access.satisfies(node.label, test));
+      const method = node.kind === 'contains' ? 'includes' : node.kind;
+      const test = `((v = ${a.value(lit(node.label))}, ${a.isPresentValue}) && v.${method}(${lit(node.value)}))`;
+      return expr(negate ? `!${test}` : test);
     }
     case 'in':
     case 'notIn': {
       // "in" holds when present and a member; "not in" is its exact negation.
       const wantMember = (node.kind === 'in') !== negate;
       if (node.values.length === 0) return constant(!wantMember);
-      if (node.values.length === 1) {
-        const only = node.values[0]!;
-        return fn(wantMember ? access.equals(node.label, only) : access.differs(node.label, only));
+      const value = a.value(lit(node.label));
+      let member: string;
+      if (node.values.length === 1) member = `${value} === ${lit(node.values[0]!)}`;
+      else if (node.values.length <= SMALL_SET) member = `(v = ${value}) === ${node.values.map(lit).join(' || v === ')}`;
+      else {
+        sets.push(new Set(node.values));
+        member = `sets[${sets.length - 1}].has(${value})`;
       }
-      const set = new Set(node.values);
-      return fn(wantMember ? access.inSet(node.label, set) : access.notInSet(node.label, set));
+      return expr(wantMember ? `(${member})` : `!(${member})`);
     }
     case 'not':
-      return compileNode(node.operand, !negate, access);
+      return generate(node.operand, !negate, a, sets);
     case 'and':
     case 'or': {
       // De Morgan: !(a && b) is (!a || !b), so negation flips the connective.
       const isAnd = (node.kind === 'and') !== negate;
-      const parts: Predicate<L>[] = [];
+      const parts: string[] = [];
       for (const operand of node.operands) {
-        const compiled = compileNode(operand, negate, access);
-        if ('fn' in compiled) parts.push(compiled.fn);
-        else if (compiled.constant !== isAnd) return constant(compiled.constant); // decides the whole node
+        const code = generate(operand, negate, a, sets);
+        if ('expr' in code) parts.push(code.expr);
+        else if (code.constant !== isAnd) return constant(code.constant); // decides the whole node
         // else: the identity element (true for and, false for or) is dropped
       }
-      return combine(parts, isAnd);
+      if (parts.length === 0) return constant(isAnd);
+      return expr(parts.length === 1 ? parts[0]! : `(${parts.join(isAnd ? ' && ' : ' || ')})`);
     }
   }
-}
-
-function combine<L>(parts: Predicate<L>[], isAnd: boolean): Compiled<L> {
-  if (parts.length === 0) return constant(isAnd);
-  if (parts.length === 1) return fn(parts[0]!);
-  if (parts.length === 2) {
-    const [a, b] = parts as [Predicate<L>, Predicate<L>];
-    return fn(isAnd ? (l) => a(l) && b(l) : (l) => a(l) || b(l));
-  }
-  if (parts.length === 3) {
-    const [a, b, c] = parts as [Predicate<L>, Predicate<L>, Predicate<L>];
-    return fn(isAnd ? (l) => a(l) && b(l) && c(l) : (l) => a(l) || b(l) || c(l));
-  }
-  return fn(
-    isAnd
-      ? (l) => {
-          for (let i = 0; i < parts.length; i++) if (!parts[i]!(l)) return false;
-          return true;
-        }
-      : (l) => {
-          for (let i = 0; i < parts.length; i++) if (parts[i]!(l)) return true;
-          return false;
-        },
-  );
 }

@@ -92,6 +92,9 @@ describe('word operators', () => {
     rejects('a containsx "b"', 'ExpectedOperator', 2);
     rejects('a starts withx "b"', 'ExpectedOperator', 2);
     rejects('a in_ {"b"}', 'ExpectedOperator', 2);
+    // Two-word operators look past the blanks after their last word, as Calico's do.
+    rejects('a starts with x', 'ExpectedOperator', 2);
+    rejects('a in x', 'ExpectedSet', 5);
   });
   it('reject unknown words after a label', () => {
     rejects('a equals "b"', 'ExpectedOperator', 2, /expected an operator .* after label "a", found "equals \\"b\\""/);

@@ -1,7 +1,8 @@
 // A parsed selector: the public face of this folder (DESIGN.md §9).
 //
-// parseSelector(text) parses once, fixes the canonical text, and compiles matchers for plain
-// objects and Maps; matches() then costs a few closure calls. The unique ID is Calico's
+// parseSelector(text) parses and fixes the canonical text; the first matches() compiles the
+// selector into a function (compile.ts), one for plain objects and one for Maps, so callers
+// that only validate or canonicalise never pay for compiling. The unique ID is Calico's
 // ("s:" + base64url(SHA-224("s:" + canonical)), no padding), which Calico uses to name the
 // IP sets it builds for selectors, so equal IDs mean equal selectors across both systems.
 
@@ -16,23 +17,19 @@ import { labelRestrictions, type LabelRestrictions } from './restrictions.js';
 
 export class Selector {
   private readonly canonical: string;
-  private readonly matchRecord: (labels: LabelRecord) => boolean;
+  private matchRecord: ((labels: LabelRecord) => boolean) | undefined;
   private matchMap: ((labels: LabelMap) => boolean) | undefined;
   private id: string | undefined;
 
-  /** Use parseSelector; this is for trees that are already valid (e.g. from a transform). */
+  /** Use parseSelector; this is for trees that already hold the parser's invariants (ast.ts). */
   constructor(readonly tree: SelectorNode) {
     this.canonical = canonicalText(tree);
-    this.matchRecord = compileForRecords(tree);
   }
 
   /** True if the labels (a plain object or a Map of label → value) satisfy the selector. */
   matches(labels: Labels): boolean {
-    if (labels instanceof Map) {
-      this.matchMap ??= compileForMaps(this.tree);
-      return this.matchMap(labels);
-    }
-    return this.matchRecord(labels as LabelRecord);
+    if (labels instanceof Map) return (this.matchMap ??= compileForMaps(this.tree))(labels);
+    return (this.matchRecord ??= compileForRecords(this.tree))(labels as LabelRecord);
   }
 
   /** Calico's canonical form, e.g. `(app == "web" && tier in {"a", "b"})`. */

@@ -12,7 +12,7 @@
 // - A lone `=`, `&` or `|` is an error; `!` alone is negation, `!=` is not-equal.
 // Every token records the offset where it starts, for error messages.
 
-import { SelectorParseError, describeAt } from './errors.js';
+import { SelectorParseError, describeAt, type SelectorProblem } from './errors.js';
 
 export const MAX_LABEL_LENGTH = 512;
 
@@ -111,7 +111,7 @@ export function isValidLabel(label: string): boolean {
 
 export function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
-  const fail = (pos: number, problem: ConstructorParameters<typeof SelectorParseError>[2], detail: string): never => {
+  const fail = (pos: number, problem: SelectorProblem, detail: string): never => {
     throw new SelectorParseError(input, pos, problem, detail);
   };
   const skipBlanks = (from: number): number => {
@@ -141,7 +141,8 @@ export function tokenize(input: string): Token[] {
     for (const word of words) {
       if (!input.startsWith(word, i)) return undefined;
       i += word.length;
-      // Calico trims blanks after each word, so the boundary test below sees the next token.
+      // Like Calico, two-word operators skip blanks after each word, the last one included, so
+      // the boundary test sees the next token: `a starts with x` is refused, `a in x` is not.
       if (words.length > 1) i = skipBlanks(i);
     }
     if (i < input.length && isLabelChar(input.charCodeAt(i))) return undefined;

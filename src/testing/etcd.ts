@@ -7,9 +7,10 @@
 // certificate with `openssl`, and runs etcd with `--client-cert-auth`.
 //
 // Invariants:
-// - Nothing outlives the test process: etcd runs under a small shell watchdog that kills it when
-//   our stdin pipe closes, which happens however this process ends (even SIGKILL); a
-//   process.on('exit') hook kills it and removes the temp dir on ordinary exits.
+// - Nothing outlives the test process: etcd runs under a small shell watchdog that kills it and
+//   removes the temp dir when our stdin pipe closes without a word, which happens however this
+//   process ends (SIGTERM from a test runner, even SIGKILL); a process.on('exit') hook does the
+//   same on ordinary exits. stop() and restart() say "keep" first, and restart() keeps the dir.
 // - Several test files may start etcds at once: ports come from a kernel probe, and a start that
 //   loses a port race ("address already in use") is retried on fresh ports.
 // - stop() is idempotent and always removes the temp dir.
@@ -57,6 +58,20 @@ export interface StartEtcdOptions {
   startTimeoutMs?: number;
 }
 
+// One process 'exit' hook for all fixtures: kill what is still running, remove the temp dirs.
+const cleanups = new Set<() => void>();
+let exitHookInstalled = false;
+function onProcessExit(cleanup: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of cleanups) c();
+    });
+  }
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdFixture> {
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, 'tabby-etcd-'));
@@ -65,7 +80,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdFixtur
     for (const child of live) killWatched(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  process.on('exit', onExit);
+  const forget = onProcessExit(onExit);
   try {
     const tls = opts.tls ? await makePki(join(dir, 'pki')) : undefined;
     const timeout = opts.startTimeoutMs ?? 30_000;
@@ -114,14 +129,14 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdFixtur
         stopped = true;
         await current?.kill();
         current = undefined;
-        process.off('exit', onExit);
+        forget();
         rmSync(dir, { recursive: true, force: true });
       },
     };
     return fixture;
   } catch (err) {
     onExit();
-    process.off('exit', onExit);
+    forget();
     throw err;
   }
 }
@@ -135,9 +150,16 @@ interface Member {
   kill(): Promise<void>;
 }
 
-// The watchdog: etcd runs in the background; its pid goes to stdout; a subshell waits for EOF on
-// our stdin pipe and then kills etcd. The shell itself exits when etcd does.
-const WATCHDOG = 'exec 3<&0; "$0" "$@" & pid=$!; echo $pid; ( read -r _ <&3; kill -KILL $pid 2>/dev/null ) & wait $pid';
+// The watchdog: etcd runs in the background; its pid goes to stdout; a subshell waits for a line
+// or EOF on our stdin pipe, kills etcd, and unless the line was "keep" (we are alive and manage
+// the dir ourselves) waits for etcd to be gone and removes the fixture's temp dir.
+const WATCHDOG = [
+  'exec 3<&0; "$0" "$@" & pid=$!; echo $pid',
+  '( read -r word <&3; kill -KILL $pid 2>/dev/null',
+  '  if [ "$word" != keep ]; then while kill -0 $pid 2>/dev/null; do sleep 0.05; done',
+  '    case "$TABBY_ETCD_FIXTURE_DIR" in */tabby-etcd-*) rm -rf "$TABBY_ETCD_FIXTURE_DIR";; esac; fi ) &',
+  'wait $pid',
+].join('\n');
 
 async function launch(
   dir: string,
@@ -170,7 +192,10 @@ async function launch(
   }
   writeFileSync(logFile, '');
   const logFd = openSync(logFile, 'a');
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, ETCD_BINARY, ...args], { stdio: ['pipe', 'pipe', logFd] });
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, ETCD_BINARY, ...args], {
+    stdio: ['pipe', 'pipe', logFd],
+    env: { ...process.env, TABBY_ETCD_FIXTURE_DIR: dir },
+  });
   closeSync(logFd);
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -221,7 +246,7 @@ function killWatched(child: ChildProcess): void {
   } catch {
     // already gone
   }
-  child.stdin?.end();
+  child.stdin?.end('keep\n');
 }
 
 /** Ports the kernel considers free right now (held together so they differ). */

@@ -12,6 +12,7 @@ import * as v from 'valibot';
 import { tryParseIP } from '../../ip/index.js';
 import { type DefaultRule, defaultRule } from '../defaults.js';
 import { CALICO_API_VERSION } from '../kinds.js';
+import { checkDNS1123Subdomain } from '../names.js';
 import { type RuleIssue, bool, check, withRules, int, list, obj, oneOf, opt, str } from '../schema-kit.js';
 import { selectorField } from './ippool.js';
 import { asNumberField, durationField, ipField, netField, parseNet } from './fields.js';
@@ -141,8 +142,14 @@ export function parsePeerIP(s: string): { ip: string; port?: number } | string {
   return port === undefined ? { ip } : { ip, port };
 }
 
+const nodeName = () =>
+  v.pipe(
+    str(),
+    check('name', (s: string) => (s === '' ? undefined : checkDNS1123Subdomain(s, 'node name'))),
+  );
+
 const BGPPeerSpecShape = obj({
-  node: opt(str()),
+  node: opt(nodeName()),
   nodeSelector: opt(selectorField()),
   peerIP: opt(
     v.pipe(
@@ -166,7 +173,7 @@ const BGPPeerSpecShape = obj({
   numAllowedLocalASNumbers: opt(int(0, 2147483647)),
   ttlSecurity: opt(int(0, 255)),
   reachableBy: opt(str()),
-  filters: opt(list(str())),
+  filters: opt(list(v.pipe(str(), check('name', (s: string) => checkDNS1123Subdomain(s, 'BGPFilter name'))))),
   localWorkloadSelector: opt(selectorField()),
   reversePeering: opt(oneOf(['Auto', 'Manual'] as const)),
 });

@@ -1,8 +1,10 @@
 // Cluster-wide singletons and address sets: KubeControllersConfiguration, ClusterInformation,
 // IPAMConfiguration (all named "default"), IPReservation, GlobalNetworkSet, NetworkSet.
 //
-// IPAMConfiguration (calico-internals §2.4): strictAffinity false with autoAllocateBlocks false
-// is refused (no way to get addresses), and maxBlocksPerHost > 0 needs strictAffinity.
+// IPAMConfiguration (calico-internals §2.4, SetIPAMConfig): strictAffinity false with
+// autoAllocateBlocks false is refused (no way left to get addresses). (The reference's
+// "maxBlocksPerHost > 0 requires strictAffinity" is not applied: Calico's own documented sample
+// sets maxBlocksPerHost: 4 with strictAffinity: false.)
 // Network sets may not carry the projectcalico.org/namespace label (Calico adds it itself).
 
 import * as v from 'valibot';
@@ -101,9 +103,6 @@ function ipamConfigRules(s: IPAMConfigurationSpec): RuleIssue[] {
   const auto = s.autoAllocateBlocks ?? true;
   if (!strict && !auto) {
     issues.push({ path: ['autoAllocateBlocks'], rule: 'strict-or-auto', message: "cannot disable both strictAffinity and autoAllocateBlocks: set strictAffinity: true or autoAllocateBlocks: true" });
-  }
-  if ((s.maxBlocksPerHost ?? 0) > 0 && !strict) {
-    issues.push({ path: ['maxBlocksPerHost'], rule: 'max-blocks-needs-strict', message: 'maxBlocksPerHost > 0 requires strictAffinity: true' });
   }
   return issues;
 }

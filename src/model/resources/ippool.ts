@@ -128,10 +128,15 @@ function poolFamily(r: IPPool): 4 | 6 | undefined {
   return typeof c === 'string' ? undefined : c.family;
 }
 
-/** Calico stores the CIDR in canonical text (validator: `pool.Spec.CIDR = cidr.String()`). */
+/**
+ * Calico stores the CIDR in canonical text (validator: `pool.Spec.CIDR = cidr.String()`), and a
+ * blockSize of 0 means "the default" (Go's zero value), filled in like an absent one.
+ */
 export function normaliseIPPool(r: IPPool): IPPool {
   const c = parsePoolCIDR(r.spec.cidr);
-  return typeof c === 'string' ? r : { ...r, spec: { ...r.spec, cidr: formatCIDR(c) } };
+  const spec = typeof c === 'string' ? { ...r.spec } : { ...r.spec, cidr: formatCIDR(c) };
+  if (spec.blockSize === 0) delete spec.blockSize;
+  return { ...r, spec };
 }
 
 export const ipPoolDefaults: readonly DefaultRule<IPPool>[] = [

@@ -1,0 +1,135 @@
+// Getting a workload its addresses from Tabby IPAM (calico-internals.md §4.4), for both plugins.
+//
+// - Pools: pod annotation > namespace annotation > CNI config ipv4_pools/ipv6_pools > any
+//   matching pool (`cni.projectcalico.org/ipv4pools` / `ipv6pools`, JSON lists of names or CIDRs).
+// - Fixed addresses: `cni.projectcalico.org/ipAddrs` (JSON list), or CNI_ARGS IP= for tabby-ipam.
+// - Dual stack: a half success is released and the request fails.
+// - Failure after a partial assignment releases everything assigned under the handle.
+// IPAM and datastore errors become CNI errors here: transient ones (CAS retries exhausted,
+// datastore unavailable) are code 11 "try again later", the rest code 100.
+
+import { isDatastoreError } from '../datastore/datastore.js';
+import { tryParseIP } from '../ip/index.js';
+import { type AllocationAttrs, type AssignedAddress, type Ipam, IpamError } from '../ipam/api.js';
+import { KeyedMutex } from '../ipam/keyed-mutex.js';
+import { CniCode, CniError } from './errors.js';
+
+export interface AddressRequest {
+  readonly handleId: string;
+  readonly node: string;
+  readonly assignIpv4: boolean;
+  readonly assignIpv6: boolean;
+  readonly ipv4Pools: readonly string[];
+  readonly ipv6Pools: readonly string[];
+  /** Exact addresses to assign instead of choosing from pools. */
+  readonly fixed?: readonly string[];
+  readonly attrs: AllocationAttrs;
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+}
+
+export interface Allocation {
+  readonly addresses: readonly AssignedAddress[];
+}
+
+/** An IPAM or datastore failure as the CNI error a runtime should see. */
+export function ipamFailure(err: unknown, what: string): CniError {
+  if (err instanceof CniError) return err;
+  if (err instanceof IpamError) {
+    const code = err.code === 'RetriesExhausted' ? CniCode.TryAgainLater : CniCode.IpamFailure;
+    return new CniError(code, `${what}: ${err.message}`, undefined, { cause: err });
+  }
+  if (isDatastoreError(err, 'Unavailable')) return new CniError(CniCode.TryAgainLater, `${what}: datastore unavailable: ${err.message}`, undefined, { cause: err });
+  if (isDatastoreError(err)) return new CniError(CniCode.DatastoreFailure, `${what}: ${err.message}`, undefined, { cause: err });
+  return new CniError(CniCode.Internal, `${what}: ${(err as Error).message ?? String(err)}`, undefined, { cause: err });
+}
+
+/** Parses a pool or address annotation: a JSON list of strings. */
+export function parseListAnnotation(key: string, value: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) {
+    throw new CniError(CniCode.InvalidNetworkConfig, `annotation ${key}=${JSON.stringify(value)} must be a JSON list of strings, e.g. '["10.244.0.0/16"]'`);
+  }
+  return parsed;
+}
+
+export async function allocateAddresses(ipam: Ipam, req: AddressRequest): Promise<Allocation> {
+  if (req.fixed && req.fixed.length > 0) return assignFixed(ipam, req, req.fixed);
+  const num4 = req.assignIpv4 ? 1 : 0;
+  const num6 = req.assignIpv6 ? 1 : 0;
+  let result;
+  try {
+    result = await ipam.autoAssign({
+      handleId: req.handleId,
+      node: req.node,
+      num4,
+      num6,
+      attrs: req.attrs,
+      intendedUse: 'Workload',
+      ...(req.ipv4Pools.length ? { ipv4Pools: req.ipv4Pools } : {}),
+      ...(req.ipv6Pools.length ? { ipv6Pools: req.ipv6Pools } : {}),
+      ...(req.namespaceLabels ? { namespaceLabels: req.namespaceLabels } : {}),
+    });
+  } catch (err) {
+    await releaseQuietly(ipam, req.handleId);
+    throw ipamFailure(err, `assigning addresses for ${req.handleId}`);
+  }
+  const short = [...(result.ipv4.length < num4 ? ['IPv4'] : []), ...(result.ipv6.length < num6 ? ['IPv6'] : [])];
+  if (short.length > 0) {
+    await releaseQuietly(ipam, req.handleId);
+    throw new CniError(
+      CniCode.IpamFailure,
+      `no ${short.join(' and ')} address available for ${req.handleId} on node ${req.node}` +
+        (result.ipv4.length + result.ipv6.length > 0 ? '; the addresses of the other family were released' : ''),
+    );
+  }
+  return { addresses: [...result.ipv4.slice(0, num4), ...result.ipv6.slice(0, num6)] };
+}
+
+async function assignFixed(ipam: Ipam, req: AddressRequest, fixed: readonly string[]): Promise<Allocation> {
+  const out: AssignedAddress[] = [];
+  for (const text of fixed) {
+    if (!tryParseIP(text)) {
+      await releaseQuietly(ipam, req.handleId);
+      throw new CniError(CniCode.InvalidNetworkConfig, `requested address ${JSON.stringify(text)} is not an IP address`);
+    }
+    try {
+      out.push(await ipam.assignIP({ ip: text, handleId: req.handleId, node: req.node, attrs: req.attrs, intendedUse: 'Workload' }));
+    } catch (err) {
+      await releaseQuietly(ipam, req.handleId);
+      throw ipamFailure(err, `assigning requested address ${text} to ${req.handleId}`);
+    }
+  }
+  return { addresses: out };
+}
+
+/** Releases a handle during cleanup, where a second failure must not hide the first. */
+export async function releaseQuietly(ipam: Ipam, handleId: string): Promise<void> {
+  try {
+    await ipam.releaseByHandle(handleId);
+  } catch {
+    // The original error is what the runtime needs to see; GC frees a leftover allocation.
+  }
+}
+
+/**
+ * Calico's host-wide IPAM lock (calico-internals.md §4.4), in-process: this node's address
+ * writes (assign and release) run one at a time. Correctness does not depend on it — every IPAM
+ * write is a CAS — but concurrent ADDs and DELs on one node all touch the node's affine block, and
+ * without it they would spend their time losing CAS races and backing off. Reads pass freely.
+ */
+export function withHostIpamLock(ipam: Ipam): Ipam {
+  const lock = new KeyedMutex();
+  const one = <T>(f: () => Promise<T>): Promise<T> => lock.run('ipam', f);
+  return {
+    autoAssign: (req) => one(() => ipam.autoAssign(req)),
+    assignIP: (req) => one(() => ipam.assignIP(req)),
+    releaseIPs: (reqs) => one(() => ipam.releaseIPs(reqs)),
+    releaseByHandle: (handleId) => one(() => ipam.releaseByHandle(handleId)),
+    addressesByHandle: (handleId) => ipam.addressesByHandle(handleId),
+  };
+}

@@ -1,0 +1,4 @@
+// Bundle entry of the TypeScript CNI forwarder (dist/bin/tabby-cni.cjs).
+import { main } from './forwarder.js';
+
+void main();

@@ -1,0 +1,169 @@
+// The WorkloadEndpoint a CNI ADD writes and a DEL removes (calico-internals.md §5.2 step 4 and
+// 8, §5.3), and the Kubernetes objects it is built from (Tabby's stand-in keys for the API
+// server, `/tabby/k8s/core/pods/<ns>/<name>` and `/tabby/k8s/core/namespaces/<name>`).
+//
+// Invariants: under `policy.type: k8s` a pod's WEP is the model's Pod → WorkloadEndpoint
+// conversion (pod labels plus projectcalico.org/namespace, /orchestrator, /serviceaccount; named
+// ports; profiles [kns.<ns>, ksa.<ns>.<sa>]) — the same one `tabbyctl policy` computes offline —
+// with this ADD's container ID, addresses, MAC and veth. Otherwise (no K8s policy, or a plain CNI
+// workload) it carries only the namespace/orchestrator labels and the profile [<network>].
+// A DEL never removes a WEP that a newer sandbox (different containerID) has rewritten.
+
+import { randomUUID } from 'node:crypto';
+import { type Datastore, type JsonValue, type KVPair, isDatastoreError } from '../datastore/datastore.js';
+import { LABEL_NAMESPACE, LABEL_ORCHESTRATOR } from '../model/convert/common.js';
+import { podToWorkloadEndpoint } from '../model/convert/workload-endpoint.js';
+import type { Pod } from '../model/resources/k8s.js';
+import type { EndpointIdentity } from './identity.js';
+
+export const WEP_PREFIX = '/calico/resources/v3/projectcalico.org/workloadendpoints/';
+export const POD_PREFIX = '/tabby/k8s/core/pods/';
+export const NAMESPACE_PREFIX = '/tabby/k8s/core/namespaces/';
+
+export const wepKey = (namespace: string, name: string): string => `${WEP_PREFIX}${namespace}/${name}`;
+
+type Obj = { [key: string]: JsonValue };
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strMap = (v: unknown): Record<string, string> =>
+  isObj(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
+
+/** What the CNI path needs from a v1 Pod. */
+export interface PodInfo {
+  /** The stored v1 Pod, for the model's conversion. */
+  readonly object: Pod;
+  /** Where pool choice (ipv4pools, ipv6pools) and fixed addresses (ipAddrs) come from. */
+  readonly annotations: Record<string, string>;
+}
+
+export interface NamespaceInfo {
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+}
+
+export function podInfoFromObject(pod: JsonValue): PodInfo {
+  const meta = isObj(pod) && isObj(pod.metadata) ? pod.metadata : {};
+  const spec = isObj(pod) && isObj(pod.spec) ? pod.spec : {};
+  const object = { ...(isObj(pod) ? pod : {}), metadata: meta, spec } as unknown as Pod;
+  return { object, annotations: strMap(meta.annotations) };
+}
+
+export function namespaceInfoFromObject(ns: JsonValue): NamespaceInfo {
+  const meta = isObj(ns) && isObj(ns.metadata) ? ns.metadata : {};
+  return { labels: strMap(meta.labels), annotations: strMap(meta.annotations) };
+}
+
+export async function readPod(ds: Datastore, namespace: string, name: string): Promise<PodInfo | undefined> {
+  const kv = await ds.get(`${POD_PREFIX}${namespace}/${name}`);
+  return kv ? podInfoFromObject(kv.value) : undefined;
+}
+
+export async function readNamespace(ds: Datastore, name: string): Promise<NamespaceInfo | undefined> {
+  const kv = await ds.get(`${NAMESPACE_PREFIX}${name}`);
+  return kv ? namespaceInfoFromObject(kv.value) : undefined;
+}
+
+export interface WorkloadEndpointInput {
+  readonly id: EndpointIdentity;
+  readonly network: string;
+  readonly policyType?: string;
+  readonly pod?: PodInfo;
+  readonly ipNetworks: readonly string[];
+  readonly mac: string;
+}
+
+/** The WEP's labels and spec for an ADD (metadata identity is added on write). Pure. */
+export function workloadEndpointSpec(input: WorkloadEndpointInput): { labels: Record<string, string>; spec: Obj } {
+  const { id } = input;
+  if (input.policyType === 'k8s' && id.orchestrator === 'k8s' && id.pod !== undefined) {
+    // A pod the datastore does not know yet still gets its identity (and the kns. profile).
+    const pod: Pod = input.pod?.object ?? ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: id.pod, namespace: id.namespace }, spec: {} } as unknown as Pod);
+    const wep = podToWorkloadEndpoint(
+      { ...pod, metadata: { ...pod.metadata, name: id.pod, namespace: id.namespace } },
+      { node: id.node, endpoint: id.endpoint, containerID: id.containerId, interfaceName: id.hostIfname, ipNetworks: input.ipNetworks, mac: input.mac },
+    );
+    return { labels: { ...(wep.metadata.labels ?? {}) }, spec: wep.spec as unknown as Obj };
+  }
+  const spec: Obj = {
+    orchestrator: id.orchestrator,
+    ...(id.orchestrator === 'cni' ? { workload: id.workload } : { pod: id.workload }),
+    node: id.node,
+    containerID: id.containerId,
+    endpoint: id.endpoint,
+    ipNetworks: [...input.ipNetworks],
+    profiles: [input.network],
+    interfaceName: id.hostIfname,
+    mac: input.mac,
+  };
+  return { labels: { [LABEL_NAMESPACE]: id.namespace, [LABEL_ORCHESTRATOR]: id.orchestrator }, spec };
+}
+
+export interface StoredWorkloadEndpoint {
+  readonly kv: KVPair;
+  readonly containerId?: string;
+  readonly ipNetworks: string[];
+  readonly mac?: string;
+}
+
+export type WepRef = Pick<EndpointIdentity, 'namespace' | 'wepName' | 'containerId'>;
+
+export async function readWorkloadEndpoint(ds: Datastore, id: WepRef): Promise<StoredWorkloadEndpoint | undefined> {
+  const kv = await ds.get(wepKey(id.namespace, id.wepName));
+  if (!kv) return undefined;
+  const spec = isObj(kv.value) && isObj(kv.value.spec) ? kv.value.spec : {};
+  const nets = Array.isArray(spec.ipNetworks) ? spec.ipNetworks.filter((n): n is string => typeof n === 'string') : [];
+  return {
+    kv,
+    ...(typeof spec.containerID === 'string' ? { containerId: spec.containerID } : {}),
+    ipNetworks: nets,
+    ...(typeof spec.mac === 'string' ? { mac: spec.mac } : {}),
+  };
+}
+
+/** Creates the WEP, or rewrites it (keeping uid and creationTimestamp), with CAS retries. */
+export async function writeWorkloadEndpoint(ds: Datastore, input: WorkloadEndpointInput, now: () => Date = () => new Date()): Promise<KVPair> {
+  const key = wepKey(input.id.namespace, input.id.wepName);
+  const { labels, spec } = workloadEndpointSpec(input);
+  for (let attempt = 1; ; attempt++) {
+    // Most ADDs make a new WEP: try a plain create first and read only when one is there.
+    const existing = attempt === 1 ? undefined : await ds.get(key);
+    const oldMeta = existing && isObj(existing.value) && isObj(existing.value.metadata) ? existing.value.metadata : {};
+    const value: Obj = {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'WorkloadEndpoint',
+      metadata: {
+        name: input.id.wepName,
+        namespace: input.id.namespace,
+        labels,
+        uid: typeof oldMeta.uid === 'string' ? oldMeta.uid : randomUUID(),
+        creationTimestamp: typeof oldMeta.creationTimestamp === 'string' ? oldMeta.creationTimestamp : now().toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
+      spec,
+    };
+    try {
+      return existing ? await ds.update(key, value, existing.revision) : await ds.create(key, value);
+    } catch (err) {
+      if (attempt < 5 && (isDatastoreError(err, 'Conflict') || isDatastoreError(err, 'AlreadyExists') || isDatastoreError(err, 'NotFound'))) continue;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Deletes the WEP if it still belongs to `containerId` (or records none). Returns "deleted",
+ * "absent", or "kept" when a newer sandbox owns it.
+ */
+export async function deleteWorkloadEndpoint(ds: Datastore, id: WepRef): Promise<'deleted' | 'absent' | 'kept'> {
+  for (let attempt = 1; ; attempt++) {
+    const wep = await readWorkloadEndpoint(ds, id);
+    if (!wep) return 'absent';
+    if (wep.containerId !== undefined && wep.containerId !== '' && wep.containerId !== id.containerId) return 'kept';
+    try {
+      await ds.delete(wep.kv.key, wep.kv.revision);
+      return 'deleted';
+    } catch (err) {
+      if (isDatastoreError(err, 'NotFound')) return 'absent';
+      if (attempt < 5 && isDatastoreError(err, 'Conflict')) continue;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// `tabby lab ...`: command-line wiring only (DESIGN.md §9). Progress goes to stderr, results to
+// stdout; a LabError prints its message and exits 1 (2 for bad arguments).
+
+import { dirname } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { labDown } from './down.js';
+import { LabError } from './errors.js';
+import { formatStatus, labExec, labProbe, labStatus } from './inspect.js';
+import { readDocuments } from './manifest.js';
+import { DEFAULT_LAB, checkLabName, planLab } from './plan.js';
+import { parseProbeProtocol } from './probe-plan.js';
+import { Progress } from './progress.js';
+import { labUp, probeBinOf, requireRoot } from './up.js';
+import { applyDocuments, checkPodsFit, labApply, labDelete } from './workloads.js';
+
+/** dist/bin of the running build: the bundle (dist/bin/tabby.cjs) is what `tabby` runs. */
+const binDir = (): string => dirname(process.argv[1] ?? '.');
+const out = (line: string): void => void process.stdout.write(line + '\n');
+const err = (line: string): void => void process.stderr.write(line + '\n');
+
+function intArg(what: string, min: number, max: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!/^[0-9]+$/.test(text) || n < min || n > max) throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const nameOption = () =>
+  new Option('--name <lab>', 'lab name (letters and digits)').default(process.env.TABBY_LAB ?? DEFAULT_LAB).argParser((t) => {
+    try {
+      return checkLabName(t);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  });
+const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
+
+async function guarded(work: () => Promise<number | void>): Promise<void> {
+  try {
+    const code = await work();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    err(`tabby lab: ${e.message}`);
+    process.exitCode = e.code === 'InvalidArgument' ? 2 : 1;
+  }
+}
+
+export function registerLabCommands(program: Command): Command {
+  const lab = program.command('lab').description('a multi-node cluster on this machine, in network and mount namespaces (root)');
+
+  lab
+    .command('up')
+    .description('start a lab: switch, etcd and N nodes running `tabby node`; optionally pods from a file')
+    .addOption(new Option('--nodes <n>', 'number of nodes').default(2).argParser(intArg('--nodes', 1, 50)))
+    .addOption(new Option('--subnets <n>', 'underlay subnets (2: nodes alternate between 198.18.0.0/24 and 198.19.0.0/24)').default(1).argParser(intArg('--subnets', 1, 2)))
+    .option('-f, --filename <file>', 'resources to apply once the nodes are ready (Namespaces, Pods)')
+    .addOption(nameOption())
+    .action((o: { nodes: number; subnets: number; filename?: string; name: string }) =>
+      guarded(async () => {
+        const docs = o.filename === undefined ? [] : readDocuments(o.filename);
+        checkPodsFit(docs, planLab(o.name, o.nodes, o.subnets).nodes.map((n) => n.name));
+        const progress = new Progress(err);
+        let up;
+        try {
+          up = await labUp({ binDir: binDir(), progress }, { name: o.name, nodes: o.nodes, subnets: o.subnets });
+        } catch (e) {
+          if (e instanceof LabError && e.code !== 'LabExists' && e.code !== 'NotRoot' && e.code !== 'InvalidArgument') {
+            err(`tabby lab: the lab is left as it is for inspection; \`tabby lab down --name ${o.name}\` removes it`);
+          }
+          throw e;
+        }
+        const { state, cluster, release } = up;
+        try {
+          if (docs.length > 0) {
+            await applyDocuments({ state, cluster, close: async () => {} }, probeBinOf({ binDir: binDir() }), docs, out);
+            progress.step(`applied ${o.filename}`);
+          }
+        } finally {
+          await cluster.close();
+          release();
+        }
+        const flag = o.name === DEFAULT_LAB ? '' : ` --name ${o.name}`;
+        out(`Lab ${o.name} is up with ${state.plan.nodes.length} node(s). Look around: tabby lab status${flag}; tabby lab exec${flag} node-1 -- ip route. Remove it: tabby lab down${flag}`);
+      }),
+    );
+
+  lab
+    .command('apply')
+    .description('apply resources; v1 Pods are scheduled onto nodes and wired through CNI')
+    .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin')
+    .addOption(nameOption())
+    .action((o: { filename: string; name: string }) => guarded(() => (requireRoot(), labApply(o.name, probeBinOf({ binDir: binDir() }), o.filename, out))));
+
+  lab
+    .command('delete')
+    .description('delete resources; a Pod is taken down through CNI DEL')
+    .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin')
+    .addOption(nameOption())
+    .action((o: { filename: string; name: string }) => guarded(() => (requireRoot(), labDelete(o.name, o.filename, out))));
+
+  lab
+    .command('status')
+    .description('nodes (addresses, agent readiness) and pods (node, addresses)')
+    .addOption(outputOption())
+    .addOption(nameOption())
+    .action((o: { output: string; name: string }) =>
+      guarded(async () => {
+        requireRoot();
+        const s = await labStatus(o.name, probeBinOf({ binDir: binDir() }));
+        out(o.output === 'json' ? JSON.stringify(s, null, 2) : formatStatus(s));
+      }),
+    );
+
+  lab
+    .command('probe')
+    .description('reachability matrix between pods from real packets (rows = from, columns = to)')
+    .addOption(new Option('--port <port>', 'port to probe (default: each target\'s first declared port)').argParser(intArg('--port', 1, 65535)))
+    .addOption(new Option('--protocol <protocol>', 'TCP or UDP (default: the declared port\'s)').argParser((t) => {
+      try {
+        return parseProbeProtocol(t);
+      } catch (e) {
+        throw new InvalidArgumentError((e as Error).message);
+      }
+    }))
+    .addOption(new Option('--family <family>', 'address family to probe (default: each pod\'s primary address)').choices(['4', '6']))
+    .addOption(new Option('--timeout-ms <ms>', 'per-probe timeout').default(1000).argParser(intArg('--timeout-ms', 10, 60_000)))
+    .addOption(outputOption())
+    .addOption(nameOption())
+    .action((o: { port?: number; protocol?: 'TCP' | 'UDP'; family?: '4' | '6'; timeoutMs: number; output: string; name: string }) =>
+      guarded(async () => {
+        requireRoot();
+        const m = await labProbe(o.name, probeBinOf({ binDir: binDir() }), {
+          timeoutMs: o.timeoutMs,
+          ...(o.port === undefined ? {} : { port: o.port }),
+          ...(o.protocol === undefined ? {} : { protocol: o.protocol }),
+          ...(o.family === undefined ? {} : { family: Number(o.family) as 4 | 6 }),
+        });
+        if (o.output === 'json') return out(JSON.stringify(m));
+        const w = Math.max(4, ...m.pods.map((p) => p.length));
+        out(`${'FROM \\ TO'.padEnd(w)}  ${m.pods.map((_, i) => String(i + 1).padStart(2)).join(' ')}`);
+        m.pods.forEach((p, i) => out(`${`${i + 1}. ${p}`.padEnd(w + 4)}${m.matrix[i]!.map((ok) => (ok ? ' ✓' : ' .')).join(' ')}`));
+      }),
+    );
+
+  lab
+    .command('exec')
+    .description('run a command in a node\'s namespaces (NODE) or a pod\'s network namespace (NS/POD)')
+    .argument('<target>', 'node name (node-1) or pod (namespace/name)')
+    .argument('<command...>', 'the command, after --')
+    .addOption(nameOption())
+    .action((target: string, argv: string[], o: { name: string }) => guarded(() => (requireRoot(), labExec(o.name, target, argv))));
+
+  lab
+    .command('down')
+    .description('remove every namespace, link, process, mount and file of the lab (also after a failed up)')
+    .addOption(nameOption())
+    .action((o: { name: string }) =>
+      guarded(async () => {
+        requireRoot();
+        const r = await labDown(o.name);
+        if (!r.found) return out(`lab ${o.name}: nothing to remove`);
+        out(`Lab ${o.name} removed: ${r.processes} process(es), ${r.namespaces.length} network namespace(s), ${r.mounts.length} mount(s), state dir${r.dirs.length > 0 ? `, ${r.dirs.join(' ')}` : ''}`);
+      }),
+    );
+  return lab;
+}

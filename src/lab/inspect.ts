@@ -1,0 +1,113 @@
+// Looking at a running lab: `status`, `probe` (real packets between pods) and `exec`.
+//
+// These read state.json without taking the lab's lock, so they work while an apply runs.
+// Probing runs one `tabby-probe connect` per source pod inside that pod's network namespace, all
+// sources at once, each trying every target at once with a short timeout, so a full matrix costs
+// about one timeout however many pods there are.
+
+import { spawn } from 'node:child_process';
+import { LabError } from './errors.js';
+import { nodeNamespaces } from './kubelet.js';
+import { nodeReadiness, nodeRole } from './nodes.js';
+import { type LabPlan, stateDirOf } from './plan.js';
+import { type ProbeOptions, type ReachabilityMatrix, assembleMatrix, probeTarget, sortPods } from './probe-plan.js';
+import { isRunning } from './processes.js';
+import { type LabState, readState } from './state.js';
+import { type NamespaceSet, SYSTEM_PATH, inNamespaces, runIn } from './sys.js';
+
+export function loadLab(name: string): LabState {
+  const state = readState(stateDirOf(name));
+  if (state === undefined) throw new LabError('LabNotFound', `there is no lab named ${name}; start one with \`tabby lab up\``);
+  return state;
+}
+
+export type NodeState = 'ready' | 'not-ready' | 'stopped';
+
+export interface LabStatus {
+  readonly name: string;
+  readonly phase: LabState['phase'];
+  readonly etcd: { readonly endpoint: string; readonly netns: string; readonly running: boolean };
+  readonly nodes: { readonly name: string; readonly addresses: string[]; readonly netns: string; readonly state: NodeState }[];
+  readonly pods: { readonly name: string; readonly node: string; readonly ips: string[]; readonly netns: string }[];
+}
+
+const processOf = (state: LabState, role: string) =>
+  state.made.find((m): m is Extract<LabState['made'][number], { kind: 'process' }> => m.kind === 'process' && m.role === role);
+
+export async function labStatus(name: string, probeBin: string): Promise<LabStatus> {
+  const state = loadLab(name);
+  const plan: LabPlan = state.plan;
+  const etcd = processOf(state, 'etcd');
+  const nodes = await Promise.all(
+    plan.nodes.map(async (n) => {
+      const agent = processOf(state, nodeRole(n.name));
+      let nodeState: NodeState = 'stopped';
+      if (agent !== undefined && isRunning(agent)) nodeState = (await nodeReadiness(n, probeBin)) === 200 ? 'ready' : 'not-ready';
+      return { name: n.name, addresses: [n.address4, n.address6], netns: n.netns, state: nodeState };
+    }),
+  );
+  const pods = sortPods(state.pods.map((p) => ({ ...p, id: `${p.namespace}/${p.name}` }))).map((p) => ({ name: p.id, node: p.node, ips: p.ips, netns: p.netns }));
+  return { name: state.name, phase: state.phase, etcd: { endpoint: plan.etcd.endpoint, netns: plan.etcd.netns, running: etcd !== undefined && isRunning(etcd) }, nodes, pods };
+}
+
+export function formatStatus(s: LabStatus): string {
+  const table = (rows: string[][]) => {
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  };
+  const lines = [`lab ${s.name} (${s.phase}), etcd ${s.etcd.endpoint} ${s.etcd.running ? 'running' : 'STOPPED'}`, ''];
+  lines.push(table([['NODE', 'STATE', 'ADDRESSES', 'NETNS'], ...s.nodes.map((n) => [n.name, n.state, n.addresses.join(','), n.netns])]));
+  lines.push('');
+  lines.push(s.pods.length === 0 ? 'no pods' : table([['POD', 'NODE', 'IPS'], ...s.pods.map((p) => [p.name, p.node, p.ips.join(',')])]));
+  return lines.join('\n');
+}
+
+export async function labProbe(name: string, probeBin: string, opts: ProbeOptions & { timeoutMs?: number }): Promise<ReachabilityMatrix> {
+  const state = loadLab(name);
+  const pods = sortPods(state.pods.map((p) => ({ ...p, id: `${p.namespace}/${p.name}` })));
+  const targets = pods.map((p) => probeTarget(p, opts));
+  const defined = targets.filter((t): t is string => t !== undefined);
+  const answers = await Promise.all(
+    pods.map(async (from) => {
+      if (defined.length === 0) return [];
+      const r = await runIn({ netns: from.netns }, [probeBin, 'connect', '--timeout-ms', String(opts.timeoutMs ?? 1000), ...defined]);
+      return r.stdout.trim().split('\n');
+    }),
+  );
+  return assembleMatrix(pods, targets, answers);
+}
+
+/** The namespaces of a node ("node-1") or a pod ("ns/name") of the lab. */
+export function resolveTarget(state: LabState, target: string): { ns: NamespaceSet; isNode: boolean } {
+  if (target.includes('/')) {
+    const pod = state.pods.find((p) => `${p.namespace}/${p.name}` === target);
+    if (pod === undefined) throw new LabError('NotFound', `lab ${state.name} has no pod ${target} (pods: ${state.pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none'})`);
+    return { ns: { netns: pod.netns }, isNode: false };
+  }
+  const node = state.plan.nodes.find((n) => n.name === target);
+  if (node === undefined) throw new LabError('NotFound', `lab ${state.name} has no node ${target} (nodes: ${state.plan.nodes.map((n) => n.name).join(', ')}; a pod is NAMESPACE/NAME)`);
+  return { ns: nodeNamespaces(node), isNode: true };
+}
+
+/**
+ * Runs `argv` inside a node's (network, mount, UTS) or a pod's (network) namespaces with the
+ * caller's terminal; resolves with its exit status. In a node the datastore settings a node's
+ * tools would have (ETCD_ENDPOINTS, DATASTORE_TYPE) are set unless the caller set them.
+ */
+export function labExec(name: string, target: string, argv: readonly string[]): Promise<number> {
+  const state = loadLab(name);
+  if (argv.length === 0) throw new LabError('InvalidArgument', 'exec needs a command after --, e.g. tabby lab exec node-1 -- ip route');
+  const { ns, isNode } = resolveTarget(state, target);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (isNode) {
+    env.ETCD_ENDPOINTS ??= state.plan.etcd.endpoint;
+    env.DATASTORE_TYPE ??= 'etcdv3';
+  }
+  env.PATH = `${env.PATH ?? ''}:${SYSTEM_PATH}`;
+  const [cmd, ...args] = [...inNamespaces(ns, process.cwd()), ...argv];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd!, args, { stdio: 'inherit', env });
+    child.on('error', (e) => reject(new LabError('CommandFailed', `cannot run ${argv.join(' ')} in ${target}: ${e.message}`)));
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}

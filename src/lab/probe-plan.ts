@@ -1,0 +1,79 @@
+// What `tabby lab probe` sends where, and how the answers become the reachability matrix.
+//
+// Pure. The matrix has the same shape as `tabbyctl policy matrix` (DESIGN.md §9): pods sorted as
+// "ns/name", rows = from, columns = to. A target is one address of the destination pod (its
+// primary address, or its first of the requested family) and one port: the one given, or the
+// destination's first declared container port with that port's protocol. A pair with no target
+// (no address of the family, no port, or a protocol the prober cannot speak) is false: nothing
+// could be sent, so nothing was reached.
+
+import { LabError } from './errors.js';
+import type { PodPort } from './state.js';
+
+export type ProbeProtocol = 'TCP' | 'UDP';
+
+export interface ProbeOptions {
+  readonly port?: number;
+  readonly protocol?: ProbeProtocol;
+  readonly family?: 4 | 6;
+}
+
+export interface ProbePod {
+  /** "ns/name" */
+  readonly id: string;
+  /** Addresses, primary (IPv4 when there is one) first. */
+  readonly ips: readonly string[];
+  readonly ports: readonly PodPort[];
+}
+
+export interface ReachabilityMatrix {
+  readonly pods: string[];
+  readonly matrix: boolean[][];
+}
+
+export function parseProbeProtocol(text: string): ProbeProtocol {
+  const p = text.toUpperCase();
+  if (p === 'TCP' || p === 'UDP') return p;
+  throw new LabError('InvalidArgument', `--protocol ${text} is not supported by lab probes: use TCP or UDP`);
+}
+
+/** The prober's target text for `pod` ("tcp:10.244.0.5:80", "udp:[fd00::5]:53"), or undefined. */
+export function probeTarget(pod: ProbePod, opts: ProbeOptions): string | undefined {
+  const address = opts.family === undefined ? pod.ips[0] : pod.ips.find((a) => a.includes(':') === (opts.family === 6));
+  if (address === undefined) return undefined;
+  let port = opts.port;
+  let protocol: string | undefined = opts.protocol;
+  if (port === undefined) {
+    const declared = opts.protocol === undefined ? pod.ports[0] : pod.ports.find((p) => p.protocol === opts.protocol);
+    if (declared === undefined) return undefined;
+    port = declared.port;
+    protocol = declared.protocol;
+  }
+  protocol ??= 'TCP';
+  if (protocol !== 'TCP' && protocol !== 'UDP') return undefined;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return `${protocol.toLowerCase()}:${host}:${port}`;
+}
+
+/** Pods in matrix order. */
+export function sortPods<P extends ProbePod>(pods: readonly P[]): P[] {
+  return [...pods].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Builds the matrix from the prober's output: `answers[i]` holds, for source pod i, one line per
+ * defined target in column order ("ok" or "fail ..."), as `tabby-probe connect` prints them.
+ */
+export function assembleMatrix(pods: readonly ProbePod[], targets: readonly (string | undefined)[], answers: readonly string[][]): ReachabilityMatrix {
+  const matrix = pods.map((from, i) => {
+    const lines = answers[i] ?? [];
+    let next = 0;
+    return targets.map((t) => {
+      if (t === undefined) return false;
+      const line = lines[next++];
+      if (line === undefined) throw new LabError('CommandFailed', `prober in ${from.id} gave ${lines.length} answers for ${targets.filter(Boolean).length} targets`);
+      return line === 'ok';
+    });
+  });
+  return { pods: pods.map((p) => p.id), matrix };
+}

@@ -1,0 +1,130 @@
+// Loading manifest files: YAML and JSON forms, line numbers, error rendering, decoding rules.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ValidationError, formatIssue, loadManifests, validateResource } from './index.js';
+
+const pool = (name: string, cidr: string) => `apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: ${name}\nspec:\n  cidr: ${cidr}\n`;
+
+describe('loadManifests', () => {
+  it('numbers documents and renders issues with file, document, line, kind, name, path', () => {
+    const text = `${pool('good', '10.1.0.0/16')}---\n# a comment\n${pool('bad', '10.0.0.1/16')}`;
+    const { documents, issues } = loadManifests(text, 'pools.yaml');
+    assert.deepEqual(
+      documents.map((d) => [d.index, d.line, d.resource.metadata.name]),
+      [[1, 1, 'good']],
+    );
+    assert.equal(issues.length, 1);
+    assert.equal(formatIssue(issues[0]!), 'pools.yaml: document 2 (line 14) IPPool "bad": spec.cidr: host bits are set; the network is 10.0.0.0/16');
+  });
+
+  it('gives every issue of a document, each at its own line', () => {
+    const text = 'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata:\n  name: p\n  namespace: prod\nspec:\n  ingress:\n  - action: Allow\n    destination:\n      ports: [80]\n  selectr: all()\n';
+    const { issues } = loadManifests(text, 'np.yaml');
+    assert.deepEqual(
+      issues.map((i) => [i.line, i.path, i.rule]),
+      [
+        [10, 'spec.ingress[0].destination.ports', 'ports-need-protocol'],
+        [11, 'spec.selectr', 'unknown-field'],
+      ],
+    );
+    const fixed = loadManifests(text.replace('  selectr: all()\n', ''), 'np.yaml');
+    assert.deepEqual(
+      fixed.issues.map((i) => [i.line, i.path, i.rule]),
+      [[10, 'spec.ingress[0].destination.ports', 'ports-need-protocol']],
+    );
+    assert.equal(formatIssue(fixed.issues[0]!).startsWith('np.yaml: document 1 (line 10) NetworkPolicy "prod/p": spec.ingress[0].destination.ports: '), true);
+  });
+
+  it('names file and line of a YAML syntax error and returns nothing', () => {
+    const text = `${pool('a', '10.1.0.0/16')}---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: [unclosed\n`;
+    const { documents, issues } = loadManifests(text, 'broken.yaml');
+    assert.equal(documents.length, 0);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]!.rule, 'syntax');
+    assert.equal(issues[0]!.source, 'broken.yaml');
+    assert.ok(issues[0]!.line !== undefined && issues[0]!.line >= 10, `line ${issues[0]!.line}`);
+  });
+
+  it('reads JSON: one object, an array, and a List', () => {
+    const obj = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'a' }, spec: { cidr: '10.1.0.0/16' } };
+    assert.equal(loadManifests(JSON.stringify(obj), 'a.json').documents.length, 1);
+    const arr = loadManifests(JSON.stringify([obj, { ...obj, metadata: { name: 'b' } }], null, 2), 'a.json');
+    assert.deepEqual(
+      arr.documents.map((d) => [d.index, d.line, d.resource.metadata.name]),
+      [
+        [1, 2, 'a'],
+        [2, 12, 'b'],
+      ],
+    );
+    const list = loadManifests(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [obj] }), 'l.json');
+    assert.equal(list.documents.length, 1);
+    const bad = loadManifests('{"apiVersion": "projectcalico.org/v3",\n "kind": "IPPool",\n "metadata": {"name": "a"},\n "spec": {"cidr": "10.1.0.0/16", "natOutgoing": "yes"}}', 'b.json');
+    assert.deepEqual(bad.issues.map((i) => [i.line, i.path, i.rule]), [[4, 'spec.natOutgoing', 'type']]);
+    assert.equal(loadManifests('{"kind": ', 'x.json').issues[0]?.rule, 'syntax');
+  });
+
+  it('skips empty documents and accepts an empty file', () => {
+    assert.deepEqual(loadManifests('', 'e.yaml'), { documents: [], issues: [] });
+    assert.equal(loadManifests(`---\n${pool('a', '10.1.0.0/16')}---\n`, 'x.yaml').documents.length, 1);
+  });
+
+  it('refuses a key repeated with a different value, accepts one repeated with the same value', () => {
+    const changed = loadManifests(`${pool('a', '10.1.0.0/16')}  cidr: 10.2.0.0/16\n`, 'd.yaml');
+    assert.deepEqual(changed.issues.map((i) => [i.line, i.rule]), [[7, 'duplicate-key']]);
+    const same = loadManifests(`${pool('a', '10.1.0.0/16')}  cidr: 10.1.0.0/16\n`, 'd.yaml');
+    assert.deepEqual(same.issues, []);
+  });
+});
+
+describe('decoding like calicoctl', () => {
+  it('normalises crd.projectcalico.org/v1 to projectcalico.org/v3', () => {
+    const r = validateResource({ apiVersion: 'crd.projectcalico.org/v1', kind: 'Tier', metadata: { name: 't' }, spec: { order: 1 } });
+    assert.equal(r.apiVersion, 'projectcalico.org/v3');
+  });
+  it('matches field names without regard to case for Calico kinds, not for Kubernetes kinds', () => {
+    const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { Name: 'a' }, spec: { CIDR: '10.1.0.0/16', NatOutgoing: true } });
+    assert.deepEqual([r.metadata.name, (r.spec as { cidr: string }).cidr, (r.spec as { natOutgoing: boolean }).natOutgoing], ['a', '10.1.0.0/16', true]);
+    assert.throws(() => validateResource({ apiVersion: 'v1', kind: 'Namespace', metadata: { Name: 'a' } }), ValidationError);
+  });
+  it('treats an explicit null as unset', () => {
+    const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'a', labels: null }, spec: { cidr: '10.1.0.0/16', nodeSelector: null } });
+    assert.equal((r.spec as { nodeSelector: string }).nodeSelector, 'all()');
+    assert.equal(r.metadata.labels, undefined);
+  });
+  it('takes a plain YAML number or boolean in a string field as its text', () => {
+    const { documents, issues } = loadManifests('apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata:\n  name: s\n  labels:\n    version: 2\n    canary: true\nspec:\n  nets: []\n', 'n.yaml');
+    assert.deepEqual(issues, []);
+    assert.deepEqual(documents[0]!.resource.metadata.labels, { version: '2', canary: 'true' });
+  });
+  it('applies defaults and canonicalises an IPv6 pool CIDR', () => {
+    const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'v6' }, spec: { cidr: 'fd00:10:244:0::/48' } });
+    assert.deepEqual(r.spec, {
+      cidr: 'fd00:10:244::/48',
+      blockSize: 122,
+      ipipMode: 'Never',
+      vxlanMode: 'Never',
+      nodeSelector: 'all()',
+      allowedUses: ['Workload', 'Tunnel'],
+      assignmentMode: 'Automatic',
+    });
+  });
+  it('takes an IPPool blockSize of 0 as the default, as Go\'s zero value', () => {
+    const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'a' }, spec: { cidr: '10.1.0.0/16', blockSize: 0 } });
+    assert.equal((r.spec as { blockSize: number }).blockSize, 26);
+  });
+  it('defaults policy types from the rules present', () => {
+    const types = (spec: object) =>
+      (validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'p' }, spec }).spec as { types: string[] }).types;
+    assert.deepEqual(types({}), ['Ingress']);
+    assert.deepEqual(types({ ingress: [{ action: 'Allow' }] }), ['Ingress']);
+    assert.deepEqual(types({ egress: [{ action: 'Allow' }] }), ['Egress']);
+    assert.deepEqual(types({ ingress: [{ action: 'Allow' }], egress: [{ action: 'Deny' }] }), ['Ingress', 'Egress']);
+    assert.deepEqual(types({ types: ['Egress'], ingress: [{ action: 'Allow' }] }), ['Egress']);
+  });
+  it('never changes its input', () => {
+    const input = { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: { name: 'a' }, spec: { cidr: '10.1.0.0/16' } };
+    const copy = structuredClone(input);
+    validateResource(input);
+    assert.deepEqual(input, copy);
+  });
+});
