@@ -6,7 +6,7 @@ import type { Datastore } from '../datastore/datastore.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { IPAM_CONFIG_KEY } from '../ipam/core/keys.js';
-import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing.js';
+import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { runTabbyctl } from './program.js';
 
 function shared(ds: MemoryDatastore): Datastore {
