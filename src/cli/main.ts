@@ -1,6 +1,7 @@
 // tabby entry point (wiring only): each subcommand is registered from its own file.
 import { Command } from 'commander';
 import { TABBY_VERSION } from '../version.js';
+import { registerControllersCommand } from './controllers.js';
 import { registerNodeCommand } from './node.js';
 import { registerLabCommands } from '../lab/cli.js';
 
@@ -10,6 +11,7 @@ const program = new Command('tabby')
   .showHelpAfterError();
 
 registerNodeCommand(program);
+registerControllersCommand(program);
 registerLabCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
