@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type TxnOp, conflict } from '../datastore/datastore.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { type CIDR, cidrContains, enclosingCIDR, formatCIDR, formatIP, parseCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
@@ -276,5 +277,29 @@ describe('BlockAllocator when a pool’s block size changes', () => {
     const inOld = formatIP({ family: 4, value: old.base + 5n });
     const fixed = await other.assignIP({ ip: inOld, handleId: 'f', node: 'node-b', attrs: {} });
     assert.equal(fixed.blockCidr, `${inOld}/26`);
+  });
+});
+
+describe('BlockAllocator retry budget', () => {
+  it('gives up with RetriesExhausted after a bounded number of failed compare-and-swaps', async () => {
+    const { ds } = await setup();
+    let txns = 0;
+    const hostile = new Proxy(ds, {
+      get(t, p) {
+        if (p === 'txn') {
+          return async (ops: readonly TxnOp[]) => {
+            txns++;
+            // Let block claims through; make every allocation write lose its race.
+            if (ops.some((o) => o.key.startsWith('/calico/ipam/v2/handle/'))) throw conflict(ops[0]!.key, 1, 2, 0);
+            return t.txn(ops);
+          };
+        }
+        const v = Reflect.get(t, p) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const ipam = new BlockAllocator(hostile, { retry: { attempts: 7, baseDelayMs: 0, maxDelayMs: 1 } });
+    await rejectsCode(ipam.autoAssign({ handleId: 'h', node: 'n', num4: 1, num6: 0, attrs: {} }), 'RetriesExhausted', /after 7 attempts/);
+    assert.ok(txns <= 7 + 2, `bounded: ${txns} transactions`);
   });
 });

@@ -12,8 +12,8 @@
 //   allocate   txn{ block CAS (ordinals marked, sequence numbers recorded),
 //                   handle create-or-CAS (count += n) }          — block and handle never disagree
 //   release    txn{ block CAS (ordinals freed to the FIFO tail; block deleted if now empty and
-//                   unaffine), handle CAS (count -= n; deleted at zero) }
-//   claim      1. affinity := pending (create, or CAS from any non-confirmed state)
+//                   unaffine), handle CAS (count -= n; deleted at zero) }      (release.ts)
+//   claim      1. affinity := pending (create, or CAS from any non-confirmed state) (claim.ts)
 //              2. txn{ block create (affinity host:<node>), affinity CAS pending → confirmed }
 //              crash after 1: a pending affinity with no block. The node finishes the claim on
 //              its next allocation; GC deletes it if the node is gone, if another node won the
