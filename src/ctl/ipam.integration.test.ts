@@ -103,7 +103,10 @@ describe('tabbyctl ipam and tabby controllers on a real etcd', { timeout: 120_00
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      for (let i = 0; i < 100 && (await ipam.addressesByHandle('k8s-pod-network.lost')).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      // Wait for the release and for its log line (stderr arrives on its own schedule).
+      for (let i = 0; i < 100 && ((await ipam.addressesByHandle('k8s-pod-network.lost')).length > 0 || !log.includes('gc: released leaked addresses')); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       assert.deepEqual(await ipam.addressesByHandle('k8s-pod-network.lost'), [], `controllers freed ${leaked}; log:\n${log}`);
       assert.match(log, /"msg":"gc: released leaked addresses"/);
     } finally {

@@ -23,7 +23,7 @@ describe('IPAM reservations', () => {
 });
 
 describe('IPAM block order', () => {
-  const pool = poolFromResource({ spec: { cidr: '10.0.0.0/24', blockSize: 28 } }, '/p');
+  const pool = poolFromResource({ metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/24', blockSize: 28 } }, '/p');
   it('visits every subnet once, from a start that depends on the hostname only', () => {
     const a = [...blockCandidates(pool, fnv1a32('node-a'))];
     assert.equal(a.length, 16);
@@ -33,7 +33,7 @@ describe('IPAM block order', () => {
     assert.ok(starts.size >= 3, 'different hosts start in different places');
   });
   it('handles IPv6 pools with 2^74 blocks lazily', () => {
-    const v6 = poolFromResource({ spec: { cidr: 'fd00:10:244::/48' } }, '/p');
+    const v6 = poolFromResource({ metadata: { name: 'v6' }, spec: { cidr: 'fd00:10:244::/48' } }, '/p');
     const it = blockCandidates(v6, fnv1a32('node-a'));
     const first = it.next().value!;
     const second = it.next().value!;
