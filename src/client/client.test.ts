@@ -166,3 +166,24 @@ describe('ResourceClient batches', () => {
     await assert.rejects(client.get('ippool', undefined, 'nope'), (e: unknown) => e instanceof ResourceError && e.message === 'resource does not exist: IPPool(nope)');
   });
 });
+
+describe('ResourceClient refuses overlapping IPPools', () => {
+  it('refuses a pool overlapping a stored one, naming both, and stores nothing from the batch', async () => {
+    const { ds, client } = fresh();
+    await client.create(pool('a', '10.1.0.0/16'));
+    await assert.rejects(
+      client.applyAll([pool('ok', '10.9.0.0/16'), pool('b', '10.1.128.0/24')]),
+      (e: unknown) => e instanceof ResourceError && e.code === 'Invalid' && /IPPool\(b\).*10\.1\.128\.0\/24 overlaps IPPool "a" \(10\.1\.0\.0\/16\).*cidr-overlap/.test(e.message),
+    );
+    assert.equal(await ds.get(KEY('ok')), undefined);
+    assert.equal(await ds.get(KEY('b')), undefined);
+  });
+  it('refuses two overlapping pools in one request, and lets a pool be re-applied over itself', async () => {
+    const { client } = fresh();
+    await rejectsWith(client.applyAll([pool('x', '10.0.0.0/8'), pool('y', '10.200.0.0/16')]), 'Invalid');
+    await client.apply(pool('x', '10.0.0.0/8'));
+    await client.apply(pool('x', '10.0.0.0/8', {}, { natOutgoing: true }));
+    await client.apply(pool('v6', 'fd00:10:244::/48'));
+    await rejectsWith(client.create(pool('v6b', 'fd00:10:244:1::/64')), 'Invalid');
+  });
+});

@@ -32,6 +32,7 @@ import {
   type WriteMode,
   keysToRead,
   planWrites,
+  poolOverlapRefusals,
   prepareDelete,
   prepareWrite,
 } from './write-plan.js';
@@ -199,6 +200,11 @@ export class ResourceClient {
 
   private async write(mode: WriteMode, prepared: readonly Prepared[], opts: BatchOptions): Promise<BatchResult> {
     if (!this.options.skipBootstrap) await this.ensureInitialized();
+    if (mode !== 'delete' && prepared.some((p) => p.value?.kind === 'IPPool')) {
+      const pools = await this.datastore.list(resourceListPrefix(kindInfo('IPPool')));
+      const refusals = poolOverlapRefusals(prepared, pools.items);
+      if (refusals.length > 0) throw refusals.length === 1 ? refusals[0]! : new ResourceError('Invalid', refusals.map((r) => r.message).join('\n'), refusals[0]!.resource);
+    }
     const chunks = chunkByOps(prepared);
     const items: ResourceObject[] = [];
     const skipped: number[] = [];

@@ -30,6 +30,7 @@ import {
   checkUpdate,
   formatIssue,
 } from '../model/index.js';
+import { cidrsOverlap, formatCIDR, parseCIDR } from '../ip/index.js';
 import { type ResourceRef, ResourceError, describeRef } from './errors.js';
 
 export type WriteMode = 'create' | 'apply' | 'replace' | 'delete';
@@ -253,4 +254,43 @@ function combineRefusals(errs: readonly ResourceError[]): ResourceError {
   if (errs.length === 1) return errs[0]!;
   const first = errs[0]!;
   return new ResourceError(first.code, errs.map((e) => e.message).join('\n'), first.resource);
+}
+
+/**
+ * Refusals for IPPools in `prepared` whose CIDR overlaps another pool: one already stored (other
+ * than the pool itself) or another pool in the same request. Calico refuses overlapping pools;
+ * two concurrent writers can still slip past this check, which is why the IPAM allocator also
+ * treats the newer of two overlapping pools as not allocatable.
+ */
+export function poolOverlapRefusals(prepared: readonly Prepared[], stored: readonly KVPair[]): ResourceError[] {
+  const cidrOf = (v: unknown): string | undefined => (v as { spec?: { cidr?: unknown } } | undefined)?.spec?.cidr as string | undefined;
+  const incoming = prepared.filter((p) => p.value !== undefined && p.value.kind === 'IPPool');
+  if (incoming.length === 0) return [];
+  const writing = new Set(incoming.map((p) => p.key));
+  const others: { name: string; cidr: string }[] = stored
+    .filter((kv) => !writing.has(kv.key))
+    .flatMap((kv) => {
+      const cidr = cidrOf(kv.value);
+      const name = (kv.value as { metadata?: { name?: string } }).metadata?.name ?? kv.key;
+      return cidr === undefined ? [] : [{ name, cidr }];
+    });
+  const refusals: ResourceError[] = [];
+  incoming.forEach((p, i) => {
+    const mine = parseCIDR(cidrOf(p.value)!);
+    const clash =
+      others.find((o) => {
+        const c = parseCIDR(o.cidr, { lenient: true });
+        return cidrsOverlap(c, mine);
+      }) ??
+      incoming.slice(0, i).map((q) => ({ name: q.value!.metadata.name ?? q.key, cidr: cidrOf(q.value)! })).find((o) => cidrsOverlap(parseCIDR(o.cidr), mine));
+    if (clash === undefined) return;
+    refusals.push(
+      new ResourceError(
+        'Invalid',
+        `${describeRef(p.ref)}: spec.cidr: ${formatCIDR(mine)} overlaps IPPool "${clash.name}" (${clash.cidr}); pools may not overlap — pick a CIDR outside it [rule: cidr-overlap]`,
+        p.ref,
+      ),
+    );
+  });
+  return refusals;
 }

@@ -6,6 +6,7 @@
 //   2  not found
 //   3  already exists, or an update conflict (the resource changed since it was read)
 //   4  datastore unavailable (unreachable, TLS failure, timeout)
+//   5  a check found problems (`ipam check --exit-code`)
 //
 // Errors are classified by their stable `code` (every Tabby error class carries one), so a new
 // command group needs no changes here as long as its errors use the datastore's codes.
@@ -16,6 +17,7 @@ export const ExitCode = {
   NotFound: 2,
   Conflict: 3,
   Unavailable: 4,
+  ProblemsFound: 5,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -25,7 +27,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  invalid input or usage (nothing was stored, unless --continue-on-error)
   2  resource not found
   3  resource already exists, or update conflict
-  4  datastore unavailable`;
+  4  datastore unavailable
+  5  a check found problems (ipam check --exit-code)`;
 
 /** System error codes that mean "could not reach the datastore". */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);

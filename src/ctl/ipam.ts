@@ -16,7 +16,7 @@ import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { UsageError } from './output.js';
 
 /** `ipam check --exit-code` found problems. Outside the shared table on purpose: only this command uses it. */
-export const EXIT_PROBLEMS_FOUND = 5 as unknown as ExitCode;
+export const EXIT_PROBLEMS_FOUND = ExitCode.ProblemsFound;
 
 type Format = 'text' | 'json';
 
