@@ -39,6 +39,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "io.h"
+
 #define PROTOCOL "TABBY-CNI/1"
 #define MAX_FRAME (16u << 20)
 #define DEFAULT_SOCKET "/run/tabby/cni.sock"
@@ -47,28 +49,6 @@
 
 extern char **environ;
 
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-static int buf_append(struct buf *b, const void *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0'; /* keeps the buffer usable as a C string */
-	return 0;
-}
 
 static int read_stdin(struct buf *b)
 {
@@ -91,21 +71,6 @@ static int read_stdin(struct buf *b)
 	}
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* 0 on success; -1 with errno on failure; an early end of stream sets errno to ECONNRESET. */
 static int read_exact(int fd, void *p, size_t n)

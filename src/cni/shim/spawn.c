@@ -26,34 +26,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io.h"
+
 #define MAX_FRAME (16u << 20)
 #define MAX_JOBS 256
 
 extern char **environ;
 
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-static int buf_append(struct buf *b, const void *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
 
 struct job {
 	int used;
@@ -66,21 +45,6 @@ struct job {
 
 static struct job jobs[MAX_JOBS];
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static int write_frame(const void *p, size_t n)
 {
