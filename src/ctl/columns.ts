@@ -81,7 +81,8 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   WorkloadEndpoint: [
     { ...name, wide: true },
-    col('WORKLOAD', 'spec.workload'),
+    // Kubernetes endpoints carry the pod in spec.pod and leave spec.workload empty; calicoctl shows the pod.
+    { header: 'WORKLOAD', value: (r) => field('spec.workload')(r) || field('spec.pod')(r) },
     col('NODE', 'spec.node'),
     col('NETWORKS', 'spec.ipNetworks'),
     col('INTERFACE', 'spec.interfaceName'),

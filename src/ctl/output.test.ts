@@ -38,6 +38,16 @@ describe('table rendering', () => {
   });
 });
 
+describe('WorkloadEndpoint columns', () => {
+  it('shows the pod as WORKLOAD for Kubernetes endpoints and spec.workload otherwise', () => {
+    const workload = columnsFor('WorkloadEndpoint', { wide: false, withNamespace: false }).find((c) => c.header === 'WORKLOAD')!;
+    const wep = (spec: Record<string, unknown>) => ({ kind: 'WorkloadEndpoint', metadata: { name: 'n', namespace: 'ns' }, spec });
+    assert.equal(workload.value(wep({ orchestrator: 'k8s', pod: 'web-1', endpoint: 'eth0' })), 'web-1');
+    assert.equal(workload.value(wep({ orchestrator: 'cni', workload: 'ctr-1', pod: 'ignored' })), 'ctr-1');
+    assert.equal(workload.value(wep({})), '');
+  });
+});
+
 describe('yaml, json and name output', () => {
   const items = [pool('a', '10.1.0.0/16'), pool('b', '10.2.0.0/16')];
   it('prints one named resource bare and several as a <Kind>List with the list resourceVersion', () => {
