@@ -21,6 +21,12 @@
 //              If 2 loses (the block exists, affine elsewhere) the pending affinity is deleted
 //              by CAS; a crash before that leaves the same repairable state.
 //   reclaim    txn{ block CAS (empty, affinity → us), other node's affinity delete, ours put }
+// Requests for one node that are in flight together are written together (group commit:
+// group-commit.ts, assign-batch.ts, release.ts): one transaction writes each block once and every
+// request's handle, each request applied as its own step. That is the same transaction shape as
+// above with more handles in it, so the crash analysis is unchanged. Requests the node's blocks
+// cannot serve in full (a block to claim, borrowing, a repair) take the one-at-a-time path below,
+// under the same per-node mutex, so in one process a node's writes never race each other.
 // The only crash outcome with an address lost to use is "allocated but the caller never learned
 // of it" (crash after the allocate txn): the allocation carries its pod/namespace/node
 // attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
