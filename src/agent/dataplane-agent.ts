@@ -11,7 +11,6 @@ import { loadDatastoreConfig } from '../datastore/config.js';
 import type { Datastore } from '../datastore/datastore.js';
 import { openDatastore } from '../datastore/open.js';
 import { BlockAllocator } from '../ipam/allocator.js';
-import { withHostIpamLock } from '../cni/addresses.js';
 import { AttachmentStore } from '../cni/attachments.js';
 import type { CniServices, Readiness } from '../cni/context.js';
 import { CniHandler } from '../cni/handler.js';
@@ -78,7 +77,8 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   const refresh = async (): Promise<Readiness> => (last = await datastoreReadiness(ds, opts.nodename));
   const services: CniServices = {
     datastore: ds,
-    ipam: withHostIpamLock(ipam),
+    // No host-wide IPAM lock (Calico's flock): the allocator serialises and batches per node itself.
+    ipam,
     nodename: opts.nodename,
     attachments: new AttachmentStore(opts.stateDir),
     defaultMtu: opts.cni.mtu,

@@ -11,7 +11,6 @@
 import { isDatastoreError } from '../datastore/datastore.js';
 import { tryParseIP } from '../ip/index.js';
 import { type AllocationAttrs, type AssignedAddress, type Ipam, IpamError } from '../ipam/api.js';
-import { KeyedMutex } from '../ipam/keyed-mutex.js';
 import { CniCode, CniError } from './errors.js';
 
 export interface AddressRequest {
@@ -114,22 +113,4 @@ export async function releaseQuietly(ipam: Ipam, handleId: string): Promise<void
   } catch {
     // The original error is what the runtime needs to see; GC frees a leftover allocation.
   }
-}
-
-/**
- * Calico's host-wide IPAM lock (calico-internals.md §4.4), in-process: this node's address
- * writes (assign and release) run one at a time. Correctness does not depend on it — every IPAM
- * write is a CAS — but concurrent ADDs and DELs on one node all touch the node's affine block, and
- * without it they would spend their time losing CAS races and backing off. Reads pass freely.
- */
-export function withHostIpamLock(ipam: Ipam): Ipam {
-  const lock = new KeyedMutex();
-  const one = <T>(f: () => Promise<T>): Promise<T> => lock.run('ipam', f);
-  return {
-    autoAssign: (req) => one(() => ipam.autoAssign(req)),
-    assignIP: (req) => one(() => ipam.assignIP(req)),
-    releaseIPs: (reqs) => one(() => ipam.releaseIPs(reqs)),
-    releaseByHandle: (handleId) => one(() => ipam.releaseByHandle(handleId)),
-    addressesByHandle: (handleId) => ipam.addressesByHandle(handleId),
-  };
 }

@@ -21,6 +21,12 @@
 //              If 2 loses (the block exists, affine elsewhere) the pending affinity is deleted
 //              by CAS; a crash before that leaves the same repairable state.
 //   reclaim    txn{ block CAS (empty, affinity → us), other node's affinity delete, ours put }
+// Requests for one node that are in flight together are written together (group commit:
+// group-commit.ts, assign-batch.ts, release.ts): one transaction writes each block once and every
+// request's handle, each request applied as its own step. That is the same transaction shape as
+// above with more handles in it, so the crash analysis is unchanged. Requests the node's blocks
+// cannot serve in full (a block to claim, borrowing, a repair) take the one-at-a-time path below,
+// under the same per-node mutex, so in one process a node's writes never race each other.
 // The only crash outcome with an address lost to use is "allocated but the caller never learned
 // of it" (crash after the allocate txn): the allocation carries its pod/namespace/node
 // attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
@@ -48,8 +54,10 @@ import { type IpamConfig, type IpamHandle, adjustHandle, effectiveMaxBlocks, enc
 import type { ReservationSet } from './core/reservations.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
 import { parseSelector } from '../selector/index.js';
+import { ASSIGNS_PER_BATCH, AssignBatcher, type AssignTicket, HandleCursor } from './assign-batch.js';
 import { BlockCache } from './block-cache.js';
 import { BlockClaimer } from './claim.js';
+import { GroupCommit } from './group-commit.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { Releaser, assigned, parseAddress } from './release.js';
 import { DEFAULT_RETRY, type RetryPolicy, RetryableConflict, withRetries } from './retry.js';
@@ -77,13 +85,6 @@ interface RequestContext {
   readonly fetchedAt: number;
 }
 
-/** The handle record as this request last saw it; `undefined` value = believed absent. */
-class HandleCursor {
-  current: Versioned<IpamHandle> | undefined;
-  stale = false;
-  constructor(readonly handleId: string) {}
-}
-
 interface FamilyPlan {
   readonly family: IPFamily;
   readonly count: number;
@@ -101,6 +102,9 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   private readonly nodeLock = new KeyedMutex();
   private readonly blocks: BlockCache;
   private readonly releaser: Releaser;
+  /** The fast path: concurrent assignments for one node written together (assign-batch.ts). */
+  readonly batcher: AssignBatcher;
+  private readonly assigns: GroupCommit<AssignTicket>;
   private readonly affinities = new Map<string, { list: StoredAffinity[]; at: number }>();
   private readonly nodeLabelCache = new Map<string, { labels: Labels; at: number }>();
   private context: RequestContext | undefined;
@@ -114,7 +118,9 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     this.log = opts.logger ?? nullLogger;
     this.claimer = new BlockClaimer(ds, this.store, this.now, this.log);
     this.blocks = new BlockCache(this.store);
-    this.releaser = new Releaser(ds, this.store, this.blocks, this.retry, (addr) => this.locateBlock(addr));
+    this.releaser = new Releaser(ds, this.store, this.blocks, this.retry, (addr) => this.locateBlock(addr), this.nodeLock);
+    this.batcher = new AssignBatcher(ds, this.store, this.blocks, this.retry, (n, f) => this.affinitiesOf(n, f), (n, f) => this.dropAffinities(n, f), this.log);
+    this.assigns = new GroupCommit(this.nodeLock, ASSIGNS_PER_BATCH, this.batcher.settle);
   }
 
   /** Forget every cached read (tests, or after a configuration change). */
@@ -136,35 +142,64 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     for (const [n, what] of [[req.num4, 'num4'], [req.num6, 'num6']] as const) {
       if (!Number.isInteger(n) || n < 0 || n > 1024) throw new IpamError('InvalidRequest', `${what} must be an integer in 0..1024, got ${n}`);
     }
-    return this.nodeLock.run(req.node, async () => {
-      const ctx = await this.requestContext();
-      const nodeLabels = await this.labelsOf(req.node);
-      const plans: FamilyPlan[] = [];
-      for (const family of [4, 6] as const) {
-        const count = family === 4 ? req.num4 : req.num6;
-        if (count === 0) continue;
-        const explicit = family === 4 ? req.ipv4Pools : req.ipv6Pools;
-        const choice = choosePools(ctx.pools.filter(poolFilter), {
-          family,
-          ...(explicit ? { explicit } : {}),
-          nodeLabels,
-          ...(req.namespaceLabels ? { namespaceLabels: req.namespaceLabels } : {}),
-          use: req.intendedUse ?? 'Workload',
-        }, this.safeParseSelector);
-        if (!choice.ok) throw new IpamError(choice.code, `node ${req.node}, handle ${req.handleId}: ${choice.message}`);
-        plans.push({ family, count, pools: choice.pools });
-      }
-      const cursor = new HandleCursor(req.handleId);
-      const got: AssignedAddress[] = [];
-      try {
-        for (const plan of plans) await this.assignFamily(plan, req, ctx, cursor, got);
-      } catch (err) {
-        // All or nothing: a request that cannot be met in full gives back what it took.
-        if (got.length > 0) await this.releaseIPs(got.map((a) => ({ ip: a.ip, sequenceNumber: a.sequenceNumber, handleId: req.handleId })));
-        throw err;
-      }
-      return { ipv4: got.filter((a) => a.family === 4), ipv6: got.filter((a) => a.family === 6) };
-    });
+    const ctx = await this.requestContext();
+    const nodeLabels = await this.labelsOf(req.node);
+    const plans: FamilyPlan[] = [];
+    for (const family of [4, 6] as const) {
+      const count = family === 4 ? req.num4 : req.num6;
+      if (count === 0) continue;
+      const explicit = family === 4 ? req.ipv4Pools : req.ipv6Pools;
+      const choice = choosePools(ctx.pools.filter(poolFilter), {
+        family,
+        ...(explicit ? { explicit } : {}),
+        nodeLabels,
+        ...(req.namespaceLabels ? { namespaceLabels: req.namespaceLabels } : {}),
+        use: req.intendedUse ?? 'Workload',
+      }, this.safeParseSelector);
+      if (!choice.ok) throw new IpamError(choice.code, `node ${req.node}, handle ${req.handleId}: ${choice.message}`);
+      plans.push({ family, count, pools: choice.pools });
+    }
+    const cursor = new HandleCursor(req.handleId);
+    const got: AssignedAddress[] = [];
+    try {
+      for (const plan of plans) await this.assignFamilyBatched(plan, req, ctx, cursor, got);
+    } catch (err) {
+      // All or nothing: a request that cannot be met in full gives back what it took.
+      if (got.length > 0) await this.releaseIPs(got.map((a) => ({ ip: a.ip, sequenceNumber: a.sequenceNumber, handleId: req.handleId })));
+      throw err;
+    }
+    return { ipv4: got.filter((a) => a.family === 4), ipv6: got.filter((a) => a.family === 6) };
+  }
+
+  /**
+   * One family of a request: queued with the node's other requests in flight and written in
+   * their batch when the node's blocks can serve it in full; otherwise (or when it is too big to
+   * batch) the one-at-a-time path, still under the node's mutex.
+   */
+  private async assignFamilyBatched(plan: FamilyPlan, req: AutoAssignRequest, ctx: RequestContext, cursor: HandleCursor, sink: AssignedAddress[]): Promise<void> {
+    // At most two rounds: a request its batch could not serve while another request of the batch
+    // went to claim a block queues once more, to be served from that block with the rest.
+    for (let round = 0; round < 2; round++) {
+      const ticket: AssignTicket = {
+        settled: false,
+        node: req.node,
+        family: plan.family,
+        count: plan.count,
+        handleId: req.handleId,
+        attrs: attrsFor(req.attrs),
+        inPools: (c) => plan.pools.some((p) => cidrContains(p.cidr, c)),
+        reserved: ctx.reserved,
+        cursor,
+      };
+      const done = await this.assigns.submit(req.node, ticket, async () => {
+        if (ticket.error !== undefined) throw ticket.error;
+        if (ticket.result) sink.push(...ticket.result);
+        else if (ticket.slow === 'retry' && round === 0) return false;
+        else await this.assignFamily(plan, req, ctx, cursor, sink);
+        return true;
+      });
+      if (done) return;
+    }
   }
 
   private readonly selectors = new Map<string, LabelMatcher>();

@@ -9,8 +9,12 @@
 // its sequence number), as the CNI's DEL does. A crash anywhere in either sequence leaves at worst
 // an allocation without an endpoint: a leak for GC, never a duplicate.
 //
-// argv[2] is JSON: {endpoints, node, worker, ops, holdMax, seed, allocPercent?}. Output: JSON lines on stdout;
-// the last is {"event":"done", ...counters, "held":[ips]}.
+// The worker runs `lanes` such walks at once in one process (one allocator), so a node has several
+// requests in flight together, as when pods are scheduled in a burst; it stops once its lanes have
+// made `allocs` allocations between them (or after `maxOps` operations, whichever comes first).
+//
+// argv[2] is JSON: {endpoints, node, worker, allocs, maxOps, lanes, holdMax, seed, allocPercent?}.
+// Output: JSON lines on stdout; the last is {"event":"done", ...counters, "held":[ips]}.
 
 import { EtcdDatastore } from '../../datastore/etcd.js';
 import { isDatastoreError } from '../../datastore/datastore.js';
@@ -23,7 +27,12 @@ interface WorkerArgs {
   endpoints: string[];
   node: string;
   worker: string;
-  ops: number;
+  /** Stop once this many allocations were made. */
+  allocs: number;
+  /** ...or after this many operations in all (a pool that never frees up must not hang the test). */
+  maxOps: number;
+  lanes: number;
+  /** Addresses one lane may hold. */
   holdMax: number;
   seed: number;
   /** Chance (percent) that a step allocates rather than releases, while below holdMax. */
@@ -64,49 +73,55 @@ async function main(): Promise<void> {
   const rand = prng(args.seed);
   const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
   const held: Held[] = [];
-  const c = { allocs: 0, releases: 0, exhausted: 0, duplicates: 0, retriesExhausted: 0 };
-  for (let i = 0; i < args.ops; i++) {
-    const allocate = held.length === 0 || (held.length < args.holdMax && rand() % 100 < (args.allocPercent ?? 62));
-    if (allocate) {
-      const handle = `k8s-pod-network.${args.worker}-${i}`;
-      const pod = `pod-${args.worker}-${i}`;
-      try {
-        const r = await ipam.autoAssign({
-          handleId: handle,
-          node: args.node,
-          num4: 1,
-          num6: 0,
-          attrs: { pod, namespace: STRESS_NAMESPACE, node: args.node, timestamp: new Date().toISOString() },
-        });
-        const a = r.ipv4[0]!;
-        c.allocs++;
+  const c = { allocs: 0, releases: 0, exhausted: 0, duplicates: 0, retriesExhausted: 0, ops: 0 };
+  const lane = async (l: number): Promise<void> => {
+    const mine: Held[] = [];
+    while (c.allocs < args.allocs && c.ops < args.maxOps) {
+      const i = c.ops++;
+      const allocate = mine.length === 0 || (mine.length < args.holdMax && rand() % 100 < (args.allocPercent ?? 62));
+      if (allocate) {
+        const handle = `k8s-pod-network.${args.worker}-${l}-${i}`;
+        const pod = `pod-${args.worker}-${l}-${i}`;
         try {
-          await ds.create(stressEndpointKey(a.ip), {
-            apiVersion: 'projectcalico.org/v3',
-            kind: 'WorkloadEndpoint',
-            metadata: { name: `ip-${a.ip.replace(/[.:]/g, '-')}`, namespace: STRESS_NAMESPACE },
-            spec: { node: args.node, pod, orchestrator: 'k8s', endpoint: 'eth0', ipNetworks: [`${a.ip}/32`] },
+          const r = await ipam.autoAssign({
+            handleId: handle,
+            node: args.node,
+            num4: 1,
+            num6: 0,
+            attrs: { pod, namespace: STRESS_NAMESPACE, node: args.node, timestamp: new Date().toISOString() },
           });
+          const a = r.ipv4[0]!;
+          c.allocs++;
+          try {
+            await ds.create(stressEndpointKey(a.ip), {
+              apiVersion: 'projectcalico.org/v3',
+              kind: 'WorkloadEndpoint',
+              metadata: { name: `ip-${a.ip.replace(/[.:]/g, '-')}`, namespace: STRESS_NAMESPACE },
+              spec: { node: args.node, pod, orchestrator: 'k8s', endpoint: 'eth0', ipNetworks: [`${a.ip}/32`] },
+            });
+          } catch (err) {
+            if (!isDatastoreError(err, 'AlreadyExists')) throw err;
+            c.duplicates++;
+            emit({ event: 'duplicate', ip: a.ip, node: args.node, worker: args.worker, holder: (await ds.get(stressEndpointKey(a.ip)))?.value ?? null });
+            continue; // leave it allocated: the check at the end must see it
+          }
+          mine.push({ ip: a.ip, handle, seq: a.sequenceNumber });
         } catch (err) {
-          if (!isDatastoreError(err, 'AlreadyExists')) throw err;
-          c.duplicates++;
-          emit({ event: 'duplicate', ip: a.ip, node: args.node, worker: args.worker, holder: (await ds.get(stressEndpointKey(a.ip)))?.value ?? null });
-          continue; // leave it allocated: the check at the end must see it
+          if (err instanceof IpamError && (err.code === 'PoolExhausted' || err.code === 'BlockLimit')) c.exhausted++;
+          else if (err instanceof IpamError && err.code === 'RetriesExhausted') c.retriesExhausted++;
+          else throw err;
         }
-        held.push({ ip: a.ip, handle, seq: a.sequenceNumber });
-      } catch (err) {
-        if (err instanceof IpamError && (err.code === 'PoolExhausted' || err.code === 'BlockLimit')) c.exhausted++;
-        else if (err instanceof IpamError && err.code === 'RetriesExhausted') c.retriesExhausted++;
-        else throw err;
+      } else {
+        const h = mine.splice(rand() % mine.length, 1)[0]!;
+        await ds.delete(stressEndpointKey(h.ip));
+        const released = i % 2 === 0 ? await ipam.releaseByHandle(h.handle) : await ipam.releaseIPs([{ ip: h.ip, sequenceNumber: h.seq, handleId: h.handle }]);
+        if (released.length !== 1 || released[0] !== h.ip) throw new Error(`releasing ${h.ip} (${h.handle}) released ${JSON.stringify(released)}`);
+        c.releases++;
       }
-    } else {
-      const h = held.splice(rand() % held.length, 1)[0]!;
-      await ds.delete(stressEndpointKey(h.ip));
-      const released = i % 2 === 0 ? await ipam.releaseByHandle(h.handle) : await ipam.releaseIPs([{ ip: h.ip, sequenceNumber: h.seq, handleId: h.handle }]);
-      if (released.length !== 1 || released[0] !== h.ip) throw new Error(`releasing ${h.ip} (${h.handle}) released ${JSON.stringify(released)}`);
-      c.releases++;
     }
-  }
+    held.push(...mine);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, args.lanes) }, (_, l) => lane(l)));
   emit({ event: 'done', node: args.node, worker: args.worker, ...c, calls, held: held.map((h) => h.ip) });
   await ds.close();
 }
