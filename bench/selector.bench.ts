@@ -11,21 +11,12 @@
 // Prints one JSON line at the end (DESIGN.md §9).
 
 import { evaluateTree, parseSelector, type LabelRecord, type Selector } from '../src/selector/index.js';
+import { unitRandom as prng } from '../src/util/random.js';
 
 const SELECTORS = 1_000;
 const LABEL_SETS = 10_000;
 const ROUNDS = 3; // timed passes per evaluator; the best is reported
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(0x5e1ec7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;

@@ -27,7 +27,7 @@ import {
 import { type IpamPool, type Labels, poolFromResource } from './core/pools.js';
 import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './core/records.js';
 import { ReservationSet, reservedCidrsOf } from './core/reservations.js';
-import { type IpamSnapshot, type SnapshotWorkloadEndpoint, buildSnapshot, workloadEndpointOf } from './core/snapshot.js';
+import { type IpamSnapshot, type SnapshotWorkloadEndpoint, buildSnapshot, labelsOf, workloadEndpointOf } from './core/snapshot.js';
 
 export interface Versioned<T> {
   readonly key: string;
@@ -175,10 +175,3 @@ export class IpamStore {
   }
 }
 
-function labelsOf(v: JsonValue): Labels {
-  const meta = isJsonObject(v) && isJsonObject(v['metadata']) ? v['metadata'] : undefined;
-  const labels = meta && isJsonObject(meta['labels']) ? meta['labels'] : {};
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(labels)) if (typeof x === 'string') out[k] = x;
-  return out;
-}

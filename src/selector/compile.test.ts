@@ -11,18 +11,8 @@ import { generatedSource } from './compile.js';
 import { SelectorParseError } from './errors.js';
 import { evaluateTree } from './interpret.js';
 import { parseSelector } from './selector.js';
+import { unitRandom as prng } from '../util/random.js';
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LABELS = ['a', 'b', 'app', 'x/y', 'k8s-app', 'constructor'];
 const VALUES = ['', 'v', 'w', 'web', 'we', 'b"c', "it's", 'é'];

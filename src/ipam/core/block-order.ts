@@ -6,6 +6,7 @@
 // Calico does, because there the node's order would make every claim collide with its last.
 
 import { type CIDR, familyBits, subnetAt, subnetCount } from '../../ip/index.js';
+import { mulberry32 } from '../../util/random.js';
 import type { IpamPool } from './pools.js';
 
 export function fnv1a32(text: string): number {
@@ -17,17 +18,8 @@ export function fnv1a32(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG; enough for spreading block claims. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+/** Block claims are spread with mulberry32 (enough for that, and deterministic per hostname). */
+export const prng = mulberry32;
 
 /** A uniform-enough bigint in [0, n) from a 32-bit generator (64 spare bits keep the bias negligible). */
 export function randomBelow(next: () => number, n: bigint): bigint {

@@ -101,7 +101,8 @@ export function buildSnapshot(items: readonly StoredItem[], revision: number): I
   return { revision, pools, blocks, affinities, handles, config, reservations: new ReservationSet(reserved), nodes, workloadEndpoints, invalid };
 }
 
-function labelsOf(v: JsonValue): Labels {
+/** A resource's metadata.labels, string values only. */
+export function labelsOf(v: JsonValue): Labels {
   const meta = isJsonObject(v) && isJsonObject(v['metadata']) ? v['metadata'] : undefined;
   const labels = meta && isJsonObject(meta['labels']) ? meta['labels'] : {};
   const out: Record<string, string> = {};
