@@ -6,6 +6,7 @@
 // only this process's own datastore requests and closes (connections included) with the command.
 
 import net from 'node:net';
+import { joinSockets } from '../util/join-sockets.js';
 
 export interface EtcdBridge {
   /** http://127.0.0.1:<port>, for EtcdDatastore. */
@@ -17,16 +18,11 @@ export function openEtcdBridge(socketPath: string): Promise<EtcdBridge> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(socketPath);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    sockets.add(client).add(upstream);
+    joinSockets(client, upstream, () => {
+      sockets.delete(client);
+      sockets.delete(upstream);
+    });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

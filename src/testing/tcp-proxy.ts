@@ -3,6 +3,7 @@
 // other clients write and compact). Transparent to TLS: it forwards bytes only.
 
 import net from 'node:net';
+import { joinSockets } from '../util/join-sockets.js';
 
 export interface TcpProxy {
   /** "127.0.0.1:<port>" to connect to instead of the target. */
@@ -23,18 +24,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       return;
     }
     const upstream = net.connect(targetPort, targetHost);
-    open.add(client);
-    open.add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
+    open.add(client).add(upstream);
+    joinSockets(client, upstream, () => {
       open.delete(client);
       open.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

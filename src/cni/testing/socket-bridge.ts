@@ -5,6 +5,7 @@
 //   node socket-bridge.js unix-to-tcp <unix-socket-path> <connect-host> <connect-port>
 // Prints "listening" once ready; exits when its stdin closes (so it never outlives the test).
 import net from 'node:net';
+import { joinSockets } from '../../util/join-sockets.js';
 
 const [mode, a, b, c] = process.argv.slice(2);
 if ((mode !== 'tcp-to-unix' && mode !== 'unix-to-tcp') || !a || !b || !c) {
@@ -12,15 +13,7 @@ if ((mode !== 'tcp-to-unix' && mode !== 'unix-to-tcp') || !a || !b || !c) {
   process.exit(2);
 }
 const server = net.createServer((client) => {
-  const upstream = mode === 'tcp-to-unix' ? net.connect(c) : net.connect(Number(c), b);
-  const drop = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', drop).on('close', drop);
-  upstream.on('error', drop).on('close', drop);
-  client.pipe(upstream);
-  upstream.pipe(client);
+  joinSockets(client, mode === 'tcp-to-unix' ? net.connect(c) : net.connect(Number(c), b));
 });
 const ready = () => process.stdout.write('listening\n');
 if (mode === 'tcp-to-unix') server.listen(Number(b), a, ready);

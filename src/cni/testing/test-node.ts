@@ -19,6 +19,7 @@ import type { Datastore } from '../../datastore/datastore.js';
 import { EtcdDatastore } from '../../datastore/etcd.js';
 import { putPool } from '../../ipam/testing.js';
 import { ETCD_BINARY, type EtcdFixture, startEtcd } from '../../testing/etcd.js';
+import { joinSockets } from '../../util/join-sockets.js';
 import { mustRun, runCommand } from '../exec.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -257,15 +258,7 @@ function stopProcess(proc: ChildProcess): Promise<void> {
 /** A TCP or unix listener in this process that forwards every connection to `connect()`. */
 async function forwarder(listen: (s: net.Server, ready: () => void) => void, connect: () => net.Socket): Promise<net.Server> {
   const server = net.createServer((c) => {
-    const up = connect();
-    const drop = () => {
-      c.destroy();
-      up.destroy();
-    };
-    c.on('error', drop).on('close', drop);
-    up.on('error', drop).on('close', drop);
-    c.pipe(up);
-    up.pipe(c);
+    joinSockets(c, connect());
   });
   await new Promise<void>((res, rej) => {
     server.once('error', rej);
