@@ -56,7 +56,7 @@ import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js'
 import { parseSelector } from '../selector/index.js';
 import { ASSIGNS_PER_BATCH, AssignBatcher, type AssignTicket, HandleCursor } from './assign-batch.js';
 import { BlockCache } from './block-cache.js';
-import { BlockClaimer } from './claim.js';
+import { BlockClaimer, type Claim } from './claim.js';
 import { GroupCommit } from './group-commit.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { Releaser, assigned, parseAddress } from './release.js';
@@ -239,9 +239,11 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           // 2. Claim a new block while under the per-node cap.
           const owned = mine.filter((a) => a.affinity.state !== 'pendingDeletion').length;
           if (ctx.config.autoAllocateBlocks && owned < maxBlocks) {
-            const claimed = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations);
-            this.dropAffinities(req.node, plan.family);
-            if (claimed) continue;
+            const claim = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations);
+            if (claim) {
+              this.noteClaim(req.node, plan.family, claim);
+              continue;
+            }
           }
           // 3. Borrow from other nodes' blocks unless strict affinity forbids it.
           if (!ctx.config.strictAffinity && (await this.borrow(plan, want, req, ctx, cursor, out))) continue;
@@ -498,6 +500,22 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const list = await this.store.listAffinities(node, family);
     this.affinities.set(k, { list, at: now });
     return list;
+  }
+
+  /**
+   * After a claim: a block and affinity this process just wrote go straight into the caches, so
+   * the next assignment needs no read; anything else (another node won, a two-phase repair) drops
+   * the node's affinities to be listed afresh.
+   */
+  private noteClaim(node: string, family: IPFamily, claim: Claim): void {
+    const k = `${node}|${family}`;
+    const hit = this.affinities.get(k);
+    if (claim.block && claim.affinity && hit) {
+      this.blocks.set(claim.block);
+      this.affinities.set(k, { list: [...hit.list.filter((a) => a.key !== claim.affinity!.key), claim.affinity], at: hit.at });
+    } else {
+      this.dropAffinities(node, family);
+    }
   }
 
   private dropAffinities(node: string, family: IPFamily): void {

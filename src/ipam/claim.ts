@@ -1,7 +1,16 @@
 // Claiming blocks for a node (calico-internals.md §4.2 steps 5–6): find a free subnet in the
-// node's seeded order, then the two-phase claim — affinity `pending`, then one transaction that
-// creates the block and confirms the affinity. The block create is the arbiter between nodes
-// racing for one subnet: exactly one create succeeds. See allocator.ts for the crash analysis.
+// node's seeded order, then claim it. The block create is the arbiter between nodes racing for
+// one subnet: exactly one create succeeds. See allocator.ts for the crash analysis.
+//
+// Calico claims in two phases (affinity `pending`, then block create + affinity `confirmed`)
+// because its Kubernetes backend has no multi-key transactions. etcd has them, so a fresh
+// subnet is claimed in one transaction that creates the block and its confirmed affinity
+// together: no crash window at all. The two-phase path remains for a subnet whose affinity key
+// already exists (a pending claim a crash left behind, which this node now finishes).
+//
+// Finding a free subnet reads only the block keys (their CIDRs), never the blocks themselves:
+// a cluster's blocks hold ~11 KB each, and a claim is on the allocation path. Only when a pool
+// has no free subnet left are the blocks read, to look for an empty one to take over.
 
 import type { Datastore } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/datastore.js';
@@ -14,7 +23,8 @@ import { affinityKey, blockKey } from './core/keys.js';
 import type { IpamPool } from './core/pools.js';
 import { decodeAffinity, encodeAffinity } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';
-import type { IpamStore, StoredAffinity } from './store.js';
+import type { IpamStore, StoredAffinity, Versioned } from './store.js';
+import type { AllocationBlock } from './core/block.js';
 
 /** Calico lets a node take over another node's empty block only after it has been claimed this long. */
 export const EMPTY_BLOCK_MIN_RECLAIM_AGE_MS = 60_000;
@@ -23,6 +33,16 @@ export const EMPTY_BLOCK_MIN_RECLAIM_AGE_MS = 60_000;
 const EXTRA_SUBNET_STEPS = 4096;
 
 export type ClaimOutcome = 'claimed' | 'taken';
+
+/**
+ * What a claim did. `claimed` with `block` and `affinity` when this call wrote both (the caller
+ * may cache them as they are now in the datastore); without them when the two-phase path ran.
+ */
+export interface Claim {
+  readonly outcome: ClaimOutcome;
+  readonly block?: Versioned<AllocationBlock>;
+  readonly affinity?: StoredAffinity;
+}
 
 export class BlockClaimer {
   constructor(
@@ -34,23 +54,27 @@ export class BlockClaimer {
 
   /**
    * Claim one new block for `node` from `pools`: a subnet with no block, else an empty block of
-   * another node old enough to reclaim. Returns false when the pools have neither.
+   * another node old enough to reclaim. Undefined when the pools have neither; otherwise the
+   * state moved on (even when another node won the subnet) and the caller looks again.
    */
-  async claimNew(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet): Promise<boolean> {
-    const { blocks } = await this.store.listBlocks(family);
-    const existing = new BlockIndex(blocks.map((vb) => vb.value.cidr));
+  async claimNew(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet): Promise<Claim | undefined> {
+    const cidrs = await this.store.listBlockCidrs(family);
+    const existing = new BlockIndex(cidrs);
     for (const pool of pools) {
-      const inPool = blocks.filter((vb) => cidrsOverlap(pool.cidr, vb.value.cidr)).length;
+      const inPool = cidrs.filter((c) => cidrsOverlap(pool.cidr, c)).length;
       let steps = 0;
       for (const cidr of blockCandidates(pool, blockOrderSeed(pool, node, this.now().getTime() >>> 0))) {
         if (++steps > inPool + EXTRA_SUBNET_STEPS) break;
         if (existing.overlaps(cidr) || reservations.coversBlock(cidr)) continue;
-        // Even when another node wins this subnet ('taken') the state moved on: the caller's loop
-        // looks again with a fresh block list.
-        await this.claim(cidr, node);
-        return true;
+        return this.claimFresh(cidr, node);
       }
     }
+    return (await this.reclaimEmpty(pools, node, family, reservations)) ? { outcome: 'claimed' } : undefined;
+  }
+
+  /** Take over another node's empty block, claimed long enough ago; false when there is none. */
+  private async reclaimEmpty(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet): Promise<boolean> {
+    const { blocks } = await this.store.listBlocks(family);
     const now = this.now().getTime();
     for (const vb of blocks) {
       const owner = affineNode(vb.value);
@@ -70,6 +94,34 @@ export class BlockClaimer {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Claim a subnet believed free: one transaction creating the block and our confirmed affinity.
+   * If the block exists another node won it; if our affinity key exists (a claim a crash left
+   * half done) the two-phase path takes over and finishes or drops it.
+   */
+  async claimFresh(cidr: CIDR, node: string): Promise<Claim> {
+    const block = newBlock(cidr, node, this.now());
+    const bKey = blockKey(cidr);
+    const aKey = affinityKey(node, cidr);
+    const affinity = { state: 'confirmed', deleted: false } as const;
+    try {
+      const res = await this.ds.txn([
+        { op: 'create', key: bKey, value: encodeBlock(block) },
+        { op: 'create', key: aKey, value: encodeAffinity(affinity) },
+      ]);
+      this.log.info('claimed block', { block: formatCIDR(cidr), node });
+      return {
+        outcome: 'claimed',
+        block: { key: bKey, value: block, revision: res.results[0]!.revision },
+        affinity: { key: aKey, node, block: cidr, affinity, revision: res.results[1]!.revision },
+      };
+    } catch (err) {
+      if (!isDatastoreError(err, 'AlreadyExists')) throw err;
+      if (err.opIndex === 0) return { outcome: 'taken' };
+    }
+    return { outcome: await this.claim(cidr, node) };
   }
 
   /** The two-phase claim of one subnet. Conflicts on our own affinity propagate (caller retries). */

@@ -90,6 +90,16 @@ export class IpamStore {
     return { blocks, invalid };
   }
 
+  /** CIDRs of a family's existing blocks, from their keys alone: no block value is read. */
+  async listBlockCidrs(family: IPFamily): Promise<CIDR[]> {
+    const out: CIDR[] = [];
+    for (const kv of (await this.ds.list(blockPrefix(family))).items) {
+      const cidr = parseBlockKey(kv.key);
+      if (cidr) out.push(cidr);
+    }
+    return out;
+  }
+
   /** Affinities of one node and family, or (no arguments) of every node. */
   async listAffinities(node?: string, family?: IPFamily): Promise<StoredAffinity[]> {
     const prefix = node && family ? hostAffinityPrefix(node, family) : node ? `${HOST_PREFIX}${node}/` : HOST_PREFIX;
