@@ -191,17 +191,19 @@ export class AssignBatcher {
     this.log.debug('assigned batch', { node, requests: planned.length, blocks: working.size, revision: res.revision });
   }
 
-  /** The node's confirmed blocks (cached copies), in address order; anything to repair is left to the slow path. */
+  /**
+   * The node's confirmed blocks with a free address (cached copies), in address order; anything
+   * to repair is left to the slow path. Full blocks are dropped here, before any per-request work:
+   * a node that has filled many blocks pays a map lookup for each, nothing more.
+   */
   private async usableBlocks(node: string, family: IPFamily): Promise<Versioned<AllocationBlock>[]> {
-    const mine = (await this.affinitiesOf(node, family))
-      .filter((a) => a.affinity.state === 'confirmed')
-      .sort((a, b) => (a.block.base < b.block.base ? -1 : a.block.base > b.block.base ? 1 : 0));
     const out: Versioned<AllocationBlock>[] = [];
-    for (const aff of mine) {
+    for (const aff of await this.affinitiesOf(node, family)) {
+      if (aff.affinity.state !== 'confirmed') continue;
       const vb = await this.blocks.get(aff.block);
-      if (vb && affineNode(vb.value) === node) out.push(vb);
+      if (vb && vb.value.unallocated.length > 0 && affineNode(vb.value) === node) out.push(vb);
     }
-    return out;
+    return out.sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : a.value.cidr.base > b.value.cidr.base ? 1 : 0));
   }
 
   private onConflict(node: string, work: AssignTicket[], owners: OpOwner[], err: unknown): void {

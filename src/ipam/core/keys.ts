@@ -26,8 +26,17 @@ export function blockPrefix(family: IPFamily): string {
   return `${IPAM_ROOT}assignment/${familyName(family)}/block/`;
 }
 
+// Block keys are looked up on every allocation for each of the node's blocks; the CIDR objects
+// of cached affinities and blocks live on, so remembering their keys saves formatting them again.
+const blockKeys = new WeakMap<CIDR, string>();
+
 export function blockKey(block: CIDR): string {
-  return blockPrefix(block.family) + cidrKeySegment(block);
+  let key = blockKeys.get(block);
+  if (key === undefined) {
+    key = blockPrefix(block.family) + cidrKeySegment(block);
+    blockKeys.set(block, key);
+  }
+  return key;
 }
 
 /** Affinities of one node for one family. */
