@@ -13,7 +13,11 @@
 //                   handle create-or-CAS (count += n) }          — block and handle never disagree
 //   release    txn{ block CAS (ordinals freed to the FIFO tail; block deleted if now empty and
 //                   unaffine), handle CAS (count -= n; deleted at zero) }      (release.ts)
-//   claim      1. affinity := pending (create, or CAS from any non-confirmed state) (claim.ts)
+//   claim      txn{ block create (affinity host:<node>), affinity create (confirmed) } (claim.ts)
+//              — a free subnet is claimed atomically: no crash window. Calico's two phases
+//              remain for a subnet whose affinity key already exists (a claim Calico, or a
+//              crash mid-claim, left pending):
+//              1. affinity := pending (create, or CAS from any non-confirmed state)
 //              2. txn{ block create (affinity host:<node>), affinity CAS pending → confirmed }
 //              crash after 1: a pending affinity with no block. The node finishes the claim on
 //              its next allocation; GC deletes it if the node is gone, if another node won the
