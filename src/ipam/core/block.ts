@@ -279,15 +279,20 @@ export function encodeBlock(b: AllocationBlock): JsonValue {
     strictAffinity: b.strictAffinity,
     allocations: [...b.allocations],
     unallocated: [...b.unallocated],
-    attributes: b.attributes.map((a) => ({
-      ...(a.handleId === undefined ? {} : { handle_id: a.handleId }),
-      ...(Object.keys(a.secondary).length === 0 ? {} : { secondary: { ...a.secondary } }),
-      ...(a.alternate === undefined ? {} : { alternate: { ...a.alternate } }),
-      ...(a.releasedAt === undefined ? {} : { releasedAt: a.releasedAt }),
-    })),
+    attributes: b.attributes.map(encodeAttribute),
     deleted: b.deleted,
     sequenceNumber: b.sequenceNumber,
     sequenceNumberForAllocation: { ...b.sequenceNumberForAllocation },
+  };
+}
+
+/** One entry of a block's `attributes`, field names as Calico's AllocationAttribute. */
+export function encodeAttribute(a: AllocationAttribute): JsonValue {
+  return {
+    ...(a.handleId === undefined ? {} : { handle_id: a.handleId }),
+    ...(Object.keys(a.secondary).length === 0 ? {} : { secondary: { ...a.secondary } }),
+    ...(a.alternate === undefined ? {} : { alternate: { ...a.alternate } }),
+    ...(a.releasedAt === undefined ? {} : { releasedAt: a.releasedAt }),
   };
 }
 
