@@ -226,6 +226,26 @@ describe('EtcdDatastore on a real etcd', { timeout: 60_000 }, () => {
     }
   });
 
+  it('moves a read to the next endpoint after a deadline, but never a write whose fate is unknown', async () => {
+    const hole = await startBlackHoleProxy(Number(new URL(etcd.endpoints[0]!).port));
+    hole.swallow(true);
+    const s = new EtcdDatastore({ ...clientOptions(etcd, [`http://127.0.0.1:${hole.port}`, etcd.endpoints[0]!]), requestTimeoutMs: 500 });
+    const check = new EtcdDatastore(clientOptions(etcd));
+    try {
+      const err = await s.put('/unknown-fate/k', 1).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof EtcdUnavailableError, String(err));
+      assert.equal(err.endpoint, `http://127.0.0.1:${hole.port}`);
+      assert.match(err.message, /no answer within 500 ms; the write may or may not have been applied/);
+      assert.equal(await check.get('/unknown-fate/k'), undefined, 'the write was not retried on the second endpoint');
+      await check.put('/unknown-fate/k', 2);
+      assert.equal((await s.get('/unknown-fate/k'))?.value, 2, 'the read moved on');
+    } finally {
+      await s.close();
+      await check.close();
+      await hole.close();
+    }
+  });
+
   it('rejects endpoints that are not http(s) URLs', () => {
     assert.throws(() => new EtcdDatastore({ endpoints: ['127.0.0.1:2379'] }), /must be an http:\/\/ or https:\/\/ URL/);
     assert.throws(() => new EtcdDatastore({ endpoints: [] }), /no etcd endpoints/);

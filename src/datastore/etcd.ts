@@ -100,7 +100,7 @@ export class EtcdDatastore implements Datastore {
   async put(key: string, value: JsonValue): Promise<KVPair> {
     const text = checkedText(value, key);
     const request = PutRequestCodec.encode({ key: keyBytes(key), value: Buffer.from(text, 'utf8'), prevKv: true });
-    const res = PutResponseCodec.decode(await this.transport.call(EtcdMethod.Put, request, false));
+    const res = await this.call(EtcdMethod.Put, request, PutResponseCodec.decode, false);
     const revision = res.header?.revision ?? 0;
     return lazyPair(key, text, revision, res.prevKv ? res.prevKv.createRevision : revision);
   }
@@ -108,7 +108,7 @@ export class EtcdDatastore implements Datastore {
   async delete(key: string, revision?: Revision): Promise<KVPair> {
     if (revision !== undefined) return (await this.txn([{ op: 'delete', key, revision }])).results[0]!;
     const request = DeleteRangeRequestCodec.encode({ key: keyBytes(key), prevKv: true });
-    const res = DeleteRangeResponseCodec.decode(await this.transport.call(EtcdMethod.DeleteRange, request, false));
+    const res = await this.call(EtcdMethod.DeleteRange, request, DeleteRangeResponseCodec.decode, false);
     const prev = res.prevKvs[0];
     if (!prev) throw notFound(key);
     return decodeKv(prev);
@@ -132,7 +132,7 @@ export class EtcdDatastore implements Datastore {
       success.push(requestFor(op, key, text));
     });
     const request = TxnRequestCodec.encode({ compare, success, failure });
-    const res = TxnResponseCodec.decode(await this.transport.call(EtcdMethod.Txn, request, false));
+    const res = await this.call(EtcdMethod.Txn, request, TxnResponseCodec.decode, false);
     const revision = res.header?.revision ?? 0;
     if (!res.succeeded && compare.length > 0) throw whyFailed(ops, res);
     const results = ops.map((op, i): KVPair => {
@@ -161,7 +161,7 @@ export class EtcdDatastore implements Datastore {
 
   /** etcd's Maintenance/Status: proves the endpoint answers, with its version and revision. */
   async status(): Promise<{ version: string; revision: Revision }> {
-    const res = StatusResponseCodec.decode(await this.transport.call(EtcdMethod.Status, STATUS_REQUEST, true));
+    const res = await this.call(EtcdMethod.Status, STATUS_REQUEST, StatusResponseCodec.decode, true);
     return { version: res.version || 'unknown', revision: res.header?.revision ?? 0 };
   }
 
@@ -172,8 +172,18 @@ export class EtcdDatastore implements Datastore {
     this.transport.close();
   }
 
-  private async range(req: RangeRequest): Promise<RangeResponse> {
-    return RangeResponseCodec.decode(await this.transport.call(EtcdMethod.Range, RangeRequestCodec.encode(req), true));
+  private range(req: RangeRequest): Promise<RangeResponse> {
+    return this.call(EtcdMethod.Range, RangeRequestCodec.encode(req), RangeResponseCodec.decode, true);
+  }
+
+  /** One unary call; an answer that does not decode is etcd (or a proxy) misbehaving: Unavailable. */
+  private async call<T>(method: string, request: Uint8Array, decode: (bytes: Uint8Array) => T, idempotent: boolean): Promise<T> {
+    const answer = await this.transport.call(method, request, idempotent);
+    try {
+      return decode(answer);
+    } catch (err) {
+      throw new DatastoreError('Unavailable', `etcd's answer to ${method} does not decode: ${(err as Error).message}`, undefined, undefined, { cause: err });
+    }
   }
 
   /** Every KeyValue under `prefix` at one revision, page by page; restarts after a compaction. */

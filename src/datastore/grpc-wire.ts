@@ -9,14 +9,7 @@ export class GrpcFramingError extends Error {
   readonly code = 'GrpcFraming';
 }
 
-/** The 5-byte prefix for a message of `length` bytes (send prefix and message as two writes). */
-export function framePrefix(length: number): Uint8Array {
-  const out = new Uint8Array(5);
-  new DataView(out.buffer).setUint32(1, length);
-  return out;
-}
-
-/** Prefix and message in one buffer. */
+/** A message behind its 5-byte prefix, in one buffer. */
 export function frame(message: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + message.length);
   new DataView(out.buffer).setUint32(1, message.length);
@@ -29,7 +22,8 @@ export class Deframer {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxMessageBytes: number = 64 * 1024 * 1024) {}
+  /** The default limit is 2 GiB - 1, like etcd's own Go client (MaxCallRecvMsgSize). */
+  constructor(private readonly maxMessageBytes: number = 0x7fffffff) {}
 
   /** Bytes held that do not yet make a whole message. */
   get pending(): number {
@@ -131,4 +125,4 @@ export const GRPC_STATUS_NAMES: readonly string[] = [
   'UNAUTHENTICATED',
 ];
 
-export const GrpcStatus = { OK: 0, INVALID_ARGUMENT: 3, UNIMPLEMENTED: 12, UNAVAILABLE: 14 } as const;
+export const GrpcStatus = { OK: 0, INVALID_ARGUMENT: 3, UNIMPLEMENTED: 12 } as const;
