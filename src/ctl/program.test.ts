@@ -18,6 +18,7 @@ function shared(ds: MemoryDatastore): Datastore {
     description: 'memory (shared)',
     get: (k) => ds.get(k),
     list: (p) => ds.list(p),
+    listKeys: (p) => ds.listKeys(p),
     create: (k, v) => ds.create(k, v),
     update: (k, v, r) => ds.update(k, v, r),
     put: (k, v) => ds.put(k, v),

@@ -82,6 +82,19 @@ export function runDatastoreContract(name: string, makeTarget: () => Promise<Con
       assert.ok(recreated.createRevision > created.createRevision, 'a re-created key starts a new life');
     });
 
+    it('returns written values as a later read returns them, never the caller\'s own object', async () => {
+      const p = uniquePrefix('written-value');
+      const value = { spec: { n: 1, list: [1, 2] } };
+      const put = await s.put(`${p}a`, value);
+      const tx = await s.txn([{ op: 'create', key: `${p}b`, value }]);
+      value.spec.n = 2;
+      value.spec.list.push(3);
+      assert.deepEqual(put.value, { spec: { n: 1, list: [1, 2] } });
+      assert.deepEqual(tx.results[0]!.value, { spec: { n: 1, list: [1, 2] } });
+      assert.notEqual(put.value, value);
+      assert.deepEqual(await s.get(`${p}b`), tx.results[0]);
+    });
+
     it('refuses to create a key that exists, and leaves it unchanged', async () => {
       const p = uniquePrefix('create-exists');
       const first = await s.create(`${p}k`, { v: 1 });
@@ -173,6 +186,27 @@ export function runDatastoreContract(name: string, makeTarget: () => Promise<Con
       const last = Math.max(...list.items.map((kv) => kv.revision));
       assert.ok(list.revision >= last);
       assert.deepEqual((await s.list(uniquePrefix('empty'))).items, []);
+    });
+
+    it('lists the keys under a prefix without values, sorted, at a revision, as list has them', async () => {
+      const p = uniquePrefix('list-keys');
+      const names = ['b', 'a', 'c/nested', 'a0', 'é'];
+      for (const n of names) await s.put(`${p}${n}`, { n, padding: 'x'.repeat(2000) });
+      const a = await s.get(`${p}a`);
+      await s.update(`${p}a`, { n: 'a2' }, a!.revision);
+      await s.put(`${p.slice(0, -1)}x`, 'sibling outside the prefix');
+      const keys = await s.listKeys(p);
+      const list = await s.list(p);
+      assert.deepEqual(
+        keys.keys,
+        list.items.map(({ key, revision, createRevision }) => ({ key, revision, createRevision })),
+      );
+      assert.deepEqual(keys.keys.map((k) => k.key), [...names].sort().map((n) => `${p}${n}`));
+      assert.ok(keys.keys.every((k) => Object.keys(k).sort().join() === 'createRevision,key,revision'), 'no values');
+      const first = keys.keys[0]!;
+      assert.ok(first.revision > first.createRevision, 'the updated key keeps its create revision');
+      assert.ok(keys.revision >= Math.max(...keys.keys.map((k) => k.revision)));
+      assert.deepEqual((await s.listKeys(uniquePrefix('empty'))).keys, []);
     });
 
     it('a list revision is the point to watch from: the watch sees exactly what came after', async () => {

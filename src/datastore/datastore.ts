@@ -33,6 +33,19 @@ export interface ListResult {
   readonly revision: Revision;
 }
 
+/** A key without its value: what listKeys returns. */
+export interface KeyInfo {
+  readonly key: string;
+  readonly revision: Revision;
+  readonly createRevision: Revision;
+}
+
+export interface KeyListResult {
+  readonly keys: KeyInfo[];
+  /** Store revision at which the keys were listed. */
+  readonly revision: Revision;
+}
+
 export type WatchEvent =
   | { readonly type: 'put'; readonly kv: KVPair; readonly prev?: KVPair }
   | { readonly type: 'delete'; readonly key: string; readonly revision: Revision; readonly prev?: KVPair };
@@ -72,6 +85,12 @@ export interface Datastore {
   get(key: string): Promise<KVPair | undefined>;
   /** Every key starting with `prefix`, sorted by key. */
   list(prefix: string): Promise<ListResult>;
+  /**
+   * Every key starting with `prefix`, sorted by key, at one revision, without values: what list
+   * returns minus the values, for callers that only need to know which keys exist (and their
+   * revisions) and would otherwise read many large values for nothing.
+   */
+  listKeys(prefix: string): Promise<KeyListResult>;
   create(key: string, value: JsonValue): Promise<KVPair>;
   update(key: string, value: JsonValue, revision: Revision): Promise<KVPair>;
   /** Unconditional write (create or overwrite). */

@@ -1,76 +1,27 @@
-// Pure encoding between the Datastore contract and etcd's v3 JSON gateway (grpc-gateway).
+// The mapping between the Datastore contract and etcd v3's messages (etcd-proto.ts): keys and
+// values as bytes, ops as Compare/RequestOp, KeyValues and Events as KVPairs and WatchEvents.
 //
-// The gateway speaks the v3 protobuf messages as JSON with three quirks handled only here:
-// keys and values are base64; int64 fields (revisions, counts) are decimal strings; fields at
-// their zero value are omitted (a PUT event has no `type`, a failed txn no `succeeded`).
-//
-// Values are JSON documents. A value some other tool wrote that is not JSON comes back as its
-// raw text (a string), so one foreign key can never break a list or a watch.
+// Values are JSON documents stored as UTF-8 JSON text. A value some other tool wrote that is not
+// JSON comes back as its raw text (a string), so one foreign key can never break a list or a
+// watch. A pair we wrote ourselves (put/txn results) parses its value from the text we sent only
+// when first read: the value "as a later read returns it", at no cost to callers that never look.
 
 import type { JsonValue, KVPair, TxnOp, WatchEvent } from './datastore.js';
+import { type Compare, CompareResult, CompareTarget, type Event, EventType, type KeyValue, type RequestOp } from './etcd-proto.js';
 
-/** mvccpb.KeyValue as the gateway renders it. */
-export interface GatewayKeyValue {
-  key?: string;
-  value?: string;
-  create_revision?: string;
-  mod_revision?: string;
-  version?: string;
-  lease?: string;
-}
+export const keyBytes = (key: string): Buffer => Buffer.from(key, 'utf8');
 
-export interface GatewayHeader {
-  revision?: string;
-}
+/** UTF-8 text of a byte view, without copying it first. */
+export const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
-export interface GatewayRangeResponse {
-  header?: GatewayHeader;
-  kvs?: GatewayKeyValue[];
-  more?: boolean;
-  count?: string;
-}
-
-export interface GatewayPutResponse {
-  header?: GatewayHeader;
-  prev_kv?: GatewayKeyValue;
-}
-
-export interface GatewayDeleteResponse {
-  header?: GatewayHeader;
-  deleted?: string;
-  prev_kvs?: GatewayKeyValue[];
-}
-
-export interface GatewayTxnResponse {
-  header?: GatewayHeader;
-  succeeded?: boolean;
-  responses?: {
-    response_range?: GatewayRangeResponse;
-    response_put?: GatewayPutResponse;
-    response_delete_range?: GatewayDeleteResponse;
-  }[];
-}
-
-export interface GatewayWatchResult {
-  header?: GatewayHeader;
-  created?: boolean;
-  canceled?: boolean;
-  compact_revision?: string;
-  cancel_reason?: string;
-  events?: { type?: 'PUT' | 'DELETE'; kv?: GatewayKeyValue; prev_kv?: GatewayKeyValue }[];
-}
-
-export const encodeKey = (key: string): string => Buffer.from(key, 'utf8').toString('base64');
-export const decodeKey = (b64: string | undefined): string => Buffer.from(b64 ?? '', 'base64').toString('utf8');
-
-export function encodeValue(value: JsonValue, key: string): string {
+/** The JSON text of a value; throws a TypeError naming the key if it has none. */
+export function valueText(value: JsonValue, key: string): string {
   const text = JSON.stringify(value);
   if (text === undefined) throw new TypeError(`value for key ${key} is not JSON-serialisable`);
-  return Buffer.from(text, 'utf8').toString('base64');
+  return text;
 }
 
-export function decodeValue(b64: string | undefined): JsonValue {
-  const text = Buffer.from(b64 ?? '', 'base64').toString('utf8');
+export function parseValue(text: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch {
@@ -78,69 +29,80 @@ export function decodeValue(b64: string | undefined): JsonValue {
   }
 }
 
-/** An int64 from the gateway (string, or absent when zero). */
-export const int64 = (s: string | undefined): number => (s === undefined ? 0 : Number(s));
+export function decodeKv(kv: KeyValue): KVPair {
+  return { key: utf8(kv.key), value: parseValue(utf8(kv.value)), revision: kv.modRevision, createRevision: kv.createRevision };
+}
 
-export const headerRevision = (h: GatewayHeader | undefined): number => int64(h?.revision);
-
-export function decodeKv(kv: GatewayKeyValue): KVPair {
+/** A pair whose value is parsed from `text` on first access (then cached); a plain object. */
+export function lazyPair(key: string, text: string, revision: number, createRevision: number): KVPair {
+  let parsed = false;
+  let value: JsonValue = null;
   return {
-    key: decodeKey(kv.key),
-    value: decodeValue(kv.value),
-    revision: int64(kv.mod_revision),
-    createRevision: int64(kv.create_revision),
+    key,
+    get value(): JsonValue {
+      if (!parsed) {
+        value = parseValue(text);
+        parsed = true;
+      }
+      return value;
+    },
+    revision,
+    createRevision,
   };
 }
 
 /**
- * The range end that selects every key starting with `prefix` (etcd's "prefix end": the prefix
- * with its last byte below 0xff incremented). An empty prefix means every key: range_end "\0".
+ * The range that selects every key starting with `prefix`: [key, rangeEnd), where rangeEnd is
+ * the prefix with its last byte below 0xff incremented (etcd's "prefix end"). An empty prefix
+ * means every key: key "\0", range end "\0" (etcd rejects an empty key).
  */
-export function prefixRangeEnd(prefix: string): string {
-  const bytes = Buffer.from(prefix, 'utf8');
+export function prefixRange(prefix: string): { key: Uint8Array; rangeEnd: Uint8Array } {
+  const bytes = keyBytes(prefix);
+  if (bytes.length === 0) return { key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) };
   for (let i = bytes.length - 1; i >= 0; i--) {
     if (bytes[i]! < 0xff) {
-      const end = Buffer.from(bytes.subarray(0, i + 1));
+      const end = Uint8Array.from(bytes.subarray(0, i + 1));
       end[i]! += 1;
-      return end.toString('base64');
+      return { key: bytes, rangeEnd: end };
     }
   }
-  return Buffer.from([0]).toString('base64');
+  return { key: bytes, rangeEnd: Uint8Array.of(0) };
 }
 
-/** The smallest key after `key` in byte order, as base64: where the next page of a range starts. */
-export function keyAfter(b64Key: string): string {
-  return Buffer.concat([Buffer.from(b64Key, 'base64'), Buffer.from([0])]).toString('base64');
+/** The smallest key after `key` in byte order: where the next page of a range starts. */
+export function keyAfter(key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(key.length + 1);
+  out.set(key);
+  return out;
 }
 
-/** etcd's Compare message for the condition an op carries, if any. */
-export function compareFor(op: TxnOp): Record<string, string> | undefined {
-  const key = encodeKey(op.key);
+/** etcd's Compare for the condition an op carries, if any (the conditions Calico uses). */
+export function compareFor(op: TxnOp, key: Uint8Array): Compare | undefined {
   switch (op.op) {
     case 'create':
-      return { key, target: 'CREATE', result: 'EQUAL', create_revision: '0' };
+      return { key, target: CompareTarget.CREATE, result: CompareResult.EQUAL, createRevision: 0 };
     case 'update':
-      return { key, target: 'MOD', result: 'EQUAL', mod_revision: String(op.revision) };
+      return { key, target: CompareTarget.MOD, result: CompareResult.EQUAL, modRevision: op.revision };
     case 'delete':
       return op.revision === undefined
-        ? { key, target: 'CREATE', result: 'GREATER', create_revision: '0' }
-        : { key, target: 'MOD', result: 'EQUAL', mod_revision: String(op.revision) };
+        ? { key, target: CompareTarget.CREATE, result: CompareResult.GREATER, createRevision: 0 }
+        : { key, target: CompareTarget.MOD, result: CompareResult.EQUAL, modRevision: op.revision };
     case 'put':
       return undefined;
   }
 }
 
-/** etcd's RequestOp that performs an op when the conditions hold. */
-export function requestFor(op: TxnOp): Record<string, unknown> {
-  if (op.op === 'delete') return { request_delete_range: { key: encodeKey(op.key), prev_kv: true } };
-  return { request_put: { key: encodeKey(op.key), value: encodeValue(op.value, op.key), prev_kv: true } };
+/** etcd's RequestOp performing an op; `text` is the value's JSON text (not used for delete). */
+export function requestFor(op: TxnOp, key: Uint8Array, text: string): RequestOp {
+  if (op.op === 'delete') return { requestDeleteRange: { key, prevKv: true } };
+  return { requestPut: { key, value: Buffer.from(text, 'utf8'), prevKv: true } };
 }
 
-export function decodeWatchEvents(result: GatewayWatchResult): WatchEvent[] {
-  return (result.events ?? []).map((e): WatchEvent => {
-    const kv = decodeKv(e.kv ?? {});
-    const prev = e.prev_kv ? decodeKv(e.prev_kv) : undefined;
-    if (e.type === 'DELETE') {
+export function decodeWatchEvents(events: readonly Event[]): WatchEvent[] {
+  return events.map((e): WatchEvent => {
+    const kv = e.kv ? decodeKv(e.kv) : { key: '', value: '', revision: 0, createRevision: 0 };
+    const prev = e.prevKv ? decodeKv(e.prevKv) : undefined;
+    if (e.type === EventType.DELETE) {
       return prev ? { type: 'delete', key: kv.key, revision: kv.revision, prev } : { type: 'delete', key: kv.key, revision: kv.revision };
     }
     return prev ? { type: 'put', kv, prev } : { type: 'put', kv };

@@ -1,15 +1,26 @@
-// HTTP transport to etcd's v3 JSON gateway: keep-alive agents, TLS with client certificates,
-// several endpoints with failover, unary JSON calls and newline-delimited JSON streams (watch).
+// gRPC transport to etcd v3 over node:http2: one HTTP/2 session per endpoint (cleartext with
+// prior knowledge for http://, TLS with ALPN h2 and client certificates for https://), unary
+// calls, and one bidirectional stream per watch. Messages are opaque bytes here (etcd-proto.ts
+// encodes them); framing and header values come from grpc-wire.ts.
 //
-// Failover rule: a request moves to the next endpoint only when it certainly did not reach etcd
-// (refused, unreachable, TLS handshake rejected) or when it is a read. A write that failed after
-// being sent has an unknown outcome and is reported as Unavailable rather than silently retried
-// elsewhere, where a second attempt could misreport (e.g. a create that in fact succeeded).
+// Failover rule: a call moves to the next endpoint only when it certainly did not reach etcd —
+// the connection was refused or never established, TLS rejected us, or etcd refused the stream
+// (RST_STREAM REFUSED_STREAM, or a GOAWAY whose last-stream-id is below ours) — or when it is a
+// read. A write that failed after being sent has an unknown outcome and is reported as
+// Unavailable ("may or may not have been applied") rather than silently retried elsewhere, where
+// a second attempt could misreport (e.g. a create that in fact succeeded).
 // The endpoint that answered last is preferred next time.
+//
+// Sessions: a session that closes, errors or receives GOAWAY is dropped and the next call opens a
+// fresh one. While a session carries streams it is PINGed every keepaliveIntervalMs; no ack
+// within keepaliveTimeoutMs destroys it, so a silently dead path fails its calls and watches
+// instead of hanging them. (etcd's server treats PINGs on an idle connection as abuse, so idle
+// sessions are not pinged.) Idle sessions do not keep the process alive. Flow-control windows
+// are 16 MiB, so multi-MB list pages stream without waiting on window updates.
 
-import http from 'node:http';
-import https from 'node:https';
+import http2 from 'node:http2';
 import { DatastoreError, type DatastoreErrorCode } from './datastore.js';
+import { Deframer, GRPC_STATUS_NAMES, GrpcStatus, decodeGrpcMessage, frame, grpcTimeout } from './grpc-wire.js';
 
 export interface EtcdTlsOptions {
   /** PEM: CA bundle to verify etcd's server certificate. */
@@ -21,8 +32,12 @@ export interface EtcdTlsOptions {
 
 export interface EtcdTransportOptions extends EtcdTlsOptions {
   endpoints: readonly string[];
-  /** Per-request deadline for unary calls (default 10 s). */
+  /** Per-call deadline for unary calls, and for a watch until etcd answers it (default 10 s). */
   requestTimeoutMs?: number;
+  /** PING period on a session with streams open (default 10 s). */
+  keepaliveIntervalMs?: number;
+  /** How long a PING may go unanswered before the session is declared dead (default 5 s). */
+  keepaliveTimeoutMs?: number;
 }
 
 /** etcd could not be reached or did not answer: carries the endpoint and the cause. */
@@ -36,15 +51,130 @@ export class EtcdUnavailableError extends DatastoreError {
   }
 }
 
-interface Endpoint {
-  url: URL;
-  agent: http.Agent;
-}
-
 export interface StreamHandle {
-  /** Settles when the stream ends: resolves on a clean end, rejects on a transport error. */
+  /** Settles when the stream ends: resolves when aborted, rejects on any other end. */
   readonly done: Promise<void>;
   abort(): void;
+}
+
+const WINDOW_BYTES = 16 * 1024 * 1024;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+/** One HTTP/2 session to an endpoint and what we learned about it. */
+interface Connection {
+  readonly session: http2.ClientHttp2Session;
+  /** The session was established (TLS handshake done): requests after this were sent. */
+  connected: boolean;
+  /** Set once the session failed; the most specific cause for its streams' failures. */
+  error?: Error;
+  /** last-stream-id of a GOAWAY: streams above it were never processed. */
+  goawayLastStreamId?: number;
+  active: number;
+}
+
+class Endpoint {
+  readonly origin: string;
+  private conn: Connection | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly url: URL,
+    private readonly opts: EtcdTransportOptions,
+  ) {
+    this.origin = url.origin;
+  }
+
+  /** The live session, or a new one. */
+  connection(): Connection {
+    const c = this.conn;
+    if (c && !c.session.closed && !c.session.destroyed && c.goawayLastStreamId === undefined) return c;
+    return (this.conn = this.connect());
+  }
+
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.clear();
+    this.conn?.session.destroy();
+    this.conn = undefined;
+  }
+
+  /** Count a stream in or out: sessions with streams are referenced and pinged. */
+  track(c: Connection, delta: 1 | -1): void {
+    c.active += delta;
+    if (c.session.destroyed) return;
+    if (delta === 1 && c.active === 1) c.session.ref();
+    if (delta === -1 && c.active === 0) c.session.unref();
+  }
+
+  private connect(): Connection {
+    const o = this.opts;
+    const tls: http2.SecureClientSessionOptions = {};
+    if (this.url.protocol === 'https:') {
+      if (o.ca !== undefined) tls.ca = o.ca;
+      if (o.cert !== undefined) tls.cert = o.cert;
+      if (o.key !== undefined) tls.key = o.key;
+    }
+    const session = http2.connect(this.url.origin, {
+      ...tls,
+      settings: { initialWindowSize: WINDOW_BYTES, enablePush: false },
+      maxSessionMemory: 64,
+    });
+    const c: Connection = { session, connected: false, active: 0 };
+    session.unref();
+    const drop = () => {
+      if (this.conn === c) this.conn = undefined;
+    };
+    session.on('connect', () => {
+      c.connected = true;
+      session.setLocalWindowSize(WINDOW_BYTES);
+    });
+    session.on('error', (err: Error) => {
+      c.error ??= err;
+      drop();
+    });
+    session.on('goaway', (_code: number, lastStreamID: number) => {
+      c.goawayLastStreamId = lastStreamID;
+      drop();
+    });
+    const interval = o.keepaliveIntervalMs ?? 10_000;
+    const timeout = o.keepaliveTimeoutMs ?? 5_000;
+    let awaiting = false;
+    const pinger = setInterval(() => {
+      if (awaiting || !c.connected || c.active === 0 || session.destroyed) return;
+      awaiting = true;
+      const dead = setTimeout(() => {
+        const err = new Error(`etcd at ${this.origin} did not answer an HTTP/2 PING within ${timeout} ms; the connection is dead`);
+        c.error ??= err;
+        session.destroy(err);
+      }, timeout);
+      dead.unref();
+      const sent = session.ping(() => {
+        clearTimeout(dead);
+        awaiting = false;
+      });
+      if (!sent) {
+        clearTimeout(dead);
+        awaiting = false;
+      }
+    }, interval);
+    pinger.unref();
+    this.timers.add(pinger);
+    session.on('close', () => {
+      clearInterval(pinger);
+      this.timers.delete(pinger);
+      drop();
+    });
+    return c;
+  }
+}
+
+/** How a call's stream ended, before interpretation. */
+interface Outcome {
+  headers?: http2.IncomingHttpHeaders;
+  trailers?: http2.IncomingHttpHeaders;
+  body: Uint8Array[];
+  error?: Error;
+  timedOut: boolean;
 }
 
 export class EtcdTransport {
@@ -57,30 +187,22 @@ export class EtcdTransport {
     if (opts.endpoints.length === 0) throw new DatastoreError('Invalid', 'no etcd endpoints given; expected e.g. http://127.0.0.1:2379');
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.hasClientCert = opts.cert !== undefined;
-    this.endpoints = opts.endpoints.map((text) => {
-      const url = parseEndpoint(text);
-      const agent =
-        url.protocol === 'https:'
-          ? new https.Agent({ keepAlive: true, ...tlsFields(opts) })
-          : new http.Agent({ keepAlive: true });
-      return { url, agent };
-    });
+    this.endpoints = opts.endpoints.map((text) => new Endpoint(parseEndpoint(text), opts));
   }
 
   get endpointList(): string[] {
-    return this.endpoints.map((e) => e.url.origin);
+    return this.endpoints.map((e) => e.origin);
   }
 
-  /** POST a JSON request; `idempotent` requests (reads) may be retried on another endpoint. */
-  async call<T>(path: string, body: unknown, idempotent: boolean): Promise<T> {
-    const payload = JSON.stringify(body);
+  /** One unary call; `idempotent` calls (reads) may be retried on another endpoint. */
+  async call(method: string, request: Uint8Array, idempotent: boolean): Promise<Uint8Array> {
     const failures: string[] = [];
     let last: EtcdUnavailableError | undefined;
     for (let i = 0; i < this.endpoints.length; i++) {
       const index = (this.preferred + i) % this.endpoints.length;
       const ep = this.endpoints[index]!;
       try {
-        const result = await this.once<T>(ep, path, payload, idempotent);
+        const result = await this.once(ep, method, request);
         this.preferred = index;
         return result;
       } catch (err) {
@@ -90,10 +212,10 @@ export class EtcdTransport {
           continue;
         }
         if (!(err instanceof TransportFailure)) throw err;
-        last = new EtcdUnavailableError(ep.url.origin, describeFailure(ep.url.origin, path, err.cause, this.hasClientCert), err.cause);
+        last = new EtcdUnavailableError(ep.origin, describeFailure(ep.origin, method, err.cause, this.hasClientCert), err.cause);
         failures.push(last.message);
         if (err.maybeApplied && !idempotent) {
-          throw new EtcdUnavailableError(ep.url.origin, `${last.message}; the write may or may not have been applied`, err.cause);
+          throw new EtcdUnavailableError(ep.origin, `${last.message}; the write may or may not have been applied`, err.cause);
         }
       }
     }
@@ -102,118 +224,141 @@ export class EtcdTransport {
   }
 
   /**
-   * Open a streaming POST (the gateway's server-streaming RPCs) on the preferred endpoint. Each
-   * `{"result":...}` line goes to onResult; a `{"error":...}` line ends the stream with an error.
-   * A connection failure moves the preference on, so the caller's retry tries the next endpoint.
+   * Open a bidirectional stream on the preferred endpoint, send `first`, and hand every message
+   * etcd sends to onMessage. Until the first message arrives the unary deadline applies (an
+   * unreachable etcd must not hang a watch forever); afterwards the stream may stay quiet as long
+   * as it likes — the session's PINGs notice a dead path. A failure moves the preference on, so
+   * the caller's retry tries the next endpoint.
    */
-  stream(path: string, body: unknown, onResult: (result: unknown) => void): StreamHandle {
+  stream(method: string, first: Uint8Array, onMessage: (message: Uint8Array) => void): StreamHandle {
     const index = this.preferred;
     const ep = this.endpoints[index]!;
-    let req: http.ClientRequest | undefined;
     let aborted = false;
+    let abort: () => void = () => {};
     const done = new Promise<void>((resolve, reject) => {
-      const fail = (cause: unknown) => {
-        if (aborted) return resolve();
+      const fail = (err: DatastoreError) => {
         this.preferred = (index + 1) % this.endpoints.length;
-        reject(new EtcdUnavailableError(ep.url.origin, describeFailure(ep.url.origin, path, cause, this.hasClientCert), cause));
+        reject(err);
       };
-      const payload = JSON.stringify(body);
-      req = request(ep, path, payload);
-      // Until the stream's headers arrive, the unary deadline applies (an unreachable host must
-      // not hang a watch forever); afterwards the stream may stay quiet for as long as it likes.
-      const r = req;
-      const timer = setTimeout(() => r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      req.on('error', (err) => {
-        clearTimeout(timer);
-        fail(err);
-      });
-      req.on('response', (res) => {
-        clearTimeout(timer);
-        if (res.statusCode !== 200) {
-          collect(res).then((text) => reject(gatewayError(ep.url.origin, path, res.statusCode ?? 0, text)), fail);
-          return;
-        }
-        res.setEncoding('utf8');
-        let buffered = '';
-        res.on('data', (chunk: string) => {
-          buffered += chunk;
-          let nl: number;
-          while ((nl = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line === '' || aborted) continue;
-            let msg: { result?: unknown; error?: { message?: string; grpc_code?: number; http_code?: number } };
-            try {
-              msg = JSON.parse(line) as typeof msg;
-            } catch (err) {
-              res.destroy();
-              return fail(new Error(`unparsable line from ${path}: ${line.slice(0, 200)}`, { cause: err }));
+      const unavailable = (cause: unknown) => new EtcdUnavailableError(ep.origin, describeFailure(ep.origin, method, cause, this.hasClientCert), cause);
+      let conn: Connection;
+      let s: http2.ClientHttp2Stream;
+      try {
+        conn = ep.connection();
+        s = conn.session.request(requestHeaders(method), { endStream: false });
+      } catch (err) {
+        fail(unavailable(err));
+        return;
+      }
+      ep.track(conn, 1);
+      const deframer = new Deframer();
+      const outcome: Outcome = { body: [], timedOut: false };
+      let answered = false;
+      const timer = setTimeout(() => {
+        outcome.timedOut = true;
+        s.close(NGHTTP2_CANCEL);
+      }, this.timeoutMs);
+      abort = () => {
+        aborted = true;
+        s.close(NGHTTP2_CANCEL);
+      };
+      s.on('response', (h) => (outcome.headers = h));
+      s.on('trailers', (t) => (outcome.trailers = t));
+      s.on('error', (err: Error) => (outcome.error ??= err));
+      s.on('data', (chunk: Buffer) => {
+        if (aborted) return;
+        try {
+          for (const message of deframer.push(chunk)) {
+            if (!answered) {
+              answered = true;
+              clearTimeout(timer);
             }
-            if (msg.error) {
-              res.destroy();
-              return fail(new Error(`${path} stream error: ${msg.error.message ?? JSON.stringify(msg.error)}`));
-            }
-            onResult(msg.result);
+            onMessage(message);
+            if (aborted) return;
           }
-        });
-        res.on('end', () => (aborted ? resolve() : fail(new Error(`${path} stream ended by the server`))));
-        res.on('error', fail);
-        res.on('close', () => (aborted ? resolve() : fail(new Error(`${path} stream closed`))));
+        } catch (err) {
+          outcome.error ??= err as Error;
+          s.close(NGHTTP2_CANCEL);
+        }
       });
-      // The gateway starts streaming only once the request body is complete.
-      req.end(payload);
+      s.on('close', () => {
+        clearTimeout(timer);
+        ep.track(conn, -1);
+        if (aborted) return resolve();
+        const status = grpcStatusOf(outcome);
+        if (status !== undefined && status.code !== GrpcStatus.OK) return fail(grpcError(ep.origin, method, status.code, status.message));
+        if (status !== undefined) return fail(new EtcdUnavailableError(ep.origin, `etcd at ${ep.origin} ended the ${method} stream`));
+        if (outcome.timedOut) return fail(unavailable(new Error(`no answer within ${this.timeoutMs} ms`)));
+        const httpStatus = outcome.headers?.[':status'] === undefined ? undefined : Number(outcome.headers[':status']);
+        if (httpStatus !== undefined && httpStatus !== 200) return fail(httpError(ep.origin, method, httpStatus));
+        fail(unavailable(failureCause(conn, s, outcome.error)));
+      });
+      // The request side stays open (no end()): it is how further requests would reach etcd.
+      s.write(frame(first));
     });
     return {
       done,
       abort: () => {
         aborted = true;
-        req?.destroy();
+        abort();
       },
     };
   }
 
   close(): void {
-    for (const ep of this.endpoints) ep.agent.destroy();
+    for (const ep of this.endpoints) ep.close();
   }
 
-  private once<T>(ep: Endpoint, path: string, payload: string, idempotent: boolean, retried = false): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const req = request(ep, path, payload);
-      let sent = false;
-      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      req.on('finish', () => (sent = true));
-      req.on('error', (err: NodeJS.ErrnoException) => {
+  private once(ep: Endpoint, method: string, request: Uint8Array): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      let conn: Connection;
+      let s: http2.ClientHttp2Stream;
+      try {
+        conn = ep.connection();
+        s = conn.session.request(requestHeaders(method, this.timeoutMs), { endStream: false });
+      } catch (err) {
+        // The session was already closing: nothing was sent.
+        reject(new TransportFailure(err, false));
+        return;
+      }
+      ep.track(conn, 1);
+      const outcome: Outcome = { body: [], timedOut: false };
+      const timer = setTimeout(() => {
+        outcome.timedOut = true;
+        s.close(NGHTTP2_CANCEL);
+      }, this.timeoutMs);
+      s.on('response', (h) => (outcome.headers = h));
+      s.on('trailers', (t) => (outcome.trailers = t));
+      s.on('data', (chunk: Buffer) => outcome.body.push(chunk));
+      s.on('error', (err: Error) => (outcome.error ??= err));
+      s.on('close', () => {
         clearTimeout(timer);
-        // A kept-alive socket the server had already closed: the request never reached etcd
-        // (Node's documented retry case), so one fresh attempt is safe even for writes.
-        if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) {
-          this.once<T>(ep, path, payload, idempotent, true).then(resolve, reject);
-          return;
+        ep.track(conn, -1);
+        const status = grpcStatusOf(outcome);
+        if (status === undefined) {
+          const httpStatus = outcome.headers?.[':status'] === undefined ? undefined : Number(outcome.headers[':status']);
+          if (httpStatus !== undefined && httpStatus !== 200) return reject(httpError(ep.origin, method, httpStatus));
+          if (outcome.timedOut) return reject(new TransportFailure(new Error(`no answer within ${this.timeoutMs} ms`), conn.connected));
+          const cause = failureCause(conn, s, outcome.error);
+          return reject(new TransportFailure(cause, mayHaveReached(conn, s, cause)));
         }
-        reject(new TransportFailure(err, sent && !notDelivered(err)));
+        if (status.code !== GrpcStatus.OK) return reject(grpcError(ep.origin, method, status.code, status.message));
+        let messages: Uint8Array[];
+        try {
+          const deframer = new Deframer();
+          messages = outcome.body.flatMap((chunk) => deframer.push(chunk));
+          if (messages.length !== 1 || deframer.pending !== 0) throw new Error(`expected one message, got ${messages.length} and ${deframer.pending} stray bytes`);
+        } catch (err) {
+          return reject(new EtcdUnavailableError(ep.origin, `etcd at ${ep.origin} sent a malformed answer to ${method}: ${(err as Error).message}`, err));
+        }
+        resolve(messages[0]!);
       });
-      req.on('response', (res) => {
-        collect(res).then(
-          (text) => {
-            clearTimeout(timer);
-            if (res.statusCode !== 200) return reject(gatewayError(ep.url.origin, path, res.statusCode ?? 0, text));
-            try {
-              resolve(JSON.parse(text) as T);
-            } catch (err) {
-              reject(new EtcdUnavailableError(ep.url.origin, `etcd at ${ep.url.origin} sent unparsable JSON for ${path}: ${text.slice(0, 200)}`, err));
-            }
-          },
-          (err: unknown) => {
-            clearTimeout(timer);
-            reject(new TransportFailure(err, true));
-          },
-        );
-      });
-      req.end(payload);
+      s.end(frame(request));
     });
   }
 }
 
+/** A call that failed below gRPC: the connection or the stream broke. */
 class TransportFailure extends Error {
   constructor(
     override readonly cause: unknown,
@@ -223,25 +368,36 @@ class TransportFailure extends Error {
   }
 }
 
-function request(ep: Endpoint, path: string, payload: string): http.ClientRequest {
-  const options: http.RequestOptions = {
-    method: 'POST',
-    host: ep.url.hostname.replace(/^\[|\]$/g, ''),
-    port: ep.url.port || (ep.url.protocol === 'https:' ? 443 : 80),
-    path,
-    agent: ep.agent,
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-  };
-  return ep.url.protocol === 'https:' ? https.request(options) : http.request(options);
+function requestHeaders(method: string, timeoutMs?: number): http2.OutgoingHttpHeaders {
+  const h: http2.OutgoingHttpHeaders = { ':method': 'POST', ':path': method, 'content-type': 'application/grpc', te: 'trailers' };
+  if (timeoutMs !== undefined) h['grpc-timeout'] = grpcTimeout(timeoutMs);
+  return h;
 }
 
-function collect(res: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
+/** grpc-status from the trailers, or from the headers of a trailers-only response. */
+function grpcStatusOf(o: Outcome): { code: number; message: string } | undefined {
+  const from = o.trailers?.['grpc-status'] !== undefined ? o.trailers : o.headers?.['grpc-status'] !== undefined ? o.headers : undefined;
+  if (!from) return undefined;
+  const message = from['grpc-message'];
+  return { code: Number(from['grpc-status']), message: decodeGrpcMessage(typeof message === 'string' ? message : '') };
+}
+
+/** The most telling cause: the session's own error (refused, TLS) beats the stream's echo of it. */
+function failureCause(conn: Connection, s: http2.ClientHttp2Stream, streamError: Error | undefined): unknown {
+  if (conn.error) return conn.error;
+  let err: unknown = streamError;
+  while (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ERR_HTTP2_STREAM_CANCEL' && err.cause) err = err.cause;
+  if (err) return err;
+  if (s.rstCode === NGHTTP2_REFUSED_STREAM) return new Error('etcd refused the stream (REFUSED_STREAM)');
+  return new Error(`stream closed without a gRPC status (HTTP/2 code ${s.rstCode ?? 'none'})`);
+}
+
+/** Whether a failed call's request may have reached etcd's request handling. */
+function mayHaveReached(conn: Connection, s: http2.ClientHttp2Stream, cause: unknown): boolean {
+  if (!conn.connected || s.id === undefined) return false;
+  if (s.rstCode === NGHTTP2_REFUSED_STREAM) return false;
+  if (conn.goawayLastStreamId !== undefined && s.id > conn.goawayLastStreamId) return false;
+  return !notDelivered(cause);
 }
 
 export function parseEndpoint(text: string): URL {
@@ -257,21 +413,13 @@ export function parseEndpoint(text: string): URL {
   return url;
 }
 
-function tlsFields(opts: EtcdTlsOptions): https.AgentOptions {
-  const o: https.AgentOptions = {};
-  if (opts.ca !== undefined) o.ca = opts.ca;
-  if (opts.cert !== undefined) o.cert = opts.cert;
-  if (opts.key !== undefined) o.key = opts.key;
-  return o;
-}
-
 /** Errors raised before the request could reach etcd's request handling. */
-function notDelivered(err: NodeJS.ErrnoException): boolean {
-  const code = err.code ?? '';
+function notDelivered(cause: unknown): boolean {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
   return /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code);
 }
 
-function describeFailure(origin: string, path: string, cause: unknown, hasClientCert: boolean): string {
+function describeFailure(origin: string, method: string, cause: unknown, hasClientCert: boolean): string {
   const err = cause as NodeJS.ErrnoException;
   const code = err?.code ?? '';
   const msg = err?.message ?? String(cause);
@@ -285,28 +433,25 @@ function describeFailure(origin: string, path: string, cause: unknown, hasClient
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `etcd's server certificate does not name ${origin}: ${msg}`;
   if (code === 'ECONNREFUSED') return `etcd at ${origin} refused the connection (is etcd running and listening there?)`;
-  if (code === 'ECONNRESET' && origin.startsWith('http:')) {
-    return `etcd at ${origin} reset the connection during ${path} (if etcd serves TLS, use an https:// endpoint)`;
+  if ((code === 'ECONNRESET' || code === 'ERR_HTTP2_ERROR' || code === 'ERR_HTTP2_SESSION_ERROR') && origin.startsWith('http:')) {
+    return `etcd at ${origin} broke the connection during ${method}: ${code} ${msg} (if etcd serves TLS, use an https:// endpoint)`;
   }
-  return `etcd at ${origin} failed during ${path}: ${code ? code + ' ' : ''}${msg}`;
+  return `etcd at ${origin} failed during ${method}: ${code ? code + ' ' : ''}${msg}`;
 }
 
-/** A non-200 answer from the gateway: `{"error","code","message"}` with a gRPC status code. */
-export function gatewayError(origin: string, path: string, status: number, text: string): DatastoreError {
-  let message = text.trim();
-  let grpcCode = -1;
-  try {
-    const body = JSON.parse(text) as { message?: string; error?: string; code?: number };
-    message = body.message ?? body.error ?? message;
-    grpcCode = body.code ?? -1;
-  } catch {
-    // not JSON: keep the raw text
-  }
-  const full = `etcd at ${origin} failed ${path} (HTTP ${status}, gRPC code ${grpcCode}): ${message}`;
+/** A gRPC status other than OK from etcd, as a Datastore error. */
+export function grpcError(origin: string, method: string, status: number, message: string): DatastoreError {
+  const full = `etcd at ${origin} failed ${method} (gRPC status ${status} ${GRPC_STATUS_NAMES[status] ?? 'UNKNOWN'}): ${message}`;
   let code: DatastoreErrorCode;
   if (/compacted/.test(message)) code = 'Compacted';
   else if (/too large|too many operations|larger than max/.test(message)) code = 'TooLarge';
-  else if (grpcCode === 3 || status === 404) code = 'Invalid';
+  else if (status === GrpcStatus.INVALID_ARGUMENT || status === GrpcStatus.UNIMPLEMENTED) code = 'Invalid';
   else return new EtcdUnavailableError(origin, full);
   return new DatastoreError(code, full);
+}
+
+/** An HTTP answer without gRPC status: not etcd's gRPC service (or a proxy in the way). */
+function httpError(origin: string, method: string, status: number): DatastoreError {
+  const full = `${origin} answered ${method} with HTTP ${status} and no gRPC status; is it an etcd v3 client URL?`;
+  return status === 404 ? new DatastoreError('Invalid', full) : new EtcdUnavailableError(origin, full);
 }

@@ -1,12 +1,13 @@
-// One watch on an etcd key prefix through the gateway's streaming /v3/watch, kept alive across
-// connection loss, etcd restarts and compaction.
+// One watch on an etcd key prefix, on its own bidirectional Watch/Watch gRPC stream, kept alive
+// across connection loss, etcd restarts and compaction.
 //
 // Invariants:
 // - `delivered` is the revision up to which every change under the prefix has been handed to
 //   the handler; a new stream always starts at delivered + 1, so nothing is lost or repeated.
 //   etcd never splits one revision's events across responses, so a response's last event
 //   revision is a safe resume point; a progress notification (sent only to a caught-up watcher)
-//   moves it to the header revision, which keeps idle watches clear of compaction.
+//   moves it to the header revision, which keeps idle watches clear of compaction. (Tabby does
+//   not ask for fragments; should etcd split a revision anyway, fragments are joined first.)
 // - If etcd reports that delivered + 1 was compacted, the watch relists the prefix, hands the
 //   snapshot to onResync, and continues from the snapshot's revision.
 // - Transient trouble goes to onError, followed by a retry after an exponential back-off with
@@ -14,7 +15,8 @@
 
 import { type BackoffOptions, Sleeper, backoffDelay } from './backoff.js';
 import type { ListResult, Revision, WatchHandle, WatchHandler } from './datastore.js';
-import { type GatewayWatchResult, decodeWatchEvents, encodeKey, headerRevision, int64, prefixRangeEnd } from './etcd-codec.js';
+import { decodeWatchEvents, prefixRange } from './etcd-codec.js';
+import { EtcdMethod, type Event, WatchRequestCodec, WatchResponseCodec } from './etcd-proto.js';
 import type { EtcdTransport, StreamHandle } from './etcd-transport.js';
 
 export class EtcdWatch implements WatchHandle {
@@ -74,21 +76,17 @@ export class EtcdWatch implements WatchHandle {
   private async streamOnce(onEstablished: () => void): Promise<'closed' | 'compacted'> {
     let compacted = false;
     let cancelReason: string | undefined;
-    const request = {
-      create_request: {
-        key: encodeKey(this.prefix),
-        range_end: prefixRangeEnd(this.prefix),
-        start_revision: String(this.delivered + 1),
-        prev_kv: true,
-        progress_notify: true,
-      },
-    };
-    const stream = this.transport.stream('/v3/watch', request, (raw) => {
-      const result = raw as GatewayWatchResult;
+    const range = prefixRange(this.prefix);
+    const request = WatchRequestCodec.encode({
+      createRequest: { ...range, startRevision: this.delivered + 1, prevKv: true, progressNotify: true },
+    });
+    let fragments: Event[] = [];
+    const stream = this.transport.stream(EtcdMethod.Watch, request, (bytes) => {
       if (this.closed || compacted || cancelReason !== undefined) return;
+      const result = WatchResponseCodec.decode(bytes);
       if (result.canceled) {
-        if (int64(result.compact_revision) > 0) compacted = true;
-        else cancelReason = result.cancel_reason ?? 'no reason given';
+        if (result.compactRevision > 0) compacted = true;
+        else cancelReason = result.cancelReason || 'no reason given';
         stream.abort();
         return;
       }
@@ -96,10 +94,15 @@ export class EtcdWatch implements WatchHandle {
         onEstablished();
         return;
       }
-      const events = decodeWatchEvents(result);
+      if (result.fragment) {
+        fragments = fragments.concat(result.events);
+        return;
+      }
+      const events = decodeWatchEvents(fragments.length > 0 ? fragments.concat(result.events) : result.events);
+      fragments = [];
       if (events.length === 0) {
         // A progress notification: everything up to the header revision has been sent.
-        this.delivered = Math.max(this.delivered, headerRevision(result.header));
+        this.delivered = Math.max(this.delivered, result.header?.revision ?? 0);
         return;
       }
       const last = events[events.length - 1]!;

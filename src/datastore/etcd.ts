@@ -1,12 +1,13 @@
-// EtcdDatastore: the Datastore contract on etcd v3, through etcd's JSON gateway.
+// EtcdDatastore: the Datastore contract on etcd v3, through etcd's gRPC API (etcd-transport.ts).
 //
 // Every conditional write is one etcd transaction: create = If create_revision == 0, update =
 // If mod_revision == rev, delete = If the key exists (and mod_revision == rev when given); a
 // multi-op txn is the conjunction, all or nothing. A lone put or unconditional delete is the
-// plain /put or /deleterange request (one key, atomic by itself, cheaper in etcd). When a txn's conditions fail,
-// its failure branch reads every conditioned key in the same transaction, so the error names
-// the op whose condition failed (opIndex) from one consistent view, without a second round trip.
-// Lists read one revision: the first page's header revision pins the following pages.
+// plain Put/DeleteRange call (one key, atomic by itself, cheaper in etcd). When a txn's
+// conditions fail, its failure branch reads every conditioned key (keys only) in the same
+// transaction, so the error names the op whose condition failed (opIndex) from one consistent
+// view, without a second round trip. Lists (with or without values) read one revision: the first
+// page's header revision pins the following pages; a compaction between pages starts over.
 // Kept small in imports: the CNI path loads it.
 
 import {
@@ -14,6 +15,8 @@ import {
   DatastoreError,
   type JsonValue,
   type KVPair,
+  type KeyInfo,
+  type KeyListResult,
   type ListResult,
   MAX_TXN_OPS,
   type Revision,
@@ -26,20 +29,26 @@ import {
   isDatastoreError,
   notFound,
 } from './datastore.js';
+import { compareFor, decodeKv, keyAfter, keyBytes, lazyPair, prefixRange, requestFor, utf8, valueText } from './etcd-codec.js';
 import {
-  type GatewayDeleteResponse,
-  type GatewayPutResponse,
-  type GatewayRangeResponse,
-  type GatewayTxnResponse,
-  compareFor,
-  decodeKv,
-  encodeKey,
-  headerRevision,
-  int64,
-  keyAfter,
-  prefixRangeEnd,
-  requestFor,
-} from './etcd-codec.js';
+  type Compare,
+  DeleteRangeRequestCodec,
+  DeleteRangeResponseCodec,
+  EtcdMethod,
+  type KeyValue,
+  PutRequestCodec,
+  PutResponseCodec,
+  type RangeRequest,
+  RangeRequestCodec,
+  type RangeResponse,
+  RangeResponseCodec,
+  type RequestOp,
+  STATUS_REQUEST,
+  StatusResponseCodec,
+  TxnRequestCodec,
+  type TxnResponse,
+  TxnResponseCodec,
+} from './etcd-proto.js';
 import { EtcdTransport, type EtcdTransportOptions } from './etcd-transport.js';
 import type { BackoffOptions } from './backoff.js';
 import { EtcdWatch } from './etcd-watch.js';
@@ -64,20 +73,19 @@ export class EtcdDatastore implements Datastore {
   }
 
   async get(key: string): Promise<KVPair | undefined> {
-    const res = await this.transport.call<GatewayRangeResponse>('/v3/kv/range', { key: encodeKey(key) }, true);
-    const kv = res.kvs?.[0];
+    const res = await this.range({ key: keyBytes(key) });
+    const kv = res.kvs[0];
     return kv && decodeKv(kv);
   }
 
   async list(prefix: string): Promise<ListResult> {
-    // A compaction between two pages makes the pinned revision unreadable: start over.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.listOnce(prefix);
-      } catch (err) {
-        if (!isDatastoreError(err, 'Compacted') || attempt >= 3) throw err;
-      }
-    }
+    const { kvs, revision } = await this.rangeAll(prefix, false);
+    return { items: kvs.map(decodeKv), revision };
+  }
+
+  async listKeys(prefix: string): Promise<KeyListResult> {
+    const { kvs, revision } = await this.rangeAll(prefix, true);
+    return { keys: kvs.map((kv): KeyInfo => ({ key: utf8(kv.key), revision: kv.modRevision, createRevision: kv.createRevision })), revision };
   }
 
   async create(key: string, value: JsonValue): Promise<KVPair> {
@@ -90,55 +98,52 @@ export class EtcdDatastore implements Datastore {
 
   // An unconditional put or delete of one key is a single etcd request, cheaper than a txn.
   async put(key: string, value: JsonValue): Promise<KVPair> {
-    let body: Record<string, unknown>;
-    try {
-      body = { ...(requestFor({ op: 'put', key, value }).request_put as object) };
-    } catch (err) {
-      throw new DatastoreError('Invalid', (err as Error).message, key, undefined, { cause: err });
-    }
-    const res = await this.transport.call<GatewayPutResponse>('/v3/kv/put', body, false);
-    const revision = headerRevision(res.header);
-    return { key, value: JSON.parse(JSON.stringify(value)) as JsonValue, revision, createRevision: res.prev_kv ? int64(res.prev_kv.create_revision) : revision };
+    const text = checkedText(value, key);
+    const request = PutRequestCodec.encode({ key: keyBytes(key), value: Buffer.from(text, 'utf8'), prevKv: true });
+    const res = await this.call(EtcdMethod.Put, request, PutResponseCodec.decode, false);
+    const revision = res.header?.revision ?? 0;
+    return lazyPair(key, text, revision, res.prevKv ? res.prevKv.createRevision : revision);
   }
 
   async delete(key: string, revision?: Revision): Promise<KVPair> {
     if (revision !== undefined) return (await this.txn([{ op: 'delete', key, revision }])).results[0]!;
-    const res = await this.transport.call<GatewayDeleteResponse>('/v3/kv/deleterange', { key: encodeKey(key), prev_kv: true }, false);
-    const prev = res.prev_kvs?.[0];
+    const request = DeleteRangeRequestCodec.encode({ key: keyBytes(key), prevKv: true });
+    const res = await this.call(EtcdMethod.DeleteRange, request, DeleteRangeResponseCodec.decode, false);
+    const prev = res.prevKvs[0];
     if (!prev) throw notFound(key);
     return decodeKv(prev);
   }
 
   async txn(ops: readonly TxnOp[]): Promise<TxnResult> {
     checkOps(ops);
-    const compare: Record<string, string>[] = [];
-    const failure: Record<string, unknown>[] = [];
-    for (const op of ops) {
-      const c = compareFor(op);
-      if (!c) continue;
-      compare.push(c);
-      failure.push({ request_range: { key: c.key } });
-    }
-    let body: Record<string, unknown>;
-    try {
-      body = { compare, success: ops.map(requestFor), failure };
-    } catch (err) {
-      throw new DatastoreError('Invalid', (err as Error).message, undefined, undefined, { cause: err });
-    }
-    const res = await this.transport.call<GatewayTxnResponse>('/v3/kv/txn', body, false);
-    const revision = headerRevision(res.header);
+    const compare: Compare[] = [];
+    const failure: RequestOp[] = [];
+    const success: RequestOp[] = [];
+    const texts: string[] = [];
+    ops.forEach((op, i) => {
+      const key = keyBytes(op.key);
+      const c = compareFor(op, key);
+      if (c) {
+        compare.push(c);
+        failure.push({ requestRange: { key, keysOnly: true } });
+      }
+      const text = op.op === 'delete' ? '' : checkedText(op.value, op.key, i);
+      texts.push(text);
+      success.push(requestFor(op, key, text));
+    });
+    const request = TxnRequestCodec.encode({ compare, success, failure });
+    const res = await this.call(EtcdMethod.Txn, request, TxnResponseCodec.decode, false);
+    const revision = res.header?.revision ?? 0;
     if (!res.succeeded && compare.length > 0) throw whyFailed(ops, res);
     const results = ops.map((op, i): KVPair => {
-      const r = res.responses?.[i];
+      const r = res.responses[i];
       if (op.op === 'delete') {
-        const prev = r?.response_delete_range?.prev_kvs?.[0];
+        const prev = r?.responseDeleteRange?.prevKvs[0];
         if (!prev) throw new DatastoreError('Unavailable', `etcd deleted ${op.key} but returned no previous value`, op.key, i);
         return decodeKv(prev);
       }
-      const prev = r?.response_put?.prev_kv;
-      // The value as a later read returns it (JSON round trip), never the caller's own object.
-      const value = JSON.parse(JSON.stringify(op.value)) as JsonValue;
-      return { key: op.key, value, revision, createRevision: prev ? int64(prev.create_revision) : revision };
+      const prev = r?.responsePut?.prevKv;
+      return lazyPair(op.key, texts[i]!, revision, prev ? prev.createRevision : revision);
     });
     return { revision, results };
   }
@@ -154,10 +159,10 @@ export class EtcdDatastore implements Datastore {
     };
   }
 
-  /** etcd's status through /v3/maintenance/status: proves the endpoint answers, and its revision. */
+  /** etcd's Maintenance/Status: proves the endpoint answers, with its version and revision. */
   async status(): Promise<{ version: string; revision: Revision }> {
-    const res = await this.transport.call<{ version?: string; header?: { revision?: string } }>('/v3/maintenance/status', {}, true);
-    return { version: res.version ?? 'unknown', revision: headerRevision(res.header) };
+    const res = await this.call(EtcdMethod.Status, STATUS_REQUEST, StatusResponseCodec.decode, true);
+    return { version: res.version || 'unknown', revision: res.header?.revision ?? 0 };
   }
 
   async close(): Promise<void> {
@@ -167,21 +172,54 @@ export class EtcdDatastore implements Datastore {
     this.transport.close();
   }
 
-  private async listOnce(prefix: string): Promise<ListResult> {
-    const items: KVPair[] = [];
-    const rangeEnd = prefixRangeEnd(prefix);
-    let key = encodeKey(prefix);
+  private range(req: RangeRequest): Promise<RangeResponse> {
+    return this.call(EtcdMethod.Range, RangeRequestCodec.encode(req), RangeResponseCodec.decode, true);
+  }
+
+  /** One unary call; an answer that does not decode is etcd (or a proxy) misbehaving: Unavailable. */
+  private async call<T>(method: string, request: Uint8Array, decode: (bytes: Uint8Array) => T, idempotent: boolean): Promise<T> {
+    const answer = await this.transport.call(method, request, idempotent);
+    try {
+      return decode(answer);
+    } catch (err) {
+      throw new DatastoreError('Unavailable', `etcd's answer to ${method} does not decode: ${(err as Error).message}`, undefined, undefined, { cause: err });
+    }
+  }
+
+  /** Every KeyValue under `prefix` at one revision, page by page; restarts after a compaction. */
+  private async rangeAll(prefix: string, keysOnly: boolean): Promise<{ kvs: KeyValue[]; revision: Revision }> {
+    // A compaction between two pages makes the pinned revision unreadable: start over.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.rangeAllOnce(prefix, keysOnly);
+      } catch (err) {
+        if (!isDatastoreError(err, 'Compacted') || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async rangeAllOnce(prefix: string, keysOnly: boolean): Promise<{ kvs: KeyValue[]; revision: Revision }> {
+    const kvs: KeyValue[] = [];
+    const { key: first, rangeEnd } = prefixRange(prefix);
+    let key = first;
     let revision = 0;
     for (;;) {
-      const req: Record<string, unknown> = { key, range_end: rangeEnd, limit: String(this.pageSize) };
-      if (revision > 0) req.revision = String(revision);
-      const res = await this.transport.call<GatewayRangeResponse>('/v3/kv/range', req, true);
-      if (revision === 0) revision = headerRevision(res.header);
-      const kvs = res.kvs ?? [];
-      for (const kv of kvs) items.push(decodeKv(kv));
-      if (!res.more || kvs.length === 0) return { items, revision };
-      key = keyAfter(kvs[kvs.length - 1]!.key ?? '');
+      const res = await this.range({ key, rangeEnd, limit: this.pageSize, revision, keysOnly });
+      if (revision === 0) revision = res.header?.revision ?? 0;
+      for (const kv of res.kvs) kvs.push(kv);
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) return { kvs, revision };
+      key = keyAfter(last.key);
     }
+  }
+}
+
+/** The value's JSON text; a value without one is the caller's mistake, reported as Invalid. */
+function checkedText(value: JsonValue, key: string, opIndex?: number): string {
+  try {
+    return valueText(value, key);
+  } catch (err) {
+    throw new DatastoreError('Invalid', (err as Error).message, key, opIndex, { cause: err });
   }
 }
 
@@ -201,13 +239,13 @@ function checkOps(ops: readonly TxnOp[]): void {
 }
 
 /** From the failure branch's reads, the first op whose condition did not hold. */
-function whyFailed(ops: readonly TxnOp[], res: GatewayTxnResponse): DatastoreError {
+function whyFailed(ops: readonly TxnOp[], res: TxnResponse): DatastoreError {
   let read = 0;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
     if (op.op === 'put') continue;
-    const kv = res.responses?.[read++]?.response_range?.kvs?.[0];
-    const actual = kv ? int64(kv.mod_revision) : 0;
+    const kv = res.responses[read++]?.responseRange?.kvs[0];
+    const actual = kv ? kv.modRevision : 0;
     switch (op.op) {
       case 'create':
         if (kv) return alreadyExists(op.key, i);

@@ -14,6 +14,7 @@ import {
   DatastoreError,
   type JsonValue,
   type KVPair,
+  type KeyListResult,
   type ListResult,
   MAX_TXN_OPS,
   type Revision,
@@ -60,6 +61,15 @@ export class MemoryDatastore implements Datastore {
   async list(prefix: string): Promise<ListResult> {
     this.checkOpen();
     return this.snapshot(prefix);
+  }
+
+  async listKeys(prefix: string): Promise<KeyListResult> {
+    this.checkOpen();
+    const keys = [...this.data.values()]
+      .filter((kv) => kv.key.startsWith(prefix))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map(({ key, revision, createRevision }) => ({ key, revision, createRevision }));
+    return { keys, revision: this.rev };
   }
 
   async create(key: string, value: JsonValue): Promise<KVPair> {

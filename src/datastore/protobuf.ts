@@ -1,0 +1,270 @@
+// Protobuf wire codec driven by descriptor tables: one generic encoder and decoder for messages
+// described as data (etcd-proto.ts holds etcd's), instead of generated code or a dependency.
+// Pure: bytes in, plain objects out.
+//
+// Wire rules (protobuf encoding spec): a field is a varint tag (number << 3 | wire type) then a
+// varint (type 0), 8 bytes (1), a varint length and that many bytes (2), or 4 bytes (5).
+// Invariants:
+// - Field numbers are etcd's own; a field we do not describe is skipped by its wire type, so
+//   newer etcd versions may add fields freely.
+// - proto3 defaults: a scalar at its zero value is not written and reads back as zero; a
+//   `presence` field (a member of a proto oneof) is written whenever it is set, even at zero,
+//   and reads back as undefined when absent.
+// - int64 fields decode to JS numbers; a value at or beyond 2^53 (or negative, which the wire
+//   carries as 2^64 - n) throws rather than silently rounding. Revisions never get near it.
+// - Malformed input (truncated varint, length past the end, a group or unknown wire type)
+//   throws a ProtoDecodeError naming the message and the byte offset; decoding is one forward
+//   pass, so it always terminates.
+
+export type ScalarType = 'bytes' | 'string' | 'int64' | 'bool' | 'enum';
+
+export interface FieldSpec {
+  readonly no: number;
+  readonly name: string;
+  readonly type: ScalarType | MessageSpec;
+  readonly repeated?: true;
+  /** A proto3 oneof member: written when set even at its zero value; absent reads as undefined. */
+  readonly presence?: true;
+}
+
+export interface MessageSpec {
+  readonly name: string;
+  readonly fields: readonly FieldSpec[];
+}
+
+export class ProtoDecodeError extends Error {
+  override readonly name = 'ProtoDecodeError';
+  readonly code = 'ProtoDecode';
+  constructor(
+    readonly messageName: string,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(`cannot decode ${messageName} at byte ${offset}: ${detail}`);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const TWO_POW_53 = 2 ** 53;
+const utf8Decoder = new TextDecoder('utf-8');
+const utf8Encoder = new TextEncoder();
+
+// ---- encoding ------------------------------------------------------------------------------
+
+/** Collects a message as a list of byte chunks, so big values are copied once, at the end. */
+class Writer {
+  readonly parts: Uint8Array[] = [];
+  length = 0;
+  private small: number[] = [];
+
+  varint(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as a protobuf varint: expected a non-negative safe integer`);
+    while (n > 0x7f) {
+      this.small.push((n % 0x80) | 0x80);
+      this.length++;
+      n = Math.floor(n / 0x80);
+    }
+    this.small.push(n);
+    this.length++;
+  }
+
+  chunk(bytes: Uint8Array): void {
+    this.flush();
+    if (bytes.length > 0) {
+      this.parts.push(bytes);
+      this.length += bytes.length;
+    }
+  }
+
+  append(other: Writer): void {
+    this.flush();
+    other.flush();
+    for (const p of other.parts) this.parts.push(p);
+    this.length += other.length;
+  }
+
+  /** Move the pending small bytes (already counted in length) into a part. */
+  flush(): void {
+    if (this.small.length === 0) return;
+    this.parts.push(Uint8Array.from(this.small));
+    this.small = [];
+  }
+
+  finish(): Uint8Array {
+    this.flush();
+    if (this.parts.length === 1) return this.parts[0]!;
+    const out = new Uint8Array(this.length);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+function writeMessage(spec: MessageSpec, msg: Record<string, unknown>, w: Writer): void {
+  for (const f of spec.fields) {
+    const v = msg[f.name];
+    if (v === undefined) continue;
+    if (f.repeated) {
+      for (const item of v as unknown[]) writeField(f, item, w, true);
+    } else {
+      writeField(f, v, w, f.presence === true);
+    }
+  }
+}
+
+function writeField(f: FieldSpec, v: unknown, w: Writer, always: boolean): void {
+  const t = f.type;
+  if (typeof t === 'object') {
+    const sub = new Writer();
+    writeMessage(t, v as Record<string, unknown>, sub);
+    w.varint(f.no * 8 + 2);
+    w.varint(sub.length);
+    w.append(sub);
+    return;
+  }
+  switch (t) {
+    case 'bytes':
+    case 'string': {
+      const bytes = t === 'string' ? utf8Encoder.encode(v as string) : (v as Uint8Array);
+      if (bytes.length === 0 && !always) return;
+      w.varint(f.no * 8 + 2);
+      w.varint(bytes.length);
+      w.chunk(bytes);
+      return;
+    }
+    case 'int64':
+    case 'enum': {
+      const n = v as number;
+      if (n === 0 && !always) return;
+      w.varint(f.no * 8);
+      w.varint(n);
+      return;
+    }
+    case 'bool':
+      if (v !== true && !always) return;
+      w.varint(f.no * 8);
+      w.varint(v === true ? 1 : 0);
+      return;
+  }
+}
+
+export function encodeMessage(spec: MessageSpec, msg: object): Uint8Array {
+  const w = new Writer();
+  writeMessage(spec, msg as Record<string, unknown>, w);
+  return w.finish();
+}
+
+// ---- decoding ------------------------------------------------------------------------------
+
+interface Cursor {
+  readonly buf: Uint8Array;
+  pos: number;
+}
+
+/** A varint as a number; `safe` demands it below 2^53 (int64 fields), otherwise it is only skipped. */
+function readVarint(c: Cursor, end: number, what: string, safe: boolean): number {
+  const start = c.pos;
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (c.pos >= end) throw new ProtoDecodeError(what, start, 'varint runs past the end of the message');
+    const b = c.buf[c.pos++]!;
+    result += (b & 0x7f) * scale;
+    scale *= 0x80;
+    if (b < 0x80) {
+      if (safe && result >= TWO_POW_53) {
+        throw new ProtoDecodeError(what, start, `integer ${result} is beyond 2^53 (or negative) and cannot be held exactly as a number`);
+      }
+      return result;
+    }
+  }
+  throw new ProtoDecodeError(what, start, 'varint longer than 10 bytes');
+}
+
+function readLength(c: Cursor, end: number, what: string): number {
+  const at = c.pos;
+  const len = readVarint(c, end, what, true);
+  if (len > end - c.pos) throw new ProtoDecodeError(what, at, `length ${len} runs past the end of the message (${end - c.pos} bytes left)`);
+  return len;
+}
+
+function defaults(spec: MessageSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of spec.fields) {
+    if (f.repeated) out[f.name] = [];
+    else if (f.presence || typeof f.type === 'object') continue;
+    else out[f.name] = f.type === 'bytes' ? EMPTY : f.type === 'string' ? '' : f.type === 'bool' ? false : 0;
+  }
+  return out;
+}
+
+const fieldIndex = new WeakMap<MessageSpec, Map<number, FieldSpec>>();
+function fieldsOf(spec: MessageSpec): Map<number, FieldSpec> {
+  let m = fieldIndex.get(spec);
+  if (!m) {
+    m = new Map(spec.fields.map((f) => [f.no, f]));
+    fieldIndex.set(spec, m);
+  }
+  return m;
+}
+
+function readMessage(spec: MessageSpec, c: Cursor, end: number): Record<string, unknown> {
+  const out = defaults(spec);
+  const fields = fieldsOf(spec);
+  while (c.pos < end) {
+    const tagAt = c.pos;
+    const tag = readVarint(c, end, spec.name, true);
+    const no = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (no === 0) throw new ProtoDecodeError(spec.name, tagAt, 'field number 0 is not allowed');
+    const f = fields.get(no);
+    const expected = f === undefined ? wire : typeof f.type === 'object' || f.type === 'bytes' || f.type === 'string' ? 2 : 0;
+    if (wire !== expected) {
+      throw new ProtoDecodeError(spec.name, tagAt, `field ${no}${f ? ` (${f.name})` : ''} has wire type ${wire}, expected ${expected}`);
+    }
+    const what = f ? `${spec.name}.${f.name}` : spec.name;
+    let value: unknown;
+    switch (wire) {
+      case 0:
+        value = readVarint(c, end, what, f !== undefined && f.type === 'int64');
+        if (f?.type === 'bool') value = value !== 0;
+        break;
+      case 1:
+      case 5: {
+        const size = wire === 1 ? 8 : 4;
+        if (end - c.pos < size) throw new ProtoDecodeError(what, tagAt, `fixed${size * 8} field runs past the end of the message`);
+        c.pos += size;
+        break;
+      }
+      case 2: {
+        const len = readLength(c, end, what);
+        const start = c.pos;
+        c.pos += len;
+        if (f === undefined) break;
+        if (typeof f.type === 'object') {
+          const sub: Cursor = { buf: c.buf, pos: start };
+          value = readMessage(f.type, sub, start + len);
+        } else if (f.type === 'string') {
+          value = utf8Decoder.decode(c.buf.subarray(start, start + len));
+        } else {
+          value = c.buf.subarray(start, start + len);
+        }
+        break;
+      }
+      default:
+        throw new ProtoDecodeError(spec.name, tagAt, `field ${no} has wire type ${wire}, which proto3 does not use`);
+    }
+    if (f === undefined) continue;
+    if (f.repeated) (out[f.name] as unknown[]).push(value);
+    else out[f.name] = value;
+  }
+  return out;
+}
+
+/** Decode `bytes` as `spec`. Byte fields are views into `bytes`, not copies. */
+export function decodeMessage(spec: MessageSpec, bytes: Uint8Array): Record<string, unknown> {
+  return readMessage(spec, { buf: bytes, pos: 0 }, bytes.length);
+}
