@@ -6,7 +6,7 @@
 // watch. A pair we wrote ourselves (put/txn results) parses its value from the text we sent only
 // when first read: the value "as a later read returns it", at no cost to callers that never look.
 
-import type { JsonValue, KVPair, TxnOp, WatchEvent } from './datastore.js';
+import { type JsonValue, JsonText, type KVPair, type TxnOp, type WatchEvent, type WriteValue } from './datastore.js';
 import { type Compare, CompareResult, CompareTarget, type Event, EventType, type KeyValue, type RequestOp } from './etcd-proto.js';
 
 export const keyBytes = (key: string): Buffer => Buffer.from(key, 'utf8');
@@ -15,7 +15,8 @@ export const keyBytes = (key: string): Buffer => Buffer.from(key, 'utf8');
 export const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /** The JSON text of a value; throws a TypeError naming the key if it has none. */
-export function valueText(value: JsonValue, key: string): string {
+export function valueText(value: WriteValue, key: string): string {
+  if (value instanceof JsonText) return value.text;
   const text = JSON.stringify(value);
   if (text === undefined) throw new TypeError(`value for key ${key} is not JSON-serialisable`);
   return text;

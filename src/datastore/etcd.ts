@@ -14,6 +14,7 @@ import {
   type Datastore,
   DatastoreError,
   type JsonValue,
+  type WriteValue,
   type KVPair,
   type KeyInfo,
   type KeyListResult,
@@ -88,16 +89,16 @@ export class EtcdDatastore implements Datastore {
     return { keys: kvs.map((kv): KeyInfo => ({ key: utf8(kv.key), revision: kv.modRevision, createRevision: kv.createRevision })), revision };
   }
 
-  async create(key: string, value: JsonValue): Promise<KVPair> {
+  async create(key: string, value: WriteValue): Promise<KVPair> {
     return (await this.txn([{ op: 'create', key, value }])).results[0]!;
   }
 
-  async update(key: string, value: JsonValue, revision: Revision): Promise<KVPair> {
+  async update(key: string, value: WriteValue, revision: Revision): Promise<KVPair> {
     return (await this.txn([{ op: 'update', key, value, revision }])).results[0]!;
   }
 
   // An unconditional put or delete of one key is a single etcd request, cheaper than a txn.
-  async put(key: string, value: JsonValue): Promise<KVPair> {
+  async put(key: string, value: WriteValue): Promise<KVPair> {
     const text = checkedText(value, key);
     const request = PutRequestCodec.encode({ key: keyBytes(key), value: Buffer.from(text, 'utf8'), prevKv: true });
     const res = await this.call(EtcdMethod.Put, request, PutResponseCodec.decode, false);
@@ -215,7 +216,7 @@ export class EtcdDatastore implements Datastore {
 }
 
 /** The value's JSON text; a value without one is the caller's mistake, reported as Invalid. */
-function checkedText(value: JsonValue, key: string, opIndex?: number): string {
+function checkedText(value: WriteValue, key: string, opIndex?: number): string {
   try {
     return valueText(value, key);
   } catch (err) {

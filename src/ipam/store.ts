@@ -93,8 +93,8 @@ export class IpamStore {
   /** CIDRs of a family's existing blocks, from their keys alone: no block value is read. */
   async listBlockCidrs(family: IPFamily): Promise<CIDR[]> {
     const out: CIDR[] = [];
-    for (const kv of (await this.ds.list(blockPrefix(family))).items) {
-      const cidr = parseBlockKey(kv.key);
+    for (const { key } of (await this.ds.listKeys(blockPrefix(family))).keys) {
+      const cidr = parseBlockKey(key);
       if (cidr) out.push(cidr);
     }
     return out;

@@ -8,6 +8,7 @@
 // on each write. The result is byte for byte `JSON.stringify(encodeBlock(b))` (tested), so a
 // block written either way reads back the same.
 
+import { JsonText } from '../../datastore/datastore.js';
 import { type AllocationAttribute, type AllocationBlock, encodeAttribute, encodeBlock } from './block.js';
 
 const attributeText = new WeakMap<AllocationAttribute, string>();
@@ -31,4 +32,9 @@ export function blockJsonText(b: AllocationBlock): string {
   if (b.attributes.length === 0) return head;
   const at = head.indexOf(EMPTY_ATTRIBUTES);
   return `${head.slice(0, at)}"attributes":[${b.attributes.map(textOf).join(',')}]${head.slice(at + EMPTY_ATTRIBUTES.length)}`;
+}
+
+/** The block as a datastore write value: its JSON text, built as above. */
+export function blockValue(b: AllocationBlock): JsonText {
+  return new JsonText(blockJsonText(b));
 }
