@@ -69,10 +69,13 @@ describe('IPAM block', () => {
   it('round-trips through Calico’s JSON field names', () => {
     const a = assignFromBlock(b0, 2, 'h1', { pod: 'p', namespace: 'ns' }).block;
     const json = encodeBlock(a) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(json).sort(), ['affinity', 'affinityClaimTime', 'allocations', 'attributes', 'cidr', 'deleted', 'sequenceNumber', 'sequenceNumberForAllocation', 'strictAffinity', 'unallocated']);
+    assert.deepEqual(Object.keys(json).sort(), ['affinity', 'affinity_claim_time', 'allocations', 'attributes', 'cidr', 'deleted', 'sequenceNumber', 'sequenceNumberForAllocation', 'strictAffinity', 'unallocated']);
     assert.equal(json['cidr'], '10.0.0.0/29');
     assert.deepEqual(json['attributes'], [{ handle_id: 'h1', secondary: { pod: 'p', namespace: 'ns' } }]);
     assert.deepEqual(decodeBlock(JSON.parse(JSON.stringify(json)), 'k'), a);
+    // Values written before the field name was fixed still read.
+    const { affinity_claim_time: t, ...older } = json;
+    assert.equal(decodeBlock({ ...older, affinityClaimTime: t } as never, 'k').affinityClaimTime, a.affinityClaimTime);
   });
 
   it('rejects malformed blocks naming the key and field, and finds structural problems', () => {
