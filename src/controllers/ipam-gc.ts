@@ -8,12 +8,14 @@
 // the release. Every other write (blocks, affinities, handles) is a CAS on the revision the plan
 // saw. First-seen times live in this object, so a long-running loop measures the grace period
 // across passes; a one-off pass (tabbyctl ipam gc) also trusts allocations' `timestamp` attribute.
+// Each pass also returns cooled addresses (ipCooldownSeconds passed) to their blocks' free lists,
+// judged on the block as read just before the CAS write, with the cooldown of that snapshot.
 
 import type { Datastore, TxnOp } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/datastore.js';
 import { formatCIDR } from '../ip/index.js';
 import { BlockAllocator } from '../ipam/allocator.js';
-import { affineNode, encodeBlock, isEmpty, withAffinity } from '../ipam/core/block.js';
+import { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from '../ipam/core/block.js';
 import { DEFAULT_LEAK_GRACE_PERIOD_MS, type GcPlan, planGc } from '../ipam/core/gc-plan.js';
 import { affinityKey, handleKey } from '../ipam/core/keys.js';
 import { encodeAffinity, encodeHandle } from '../ipam/core/records.js';
@@ -30,6 +32,8 @@ export interface IpamGcOptions {
 
 export interface GcPassResult {
   readonly revision: number;
+  /** Released addresses whose cooldown passed, returned to their blocks' free lists. */
+  readonly cooledAddresses: number;
   readonly releasedAddresses: string[];
   readonly releasedHandles: number;
   readonly releasedBlocks: string[];
@@ -74,6 +78,18 @@ export class IpamGarbageCollector {
     };
 
     const released = await this.releaseLeaks(plan, skip);
+    let cooledAddresses = 0;
+    const cooldown = snap.config.ipCooldownSeconds ?? 0;
+    for (const c of plan.cooledBlocks) {
+      const current = await this.store.getBlock(c.block);
+      if (!current) continue; // deleted since: nothing left to return
+      const { block, collected } = collectCooled(current.value, new Date(this.now()), cooldown);
+      if (collected.length === 0) continue; // a write in between already returned them
+      if (await this.tryTxn([{ op: 'update', key: current.key, value: encodeBlock(block), revision: current.revision }], `block ${formatCIDR(c.block)}`, skip)) {
+        cooledAddresses += collected.length;
+        this.log.info('gc: returned cooled addresses', { block: formatCIDR(c.block), count: collected.length });
+      }
+    }
     const releasedBlocks: string[] = [];
     for (const b of plan.releaseBlocks) {
       // Judge by the block as it is now (releases above may have changed it), not as planned.
@@ -132,6 +148,7 @@ export class IpamGarbageCollector {
 
     return {
       revision: snap.revision,
+      cooledAddresses,
       releasedAddresses: released.addresses,
       releasedHandles: released.handles,
       releasedBlocks,
@@ -190,6 +207,7 @@ export function renderGcResult(r: GcPassResult): string {
     `Released ${r.releasedBlocks.length} blocks${r.releasedBlocks.length ? `: ${r.releasedBlocks.join(', ')}` : ''}`,
     `Repaired ${r.affinitiesFixed} affinities and ${r.handlesFixed} handles`,
     `${r.candidates} leaked addresses are still inside the grace period; ${r.skipped} actions skipped because the datastore changed`,
+    ...(r.cooledAddresses > 0 ? [`Returned ${r.cooledAddresses} released addresses to their blocks' free lists (cooldown over)`] : []),
   ];
   return lines.join('\n') + '\n';
 }

@@ -56,8 +56,8 @@ describe('tabbyctl ipam', () => {
     assert.match(r.stdout, new RegExp(`\\[LeakedAddress\\] ${leaked.replace(/\./g, '\\.')} `));
     assert.match(r.stdout, /Check complete; found 1 problems\.\n$/);
     assert.equal((await run(ds, 'ipam', 'check', '--exit-code')).code, 5);
-    const report = JSON.parse((await run(ds, 'ipam', 'check', '-o', 'json')).stdout) as { leakedHandles: string[]; summary: { allocated: number } };
-    assert.deepEqual(report.leakedHandles, ['k8s-pod-network.dead']);
+    const report = JSON.parse((await run(ds, 'ipam', 'check', '-o', 'json')).stdout) as { allocations: Record<string, { inUse: boolean; handle: string }[]>; summary: { allocated: number } };
+    assert.deepEqual(report.allocations[leaked], [{ ...report.allocations[leaked]![0]!, inUse: false, handle: 'k8s-pod-network.dead' }]);
     assert.equal(report.summary.allocated, 2);
   });
 
@@ -93,8 +93,13 @@ describe('tabbyctl ipam', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Successfully set StrictAffinity to: true\nSuccessfully set MaxBlocksPerHost to: 4\n');
     assert.deepEqual((await ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: true, auto_allocate_blocks: true, maxBlocksPerHost: 4 });
-    await run(ds, 'ipam', 'configure', '--strictaffinity=false');
-    assert.deepEqual((await ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: false, auto_allocate_blocks: true, maxBlocksPerHost: 4 });
+    // Calico's rule: a block limit needs strict affinity; nothing is written when it would break.
+    const refused = await run(ds, 'ipam', 'configure', '--strictaffinity=false');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /maxBlocksPerHost 4 needs strictAffinity true/);
+    assert.deepEqual((await ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: true, auto_allocate_blocks: true, maxBlocksPerHost: 4 });
+    await run(ds, 'ipam', 'configure', '--strictaffinity=false', '--max-blocks-per-host', '0');
+    assert.deepEqual((await ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: false, auto_allocate_blocks: true, maxBlocksPerHost: 0 });
     assert.equal((await run(ds, 'ipam', 'configure', '--strictaffinity=maybe')).code, 1);
     assert.equal((await run(ds, 'ipam', 'configure')).code, 1);
   });

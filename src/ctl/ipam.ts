@@ -1,16 +1,25 @@
-// tabbyctl ipam show|check|release|configure|gc — calicoctl's IPAM commands
-// (calico-internals.md §4.6). Wiring only: the work is in ipam/operations.ts and the GC controller.
+// tabbyctl ipam show|check|release|configure|split|gc — calicoctl's IPAM commands
+// (calico-internals.md §4.6). Wiring only: the work is in ipam/operations.ts, ipam-report.ts,
+// ipam-split.ts and the GC controller.
+//
+// `ipam check -o` takes calicoctl's report FILE as well as our formats: `-o text` / `-o json`
+// print to stdout, any other value is a path the JSON report is written to (whole, or not at all).
 //
 // `ipam check` exits 0 after printing its report, as calicoctl does, so that a report with
 // problems is still a successful check; add --exit-code to make it exit 5 when it found problems
 // (scripts: `tabbyctl ipam check --exit-code || page-someone`).
 
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { IpamGarbageCollector, renderGcResult } from '../controllers/ipam-gc.js';
 import { parseDuration } from '../ipam/core/duration.js';
 import { DEFAULT_LEAK_GRACE_PERIOD_MS } from '../ipam/core/gc-plan.js';
+import { MAX_IP_COOLDOWN_SECONDS } from '../ipam/core/records.js';
 import { ipamCheck, ipamConfigure, ipamRelease, ipamShow } from '../ipam/operations.js';
 import type { CtlContext } from './context.js';
+import { readReports, releaseFromReports } from './ipam-report.js';
+import { registerIpamSplitCommand } from './ipam-split.js';
 import type { DatastoreFlags } from './datastore-options.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { UsageError } from './output.js';
@@ -28,6 +37,18 @@ function format(o: string | undefined): Format {
 
 const json = (data: unknown) => JSON.stringify(data, null, 2) + '\n';
 
+/** Write a file whole or not at all: a temporary file beside it, renamed over it. */
+function writeWhole(file: string, text: string): void {
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, text, { mode: 0o644 });
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UsageError(`cannot write the report to ${file}: ${(e as Error).message}`);
+  }
+}
+
 function bool(flag: string, text: string): boolean {
   if (/^(true|t|1|yes)$/i.test(text)) return true;
   if (/^(false|f|0|no)$/i.test(text)) return false;
@@ -39,15 +60,27 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
 
   ctx
     .addDatastoreOptions(ipam.command('show'))
-    .description('show address utilisation per IP pool (and per block), or who owns one address')
+    .description('show address utilisation per IP pool (and per block), who owns one address, borrowed addresses, or the IPAM configuration')
     .option('--show-blocks', 'add a row per allocation block')
     .option('--ip <addr>', 'report whether this address is assigned, its handle and owner attributes')
+    .option('--show-borrowed', 'list addresses a node took from a block affine to another node (IP | BORROWING-NODE | BLOCK | BLOCK OWNER | TYPE | ALLOCATED-TO)')
+    .option('--show-configuration', 'print the IPAM configuration (PROPERTY | VALUE)')
     .option('-o, --output <format>', 'text (default) or json')
-    .addHelpText('after', '\nExamples:\n  tabbyctl ipam show\n  tabbyctl ipam show --show-blocks\n  tabbyctl ipam show --ip 10.244.0.5\n')
+    .addHelpText(
+      'after',
+      '\nGive at most one of --ip, --show-blocks, --show-borrowed, --show-configuration.\n\nExamples:\n  tabbyctl ipam show\n  tabbyctl ipam show --show-blocks\n  tabbyctl ipam show --ip 10.244.0.5\n  tabbyctl ipam show --show-borrowed -o json\n  tabbyctl ipam show --show-configuration\n',
+    )
     .action(
-      ctx.action(async (opts: DatastoreFlags & { showBlocks?: boolean; ip?: string; output?: string }) => {
+      ctx.action(async (opts: DatastoreFlags & { showBlocks?: boolean; ip?: string; showBorrowed?: boolean; showConfiguration?: boolean; output?: string }) => {
         const fmt = format(opts.output);
-        const r = await ctx.withDatastore(opts, (ds) => ipamShow(ds, { ...(opts.showBlocks ? { showBlocks: true } : {}), ...(opts.ip === undefined ? {} : { ip: opts.ip }) }));
+        const r = await ctx.withDatastore(opts, (ds) =>
+          ipamShow(ds, {
+            ...(opts.showBlocks ? { showBlocks: true } : {}),
+            ...(opts.ip === undefined ? {} : { ip: opts.ip }),
+            ...(opts.showBorrowed ? { showBorrowed: true } : {}),
+            ...(opts.showConfiguration ? { showConfiguration: true } : {}),
+          }),
+        );
         ctx.out(fmt === 'json' ? json(r.data) : r.text);
       }),
     );
@@ -56,27 +89,45 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
     .addDatastoreOptions(ipam.command('check'))
     .description('check IPAM against workload endpoints and nodes: leaks, duplicates, orphaned handles, stale affinities, overlapping pools')
     .option('--show-all-ips', 'list every allocated address with its owner')
-    .option('-o, --output <format>', 'text (default) or json (the full report)')
+    .option('-o, --output <format|file>', 'text (default), json (the full report on stdout), or a FILE to write the JSON report to (calicoctl\'s form)')
     .option('--exit-code', 'exit 5 when problems were found (default: exit 0 after a completed check)')
-    .addHelpText('after', `\nExamples:\n  tabbyctl ipam check\n  tabbyctl ipam check -o json > report.json\n  tabbyctl ipam check --exit-code\n\n${EXIT_CODES_HELP}\n  5  ipam check --exit-code found problems\n`)
+    .addHelpText(
+      'after',
+      `\nThe report has calicoctl's fields (version, clusterGUID, datastoreLocked, clusterInformationRevision,\nallocations with inUse/borrowed/coolingDown, leakedHandles) and is what ipam release --from-report reads.\n\nExamples:\n  tabbyctl ipam check\n  tabbyctl ipam check -o report.json\n  tabbyctl ipam check -o json\n  tabbyctl ipam check --exit-code\n\n${EXIT_CODES_HELP}\n  5  ipam check --exit-code found problems\n`,
+    )
     .action(
       ctx.action(async (opts: DatastoreFlags & { showAllIps?: boolean; output?: string; exitCode?: boolean }) => {
-        const fmt = format(opts.output);
+        const toFile = opts.output !== undefined && !['text', 'table', 'json'].includes(opts.output) ? opts.output : undefined;
+        const fmt = toFile === undefined ? format(opts.output) : 'text';
         const r = await ctx.withDatastore(opts, (ds) => ipamCheck(ds, opts.showAllIps ? { showAllIps: true } : {}));
-        ctx.out(fmt === 'json' ? json(r.data) : r.text);
+        if (toFile !== undefined) writeWhole(toFile, json(r.data));
+        ctx.out(fmt === 'json' ? json(r.data) : r.text + (toFile === undefined ? '' : `Report written to ${toFile}\n`));
         return opts.exitCode && r.data.problems.length > 0 ? EXIT_PROBLEMS_FOUND : ExitCode.Ok;
       }),
     );
 
   ctx
     .addDatastoreOptions(ipam.command('release'))
-    .description('release addresses by IP or every address of a handle')
+    .description('release addresses by IP, every address of a handle, or the leaks an ipam check report lists')
     .option('--ip <addr>', 'address to release (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--handle <id>', 'release every address recorded under this handle')
-    .option('--force', 'release even if a WorkloadEndpoint still uses the address')
-    .addHelpText('after', '\nExamples:\n  tabbyctl ipam release --ip 10.244.0.5\n  tabbyctl ipam release --handle k8s-pod-network.0123abcd\n')
+    .option('--from-report <file>', 'release the leaked addresses and handles of an ipam check -o FILE report; repeat to release only what every report lists', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--force', 'with --ip: release even if a WorkloadEndpoint still uses the address; with --from-report: even if the datastore is not locked or the report is of another tabbyctl version')
+    .option('-o, --output <format>', 'text (default) or json (with --from-report)')
+    .addHelpText(
+      'after',
+      `\n--from-report needs the datastore locked (ClusterInformation default, datastoreReady false) and a\nreport written while it was locked; it frees only the allocations the report saw (by sequence number).\n\nExamples:\n  tabbyctl ipam release --ip 10.244.0.5\n  tabbyctl ipam release --handle k8s-pod-network.0123abcd\n  tabbyctl ipam check -o report.json && tabbyctl ipam release --from-report report.json\n\n${EXIT_CODES_HELP}\n`,
+    )
     .action(
-      ctx.action(async (opts: DatastoreFlags & { ip: string[]; handle?: string; force?: boolean }) => {
+      ctx.action(async (opts: DatastoreFlags & { ip: string[]; handle?: string; fromReport: string[]; force?: boolean; output?: string }) => {
+        const fmt = format(opts.output);
+        if (opts.fromReport.length > 0) {
+          if (opts.ip.length > 0 || opts.handle !== undefined) throw new UsageError('--from-report cannot be combined with --ip or --handle');
+          const reports = readReports(opts.fromReport);
+          const r = await ctx.withDatastore(opts, (ds) => releaseFromReports(ds, reports, opts.force === true));
+          ctx.out(fmt === 'json' ? json(r.data) : r.text);
+          return;
+        }
         const r = await ctx.withDatastore(opts, (ds) =>
           ipamRelease(ds, { ips: opts.ip, ...(opts.handle === undefined ? {} : { handle: opts.handle }), ...(opts.force ? { force: true } : {}) }),
         );
@@ -86,23 +137,32 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
 
   ctx
     .addDatastoreOptions(ipam.command('configure'))
-    .description('change IPAM configuration: strict affinity and the per-node block limit')
+    .description('change IPAM configuration: strict affinity, the per-node block limit, the cooldown of released addresses')
     .option('--strictaffinity <bool>', 'true: nodes only use their own blocks (no borrowing); false: borrowing allowed')
-    .option('--max-blocks-per-host <n>', 'blocks one node may claim per family (0 = default 20)')
-    .addHelpText('after', '\nExamples:\n  tabbyctl ipam configure --strictaffinity=true\n  tabbyctl ipam configure --max-blocks-per-host 4\n')
+    .option('--max-blocks-per-host <n>', 'blocks one node may claim per family (0 = default 20; more than 0 needs --strictaffinity=true)')
+    .option('--ip-cooldown-seconds <n>', `seconds a released address is held back before it is handed out again (0..${MAX_IP_COOLDOWN_SECONDS}; 0, the default, reuses at once)`)
+    .addHelpText(
+      'after',
+      `\nCalico's rules: strict affinity false with auto-allocation off is refused, and a block limit needs\nstrict affinity; nothing is written when the result would break them.\n\nExamples:\n  tabbyctl ipam configure --strictaffinity=true\n  tabbyctl ipam configure --strictaffinity=true --max-blocks-per-host 4\n  tabbyctl ipam configure --ip-cooldown-seconds 60\n\n${EXIT_CODES_HELP}\n`,
+    )
     .action(
-      ctx.action(async (opts: DatastoreFlags & { strictaffinity?: string; maxBlocksPerHost?: string }) => {
+      ctx.action(async (opts: DatastoreFlags & { strictaffinity?: string; maxBlocksPerHost?: string; ipCooldownSeconds?: string }) => {
         const max = opts.maxBlocksPerHost;
         if (max !== undefined && !/^\d+$/.test(max)) throw new UsageError(`--max-blocks-per-host ${max}: expected a whole number`);
+        const cool = opts.ipCooldownSeconds;
+        if (cool !== undefined && !/^\d+$/.test(cool)) throw new UsageError(`--ip-cooldown-seconds ${cool}: expected a whole number of seconds in 0..${MAX_IP_COOLDOWN_SECONDS}`);
         const r = await ctx.withDatastore(opts, (ds) =>
           ipamConfigure(ds, {
             ...(opts.strictaffinity === undefined ? {} : { strictAffinity: bool('--strictaffinity', opts.strictaffinity) }),
             ...(max === undefined ? {} : { maxBlocksPerHost: Number(max) }),
+            ...(cool === undefined ? {} : { ipCooldownSeconds: Number(cool) }),
           }),
         );
         ctx.out(r.text);
       }),
     );
+
+  registerIpamSplitCommand(ipam, ctx);
 
   ctx
     .addDatastoreOptions(ipam.command('gc'))

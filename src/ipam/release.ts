@@ -10,6 +10,12 @@
 // whatever the others do — and one transaction writes each block once plus every handle touched.
 // A conflict re-reads and works the whole batch out again. A release by handle whose handle spans
 // more than one block (dual stack) is written on its own, as before.
+//
+// Cooldown (core/block.ts): with the IPAM configuration's ipCooldownSeconds > 0, released
+// ordinals stay allocated, stamped with the release time, instead of joining the FIFO; and every
+// block this writes first has its cooled ordinals returned to the FIFO. With 0 (the default) a
+// release is exactly as above. The configuration is read through `cooldownSeconds` (by default
+// from the datastore, reused for a second), so a change reaches releases within that time.
 
 import type { Datastore, TxnOp } from '../datastore/datastore.js';
 import { MAX_TXN_OPS } from '../datastore/datastore.js';
@@ -18,9 +24,10 @@ import type { KeyedMutex } from './keyed-mutex.js';
 import { type CIDR, type IPAddr, enclosingCIDR, formatCIDR, formatIP, parseIP } from '../ip/index.js';
 import { type AssignedAddress, IpamError, type ReleaseRequest } from './api.js';
 import type { BlockCache } from './block-cache.js';
-import { type AllocationBlock, addressAt, affineNode, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
+import { type AllocationBlock, addressAt, affineNode, collectCooled, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
+import { blockValue } from './core/block-text.js';
 import { isValidHandleId } from './core/keys.js';
-import { type IpamHandle, adjustHandle, encodeHandle } from './core/records.js';
+import { type IpamHandle, adjustHandle, cooldownSeconds, encodeHandle } from './core/records.js';
 import { blockKey } from './core/keys.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import type { IpamStore, Versioned } from './store.js';
@@ -31,6 +38,14 @@ const RELEASES_PER_TXN = 60;
 const RELEASE_TICKETS_PER_BATCH = 60;
 /** Lock key for blocks affine to no node (not a node name: those have no "/"). */
 const UNAFFINE = '/unaffine';
+/** How long the default cooldown reader reuses the configuration it read (ms). */
+const CONFIG_REUSE_MS = 1000;
+
+export interface ReleaserOptions {
+  /** The configured ipCooldownSeconds; default: read from the datastore, reused for a second. */
+  readonly cooldownSeconds?: () => Promise<number>;
+  readonly now?: () => Date;
+}
 
 interface ReleaseTicket extends Ticket {
   readonly cidr: CIDR;
@@ -47,6 +62,9 @@ interface ReleaseTicket extends Ticket {
 
 export class Releaser {
   private readonly batches: GroupCommit<ReleaseTicket>;
+  private readonly cooldownSeconds: () => Promise<number>;
+  private readonly now: () => Date;
+  private configRead: { seconds: number; at: number } | undefined;
   /** Transactions written by release batches (tests and logs). */
   transactions = 0;
 
@@ -57,8 +75,26 @@ export class Releaser {
     private readonly retry: RetryPolicy,
     private readonly locate: (addr: IPAddr) => Promise<CIDR | undefined>,
     lock: KeyedMutex,
+    opts: ReleaserOptions = {},
   ) {
     this.batches = new GroupCommit(lock, RELEASE_TICKETS_PER_BATCH, (key, batch) => this.settle(key, batch));
+    this.cooldownSeconds = opts.cooldownSeconds ?? (() => this.storedCooldown());
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  private async storedCooldown(): Promise<number> {
+    const hit = this.configRead;
+    if (hit && Date.now() - hit.at < CONFIG_REUSE_MS) return hit.seconds;
+    const seconds = cooldownSeconds(await this.store.config());
+    this.configRead = { seconds, at: Date.now() };
+    return seconds;
+  }
+
+  /** The block as this write should start from (cooled ordinals returned), and how to release. */
+  private async releasePlan(): Promise<{ prepare: (b: AllocationBlock) => AllocationBlock; releasedAt: Date | undefined }> {
+    const cooldown = await this.cooldownSeconds();
+    const now = this.now();
+    return { prepare: (b) => collectCooled(b, now, cooldown).block, releasedAt: cooldown > 0 ? now : undefined };
   }
 
   /** Queue a release of block `cidr` under the mutex of the node the block (as last seen) belongs to. */
@@ -135,6 +171,7 @@ export class Releaser {
         }),
     );
     // Each request in turn, on the batch's working copies of the blocks.
+    const plan = await this.releasePlan();
     const working = new Map<string, { vb: Versioned<AllocationBlock>; block: AllocationBlock }>();
     const deletedHandles = new Map<string, Versioned<IpamHandle>>();
     const deltas = new Map<string, Map<string, number>>(); // handle → block cidr → addresses released
@@ -143,7 +180,7 @@ export class Releaser {
       if (t.settled) continue;
       const k = blockKey(t.cidr);
       const vb = working.get(k)?.vb ?? (await this.cache.get(t.cidr));
-      const cur = working.get(k)?.block ?? vb?.value;
+      const cur = working.get(k)?.block ?? (vb && plan.prepare(vb.value));
       let released: { ordinal: number; handleId: string | undefined }[] = [];
       let next = cur;
       if (vb && cur) {
@@ -154,7 +191,7 @@ export class Releaser {
               ...(req.handleId === undefined ? {} : { handleId: req.handleId }),
             }))
           : ordinalsOfHandle(cur, t.handleId!).map((ordinal) => ({ ordinal, handleId: t.handleId! }));
-        const rel = releaseFromBlock(cur, reqs);
+        const rel = releaseFromBlock(cur, reqs, plan.releasedAt);
         released = rel.released;
         next = rel.block;
       }
@@ -211,6 +248,7 @@ export class Releaser {
       async () => {
         const h = await this.store.getHandle(handleId);
         if (!h) return [];
+        const plan = await this.releasePlan();
         const ops: TxnOp[] = [];
         const released: string[] = [];
         const writes: { block: AllocationBlock; index: number }[] = [];
@@ -218,7 +256,8 @@ export class Releaser {
           const cidr = tryBlockCidr(text);
           const vb = cidr && (await this.cache.get(cidr));
           if (!vb) continue;
-          const rel = releaseFromBlock(vb.value, ordinalsOfHandle(vb.value, handleId).map((ordinal) => ({ ordinal, handleId })));
+          const base = plan.prepare(vb.value);
+          const rel = releaseFromBlock(base, ordinalsOfHandle(base, handleId).map((ordinal) => ({ ordinal, handleId })), plan.releasedAt);
           if (rel.released.length === 0) continue;
           writes.push({ block: rel.block, index: ops.length });
           ops.push(blockWriteOp(vb, rel.block));
@@ -252,7 +291,7 @@ function blockWriteOp(vb: Versioned<AllocationBlock>, block: AllocationBlock): T
   // An unowned block with nothing left in it is deleted, as Calico does on release.
   return isEmpty(block) && block.affinity === null
     ? { op: 'delete', key: vb.key, revision: vb.revision }
-    : { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision };
+    : { op: 'update', key: vb.key, value: blockValue(block), revision: vb.revision };
 }
 
 export function assigned(block: AllocationBlock, ord: number): AssignedAddress {

@@ -12,10 +12,18 @@
 // again (ABA). Values are kept below 2^53 (microseconds since the epoch at creation) so they
 // round-trip through JSON numbers exactly.
 //
+// Cooldown (calico-internals.md §4.3). With IPCooldownSeconds > 0 a release does not free the
+// ordinal: it stays allocated, pointing at an attribute record that keeps the handle and owner
+// attributes and carries `releasedAt` (Calico's ReleasedAt). Such a "cooling" ordinal is in no
+// sense owned — releases, handle lookups and usage views skip it — but it is not in `unallocated`
+// either, so nothing that assigns from the FIFO can hand it out. `collectCooled` moves ordinals
+// whose cooldown has passed to the FIFO tail (oldest release first); every write path that knows
+// the configuration calls it. With cooldown 0 a release frees at once, exactly as without the
+// feature. A block holding only cooling ordinals is not empty (it is not deleted or released).
+//
 // Every function here is pure: it returns a new block and never mutates its input.
 
-import { type CIDR, type IPAddr, cidrContainsIP, cidrSize, formatCIDR, parseCIDR } from '../../ip/index.js';
-import type { JsonValue } from './json.js';
+import { type CIDR, type IPAddr, cidrContainsIP, cidrSize, formatCIDR } from '../../ip/index.js';
 
 export interface AllocationAttribute {
   readonly handleId?: string;
@@ -70,6 +78,7 @@ export function allocatedCount(b: AllocationBlock): number {
   return b.allocations.reduce<number>((n, a) => (a === null ? n : n + 1), 0);
 }
 
+/** Allocated ordinals, cooling ones included: a block holding only cooling addresses is not empty. */
 export const isEmpty = (b: AllocationBlock): boolean => allocatedCount(b) === 0;
 
 /** Free ordinals that `isReserved` does not exclude. */
@@ -81,6 +90,75 @@ export function assignableCount(b: AllocationBlock, isReserved?: (a: IPAddr) => 
 export function attributeOf(b: AllocationBlock, ord: number): AllocationAttribute | undefined {
   const idx = b.allocations[ord];
   return idx === null || idx === undefined ? undefined : b.attributes[idx];
+}
+
+/** The ordinal was released and is cooling down: allocated in the block, owned by nobody. */
+export function isCooling(b: AllocationBlock, ord: number): boolean {
+  return attributeOf(b, ord)?.releasedAt !== undefined;
+}
+
+/** The ordinal is allocated to an owner (allocated and not cooling). */
+export function isActive(b: AllocationBlock, ord: number): boolean {
+  const a = attributeOf(b, ord);
+  return a !== undefined && a.releasedAt === undefined;
+}
+
+export interface CoolingOrdinal {
+  readonly ordinal: number;
+  readonly releasedAt: string;
+  /** The handle and owner attributes it had before release (for reports). */
+  readonly handleId: string | undefined;
+  readonly secondary: Readonly<Record<string, string>>;
+}
+
+export function coolingOrdinals(b: AllocationBlock): CoolingOrdinal[] {
+  const out: CoolingOrdinal[] = [];
+  b.allocations.forEach((idx, ordinal) => {
+    const a = idx === null ? undefined : b.attributes[idx];
+    if (a?.releasedAt !== undefined) out.push({ ordinal, releasedAt: a.releasedAt, handleId: a.handleId, secondary: a.secondary });
+  });
+  return out;
+}
+
+/** When a cooling ordinal released at `releasedAt` may be handed out again (ms since the epoch). */
+export function reusableAt(releasedAt: string, cooldownSeconds: number): number {
+  const t = Date.parse(releasedAt);
+  // An unreadable stamp cannot hold an address forever: treat it as long cooled.
+  return Number.isFinite(t) ? t + cooldownSeconds * 1000 : 0;
+}
+
+/** Calico writes ReleasedAt as an RFC 3339 time in whole seconds; round up so a cooldown is never cut short. */
+export function releaseStamp(now: Date): string {
+  return new Date(Math.ceil(now.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export interface CollectResult {
+  readonly block: AllocationBlock;
+  /** Ordinals returned to the free list, in the order they were appended. */
+  readonly collected: number[];
+}
+
+/**
+ * Return cooled ordinals (released at least `cooldownSeconds` ago) to the FIFO tail, oldest
+ * release first. Returns the input block itself when nothing has cooled.
+ */
+export function collectCooled(b: AllocationBlock, now: Date, cooldownSeconds: number): CollectResult {
+  const cooled = coolingOrdinals(b)
+    .filter((c) => reusableAt(c.releasedAt, cooldownSeconds) <= now.getTime())
+    .sort((x, y) => Date.parse(x.releasedAt) - Date.parse(y.releasedAt) || x.ordinal - y.ordinal);
+  if (cooled.length === 0) return { block: b, collected: [] };
+  const allocations = [...b.allocations];
+  const seqs: Record<string, number> = { ...b.sequenceNumberForAllocation };
+  for (const c of cooled) {
+    allocations[c.ordinal] = null;
+    delete seqs[String(c.ordinal)];
+  }
+  const compacted = compactAttributes(allocations, b.attributes);
+  const collected = cooled.map((c) => c.ordinal);
+  return {
+    block: { ...b, ...compacted, unallocated: [...b.unallocated, ...collected], sequenceNumberForAllocation: seqs, sequenceNumber: b.sequenceNumber + 1 },
+    collected,
+  };
 }
 
 export function sequenceOf(b: AllocationBlock, ord: number): number {
@@ -176,20 +254,26 @@ export interface BlockRelease {
   readonly skipped: { ordinal: number; reason: ReleaseSkip }[];
 }
 
-/** Free ordinals (appending them to the FIFO tail) when their guards still hold. */
-export function releaseFromBlock(b: AllocationBlock, reqs: readonly OrdinalRelease[]): BlockRelease {
+/**
+ * Release ordinals whose guards still hold. Without `releasedAt` they are freed to the FIFO tail;
+ * with it (cooldown on) they stay allocated as cooling ordinals stamped with that time. An ordinal
+ * already cooling counts as not allocated.
+ */
+export function releaseFromBlock(b: AllocationBlock, reqs: readonly OrdinalRelease[], releasedAt?: Date): BlockRelease {
   const allocations = [...b.allocations];
   const unallocated = [...b.unallocated];
+  const attributes = [...b.attributes];
   const seqs: Record<string, number> = { ...b.sequenceNumberForAllocation };
   const released: BlockRelease['released'] = [];
   const skipped: BlockRelease['skipped'] = [];
+  const stamp = releasedAt === undefined ? undefined : releaseStamp(releasedAt);
   for (const r of reqs) {
     const idx = allocations[r.ordinal];
-    if (idx === null || idx === undefined) {
+    const attr = idx === null || idx === undefined ? undefined : attributes[idx];
+    if (idx === null || idx === undefined || attr?.releasedAt !== undefined) {
       skipped.push({ ordinal: r.ordinal, reason: 'NotAllocated' });
       continue;
     }
-    const attr = b.attributes[idx];
     if (r.sequenceNumber !== undefined && (seqs[String(r.ordinal)] ?? 0) !== r.sequenceNumber) {
       skipped.push({ ordinal: r.ordinal, reason: 'BadSequenceNumber' });
       continue;
@@ -198,18 +282,31 @@ export function releaseFromBlock(b: AllocationBlock, reqs: readonly OrdinalRelea
       skipped.push({ ordinal: r.ordinal, reason: 'HandleMismatch' });
       continue;
     }
-    allocations[r.ordinal] = null;
     delete seqs[String(r.ordinal)];
-    unallocated.push(r.ordinal);
+    if (stamp === undefined) {
+      allocations[r.ordinal] = null;
+      unallocated.push(r.ordinal);
+    } else {
+      allocations[r.ordinal] = coolingIndex(attributes, attr, stamp);
+    }
     released.push({ ordinal: r.ordinal, handleId: attr?.handleId });
   }
   if (released.length === 0) return { block: b, released, skipped };
-  const compacted = compactAttributes(allocations, b.attributes);
+  const compacted = compactAttributes(allocations, attributes);
   return {
     block: { ...b, ...compacted, unallocated, sequenceNumberForAllocation: seqs, sequenceNumber: b.sequenceNumber + 1 },
     released,
     skipped,
   };
+}
+
+/** Index of the cooling record for (former owner, stamp), appending one when none matches. */
+function coolingIndex(attrs: AllocationAttribute[], owner: AllocationAttribute | undefined, stamp: string): number {
+  const secondary = owner?.secondary ?? {};
+  const i = attrs.findIndex((a) => a.releasedAt === stamp && a.handleId === owner?.handleId && sameAttrs(a.secondary, secondary));
+  if (i >= 0) return i;
+  attrs.push({ ...(owner?.handleId === undefined ? {} : { handleId: owner.handleId }), secondary: { ...secondary }, releasedAt: stamp });
+  return attrs.length - 1;
 }
 
 /** Drop attribute records no ordinal points at, renumbering the allocations. */
@@ -229,11 +326,12 @@ function compactAttributes(
   return { allocations: allocations.map((a) => (a === null ? null : remap.get(a)!)), attributes: kept };
 }
 
-/** Ordinals allocated to `handleId`. */
+/** Ordinals allocated to `handleId` (cooling ordinals belong to no handle). */
 export function ordinalsOfHandle(b: AllocationBlock, handleId: string): number[] {
   const out: number[] = [];
   b.allocations.forEach((idx, ord) => {
-    if (idx !== null && b.attributes[idx]?.handleId === handleId) out.push(ord);
+    const a = idx === null ? undefined : b.attributes[idx];
+    if (a?.handleId === handleId && a.releasedAt === undefined) out.push(ord);
   });
   return out;
 }
@@ -269,94 +367,5 @@ export function blockProblems(b: AllocationBlock): string[] {
   return problems;
 }
 
-// ---- JSON codec, field names as Calico's model.AllocationBlock ----
-
-export function encodeBlock(b: AllocationBlock): JsonValue {
-  return {
-    cidr: formatCIDR(b.cidr),
-    affinity: b.affinity,
-    ...(b.affinityClaimTime === undefined ? {} : { affinityClaimTime: b.affinityClaimTime }),
-    strictAffinity: b.strictAffinity,
-    allocations: [...b.allocations],
-    unallocated: [...b.unallocated],
-    attributes: b.attributes.map(encodeAttribute),
-    deleted: b.deleted,
-    sequenceNumber: b.sequenceNumber,
-    sequenceNumberForAllocation: { ...b.sequenceNumberForAllocation },
-  };
-}
-
-/** One entry of a block's `attributes`, field names as Calico's AllocationAttribute. */
-export function encodeAttribute(a: AllocationAttribute): JsonValue {
-  return {
-    ...(a.handleId === undefined ? {} : { handle_id: a.handleId }),
-    ...(Object.keys(a.secondary).length === 0 ? {} : { secondary: { ...a.secondary } }),
-    ...(a.alternate === undefined ? {} : { alternate: { ...a.alternate } }),
-    ...(a.releasedAt === undefined ? {} : { releasedAt: a.releasedAt }),
-  };
-}
-
-export class BlockDecodeError extends Error {
-  override readonly name = 'BlockDecodeError';
-  readonly code = 'InvalidBlock';
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function stringMap(v: unknown, where: string): Record<string, string> {
-  if (v === undefined || v === null) return {};
-  if (!isObj(v)) throw new BlockDecodeError(`${where} is not an object`);
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = String(x);
-  return out;
-}
-
-/** Decode a stored block; throws BlockDecodeError naming the key and the field. */
-export function decodeBlock(value: JsonValue, key: string): AllocationBlock {
-  if (!isObj(value)) throw new BlockDecodeError(`${key}: block value is not an object`);
-  const where = (f: string) => `${key}: field ${f}`;
-  let cidr: CIDR;
-  try {
-    cidr = parseCIDR(String(value['cidr']));
-  } catch (e) {
-    throw new BlockDecodeError(`${where('cidr')}: ${(e as Error).message}`);
-  }
-  const allocations = value['allocations'];
-  if (!Array.isArray(allocations)) throw new BlockDecodeError(`${where('allocations')} is not a list`);
-  const unallocated = value['unallocated'] ?? [];
-  if (!Array.isArray(unallocated)) throw new BlockDecodeError(`${where('unallocated')} is not a list`);
-  const attributes = value['attributes'] ?? [];
-  if (!Array.isArray(attributes)) throw new BlockDecodeError(`${where('attributes')} is not a list`);
-  const affinity = value['affinity'];
-  const seqs = value['sequenceNumberForAllocation'];
-  const seqOut: Record<string, number> = {};
-  if (isObj(seqs)) for (const [k, v] of Object.entries(seqs)) seqOut[k] = Number(v);
-  return {
-    cidr,
-    affinity: typeof affinity === 'string' && affinity !== '' ? affinity : null,
-    ...(typeof value['affinityClaimTime'] === 'string' ? { affinityClaimTime: value['affinityClaimTime'] } : {}),
-    allocations: allocations.map((a, i) => {
-      if (a === null) return null;
-      if (typeof a !== 'number') throw new BlockDecodeError(`${where(`allocations[${i}]`)} is not a number or null`);
-      return a;
-    }),
-    unallocated: unallocated.map((o, i) => {
-      if (typeof o !== 'number') throw new BlockDecodeError(`${where(`unallocated[${i}]`)} is not a number`);
-      return o;
-    }),
-    attributes: attributes.map((a, i) => {
-      if (!isObj(a)) throw new BlockDecodeError(`${where(`attributes[${i}]`)} is not an object`);
-      const h = a['handle_id'];
-      return {
-        ...(typeof h === 'string' ? { handleId: h } : {}),
-        secondary: stringMap(a['secondary'], where(`attributes[${i}].secondary`)),
-        ...(isObj(a['alternate']) ? { alternate: stringMap(a['alternate'], where(`attributes[${i}].alternate`)) } : {}),
-        ...(typeof a['releasedAt'] === 'string' ? { releasedAt: a['releasedAt'] } : {}),
-      };
-    }),
-    sequenceNumber: typeof value['sequenceNumber'] === 'number' ? value['sequenceNumber'] : 0,
-    sequenceNumberForAllocation: seqOut,
-    deleted: value['deleted'] === true,
-    strictAffinity: value['strictAffinity'] === true,
-  };
-}
+// The stored form (Calico's JSON field names) is in block-codec.ts.
+export { BlockDecodeError, decodeBlock, encodeAttribute, encodeBlock } from './block-codec.js';

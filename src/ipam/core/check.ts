@@ -2,12 +2,21 @@
 // snapshot (calico-internals.md §4.6). Each allocated address is accounted for — in use by a
 // workload, in use as a node's tunnel address, leaked, or unowned — so the summary's numbers add
 // up to the number of allocations, and every problem names the address, block, handle or key.
+//
+// The report (`-o json`, or `-o FILE`) carries calicoctl's fields so `ipam release --from-report`
+// can act on it: version, clusterGUID, datastoreLocked, clusterInformationRevision, clusterType,
+// allocations {ip: [{ip, handle, sequenceNumber, pod, namespace, node, type, creationTimestamp,
+// inUse, borrowed, coolingDown, owners}]} and leakedHandles [{ID, UID, Revision}] (handle records
+// no allocation refers to, as calicoctl defines them) — plus Tabby's summary and problems.
+// Released addresses still cooling down are listed with coolingDown true and inUse false; they
+// are no problem and nothing releases them.
 
 import { type CIDR, cidrContains, cidrsOverlap, formatCIDR, parseIP } from '../../ip/index.js';
 import { affineNode, blockProblems } from './block.js';
 import type { IpamSnapshot } from './snapshot.js';
 import { overlappingPools } from './snapshot.js';
-import { type AllocationView, allAllocations, describeAllocation } from './usage.js';
+import type { ClusterMeta } from './cluster-info.js';
+import { type AllocationView, allAllocations, coolingOf, describeAllocation } from './usage.js';
 
 export type CheckProblemKind =
   | 'InvalidRecord'
@@ -38,21 +47,45 @@ export interface CheckProblem {
 }
 
 export interface ReportAllocation {
-  readonly handle: string | null;
+  readonly ip: string;
+  readonly handle?: string;
   readonly sequenceNumber: number;
-  readonly block: string;
   readonly pod?: string;
   readonly namespace?: string;
   readonly node?: string;
   readonly type?: string;
-  readonly state: AllocationView['use']['state'];
+  readonly creationTimestamp?: string;
+  /** A workload endpoint or a node uses it. */
   readonly inUse: boolean;
   readonly borrowed: boolean;
-  readonly owner?: string;
+  /** Released, held back from reuse by ipCooldownSeconds. */
+  readonly coolingDown: boolean;
+  /** calicoctl's friendly names: Workload(ns/name), Node(name). */
+  readonly owners: string[];
+  // Tabby's additions.
+  readonly block: string;
+  readonly state: AllocationView['use']['state'] | 'coolingDown';
+  readonly releasedAt?: string;
+  readonly reusableAt?: string;
+}
+
+/** calicoctl's HandleInfo (Go field names, no JSON tags): a handle record no allocation refers to. */
+export interface LeakedHandle {
+  readonly ID: string;
+  readonly UID: null;
+  /** The handle record's revision when the report was taken; release deletes it only if unchanged. */
+  readonly Revision: string;
 }
 
 export interface CheckReport {
-  readonly version: 1;
+  readonly version: string;
+  readonly clusterGUID: string;
+  readonly datastoreLocked: boolean;
+  readonly clusterInformationRevision: string;
+  readonly clusterType: string;
+  readonly allocations: Record<string, ReportAllocation[]>;
+  readonly leakedHandles: LeakedHandle[];
+  /** Datastore revision of the snapshot checked. */
   readonly revision: number;
   readonly summary: {
     readonly pools: number;
@@ -63,14 +96,21 @@ export interface CheckReport {
     readonly inUseTunnel: number;
     readonly leaked: number;
     readonly unowned: number;
+    readonly coolingDown: number;
     readonly problems: number;
   };
-  readonly allocations: Record<string, ReportAllocation[]>;
-  readonly leakedHandles: string[];
   readonly problems: CheckProblem[];
 }
 
-export function checkIpam(snap: IpamSnapshot): CheckReport {
+export interface CheckContext {
+  /** The version of the program writing the report (release refuses a report of another version unless forced). */
+  readonly version: string;
+  readonly cluster: ClusterMeta;
+}
+
+const NO_CLUSTER: CheckContext = { version: '', cluster: { exists: false, clusterGUID: '', clusterType: '', datastoreLocked: false, revision: '' } };
+
+export function checkIpam(snap: IpamSnapshot, context: CheckContext = NO_CLUSTER): CheckReport {
   const problems: CheckProblem[] = [];
   const add = (p: CheckProblem) => problems.push(p);
 
@@ -173,27 +213,59 @@ export function checkIpam(snap: IpamSnapshot): CheckReport {
     }
   }
 
-  const leakedHandles = [...new Set(allocs.filter((a) => a.use.state === 'leaked' && a.handleId).map((a) => a.handleId!))].sort();
+  const leakedHandles: LeakedHandle[] = snap.handles
+    .filter((h) => !actual.has(h.value.handleId))
+    .map((h) => ({ ID: h.value.handleId, UID: null, Revision: String(h.revision) }))
+    .sort((x, y) => (x.ID < y.ID ? -1 : x.ID > y.ID ? 1 : 0));
   const allocations: Record<string, ReportAllocation[]> = {};
+  const attrFields = (attrs: Readonly<Record<string, string>>) => ({
+    ...(attrs['pod'] !== undefined ? { pod: attrs['pod'] } : {}),
+    ...(attrs['namespace'] !== undefined ? { namespace: attrs['namespace'] } : {}),
+    ...(attrs['node'] !== undefined ? { node: attrs['node'] } : {}),
+    ...(attrs['type'] !== undefined ? { type: attrs['type'] } : {}),
+    ...(attrs['timestamp'] !== undefined ? { creationTimestamp: attrs['timestamp'] } : {}),
+  });
   for (const a of allocs) {
     const entry: ReportAllocation = {
-      handle: a.handleId ?? null,
+      ip: a.ip,
+      ...(a.handleId === undefined ? {} : { handle: a.handleId }),
       sequenceNumber: a.sequenceNumber,
-      block: formatCIDR(a.block),
-      ...(a.attrs['pod'] !== undefined ? { pod: a.attrs['pod'] } : {}),
-      ...(a.attrs['namespace'] !== undefined ? { namespace: a.attrs['namespace'] } : {}),
-      ...(a.attrs['node'] !== undefined ? { node: a.attrs['node'] } : {}),
-      ...(a.attrs['type'] !== undefined ? { type: a.attrs['type'] } : {}),
-      state: a.use.state,
+      ...attrFields(a.attrs),
       inUse: a.use.state === 'workload' || a.use.state === 'tunnel',
       borrowed: a.borrowed,
-      ...(a.use.state === 'workload' ? { owner: a.use.endpoint } : a.use.state === 'tunnel' ? { owner: `node ${a.use.node}` } : {}),
+      coolingDown: false,
+      owners: a.use.state === 'workload' ? [`Workload(${a.use.endpoint})`] : a.use.state === 'tunnel' ? [`Node(${a.use.node})`] : [],
+      block: formatCIDR(a.block),
+      state: a.use.state,
     };
     (allocations[a.ip] ??= []).push(entry);
   }
+  const cooling = coolingOf(snap);
+  for (const c of cooling) {
+    (allocations[c.ip] ??= []).push({
+      ip: c.ip,
+      ...(c.handleId === undefined ? {} : { handle: c.handleId }),
+      sequenceNumber: 0,
+      ...attrFields(c.attrs),
+      inUse: false,
+      borrowed: false,
+      coolingDown: true,
+      owners: [],
+      block: formatCIDR(c.block),
+      state: 'coolingDown',
+      releasedAt: c.releasedAt,
+      reusableAt: c.reusableAt,
+    });
+  }
   const count = (s: AllocationView['use']['state']) => allocs.filter((a) => a.use.state === s).length;
   return {
-    version: 1,
+    version: context.version,
+    clusterGUID: context.cluster.clusterGUID,
+    datastoreLocked: context.cluster.datastoreLocked,
+    clusterInformationRevision: context.cluster.revision,
+    clusterType: context.cluster.clusterType,
+    allocations,
+    leakedHandles,
     revision: snap.revision,
     summary: {
       pools: snap.pools.length,
@@ -204,10 +276,9 @@ export function checkIpam(snap: IpamSnapshot): CheckReport {
       inUseTunnel: count('tunnel'),
       leaked: count('leaked'),
       unowned: count('unowned'),
+      coolingDown: cooling.length,
       problems: problems.length,
     },
-    allocations,
-    leakedHandles,
     problems,
   };
 }
@@ -224,11 +295,15 @@ export function renderCheck(r: CheckReport, opts: RenderCheckOptions = {}): stri
     '',
     `Found ${s.pools} IP pools, ${s.blocks} IPAM blocks, ${s.handles} IPAM handles.`,
     `Found ${s.allocated} allocated addresses: ${s.inUseWorkload} in use by workloads, ${s.inUseTunnel} node tunnel addresses, ${s.leaked} leaked, ${s.unowned} unowned.`,
+    ...(s.coolingDown > 0 ? [`Found ${s.coolingDown} released addresses cooling down before reuse (not a problem).`] : []),
   ];
   if (opts.showAllIps) {
     lines.push('', 'Allocated addresses:');
     for (const [ip, list] of Object.entries(r.allocations)) {
-      for (const a of list) lines.push(`  ${ip}  ${a.state}${a.owner ? ` (${a.owner})` : ''}  handle=${a.handle ?? '-'}  block=${a.block}${a.borrowed ? '  borrowed' : ''}`);
+      for (const a of list) {
+        const extra = a.coolingDown ? `  reusable from ${a.reusableAt}` : a.borrowed ? '  borrowed' : '';
+        lines.push(`  ${ip}  ${a.state}${a.owners.length ? ` (${a.owners.join(', ')})` : ''}  handle=${a.handle ?? '-'}  block=${a.block}${extra}`);
+      }
     }
   }
   if (r.problems.length > 0) {

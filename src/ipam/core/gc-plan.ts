@@ -16,9 +16,11 @@
 //   affinity with no block only after the grace period, since its node may be mid-claim.
 // - Handle records are repaired to the blocks' counts; handles with no addresses are deleted after
 //   the grace period.
+// - Released addresses whose cooldown (ipCooldownSeconds) has passed are returned to their
+//   block's free list, so an idle block's cooled addresses become assignable without a release.
 
 import { type CIDR, formatCIDR } from '../../ip/index.js';
-import { type AllocationBlock, affineNode, isEmpty } from './block.js';
+import { type AllocationBlock, affineNode, collectCooled, isEmpty } from './block.js';
 import type { IpamSnapshot, SnapshotAffinity, Stored } from './snapshot.js';
 import { type AllocationView, allAllocations } from './usage.js';
 
@@ -66,7 +68,15 @@ export interface GcMissingAffinity {
   readonly block: CIDR;
 }
 
+export interface GcCooledBlock {
+  readonly block: CIDR;
+  /** Addresses whose cooldown has passed, as the snapshot saw them. */
+  readonly count: number;
+}
+
 export interface GcPlan {
+  /** Blocks holding released addresses that have cooled down (returned to the free list). */
+  readonly cooledBlocks: GcCooledBlock[];
   readonly releaseHandles: GcReleaseHandle[];
   readonly releaseBlocks: GcBlockRelease[];
   readonly affinityFixes: GcAffinityFix[];
@@ -205,7 +215,14 @@ export function planGc(snap: IpamSnapshot, opts: GcPlanOptions): GcPlan {
     if (!recorded.has(id)) handleFixes.push({ handleId: id, key: '', revision: undefined, counts, reason: 'addresses reference a handle with no record' });
   }
 
-  return { releaseHandles, releaseBlocks, affinityFixes, missingAffinities, handleFixes, candidates, firstSeen };
+  const cooldown = snap.config.ipCooldownSeconds ?? 0;
+  const cooledBlocks: GcCooledBlock[] = [];
+  for (const vb of snap.blocks) {
+    const { collected } = collectCooled(vb.value, new Date(now), cooldown);
+    if (collected.length > 0) cooledBlocks.push({ block: vb.value.cidr, count: collected.length });
+  }
+
+  return { cooledBlocks, releaseHandles, releaseBlocks, affinityFixes, missingAffinities, handleFixes, candidates, firstSeen };
 }
 
 function affinityFix(a: SnapshotAffinity, vb: Stored<AllocationBlock> | undefined, snap: IpamSnapshot, aged: (key: string) => boolean): GcAffinityFix | undefined {

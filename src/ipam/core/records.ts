@@ -64,15 +64,27 @@ export interface IpamConfig {
   readonly autoAllocateBlocks: boolean;
   /** 0 means the default (DEFAULT_MAX_BLOCKS_PER_HOST). */
   readonly maxBlocksPerHost: number;
+  /** Seconds a released address is held back before reuse (0, the default: reused at once). */
+  readonly ipCooldownSeconds?: number;
 }
 
 export const DEFAULT_MAX_BLOCKS_PER_HOST = 20;
+/** Calico's accepted range for ipCooldownSeconds. */
+export const MAX_IP_COOLDOWN_SECONDS = 1200;
 
 /** What applies when no configuration has been stored (Calico's GetIPAMConfig default). */
-export const DEFAULT_IPAM_CONFIG: IpamConfig = { strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0 };
+export const DEFAULT_IPAM_CONFIG: IpamConfig = { strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0, ipCooldownSeconds: 0 };
 
+export const cooldownSeconds = (c: IpamConfig): number => c.ipCooldownSeconds ?? 0;
+
+/** `ipCooldownSeconds` is written only when set, as Calico's omitempty fields are. */
 export function encodeIpamConfig(c: IpamConfig): JsonValue {
-  return { strict_affinity: c.strictAffinity, auto_allocate_blocks: c.autoAllocateBlocks, maxBlocksPerHost: c.maxBlocksPerHost };
+  return {
+    strict_affinity: c.strictAffinity,
+    auto_allocate_blocks: c.autoAllocateBlocks,
+    maxBlocksPerHost: c.maxBlocksPerHost,
+    ...(cooldownSeconds(c) > 0 ? { ipCooldownSeconds: cooldownSeconds(c) } : {}),
+  };
 }
 
 /**
@@ -82,11 +94,24 @@ export function encodeIpamConfig(c: IpamConfig): JsonValue {
 export function decodeIpamConfig(v: JsonValue): IpamConfig {
   if (!isJsonObject(v)) return DEFAULT_IPAM_CONFIG;
   const max = v['maxBlocksPerHost'];
+  const cool = v['ipCooldownSeconds'];
   return {
     strictAffinity: v['strict_affinity'] === true,
     autoAllocateBlocks: v['auto_allocate_blocks'] === true,
     maxBlocksPerHost: typeof max === 'number' && Number.isInteger(max) && max > 0 ? max : 0,
+    // Out-of-range values (written by hand) are clamped rather than trusted.
+    ipCooldownSeconds: typeof cool === 'number' && Number.isFinite(cool) && cool > 0 ? Math.min(Math.floor(cool), MAX_IP_COOLDOWN_SECONDS) : 0,
   };
+}
+
+/** Calico's cross-field rules for the configuration (SetIPAMConfig); the problems, empty when valid. */
+export function ipamConfigProblems(c: IpamConfig): string[] {
+  const out: string[] = [];
+  if (!c.strictAffinity && !c.autoAllocateBlocks) out.push('strictAffinity false with autoAllocateBlocks false leaves no way to get addresses; set strictAffinity true or autoAllocateBlocks true');
+  if (c.maxBlocksPerHost > 0 && !c.strictAffinity) out.push(`maxBlocksPerHost ${c.maxBlocksPerHost} needs strictAffinity true (a node that may borrow is not held to a block limit); set --strictaffinity=true or --max-blocks-per-host 0`);
+  const cool = cooldownSeconds(c);
+  if (!Number.isInteger(cool) || cool < 0 || cool > MAX_IP_COOLDOWN_SECONDS) out.push(`ipCooldownSeconds must be a whole number of seconds in 0..${MAX_IP_COOLDOWN_SECONDS}; got ${cool}`);
+  return out;
 }
 
 /** The block cap for one request: the smaller of the configured and requested caps that are set. */

@@ -2,9 +2,15 @@
 // calicoctl's table form (calico-internals.md §4.6):
 //   GROUPING | CIDR | IPS TOTAL | IPS IN USE | IPS FREE
 // IN USE counts allocations; FREE is TOTAL minus IN USE. Totals are bigints: an IPv6 /48 holds 2^80.
+// Released addresses still cooling down (ipCooldownSeconds) are not assignable, so they count as
+// IN USE; each row also carries how many of them are cooling, and the text says so below the table.
+// Also `--show-borrowed` (addresses a node took from another node's block) and
+// `--show-configuration` (the IPAM configuration as PROPERTY | VALUE).
 
 import { type IPAddr, cidrContains, cidrContainsIP, cidrSize, formatCIDR, formatIP } from '../../ip/index.js';
-import { allocatedCount, attributeOf, ordinalOf, sequenceOf } from './block.js';
+import { affineNode, allocatedCount, attributeOf, coolingOrdinals, ordinalOf, reusableAt, sequenceOf } from './block.js';
+import { DEFAULT_MAX_BLOCKS_PER_HOST, type IpamConfig, cooldownSeconds } from './records.js';
+import { TUNNEL_ATTR_TYPES } from './tunnel.js';
 import type { IpamSnapshot } from './snapshot.js';
 
 export interface UtilisationRow {
@@ -14,6 +20,8 @@ export interface UtilisationRow {
   readonly total: bigint;
   readonly inUse: bigint;
   readonly free: bigint;
+  /** Of IN USE: released addresses still cooling down. */
+  readonly coolingDown: bigint;
   /** Blocks: the node the block is affine to. */
   readonly affinity?: string;
 }
@@ -26,13 +34,15 @@ export function utilisation(snap: IpamSnapshot, showBlocks = false): Utilisation
       .filter((vb) => cidrContains(pool.cidr, vb.value.cidr))
       .sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : 1));
     const inUse = blocks.reduce((n, vb) => n + BigInt(allocatedCount(vb.value)), 0n);
+    const coolingDown = blocks.reduce((n, vb) => n + BigInt(coolingOrdinals(vb.value).length), 0n);
     const total = cidrSize(pool.cidr);
-    rows.push({ grouping: 'IP Pool', name: pool.name, cidr: formatCIDR(pool.cidr), total, inUse, free: total - inUse });
+    rows.push({ grouping: 'IP Pool', name: pool.name, cidr: formatCIDR(pool.cidr), total, inUse, free: total - inUse, coolingDown });
     if (!showBlocks) continue;
     for (const vb of blocks) {
       const t = cidrSize(vb.value.cidr);
       const u = BigInt(allocatedCount(vb.value));
-      rows.push({ grouping: 'Block', cidr: formatCIDR(vb.value.cidr), total: t, inUse: u, free: t - u, ...(vb.value.affinity ? { affinity: vb.value.affinity } : {}) });
+      const c = BigInt(coolingOrdinals(vb.value).length);
+      rows.push({ grouping: 'Block', cidr: formatCIDR(vb.value.cidr), total: t, inUse: u, free: t - u, coolingDown: c, ...(vb.value.affinity ? { affinity: vb.value.affinity } : {}) });
     }
   }
   return rows;
@@ -56,12 +66,16 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return [rule, line(header, true), rule, ...rows.map((r) => line(r, false)), rule].join('\n') + '\n';
 }
 
-export function renderUtilisation(rows: readonly UtilisationRow[]): string {
-  return renderTable(
+export function renderUtilisation(rows: readonly UtilisationRow[], config?: IpamConfig): string {
+  const table = renderTable(
     ['GROUPING', 'CIDR', 'IPS TOTAL', 'IPS IN USE', 'IPS FREE'],
     rows.map((r) => [r.grouping, r.cidr, r.total.toString(), `${r.inUse} (${percent(r.inUse, r.total)})`, `${r.free} (${percent(r.free, r.total)})`]),
     new Set([2]),
   );
+  const cooling = rows.filter((r) => r.grouping === 'IP Pool').reduce((n, r) => n + r.coolingDown, 0n);
+  if (cooling === 0n) return table;
+  const seconds = config ? ` (ipCooldownSeconds ${cooldownSeconds(config)})` : '';
+  return `${table}\n${cooling} of the addresses in use were released and are cooling down before reuse${seconds}.\n`;
 }
 
 export interface AddressInfo {
@@ -73,6 +87,8 @@ export interface AddressInfo {
   readonly sequenceNumber?: number;
   readonly attributes?: Readonly<Record<string, string>>;
   readonly workloadEndpoints: string[];
+  /** Released and held back from reuse: when, and from when it may be handed out again. */
+  readonly coolingDown?: { readonly releasedAt: string; readonly reusableAt: string };
 }
 
 export function addressInfo(snap: IpamSnapshot, addr: IPAddr): AddressInfo {
@@ -85,6 +101,16 @@ export function addressInfo(snap: IpamSnapshot, addr: IPAddr): AddressInfo {
   const ord = ordinalOf(vb.value, addr);
   const attr = attributeOf(vb.value, ord);
   if (!attr && vb.value.allocations[ord] === null) return { ...base, assigned: false, block: formatCIDR(vb.value.cidr) };
+  if (attr?.releasedAt !== undefined) {
+    return {
+      ...base,
+      assigned: false,
+      block: formatCIDR(vb.value.cidr),
+      ...(attr.handleId ? { handle: attr.handleId } : {}),
+      attributes: { ...attr.secondary },
+      coolingDown: { releasedAt: attr.releasedAt, reusableAt: new Date(reusableAt(attr.releasedAt, cooldownSeconds(snap.config))).toISOString() },
+    };
+  }
   return {
     ...base,
     assigned: true,
@@ -96,6 +122,16 @@ export function addressInfo(snap: IpamSnapshot, addr: IPAddr): AddressInfo {
 }
 
 export function renderAddressInfo(info: AddressInfo): string {
+  if (info.coolingDown) {
+    const lines = [
+      `IP ${info.ip} is not currently assigned: it was released at ${info.coolingDown.releasedAt} and is cooling down until ${info.coolingDown.reusableAt}`,
+      `Previous Handle ID: ${info.handle ?? '(none)'}`,
+      `Block: ${info.block}`,
+      'Previous Owner Attributes:',
+    ];
+    for (const k of Object.keys(info.attributes ?? {}).sort()) lines.push(`  ${k}: ${info.attributes![k]}`);
+    return lines.join('\n') + '\n';
+  }
   if (!info.assigned) {
     return `IP ${info.ip} is not currently assigned${info.pool ? ` (pool ${info.pool})` : ' and is in no IP pool'}\n`;
   }
@@ -103,4 +139,102 @@ export function renderAddressInfo(info: AddressInfo): string {
   for (const k of Object.keys(info.attributes ?? {}).sort()) lines.push(`  ${k}: ${info.attributes![k]}`);
   if (info.workloadEndpoints.length > 0) lines.push(`WorkloadEndpoint: ${info.workloadEndpoints.join(', ')}`);
   return lines.join('\n') + '\n';
+}
+
+// ---- --show-borrowed ----
+
+export interface BorrowedAddress {
+  readonly ip: string;
+  readonly borrowingNode: string;
+  readonly block: string;
+  /** The node the block is affine to; "" for a block with no owner. */
+  readonly blockOwner: string;
+  /** "pod", the tunnel type (e.g. vxlanTunnelAddress), the `type` attribute, or "" when unknown. */
+  readonly type: string;
+  /** "namespace/pod" for a pod, "node <name>" for a tunnel address, else "". */
+  readonly allocatedTo: string;
+}
+
+export interface BorrowedReport {
+  readonly borrowed: BorrowedAddress[];
+  /** Allocations with no `node` attribute: whether they are borrowed cannot be told. */
+  readonly unclassified: number;
+}
+
+/**
+ * Addresses allocated for a node other than the block's owner (calicoctl's rule: the `node`
+ * attribute differs from the block's affine node, which includes blocks with no owner).
+ * Cooling addresses are owned by nobody and are not listed.
+ */
+export function borrowedAddresses(snap: IpamSnapshot): BorrowedReport {
+  const borrowed: BorrowedAddress[] = [];
+  let unclassified = 0;
+  const blocks = [...snap.blocks].sort((a, b) => a.value.cidr.family - b.value.cidr.family || (a.value.cidr.base < b.value.cidr.base ? -1 : 1));
+  for (const vb of blocks) {
+    const b = vb.value;
+    const owner = affineNode(b) ?? (b.affinity?.includes(':') ? b.affinity.slice(b.affinity.indexOf(':') + 1) : '');
+    b.allocations.forEach((idx, ord) => {
+      const attr = idx === null ? undefined : b.attributes[idx];
+      if (idx === null || attr?.releasedAt !== undefined) return;
+      const a = attr?.secondary ?? {};
+      const node = a['node'];
+      if (node === undefined) {
+        unclassified++;
+        return;
+      }
+      if (node === owner) return;
+      const type = allocationType(attr?.handleId, a);
+      const allocatedTo = a['pod'] !== undefined ? `${a['namespace'] ?? ''}/${a['pod']}` : type !== '' && TUNNEL_ATTR_TYPES.has(type) ? `node ${node}` : '';
+      borrowed.push({ ip: formatIP({ family: b.cidr.family, value: b.cidr.base + BigInt(ord) }), borrowingNode: node, block: formatCIDR(b.cidr), blockOwner: owner, type, allocatedTo });
+    });
+  }
+  return { borrowed, unclassified };
+}
+
+/** Tunnel handle prefixes (calico-internals.md §4.1) and the `type` attribute they go with. */
+const TUNNEL_HANDLES: readonly [string, string][] = [
+  ['ipip-tunnel-addr-', 'ipipTunnelAddress'],
+  ['vxlan-v6-tunnel-addr-', 'vxlanV6TunnelAddress'],
+  ['vxlan-tunnel-addr-', 'vxlanTunnelAddress'],
+  ['wireguard-v6-tunnel-addr-', 'wireguardV6TunnelAddress'],
+  ['wireguard-tunnel-addr-', 'wireguardTunnelAddress'],
+];
+
+/** What an allocation is for: "pod" (pod attribute or a CNI handle), a tunnel type, or its `type` attribute. */
+export function allocationType(handleId: string | undefined, a: Readonly<Record<string, string>>): string {
+  if (a['pod'] !== undefined) return 'pod';
+  if (a['type'] !== undefined) return a['type'];
+  const tunnel = handleId === undefined ? undefined : TUNNEL_HANDLES.find(([prefix]) => handleId.startsWith(prefix));
+  if (tunnel) return tunnel[1];
+  return handleId?.startsWith('k8s-pod-network.') ? 'pod' : '';
+}
+
+export function renderBorrowed(r: BorrowedReport): string {
+  const table = renderTable(
+    ['IP', 'BORROWING-NODE', 'BLOCK', 'BLOCK OWNER', 'TYPE', 'ALLOCATED-TO'],
+    r.borrowed.map((x) => [x.ip, x.borrowingNode, x.block, x.blockOwner, x.type, x.allocatedTo]),
+  );
+  const note = r.unclassified > 0 ? `\nNote: found ${r.unclassified} IP allocations without an explicit node association. Unable to determine if they are borrowed.\n` : '';
+  return table + note;
+}
+
+// ---- --show-configuration ----
+
+export interface ConfigurationRow {
+  readonly property: string;
+  readonly value: string;
+}
+
+/** calicoctl prints the Go field names; Tabby's model has no KubeVirtVMAddressPersistence. */
+export function configurationRows(c: IpamConfig): ConfigurationRow[] {
+  return [
+    { property: 'StrictAffinity', value: String(c.strictAffinity) },
+    { property: 'AutoAllocateBlocks', value: String(c.autoAllocateBlocks) },
+    { property: 'MaxBlocksPerHost', value: c.maxBlocksPerHost === 0 ? `0 (the default, ${DEFAULT_MAX_BLOCKS_PER_HOST})` : String(c.maxBlocksPerHost) },
+    { property: 'IPCooldownSeconds', value: String(cooldownSeconds(c)) },
+  ];
+}
+
+export function renderConfiguration(c: IpamConfig): string {
+  return renderTable(['PROPERTY', 'VALUE'], configurationRows(c).map((r) => [r.property, r.value]));
 }

@@ -5,9 +5,11 @@
 //   - a tunnel address of a Node that is gone               → leaked, node gone
 //   - a pod address (`pod` attribute) with no endpoint      → leaked (node gone if its node is)
 //   - anything else (fixed addresses with other attributes) → unowned: reported, never GC'd
+// Cooling addresses (released, held back by ipCooldownSeconds) are no allocation here: nobody
+// owns them, so they are never leaked; `coolingOf` lists them for reports.
 
 import { type CIDR, type IPAddr, formatCIDR, formatIP } from '../../ip/index.js';
-import { type AllocationBlock, addressAt, affineNode } from './block.js';
+import { type AllocationBlock, addressAt, affineNode, coolingOrdinals, reusableAt } from './block.js';
 import type { IpamSnapshot, SnapshotWorkloadEndpoint, Stored } from './snapshot.js';
 import { TUNNEL_ATTR_TYPES } from './tunnel.js';
 
@@ -61,6 +63,7 @@ export function allocationsOf(vb: Stored<AllocationBlock>, snap: IpamSnapshot, b
   b.allocations.forEach((idx, ord) => {
     if (idx === null) return;
     const attr = b.attributes[idx];
+    if (attr?.releasedAt !== undefined) return; // cooling: see coolingOf
     const attrs = attr?.secondary ?? {};
     const addr = addressAt(b, ord);
     const ip = formatIP(addr);
@@ -87,3 +90,31 @@ export function allAllocations(snap: IpamSnapshot): AllocationView[] {
 
 export const describeAllocation = (a: AllocationView): string =>
   `${a.ip} (block ${formatCIDR(a.block)}, handle ${a.handleId ?? '(none)'}${Object.keys(a.attrs).length ? `, ${Object.entries(a.attrs).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`;
+
+export interface CoolingView {
+  readonly ip: string;
+  readonly block: CIDR;
+  readonly ordinal: number;
+  /** The handle and attributes the address had before its release. */
+  readonly handleId: string | undefined;
+  readonly attrs: Readonly<Record<string, string>>;
+  readonly releasedAt: string;
+  /** When it may be handed out again under the configured cooldown (ISO time). */
+  readonly reusableAt: string;
+}
+
+/** Released addresses still held back from reuse, in every block of the snapshot. */
+export function coolingOf(snap: IpamSnapshot): CoolingView[] {
+  const seconds = snap.config.ipCooldownSeconds ?? 0;
+  return snap.blocks.flatMap((vb) =>
+    coolingOrdinals(vb.value).map((c) => ({
+      ip: formatIP(addressAt(vb.value, c.ordinal)),
+      block: vb.value.cidr,
+      ordinal: c.ordinal,
+      handleId: c.handleId,
+      attrs: c.secondary,
+      releasedAt: c.releasedAt,
+      reusableAt: new Date(reusableAt(c.releasedAt, seconds)).toISOString(),
+    })),
+  );
+}
