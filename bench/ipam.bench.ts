@@ -1,21 +1,27 @@
 // IPAM allocation throughput against one real etcd, each figure next to its anchor: raw
-// compare-and-swap transactions per second on the same etcd, measured in the same run with the
-// same concurrency: one node, one request at a time (one client); ten nodes, one request each
-// (ten clients); ten nodes with eight requests in flight each, as when a burst of pods is
-// scheduled (eighty clients — the allocator writes a node's concurrent requests in one batch). An allocation is at least one CAS
-// transaction (block + handle together), so the ratio says how close the allocator comes to the
-// datastore's own limit. The anchor is measured before and after each allocation phase and
-// averaged, because this machine is shared. For context the run also measures the same write an
-// allocation makes — one transaction updating a Calico-format block holding ~48 pods' allocations
-// and creating a handle — so the gap between the anchor and the allocator splits into what
-// Calico's value format costs and what the allocator adds. Every address handed out is collected:
-// the final line's `duplicates` counts repeats plus `ipam check` DuplicateAddress findings (must be 0).
+// compare-and-swap transactions per second on the same etcd with the same number of concurrent
+// clients: one node, one request at a time (one client); ten nodes, one request each (ten
+// clients); ten nodes with eight requests in flight each, as when a burst of pods is scheduled
+// (eighty clients — the allocator writes a node's concurrent requests in one batch).
+//
+// The anchor is a single-key CAS through the same client: read nothing, compare the key's
+// mod_revision, put a small value. An allocation is at least one transaction that compare-and-
+// swaps the node's block (Calico's format: ~11 KB for a full /26 with Kubernetes handle ids) and
+// creates the handle, so the ratio says how close the allocator comes to the datastore's own limit.
+//
+// This machine is shared and its speed drifts by 2x within seconds, so each case alternates short
+// slices of the anchor and of allocation (ROUNDS of each, the order swapped every round) and
+// compares the totals; the spread of the per-round ratios is printed too. For context the run also
+// measures the allocation's own write without the allocator: one transaction updating a block
+// holding 48 pods' allocations and creating a handle. Every address handed out is collected: the
+// final line's `duplicates` counts repeats plus `ipam check` DuplicateAddress findings (must be 0).
 // The final line's figure is the ten-node burst case; the other cases ride along in it.
 
 import { EtcdDatastore } from '../src/datastore/etcd.js';
 import { parseCIDR } from '../src/ip/index.js';
 import { BlockAllocator } from '../src/ipam/allocator.js';
-import { assignFromBlock, encodeBlock, newBlock } from '../src/ipam/core/block.js';
+import { assignFromBlock, newBlock } from '../src/ipam/core/block.js';
+import { blockValue } from '../src/ipam/core/block-text.js';
 import { IPAM_CONFIG_KEY } from '../src/ipam/core/keys.js';
 import { encodeIpamConfig } from '../src/ipam/core/records.js';
 import { checkIpam } from '../src/ipam/core/check.js';
@@ -23,26 +29,35 @@ import { IpamStore } from '../src/ipam/store.js';
 import { putNode, putPool } from '../src/ipam/testing/fixtures.js';
 import { startEtcd } from '../src/testing/etcd.js';
 
-const PHASE_MS = Number(process.env['IPAM_BENCH_PHASE_MS'] ?? 3000);
+const SLICE_MS = Number(process.env['IPAM_BENCH_SLICE_MS'] ?? 500);
+const ROUNDS = Number(process.env['IPAM_BENCH_ROUNDS'] ?? 6);
 const NODES = 10;
 /** Requests in flight per node in the burst case. */
 const IN_FLIGHT = 8;
 
-/** Run `clients` loops of `op` for PHASE_MS; returns operations per second. */
-async function rate(clients: number, op: (client: number, i: number) => Promise<void>): Promise<number> {
-  const end = Date.now() + PHASE_MS;
-  const start = Date.now();
-  let done = 0;
+interface Slice {
+  readonly ops: number;
+  readonly seconds: number;
+}
+
+/** Run `clients` loops of `op` for `ms`; every loop finishes the operation it started. */
+async function slice(clients: number, op: (client: number, i: number) => Promise<void>, ms = SLICE_MS): Promise<Slice> {
+  const start = performance.now();
+  const end = start + ms;
+  let ops = 0;
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
-      for (let i = 0; Date.now() < end; i++) {
+      for (let i = 0; performance.now() < end; i++) {
         await op(c, i);
-        done++;
+        ops++;
       }
     }),
   );
-  return done / ((Date.now() - start) / 1000);
+  return { ops, seconds: (performance.now() - start) / 1000 };
 }
+
+const perSecond = (xs: readonly Slice[]): number => xs.reduce((n, x) => n + x.ops, 0) / xs.reduce((n, x) => n + x.seconds, 0);
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function main(): Promise<void> {
   const etcd = await startEtcd();
@@ -64,15 +79,15 @@ async function main(): Promise<void> {
     for (let p = 0; p < 48; p++) {
       sample = assignFromBlock(sample, 1, `k8s-pod-network.${'0'.repeat(56)}${p}`, { pod: `pod-${p}`, namespace: 'default', node: 'node-0', timestamp: new Date().toISOString() }).block;
     }
-    const blockValue = encodeBlock(sample);
+    const sampleValue = blockValue(sample);
     const blockRevs = new Map<number, number>();
     let handles = 0;
     const blockTxn = async (c: number) => {
       const key = `/bench/block/${c}`;
-      const rev = blockRevs.get(c) ?? (await ds.put(key, blockValue)).revision;
+      const rev = blockRevs.get(c) ?? (await ds.put(key, sampleValue)).revision;
       const h = `/bench/handle/${handles++}`;
       const r = await ds.txn([
-        { op: 'update', key, value: blockValue, revision: rev },
+        { op: 'update', key, value: sampleValue, revision: rev },
         { op: 'create', key: h, value: { handleID: h, block: { '10.0.0.0/26': 1 }, deleted: false } },
       ]);
       blockRevs.set(c, r.results[0]!.revision);
@@ -91,28 +106,46 @@ async function main(): Promise<void> {
       ips.push(r.ipv4[0]!.ip);
     };
 
-    await rate(NODES, allocate((c) => c)); // warm-up: every node claims its first block, JIT warms
+    await slice(NODES, allocate((c) => c), 2000); // warm-up: every node claims its first block, JIT warms
+    await slice(NODES, cas, 500);
     ips.length = 0;
 
-    const results: Record<string, { allocations: number; anchor: number }> = {};
+    const results: Record<string, { allocations: number; anchor: number; low: number; high: number }> = {};
     const cases = [
       ['1 node', 1],
       ['10 nodes', NODES],
       [`10 nodes x ${IN_FLIGHT} in flight`, NODES * IN_FLIGHT],
     ] as const;
     for (const [name, clients] of cases) {
-      const before = await rate(clients, cas);
       const txns0 = allocators.reduce((n, a) => n + a.batcher.transactions, 0);
       const reqs0 = allocators.reduce((n, a) => n + a.batcher.batchedRequests, 0);
-      const allocations = await rate(clients, allocate((c) => c % NODES));
+      const anchors: Slice[] = [];
+      const allocs: Slice[] = [];
+      const ratios: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        let a: Slice;
+        let x: Slice;
+        if (r % 2 === 0) {
+          a = await slice(clients, cas);
+          x = await slice(clients, allocate((c) => c % NODES));
+        } else {
+          x = await slice(clients, allocate((c) => c % NODES));
+          a = await slice(clients, cas);
+        }
+        anchors.push(a);
+        allocs.push(x);
+        ratios.push(x.ops / x.seconds / (a.ops / a.seconds));
+      }
       const txns = allocators.reduce((n, a) => n + a.batcher.transactions, 0) - txns0;
       const perTxn = (allocators.reduce((n, a) => n + a.batcher.batchedRequests, 0) - reqs0) / Math.max(1, txns);
-      const after = await rate(clients, cas);
-      const sameWrite = await rate(clients, blockTxn);
-      results[name] = { allocations, anchor: (before + after) / 2 };
+      const sameWrite = perSecond([await slice(clients, blockTxn)]);
+      const allocations = perSecond(allocs);
+      const anchor = perSecond(anchors);
+      results[name] = { allocations, anchor, low: Math.min(...ratios), high: Math.max(...ratios) };
       process.stdout.write(
-        `${name}: ${allocations.toFixed(0)} allocations/s vs ${((before + after) / 2).toFixed(0)} raw CAS txn/s (${before.toFixed(0)} before, ${after.toFixed(0)} after) on the same etcd, ${clients} concurrent client(s); ratio ${(allocations / ((before + after) / 2)).toFixed(2)}` +
-          `; the allocation's own write alone (block ${JSON.stringify(blockValue).length} B + handle, one txn): ${sameWrite.toFixed(0)}/s` +
+        `${name}: ${allocations.toFixed(0)} allocations/s vs ${anchor.toFixed(0)} raw CAS txn/s on the same etcd, ${clients} concurrent client(s); ratio ${(allocations / anchor).toFixed(2)}` +
+          ` (${ROUNDS} alternating rounds of ${SLICE_MS} ms: per-round ratios ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}, median ${median(ratios).toFixed(2)})` +
+          `; the allocation's own write alone (block ${sampleValue.text.length} B + handle, one txn): ${sameWrite.toFixed(0)}/s` +
           `; ${txns} batch transactions, ${perTxn.toFixed(1)} requests each\n`,
       );
     }
@@ -135,6 +168,7 @@ async function main(): Promise<void> {
         duplicates,
         tenNodes: { value: Math.round(ten.allocations), anchorValue: Math.round(ten.anchor), ratio: Number((ten.allocations / ten.anchor).toFixed(3)) },
         oneNode: { value: Math.round(one.allocations), anchorValue: Math.round(one.anchor), ratio: Number((one.allocations / one.anchor).toFixed(3)) },
+        roundRatios: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, [Number(v.low.toFixed(2)), Number(v.high.toFixed(2))]])),
       }) + '\n',
     );
     if (duplicates > 0) process.exitCode = 1;

@@ -352,7 +352,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const handle = adjustHandle({ ...base, deleted: false }, blockCidr, delta);
     const hKey = handleKey(cursor.handleId);
     const ops: TxnOp[] = [
-      { op: 'update', key: vb.key, value: blockValue(block), revision: vb.revision },
+      { op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision },
       cursor.current
         ? { op: 'update', key: hKey, value: encodeHandle(handle), revision: cursor.current.revision }
         : { op: 'create', key: hKey, value: encodeHandle(handle) },

@@ -167,7 +167,7 @@ export class AssignBatcher {
     const ops: TxnOp[] = [];
     for (const { vb, block } of working.values()) {
       owners.push({ kind: 'block', cidr: vb.value.cidr });
-      ops.push({ op: 'update', key: vb.key, value: blockValue(block), revision: vb.revision });
+      ops.push({ op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision });
     }
     const handles: IpamHandle[] = [];
     for (const { t, picks } of planned) {
@@ -201,7 +201,9 @@ export class AssignBatcher {
     const out: Versioned<AllocationBlock>[] = [];
     for (const aff of await this.affinitiesOf(node, family)) {
       if (aff.affinity.state !== 'confirmed') continue;
-      const vb = await this.blocks.get(aff.block);
+      // Cached copies are checked without a round trip through the event loop; only a block
+      // not yet cached is read.
+      const vb = this.blocks.peek(aff.block) ?? (await this.blocks.get(aff.block));
       if (vb && vb.value.unallocated.length > 0 && affineNode(vb.value) === node) out.push(vb);
     }
     return out.sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : a.value.cidr.base > b.value.cidr.base ? 1 : 0));

@@ -20,6 +20,11 @@ export class BlockCache {
     return hit ?? this.fresh(cidr);
   }
 
+  /** The cached copy only; no read. */
+  peek(cidr: CIDR): Versioned<AllocationBlock> | undefined {
+    return this.blocks.get(blockKey(cidr));
+  }
+
   /** Always a read; the cache follows it. */
   async fresh(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
     const vb = await this.store.getBlock(cidr);

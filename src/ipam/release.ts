@@ -291,7 +291,7 @@ function blockWriteOp(vb: Versioned<AllocationBlock>, block: AllocationBlock): T
   // An unowned block with nothing left in it is deleted, as Calico does on release.
   return isEmpty(block) && block.affinity === null
     ? { op: 'delete', key: vb.key, revision: vb.revision }
-    : { op: 'update', key: vb.key, value: blockValue(block), revision: vb.revision };
+    : { op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision };
 }
 
 export function assigned(block: AllocationBlock, ord: number): AssignedAddress {

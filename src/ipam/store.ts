@@ -90,11 +90,20 @@ export class IpamStore {
     return { blocks, invalid };
   }
 
+  /** Block keys already parsed: a claim lists every block key, and the list only ever grows by a few. */
+  private readonly blockCidrs = new Map<string, CIDR | undefined>();
+
   /** CIDRs of a family's existing blocks, from their keys alone: no block value is read. */
   async listBlockCidrs(family: IPFamily): Promise<CIDR[]> {
     const out: CIDR[] = [];
-    for (const { key } of (await this.ds.listKeys(blockPrefix(family))).keys) {
-      const cidr = parseBlockKey(key);
+    const keys = (await this.ds.listKeys(blockPrefix(family))).keys;
+    if (this.blockCidrs.size > 4 * keys.length + 1024) this.blockCidrs.clear();
+    for (const { key } of keys) {
+      let cidr = this.blockCidrs.get(key);
+      if (cidr === undefined && !this.blockCidrs.has(key)) {
+        cidr = parseBlockKey(key);
+        this.blockCidrs.set(key, cidr);
+      }
       if (cidr) out.push(cidr);
     }
     return out;

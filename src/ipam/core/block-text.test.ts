@@ -31,12 +31,26 @@ function* walks(): Generator<AllocationBlock> {
 describe('blockJsonText', () => {
   it('is byte for byte JSON.stringify(encodeBlock(b)) over random assignment/release walks', () => {
     let n = 0;
+    let prev: AllocationBlock | undefined;
     for (const b of walks()) {
-      const text = blockJsonText(b);
+      // Every other version is encoded from its predecessor's remembered texts, the rest afresh.
+      const text = n % 2 === 0 ? blockJsonText(b, prev) : blockJsonText(b);
+      prev = b;
       assert.equal(text, JSON.stringify(encodeBlock(b)));
+      assert.equal(blockJsonText(b), text, 'stable when encoded again');
       assert.deepEqual(decodeBlock(JSON.parse(text), 'k'), decodeBlock(encodeBlock(b), 'k'));
       n++;
     }
     assert.ok(n > 400);
+  });
+
+  it('encodes blocks other writers made: sequence keys that are not ordinals, claim times, no owner', () => {
+    const base = newBlock(parseCIDR('10.2.0.0/30'), 'node-a', now);
+    const odd: AllocationBlock = { ...assignFromBlock(base, 2, 'h', { pod: 'p' }).block, sequenceNumberForAllocation: { '1': 5, '0': 4, extra: 9, '07': 1 } };
+    const unowned: AllocationBlock = { ...withAffinity(base, null, now), strictAffinity: true, deleted: true };
+    for (const b of [odd, unowned]) {
+      assert.equal(blockJsonText(b), JSON.stringify(encodeBlock(b)));
+      assert.equal(blockJsonText(b, base), JSON.stringify(encodeBlock(b)));
+    }
   });
 });
