@@ -124,7 +124,14 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     this.claimer = new BlockClaimer(ds, this.store, this.now, this.log);
     this.blocks = new BlockCache(this.store);
     this.releaser = new Releaser(ds, this.store, this.blocks, this.retry, (addr) => this.locateBlock(addr), this.nodeLock);
-    this.batcher = new AssignBatcher(ds, this.store, this.blocks, this.retry, (n, f) => this.affinitiesOf(n, f), (n, f) => this.dropAffinities(n, f), this.log);
+    this.batcher = new AssignBatcher(
+      ds,
+      this.store,
+      this.blocks,
+      this.retry,
+      { cached: (n, f) => this.cachedAffinities(n, f), read: (n, f) => this.affinitiesOf(n, f), drop: (n, f) => this.dropAffinities(n, f) },
+      this.log,
+    );
     this.assigns = new GroupCommit(this.nodeLock, ASSIGNS_PER_BATCH, this.batcher.settle);
   }
 
@@ -147,8 +154,9 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     for (const [n, what] of [[req.num4, 'num4'], [req.num6, 'num6']] as const) {
       if (!Number.isInteger(n) || n < 0 || n > 1024) throw new IpamError('InvalidRequest', `${what} must be an integer in 0..1024, got ${n}`);
     }
-    const ctx = await this.requestContext();
-    const nodeLabels = await this.labelsOf(req.node);
+    // Cached reads are taken without a trip through the event loop: this is every request's path.
+    const ctx = this.cachedContext() ?? (await this.requestContext());
+    const nodeLabels = this.cachedLabels(req.node) ?? (await this.labelsOf(req.node));
     const plans: FamilyPlan[] = [];
     for (const family of [4, 6] as const) {
       const count = family === 4 ? req.num4 : req.num6;
@@ -498,13 +506,17 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   }
 
   private async affinitiesOf(node: string, family: IPFamily): Promise<StoredAffinity[]> {
-    const k = `${node}|${family}`;
-    const hit = this.affinities.get(k);
-    const now = Date.now();
-    if (hit && now - hit.at < Math.max(this.ttl, 1)) return hit.list;
+    const hit = this.cachedAffinities(node, family);
+    if (hit) return hit;
+    const at = Date.now();
     const list = await this.store.listAffinities(node, family);
-    this.affinities.set(k, { list, at: now });
+    this.affinities.set(`${node}|${family}`, { list, at });
     return list;
+  }
+
+  private cachedAffinities(node: string, family: IPFamily): StoredAffinity[] | undefined {
+    const hit = this.affinities.get(`${node}|${family}`);
+    return hit && Date.now() - hit.at < Math.max(this.ttl, 1) ? hit.list : undefined;
   }
 
   /**
@@ -525,6 +537,15 @@ export class BlockAllocator implements Ipam, TunnelIpam {
 
   private dropAffinities(node: string, family: IPFamily): void {
     this.affinities.delete(`${node}|${family}`);
+  }
+
+  private cachedContext(): RequestContext | undefined {
+    return this.context && Date.now() - this.context.fetchedAt < this.ttl ? this.context : undefined;
+  }
+
+  private cachedLabels(node: string): Labels | undefined {
+    const hit = this.nodeLabelCache.get(node);
+    return hit && Date.now() - hit.at < this.ttl ? hit.labels : undefined;
   }
 
   private async requestContext(): Promise<RequestContext> {

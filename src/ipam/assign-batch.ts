@@ -65,6 +65,13 @@ export interface AssignTicket extends Ticket {
   slow?: 'lead' | 'retry';
 }
 
+/** The allocator's per-node affinity cache: a cached list (or none), a read, and invalidation. */
+export interface AffinitySource {
+  cached(node: string, family: IPFamily): StoredAffinity[] | undefined;
+  read(node: string, family: IPFamily): Promise<StoredAffinity[]>;
+  drop(node: string, family: IPFamily): void;
+}
+
 type OpOwner = { kind: 'block'; cidr: CIDR } | { kind: 'handle'; ticket: AssignTicket };
 
 export class AssignBatcher {
@@ -77,8 +84,7 @@ export class AssignBatcher {
     private readonly store: IpamStore,
     private readonly blocks: BlockCache,
     private readonly retry: RetryPolicy,
-    private readonly affinitiesOf: (node: string, family: IPFamily) => Promise<StoredAffinity[]>,
-    private readonly dropAffinities: (node: string, family: IPFamily) => void,
+    private readonly affinities: AffinitySource,
     private readonly log: Logger,
   ) {}
 
@@ -110,16 +116,19 @@ export class AssignBatcher {
     owners.length = 0;
     const open = work.filter((t) => !t.settled);
     for (const t of open) t.deferred = false;
-    await Promise.all(
-      open
-        .filter((t) => t.cursor.stale)
-        .map(async (t) => {
+    const stale = open.filter((t) => t.cursor.stale);
+    if (stale.length > 0) {
+      await Promise.all(
+        stale.map(async (t) => {
           t.cursor.current = await this.store.getHandle(t.handleId);
           t.cursor.stale = false;
         }),
-    );
+      );
+    }
     const usable = new Map<IPFamily, Versioned<AllocationBlock>[]>();
-    for (const family of new Set(open.map((t) => t.family))) usable.set(family, await this.usableBlocks(node, family));
+    for (const t of open) {
+      if (!usable.has(t.family)) usable.set(t.family, this.cachedUsableBlocks(node, t.family) ?? (await this.usableBlocks(node, t.family)));
+    }
 
     // Work each request out in turn on the batch's working copies of the blocks.
     const working = new Map<string, { vb: Versioned<AllocationBlock>; block: AllocationBlock }>();
@@ -198,15 +207,17 @@ export class AssignBatcher {
    * a node that has filled many blocks pays a map lookup for each, nothing more.
    */
   private async usableBlocks(node: string, family: IPFamily): Promise<Versioned<AllocationBlock>[]> {
-    const out: Versioned<AllocationBlock>[] = [];
-    for (const aff of await this.affinitiesOf(node, family)) {
-      if (aff.affinity.state !== 'confirmed') continue;
-      // Cached copies are checked without a round trip through the event loop; only a block
-      // not yet cached is read.
-      const vb = this.blocks.peek(aff.block) ?? (await this.blocks.get(aff.block));
-      if (vb && vb.value.unallocated.length > 0 && affineNode(vb.value) === node) out.push(vb);
-    }
-    return out.sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : a.value.cidr.base > b.value.cidr.base ? 1 : 0));
+    const affinities = await this.affinities.read(node, family);
+    for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) await this.blocks.get(aff.block);
+    return usableOf(affinities, this.blocks, node);
+  }
+
+  /** The same from cached affinities and blocks alone, without a trip through the event loop; undefined when something must be read. */
+  private cachedUsableBlocks(node: string, family: IPFamily): Versioned<AllocationBlock>[] | undefined {
+    const affinities = this.affinities.cached(node, family);
+    if (!affinities) return undefined;
+    for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) return undefined;
+    return usableOf(affinities, this.blocks, node);
   }
 
   private onConflict(node: string, work: AssignTicket[], owners: OpOwner[], err: unknown): void {
@@ -218,9 +229,19 @@ export class AssignBatcher {
       // We cannot tell which key moved; forget everything the batch leaned on.
       for (const family of new Set(work.map((t) => t.family))) {
         this.blocks.forgetFamily(family);
-        this.dropAffinities(node, family);
+        this.affinities.drop(node, family);
       }
       for (const t of work) t.cursor.stale = true;
     }
   }
+}
+
+function usableOf(affinities: readonly StoredAffinity[], blocks: BlockCache, node: string): Versioned<AllocationBlock>[] {
+  const out: Versioned<AllocationBlock>[] = [];
+  for (const aff of affinities) {
+    if (aff.affinity.state !== 'confirmed') continue;
+    const vb = blocks.peek(aff.block);
+    if (vb && vb.value.unallocated.length > 0 && affineNode(vb.value) === node) out.push(vb);
+  }
+  return out.sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : a.value.cidr.base > b.value.cidr.base ? 1 : 0));
 }

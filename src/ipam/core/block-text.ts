@@ -27,30 +27,26 @@ function textOf(a: AllocationAttribute): string {
   return t;
 }
 
-// The joined text of an attribute list, remembered under the list's last record together with
-// the list it was built from; a list that extends a remembered one by a record costs one
-// concatenation. Lists are compared record by record by identity, so a hit is exact.
-interface JoinedAttributes {
-  readonly attrs: readonly AllocationAttribute[];
-  readonly text: string;
-}
-const joinedByLast = new WeakMap<AllocationAttribute, JoinedAttributes>();
+// The joined text of an attribute list, remembered per list object (each block version has its
+// own). A list that is the previous version's list plus one record (a new pod) costs one
+// concatenation; the records are compared by identity, so that is exact. Entries live as long as
+// their list: nothing outlives the block versions that use it.
+const joinedText = new WeakMap<readonly AllocationAttribute[], string>();
 
-function samePrefix(cached: readonly AllocationAttribute[], attrs: readonly AllocationAttribute[], n: number): boolean {
-  if (cached.length !== n) return false;
-  for (let i = 0; i < n; i++) if (cached[i] !== attrs[i]) return false;
+function extendsBy(prev: readonly AllocationAttribute[], attrs: readonly AllocationAttribute[], extra: number): boolean {
+  if (prev.length + extra !== attrs.length) return false;
+  for (let i = 0; i < prev.length; i++) if (prev[i] !== attrs[i]) return false;
   return true;
 }
 
-function attributesText(attrs: readonly AllocationAttribute[]): string {
-  const n = attrs.length;
-  if (n === 0) return '';
-  const last = attrs[n - 1]!;
-  const hit = joinedByLast.get(last);
-  if (hit && samePrefix(hit.attrs, attrs, n)) return hit.text;
-  const prev = n > 1 ? joinedByLast.get(attrs[n - 2]!) : undefined;
-  const text = prev && samePrefix(prev.attrs, attrs, n - 1) ? `${prev.text},${textOf(last)}` : attrs.map(textOf).join(',');
-  joinedByLast.set(last, { attrs, text });
+function attributesText(attrs: readonly AllocationAttribute[], prev: readonly AllocationAttribute[] | undefined): string {
+  let text = joinedText.get(attrs);
+  if (text !== undefined) return text;
+  const prevText = prev && joinedText.get(prev);
+  if (prevText !== undefined && prev && extendsBy(prev, attrs, 0)) text = prevText;
+  else if (prevText !== undefined && prev && prev.length > 0 && extendsBy(prev, attrs, 1)) text = `${prevText},${textOf(attrs[attrs.length - 1]!)}`;
+  else text = attrs.map(textOf).join(',');
+  joinedText.set(attrs, text);
   return text;
 }
 
@@ -60,6 +56,9 @@ interface OrdinalTexts {
   readonly seqs: Readonly<Record<string, number>>;
   readonly allocationText: string[];
   readonly seqText: string[];
+  /** The two fields' JSON, joined once. */
+  readonly allocationsJson: string;
+  readonly seqsJson: string;
 }
 const ordinalTexts = new WeakMap<AllocationBlock, OrdinalTexts>();
 
@@ -67,32 +66,41 @@ const allocationTextOf = (v: number | null | undefined): string => (v === null |
 const seqTextOf = (ord: number, v: number | undefined): string => (v === undefined ? '' : `"${ord}":${JSON.stringify(v)}`);
 
 /**
- * The ordinal texts of `b`, reusing those of `prev` where the values are the same. Undefined when
- * `sequenceNumberForAllocation` has keys that are not ordinals of the block (data some other
- * writer made): the caller then encodes that field the ordinary way.
+ * The ordinal texts of `b`, starting from those of `prev` and redoing only the ordinals whose
+ * values differ. Undefined when `sequenceNumberForAllocation` has keys that are not ordinals of
+ * the block (data some other writer made): the caller then encodes the block the ordinary way.
  */
 function ordinalTextsOf(b: AllocationBlock, prev: AllocationBlock | undefined): OrdinalTexts | undefined {
   const hit = ordinalTexts.get(b);
   if (hit) return hit;
   const size = b.allocations.length;
+  const seqs = b.sequenceNumberForAllocation as Readonly<Record<number, number>>;
   const base = prev && ordinalTexts.get(prev);
-  const usable = base && base.allocationText.length === size ? base : undefined;
-  const allocationText = new Array<string>(size);
-  const seqText = new Array<string>(size);
+  const from = base && base.allocationText.length === size ? base : undefined;
+  const baseSeqs = from?.seqs as Readonly<Record<number, number>> | undefined;
+  const allocationText = from ? from.allocationText.slice() : new Array<string>(size).fill('null');
+  const seqText = from ? from.seqText.slice() : new Array<string>(size).fill('');
   let seqCount = 0;
   for (let ord = 0; ord < size; ord++) {
     const a = b.allocations[ord];
-    allocationText[ord] = usable && usable.allocations[ord] === a ? usable.allocationText[ord]! : allocationTextOf(a);
-    const s = b.sequenceNumberForAllocation[ord];
-    if (s !== undefined) {
-      if (!Number.isFinite(s)) return undefined;
+    if (from ? from.allocations[ord] !== a : a !== null) allocationText[ord] = allocationTextOf(a);
+    const v = seqs[ord];
+    if (v !== undefined) {
+      if (!Number.isFinite(v)) return undefined;
       seqCount++;
     }
-    seqText[ord] = usable && usable.seqs[ord] === s ? usable.seqText[ord]! : seqTextOf(ord, s);
+    if (baseSeqs ? baseSeqs[ord] !== v : v !== undefined) seqText[ord] = seqTextOf(ord, v);
   }
   // Only ordinal keys, or JSON.stringify would have more to say (and in its own order).
-  if (seqCount !== Object.keys(b.sequenceNumberForAllocation).length) return undefined;
-  const texts = { allocations: b.allocations, seqs: b.sequenceNumberForAllocation, allocationText, seqText };
+  if (seqCount !== Object.keys(seqs).length) return undefined;
+  const texts: OrdinalTexts = {
+    allocations: b.allocations,
+    seqs: b.sequenceNumberForAllocation,
+    allocationText,
+    seqText,
+    allocationsJson: `[${allocationText.join(',')}]`,
+    seqsJson: `{${joinSet(seqText)}}`,
+  };
   ordinalTexts.set(b, texts);
   return texts;
 }
@@ -110,11 +118,11 @@ export function blockJsonText(b: AllocationBlock, prev?: AllocationBlock): strin
     `{"cidr":${JSON.stringify(formatCIDR(b.cidr))},"affinity":${JSON.stringify(b.affinity)}` +
     (b.affinityClaimTime === undefined ? '' : `,"affinity_claim_time":${JSON.stringify(b.affinityClaimTime)}`) +
     `,"strictAffinity":${b.strictAffinity}` +
-    `,"allocations":${ords ? `[${ords.allocationText.join(',')}]` : JSON.stringify(b.allocations)}` +
+    `,"allocations":${ords ? ords.allocationsJson : JSON.stringify(b.allocations)}` +
     `,"unallocated":${JSON.stringify(b.unallocated)}` +
-    `,"attributes":[${attributesText(b.attributes)}]` +
+    `,"attributes":[${attributesText(b.attributes, prev?.attributes)}]` +
     `,"deleted":${b.deleted},"sequenceNumber":${JSON.stringify(b.sequenceNumber)}` +
-    `,"sequenceNumberForAllocation":${ords ? `{${joinSet(ords.seqText)}}` : JSON.stringify(b.sequenceNumberForAllocation)}}`
+    `,"sequenceNumberForAllocation":${ords ? ords.seqsJson : JSON.stringify(b.sequenceNumberForAllocation)}}`
   );
 }
 
