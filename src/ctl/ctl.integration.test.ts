@@ -2,19 +2,16 @@
 // and a config file), against real etcds started by this test: one plain, one with TLS and
 // client-certificate authentication. Needs `make build` first (the test runs dist/bin/tabbyctl.cjs).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { EtcdDatastore } from '../datastore/etcd.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
+import { TABBYCTL, assertOk, runBinary } from './testing.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TABBYCTL = join(repo, 'bin', 'tabbyctl');
 const work = mkdtempSync(join(tmpdir(), 'tabbyctl-it-'));
 
 let plain: EtcdFixture;
@@ -28,24 +25,11 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Run tabbyctl with a clean environment: only PATH and what the test gives. */
-function ctl(args: string[], env: Record<string, string>, stdin?: string): Promise<Run> {
-  return new Promise((done) => {
-    const child = execFile(TABBYCTL, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      done({ code, stdout, stderr });
-    });
-    child.stdin!.end(stdin ?? '');
-  });
-}
+const ctl = (args: string[], env: Record<string, string>, stdin?: string) => runBinary(TABBYCTL, args, env, stdin);
 const plainEnv = () => ({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: plain.endpoints.join(',') });
-const ok = (r: Run) => assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+const ok = assertOk;
 const file = (name: string, text: string) => {
   const p = join(work, name);
   writeFileSync(p, text);

@@ -4,21 +4,18 @@
 // written to a file and its leaks released from a locked datastore, and a pool split.
 // Needs `make build` first (bin/ launchers run dist/bin/*.cjs).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { EtcdDatastore } from '../datastore/etcd.js';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { IpamError } from '../ipam/api.js';
 import { IPAM_CONFIG_KEY, IPPOOL_PREFIX } from '../ipam/core/keys.js';
 import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
+import { TABBYCTL, assertOk, runBinary } from './testing.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TABBYCTL = join(repo, 'bin', 'tabbyctl');
 const work = mkdtempSync(join(tmpdir(), 'tabby-ipam-maint-it-'));
 
 let etcd: EtcdFixture;
@@ -33,21 +30,9 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function ctl(...args: string[]): Promise<Run> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints.join(',') };
-  return new Promise((done) => {
-    execFile(TABBYCTL, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
-  });
-}
-const ok = (r: Run) => assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+const ctl = (...args: string[]) => runBinary(TABBYCTL, args, { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+const ok = assertOk;
 const esc = (ip: string) => ip.replace(/\./g, '\\.');
 
 describe('tabbyctl ipam maintenance commands on a real etcd', { timeout: 120_000 }, () => {

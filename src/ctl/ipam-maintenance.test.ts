@@ -6,29 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ensureInitialized } from '../client/bootstrap.js';
-import type { Datastore } from '../datastore/datastore.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { CLUSTER_INFO_KEY } from '../ipam/core/cluster-info.js';
 import { IPAM_CONFIG_KEY, IPPOOL_PREFIX, handleKey } from '../ipam/core/keys.js';
 import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
-import { runTabbyctl } from './program.js';
+import { runCtlInProcess } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabbyctl-ipam-maint-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function shared(ds: MemoryDatastore): Datastore {
-  return new Proxy(ds, {
-    get: (t, p) => (p === 'close' ? async () => undefined : typeof (t as never)[p] === 'function' ? ((t as never)[p] as (...a: unknown[]) => unknown).bind(t) : (t as never)[p]),
-  }) as Datastore;
-}
-
-async function run(ds: MemoryDatastore, ...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runTabbyctl(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: {}, readStdin: () => '' }, async () => shared(ds));
-  return { code, stdout, stderr };
-}
+const run = (ds: MemoryDatastore, ...args: string[]) => runCtlInProcess(args, { ds });
 
 const ok = (r: { code: number; stdout: string; stderr: string }) => assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
 const lock = (ds: MemoryDatastore, ready: boolean) => run(ds, 'patch', 'clusterinformation', 'default', '-p', JSON.stringify({ spec: { datastoreReady: ready } }));

@@ -7,18 +7,15 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { EtcdDatastore } from '../datastore/etcd.js';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { IPAM_CONFIG_KEY } from '../ipam/core/keys.js';
 import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
+import { type CtlRun as Run, TABBY, TABBYCTL, assertOk, runBinary } from './testing.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const TABBYCTL = join(repo, 'bin', 'tabbyctl');
-const TABBY = join(repo, 'bin', 'tabby');
 const work = mkdtempSync(join(tmpdir(), 'tabby-ipam-it-'));
 
 let etcd: EtcdFixture;
@@ -33,22 +30,11 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints.join(',') });
 
-function ctl(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(TABBYCTL, args, { env: env(), timeout: 60_000 }, (err, stdout, stderr) => {
-      done({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
-  });
-}
-const ok = (r: Run) => assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+const ctl = (...args: string[]) => runBinary(TABBYCTL, args, env());
+const ok = assertOk;
 
 describe('tabbyctl ipam and tabby controllers on a real etcd', { timeout: 120_000 }, () => {
   it('shows, checks, collects, releases and configures', async () => {

@@ -2,25 +2,13 @@
 // each command does what it says to the datastore.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Datastore } from '../datastore/datastore.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { IPAM_CONFIG_KEY } from '../ipam/core/keys.js';
 import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
-import { runTabbyctl } from './program.js';
+import { runCtlInProcess } from './testing.js';
 
-function shared(ds: MemoryDatastore): Datastore {
-  return new Proxy(ds, {
-    get: (t, p) => (p === 'close' ? async () => undefined : typeof (t as never)[p] === 'function' ? ((t as never)[p] as (...a: unknown[]) => unknown).bind(t) : (t as never)[p]),
-  }) as Datastore;
-}
-
-async function run(ds: MemoryDatastore, ...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runTabbyctl(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, env: {}, readStdin: () => '' }, async () => shared(ds));
-  return { code, stdout, stderr };
-}
+const run = (ds: MemoryDatastore, ...args: string[]) => runCtlInProcess(args, { ds });
 
 async function cluster() {
   const ds = new MemoryDatastore();

@@ -5,46 +5,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Datastore } from '../datastore/datastore.js';
 import { MemoryDatastore } from '../datastore/memory.js';
-import { runTabbyctl } from './program.js';
+import { runCtlInProcess } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabbyctl-program-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A view of one MemoryDatastore that survives the CLI closing it after each command. */
-function shared(ds: MemoryDatastore): Datastore {
-  return {
-    description: 'memory (shared)',
-    get: (k) => ds.get(k),
-    list: (p) => ds.list(p),
-    listKeys: (p) => ds.listKeys(p),
-    create: (k, v) => ds.create(k, v),
-    update: (k, v, r) => ds.update(k, v, r),
-    put: (k, v) => ds.put(k, v),
-    delete: (k, r) => ds.delete(k, r),
-    txn: (ops) => ds.txn(ops),
-    watch: (p, r, h) => ds.watch(p, r, h),
-    close: async () => undefined,
-  };
-}
-
-async function run(args: string[], opts: { ds?: MemoryDatastore; stdin?: string } = {}) {
-  let stdout = '';
-  let stderr = '';
-  const ds = opts.ds ?? new MemoryDatastore();
-  const code = await runTabbyctl(
-    args,
-    {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      env: {},
-      readStdin: () => opts.stdin ?? '',
-    },
-    async () => shared(ds),
-  );
-  return { code, stdout, stderr };
-}
+const run = (args: string[], opts: { ds?: MemoryDatastore; stdin?: string } = {}) => runCtlInProcess(args, opts);
 
 function file(name: string, text: string): string {
   const p = join(dir, name);
