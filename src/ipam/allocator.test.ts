@@ -219,6 +219,19 @@ describe('BlockAllocator reservations, fixed addresses and affinity', () => {
     await rejectsCode(ipam.assignIP({ ip: '10.6.0.9', handleId: 'c', node: 'node-b', attrs: {} }), 'StrictAffinity', /affine to node node-a/);
   });
 
+  it('a long-lived allocator notices addresses another process freed in its full block, instead of giving up', async () => {
+    const { ds } = await setup({ 'pool-a': { cidr: '10.7.0.0/29', blockSize: 29 } });
+    await ds.put(IPAM_CONFIG_KEY, encodeIpamConfig({ strictAffinity: true, autoAllocateBlocks: true, maxBlocksPerHost: 1 }));
+    const agent = new BlockAllocator(ds, { contextTtlMs: 60_000 });
+    const got = [];
+    for (let i = 0; i < 8; i++) got.push((await agent.autoAssign({ handleId: `h${i}`, node: 'node-a', num4: 1, num6: 0, attrs: attrs(`p${i}`) })).ipv4[0]!);
+    await rejectsCode(agent.autoAssign({ handleId: 'h-full', node: 'node-a', num4: 1, num6: 0, attrs: attrs('full') }), 'BlockLimit');
+    // Another process (tabbyctl ipam release, GC) frees one of them.
+    await new BlockAllocator(ds).releaseByHandle('h5');
+    const r = await agent.autoAssign({ handleId: 'h-next', node: 'node-a', num4: 1, num6: 0, attrs: attrs('next') });
+    assert.equal(r.ipv4[0]!.ip, got[5]!.ip);
+  });
+
   it('stops claiming at maxBlocksPerHost', async () => {
     const { ds, ipam } = await setup({ p: { cidr: '10.6.0.0/24', blockSize: 30 } });
     await ds.put(IPAM_CONFIG_KEY, encodeIpamConfig({ strictAffinity: true, autoAllocateBlocks: true, maxBlocksPerHost: 2 }));

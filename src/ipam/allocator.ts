@@ -35,7 +35,7 @@
 // of it" (crash after the allocate txn): the allocation carries its pod/namespace/node
 // attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
 
-import type { Datastore, TxnOp, TxnResult } from '../datastore/datastore.js';
+import type { Datastore, KeyInfo, TxnOp, TxnResult } from '../datastore/datastore.js';
 import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR } from '../ip/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 import {
@@ -49,13 +49,13 @@ import {
   type ReleaseRequest,
   type TunnelIpam,
 } from './api.js';
-import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, ordinalOf } from './core/block.js';
+import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, collectCooled, ordinalOf, reusableAt } from './core/block.js';
 import { blockValue } from './core/block-text.js';
 import { BlockIndex } from './core/block-index.js';
 import { fnv1a32 } from './core/block-order.js';
 import { handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
 import { type IpamPool, type LabelMatcher, type Labels, type SelectorParser, choosePools, overlapLosers, poolContaining } from './core/pools.js';
-import { type IpamConfig, type IpamHandle, adjustHandle, effectiveMaxBlocks, encodeHandle } from './core/records.js';
+import { type IpamConfig, type IpamHandle, adjustHandle, cooldownSeconds, effectiveMaxBlocks, encodeHandle } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
 import { parseSelector } from '../selector/index.js';
@@ -88,6 +88,16 @@ interface RequestContext {
   /** The reservation test, or undefined when nothing is reserved (the common, fast case). */
   readonly reserved: ((a: IPAddr) => boolean) | undefined;
   readonly fetchedAt: number;
+}
+
+/**
+ * A block as this request may assign from it: with ipCooldownSeconds > 0, addresses whose
+ * cooldown has passed are back in the free list (the write that assigns also returns them).
+ * Undefined when cooldown is off (the common case: nothing to do).
+ */
+function cooledView(config: IpamConfig, now: () => Date): ((b: AllocationBlock) => AllocationBlock) | undefined {
+  const seconds = cooldownSeconds(config);
+  return seconds > 0 ? (b) => collectCooled(b, now(), seconds).block : undefined;
 }
 
 interface FamilyPlan {
@@ -123,7 +133,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     this.log = opts.logger ?? nullLogger;
     this.claimer = new BlockClaimer(ds, this.store, this.now, this.log);
     this.blocks = new BlockCache(this.store);
-    this.releaser = new Releaser(ds, this.store, this.blocks, this.retry, (addr) => this.locateBlock(addr), this.nodeLock);
+    this.releaser = new Releaser(ds, this.store, this.blocks, this.retry, (addr) => this.locateBlock(addr), this.nodeLock, { now: this.now });
     this.batcher = new AssignBatcher(
       ds,
       this.store,
@@ -202,6 +212,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
         attrs: attrsFor(req.attrs),
         inPools: (c) => plan.pools.some((p) => cidrContains(p.cidr, c)),
         reserved: ctx.reserved,
+        prepare: cooledView(ctx.config, this.now),
         cursor,
       };
       const done = await this.assigns.submit(req.node, ticket, async () => {
@@ -243,16 +254,24 @@ export class BlockAllocator implements Ipam, TunnelIpam {
       async () => {
         // Each pass writes something (an assignment, a claim, a repaired affinity); the guard
         // only bounds a pathological datastore that keeps changing without letting us finish.
+        let blockKeys: readonly KeyInfo[] | undefined;
         for (let pass = 0; taken() < plan.count; pass++) {
           if (pass > 4 * plan.count + 2 * maxBlocks + 16) throw new RetryableConflict('allocation is not converging');
           const want = plan.count - taken();
           const mine = (await this.affinitiesOf(req.node, plan.family)).filter((a) => inPools(a.block));
           // 1. Blocks affine to this node (finishing any claim a crash left pending).
           if (await this.fillFromAffine(mine, want, req, ctx, cursor, out)) continue;
+          // Before claiming or giving up: are our copies of our own blocks still current?
+          if (blockKeys === undefined) {
+            const check = await this.revalidate(mine, plan.family);
+            blockKeys = check.keys;
+            if (check.changed) continue;
+          }
           // 2. Claim a new block while under the per-node cap.
           const owned = mine.filter((a) => a.affinity.state !== 'pendingDeletion').length;
           if (ctx.config.autoAllocateBlocks && owned < maxBlocks) {
-            const claim = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations);
+            const claim = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations, blockKeys);
+            blockKeys = undefined; // a claim changes what exists
             if (claim) {
               this.noteClaim(req.node, plan.family, claim);
               continue;
@@ -278,6 +297,32 @@ export class BlockAllocator implements Ipam, TunnelIpam {
       );
     }
     return new IpamError('PoolExhausted', `no IPv${plan.family} addresses available in pools ${pools} for node ${req.node}`);
+  }
+
+  /**
+   * Our cached copies of this node's blocks against the datastore's revisions, from one keys-only
+   * listing (which a claim then reuses). A block another process released addresses into (GC,
+   * `tabbyctl ipam release`, an agent restarted elsewhere) would otherwise look full, and the node
+   * would claim a new block — or report exhaustion — with free addresses in its own. Re-reads what
+   * changed; `changed` when something did.
+   */
+  private async revalidate(mine: readonly StoredAffinity[], family: IPFamily): Promise<{ changed: boolean; keys: readonly KeyInfo[] }> {
+    const keys = await this.store.listBlockKeys(family);
+    const revisions = new Map(keys.map((k) => [k.key, k.revision]));
+    let changed = false;
+    for (const aff of mine) {
+      const cached = this.blocks.peek(aff.block);
+      if (cached && revisions.get(cached.key) !== cached.revision) {
+        await this.blocks.fresh(aff.block);
+        changed = true;
+      }
+    }
+    return { changed, keys };
+  }
+
+  /** The block as a request may assign from it: cooled addresses back in the free list. */
+  private viewOf(ctx: RequestContext, b: AllocationBlock): AllocationBlock {
+    return cooledView(ctx.config, this.now)?.(b) ?? b;
   }
 
   /** Assign from this node's blocks; true when it wrote something (progress). */
@@ -314,7 +359,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
         await this.claimer.confirm(aff);
         this.dropAffinities(req.node, aff.block.family);
       }
-      if (assignableCount(vb.value, ctx.reserved) === 0) continue;
+      if (assignableCount(this.viewOf(ctx, vb.value), ctx.reserved) === 0) continue;
       await this.writeAssignment(vb, want, req, ctx, cursor, out);
       return true;
     }
@@ -325,7 +370,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const { blocks } = await this.store.listBlocks(plan.family);
     const candidates = blocks
       .filter((vb) => plan.pools.some((p) => cidrContains(p.cidr, vb.value.cidr)) && affineNode(vb.value) !== req.node)
-      .filter((vb) => assignableCount(vb.value, ctx.reserved) > 0)
+      .filter((vb) => assignableCount(this.viewOf(ctx, vb.value), ctx.reserved) > 0)
       // A per-node pseudo-random order, so borrowing nodes spread over blocks instead of queueing on one.
       .map((vb) => ({ vb, rank: fnv1a32(`${req.node}|${formatCIDR(vb.value.cidr)}`) }))
       .sort((a, b) => a.rank - b.rank);
@@ -345,7 +390,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     cursor: HandleCursor,
     out: AssignedAddress[],
   ): Promise<void> {
-    const { block, ordinals } = assignFromBlock(vb.value, want, req.handleId, attrsFor(req.attrs), ctx.reserved);
+    const { block, ordinals } = assignFromBlock(this.viewOf(ctx, vb.value), want, req.handleId, attrsFor(req.attrs), ctx.reserved);
     if (ordinals.length === 0) throw new RetryableConflict(`block ${formatCIDR(vb.value.cidr)} has no assignable address`);
     await this.refreshHandle(cursor);
     const res = await this.commit(vb, block, cursor, ordinals.length);
@@ -425,13 +470,17 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           if (ctx.config.strictAffinity && owner !== req.node) {
             throw new IpamError('StrictAffinity', `${req.ip} is in block ${formatCIDR(cidr)}, affine to ${owner ? `node ${owner}` : 'no node'}; strict affinity forbids node ${req.node} from using it`);
           }
-          const r = assignOrdinal(vb.value, ordinalOf(vb.value, addr), req.handleId, attrsFor(req.attrs));
+          const r = assignOrdinal(this.viewOf(ctx, vb.value), ordinalOf(vb.value, addr), req.handleId, attrsFor(req.attrs));
           if (!r.ok) {
             // Confirm against the datastore before blaming another handle: our copy may be stale.
             const fresh = await this.store.getBlock(cidr);
             if (fresh && fresh.revision !== vb.revision) {
               this.blocks.set(fresh);
               throw new RetryableConflict('block changed');
+            }
+            if (r.owner?.releasedAt !== undefined) {
+              const until = new Date(reusableAt(r.owner.releasedAt, cooldownSeconds(ctx.config))).toISOString();
+              throw new IpamError('AddressInUse', `${req.ip} was released at ${r.owner.releasedAt} and is cooling down until ${until} (ipCooldownSeconds ${cooldownSeconds(ctx.config)})`);
             }
             const who = r.owner?.handleId ?? '(no handle)';
             const attrs = r.owner && Object.keys(r.owner.secondary).length > 0 ? ` ${JSON.stringify(r.owner.secondary)}` : '';

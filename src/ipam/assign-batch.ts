@@ -54,6 +54,8 @@ export interface AssignTicket extends Ticket {
   readonly attrs: Readonly<Record<string, string>>;
   readonly inPools: (c: CIDR) => boolean;
   readonly reserved: ((a: IPAddr) => boolean) | undefined;
+  /** The block as this request may assign from it (cooled addresses freed), when that differs. */
+  readonly prepare: ((b: AllocationBlock) => AllocationBlock) | undefined;
   readonly cursor: HandleCursor;
   /** Settled with the addresses assigned. */
   result?: AssignedAddress[];
@@ -127,8 +129,16 @@ export class AssignBatcher {
     }
     const usable = new Map<IPFamily, Versioned<AllocationBlock>[]>();
     for (const t of open) {
-      if (!usable.has(t.family)) usable.set(t.family, this.cachedUsableBlocks(node, t.family) ?? (await this.usableBlocks(node, t.family)));
+      if (!usable.has(t.family)) usable.set(t.family, this.cachedUsableBlocks(node, t.family, t.prepare) ?? (await this.usableBlocks(node, t.family, t.prepare)));
     }
+    // Every ticket of a batch comes from one allocator and configuration: one view of the blocks.
+    const prepared = new Map<string, AllocationBlock>();
+    const view = (vb: Versioned<AllocationBlock>, prepare: AssignTicket['prepare']): AllocationBlock => {
+      if (!prepare) return vb.value;
+      let b = prepared.get(vb.key);
+      if (!b) prepared.set(vb.key, (b = prepare(vb.value)));
+      return b;
+    };
 
     // Work each request out in turn on the batch's working copies of the blocks.
     const working = new Map<string, { vb: Versioned<AllocationBlock>; block: AllocationBlock }>();
@@ -137,7 +147,7 @@ export class AssignBatcher {
     const led = new Set<IPFamily>();
     for (const t of open) {
       const cands = (usable.get(t.family) ?? []).filter((vb) => t.inPools(vb.value.cidr));
-      const now = (vb: Versioned<AllocationBlock>) => working.get(vb.key)?.block ?? vb.value;
+      const now = (vb: Versioned<AllocationBlock>) => working.get(vb.key)?.block ?? view(vb, t.prepare);
       const available = cands.reduce((n, vb) => n + assignableCount(now(vb), t.reserved), 0);
       if (t.count > MAX_BATCHED_COUNT) {
         Object.assign(t, { settled: true, slow: 'lead' });
@@ -206,18 +216,18 @@ export class AssignBatcher {
    * to repair is left to the slow path. Full blocks are dropped here, before any per-request work:
    * a node that has filled many blocks pays a map lookup for each, nothing more.
    */
-  private async usableBlocks(node: string, family: IPFamily): Promise<Versioned<AllocationBlock>[]> {
+  private async usableBlocks(node: string, family: IPFamily, prepare: AssignTicket['prepare']): Promise<Versioned<AllocationBlock>[]> {
     const affinities = await this.affinities.read(node, family);
     for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) await this.blocks.get(aff.block);
-    return usableOf(affinities, this.blocks, node);
+    return usableOf(affinities, this.blocks, node, prepare);
   }
 
   /** The same from cached affinities and blocks alone, without a trip through the event loop; undefined when something must be read. */
-  private cachedUsableBlocks(node: string, family: IPFamily): Versioned<AllocationBlock>[] | undefined {
+  private cachedUsableBlocks(node: string, family: IPFamily, prepare: AssignTicket['prepare']): Versioned<AllocationBlock>[] | undefined {
     const affinities = this.affinities.cached(node, family);
     if (!affinities) return undefined;
     for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) return undefined;
-    return usableOf(affinities, this.blocks, node);
+    return usableOf(affinities, this.blocks, node, prepare);
   }
 
   private onConflict(node: string, work: AssignTicket[], owners: OpOwner[], err: unknown): void {
@@ -236,12 +246,14 @@ export class AssignBatcher {
   }
 }
 
-function usableOf(affinities: readonly StoredAffinity[], blocks: BlockCache, node: string): Versioned<AllocationBlock>[] {
+function usableOf(affinities: readonly StoredAffinity[], blocks: BlockCache, node: string, prepare: AssignTicket['prepare']): Versioned<AllocationBlock>[] {
   const out: Versioned<AllocationBlock>[] = [];
   for (const aff of affinities) {
     if (aff.affinity.state !== 'confirmed') continue;
     const vb = blocks.peek(aff.block);
-    if (vb && vb.value.unallocated.length > 0 && affineNode(vb.value) === node) out.push(vb);
+    if (!vb || affineNode(vb.value) !== node) continue;
+    // A full block may still have addresses whose cooldown has passed.
+    if (vb.value.unallocated.length > 0 || (prepare && prepare(vb.value).unallocated.length > 0)) out.push(vb);
   }
   return out.sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : a.value.cidr.base > b.value.cidr.base ? 1 : 0));
 }

@@ -84,6 +84,31 @@ describe('IP cooldown', () => {
     assert.deepEqual([after.problems.length, after.summary.coolingDown, after.summary.allocated], [0, 0, 8]);
   });
 
+  it('the allocator itself hands out an address once it has cooled, without waiting for GC or a release', async () => {
+    const c = await setup(60);
+    let clock = Date.now();
+    const ipam = new BlockAllocator(c.ds, { now: () => new Date(clock), contextTtlMs: 60_000 });
+    const pod = async (name: string) =>
+      (await ipam.autoAssign({ handleId: `k8s-pod-network.${name}`, node: 'node-a', num4: 1, num6: 0, attrs: { pod: name, namespace: 'default', node: 'node-a' } })).ipv4[0]!;
+    const got = [];
+    for (let i = 0; i < 8; i++) got.push(await pod(`q${i}`));
+    assert.deepEqual(await ipam.releaseIPs([{ ip: got[2]!.ip, sequenceNumber: got[2]!.sequenceNumber }]), [got[2]!.ip]);
+    clock += 59_000;
+    await assert.rejects(pod('early'), (e: unknown) => e instanceof IpamError && /no IPv4 addresses available/.test(e.message));
+    await assert.rejects(
+      ipam.assignIP({ ip: got[2]!.ip, handleId: 'k8s-pod-network.fixed', node: 'node-a', attrs: {} }),
+      (e: unknown) => e instanceof IpamError && e.code === 'AddressInUse' && /is cooling down until .* \(ipCooldownSeconds 60\)/.test(e.message),
+    );
+    clock += 2_000; // cooled (61 s), and the same long-lived allocator sees it
+    const again = await pod('cooled');
+    assert.equal(again.ip, got[2]!.ip);
+    const b = (await c.store.getBlock(parseCidr(BLOCK)))!.value;
+    assert.deepEqual([coolingOrdinals(b).length, b.unallocated.length], [0, 0]);
+    const report = checkIpam(await c.store.snapshot());
+    assert.deepEqual([report.summary.allocated, report.summary.coolingDown], [8, 0]);
+    assert.deepEqual(report.problems.filter((p) => p.kind === 'DuplicateAddress'), []);
+  });
+
   it('with cooldown 0 reuses a released address at once (FIFO), as without the feature', async () => {
     const c = await setup(0);
     const got = await c.fill();

@@ -3,7 +3,7 @@
 // which every compare-and-swap write needs. Undecodable values are returned as `invalid` rather
 // than thrown, so `ipam check` can report them and allocation can step round them.
 
-import type { Datastore, KVPair } from '../datastore/datastore.js';
+import type { Datastore, KVPair, KeyInfo } from '../datastore/datastore.js';
 import type { CIDR, IPFamily } from '../ip/index.js';
 import { type AllocationBlock, decodeBlock } from './core/block.js';
 import { isJsonObject, type JsonValue } from './core/json.js';
@@ -93,10 +93,15 @@ export class IpamStore {
   /** Block keys already parsed: a claim lists every block key, and the list only ever grows by a few. */
   private readonly blockCidrs = new Map<string, CIDR | undefined>();
 
-  /** CIDRs of a family's existing blocks, from their keys alone: no block value is read. */
-  async listBlockCidrs(family: IPFamily): Promise<CIDR[]> {
+  /** A family's block keys with their revisions, without the blocks. */
+  async listBlockKeys(family: IPFamily): Promise<readonly KeyInfo[]> {
+    return (await this.ds.listKeys(blockPrefix(family))).keys;
+  }
+
+  /** CIDRs of a family's existing blocks, from their keys alone (listed now unless given). */
+  async listBlockCidrs(family: IPFamily, listed?: readonly KeyInfo[]): Promise<CIDR[]> {
     const out: CIDR[] = [];
-    const keys = (await this.ds.listKeys(blockPrefix(family))).keys;
+    const keys = listed ?? (await this.listBlockKeys(family));
     if (this.blockCidrs.size > 4 * keys.length + 1024) this.blockCidrs.clear();
     for (const { key } of keys) {
       let cidr = this.blockCidrs.get(key);
