@@ -153,3 +153,22 @@ export const alreadyExists = (key: string, opIndex?: number): DatastoreError =>
   new DatastoreError('AlreadyExists', `key ${key} already exists`, key, opIndex);
 export const conflict = (key: string, expected: Revision, actual: Revision, opIndex?: number): DatastoreError =>
   new DatastoreError('Conflict', `key ${key} is at revision ${actual}, expected ${expected}`, key, opIndex);
+
+/**
+ * The checks every backend makes before looking at a transaction's conditions: at most
+ * MAX_TXN_OPS operations, each key once, expected revisions positive integers.
+ */
+export function checkTxnShape(ops: readonly TxnOp[]): void {
+  if (ops.length > MAX_TXN_OPS) {
+    throw new DatastoreError('TooLarge', `transaction has ${ops.length} operations, the limit is ${MAX_TXN_OPS}`);
+  }
+  const seen = new Set<string>();
+  ops.forEach((op, i) => {
+    if (seen.has(op.key)) throw new DatastoreError('Invalid', `key ${op.key} appears twice in one transaction`, op.key, i);
+    seen.add(op.key);
+    const rev = op.op === 'update' || op.op === 'delete' ? op.revision : undefined;
+    if (rev !== undefined && !(Number.isSafeInteger(rev) && rev > 0)) {
+      throw new DatastoreError('Invalid', `op ${i} (${op.op} ${op.key}) has revision ${String(rev)}; expected a positive integer`, op.key, i);
+    }
+  });
+}

@@ -19,7 +19,7 @@ import {
   type KeyInfo,
   type KeyListResult,
   type ListResult,
-  MAX_TXN_OPS,
+  checkTxnShape,
   type Revision,
   type TxnOp,
   type TxnResult,
@@ -116,7 +116,7 @@ export class EtcdDatastore implements Datastore {
   }
 
   async txn(ops: readonly TxnOp[]): Promise<TxnResult> {
-    checkOps(ops);
+    checkTxnShape(ops);
     const compare: Compare[] = [];
     const failure: RequestOp[] = [];
     const success: RequestOp[] = [];
@@ -224,20 +224,6 @@ function checkedText(value: WriteValue, key: string, opIndex?: number): string {
   }
 }
 
-function checkOps(ops: readonly TxnOp[]): void {
-  if (ops.length > MAX_TXN_OPS) {
-    throw new DatastoreError('TooLarge', `transaction has ${ops.length} operations, the limit is ${MAX_TXN_OPS}`);
-  }
-  const seen = new Set<string>();
-  ops.forEach((op, i) => {
-    if (seen.has(op.key)) throw new DatastoreError('Invalid', `key ${op.key} appears twice in one transaction`, op.key, i);
-    seen.add(op.key);
-    const rev = op.op === 'update' || op.op === 'delete' ? op.revision : undefined;
-    if (rev !== undefined && !(Number.isSafeInteger(rev) && rev > 0)) {
-      throw new DatastoreError('Invalid', `op ${i} (${op.op} ${op.key}) has revision ${String(rev)}; expected a positive integer`, op.key, i);
-    }
-  });
-}
 
 /** From the failure branch's reads, the first op whose condition did not hold. */
 function whyFailed(ops: readonly TxnOp[], res: TxnResponse): DatastoreError {

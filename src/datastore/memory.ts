@@ -17,7 +17,7 @@ import {
   type KVPair,
   type KeyListResult,
   type ListResult,
-  MAX_TXN_OPS,
+  checkTxnShape,
   type Revision,
   type TxnOp,
   type TxnResult,
@@ -92,14 +92,9 @@ export class MemoryDatastore implements Datastore {
 
   async txn(ops: readonly TxnOp[]): Promise<TxnResult> {
     this.checkOpen();
-    if (ops.length > MAX_TXN_OPS) {
-      throw new DatastoreError('TooLarge', `transaction has ${ops.length} operations, the limit is ${MAX_TXN_OPS}`);
-    }
-    const seen = new Set<string>();
+    checkTxnShape(ops);
     // Check every condition before touching anything: all or nothing.
     ops.forEach((op, i) => {
-      if (seen.has(op.key)) throw new DatastoreError('Invalid', `key ${op.key} appears twice in one transaction`, op.key, i);
-      seen.add(op.key);
       const cur = this.data.get(op.key);
       switch (op.op) {
         case 'create':
