@@ -5,7 +5,7 @@
 // the allocation put together. A new version of a block differs from the one it was made from in
 // a few ordinals (and, for a new pod, one appended attribute record), so:
 // - each attribute record's text is remembered per record object (records are immutable and
-//   shared between versions, see block.ts), and the joined list under its last record;
+//   shared between versions, see block.ts), and each version's joined list per list object;
 // - the per-ordinal texts of `allocations` and `sequenceNumberForAllocation` are remembered per
 //   block version, and a version encoded with `prev` (the version it was made from) recomputes
 //   only the ordinals whose values differ.
@@ -43,8 +43,8 @@ function attributesText(attrs: readonly AllocationAttribute[], prev: readonly Al
   let text = joinedText.get(attrs);
   if (text !== undefined) return text;
   const prevText = prev && joinedText.get(prev);
-  if (prevText !== undefined && prev && extendsBy(prev, attrs, 0)) text = prevText;
-  else if (prevText !== undefined && prev && prev.length > 0 && extendsBy(prev, attrs, 1)) text = `${prevText},${textOf(attrs[attrs.length - 1]!)}`;
+  if (prev && prevText !== undefined && extendsBy(prev, attrs, 0)) text = prevText;
+  else if (prev && prevText !== undefined && prev.length > 0 && extendsBy(prev, attrs, 1)) text = `${prevText},${textOf(attrs[attrs.length - 1]!)}`;
   else text = attrs.map(textOf).join(',');
   joinedText.set(attrs, text);
   return text;
