@@ -96,7 +96,7 @@ export function compareFor(op: TxnOp, key: Uint8Array): Compare | undefined {
 /** etcd's RequestOp performing an op; `text` is the value's JSON text (not used for delete). */
 export function requestFor(op: TxnOp, key: Uint8Array, text: string): RequestOp {
   if (op.op === 'delete') return { requestDeleteRange: { key, prevKv: true } };
-  return { requestPut: { key, value: Buffer.from(text, 'utf8'), prevKv: true } };
+  return { requestPut: { key, value: text, prevKv: true } };
 }
 
 export function decodeWatchEvents(events: readonly Event[]): WatchEvent[] {

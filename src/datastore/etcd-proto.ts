@@ -6,7 +6,8 @@
 // messages carry every described scalar (zero when absent) and every repeated field (empty when
 // absent); sub-messages and oneof members are undefined when absent.
 
-import { type MessageSpec, decodeMessage, encodeMessage } from './protobuf.js';
+import { FRAME_HEADER_BYTES, frame, frameInPlace } from './grpc-wire.js';
+import { type BytesValue, type MessageSpec, decodeMessage, encodeMessage } from './protobuf.js';
 
 export const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
 export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
@@ -44,7 +45,8 @@ export interface RangeResponse {
 
 export interface PutRequest {
   key: Uint8Array;
-  value: Uint8Array;
+  /** A string is sent as its UTF-8. */
+  value: BytesValue;
   prevKv?: boolean;
 }
 
@@ -326,6 +328,8 @@ const StatusResponseSpec: MessageSpec = {
 
 const codec = <T extends object>(spec: MessageSpec) => ({
   encode: (msg: T): Uint8Array => encodeMessage(spec, msg),
+  /** The message as one gRPC frame, encoded in place behind its prefix. */
+  frame: (msg: T): Uint8Array => frameInPlace(encodeMessage(spec, msg, FRAME_HEADER_BYTES)),
   decode: (bytes: Uint8Array): T => decodeMessage(spec, bytes) as T,
 });
 
@@ -344,6 +348,7 @@ export const KeyValueCodec = codec<KeyValue>(KeyValueSpec);
 export const StatusResponseCodec = codec<StatusResponse>(StatusResponseSpec);
 /** StatusRequest has no fields: its encoding is empty. */
 export const STATUS_REQUEST = new Uint8Array(0);
+export const STATUS_REQUEST_FRAME = frame(STATUS_REQUEST);
 
 /** The gRPC method paths of etcd's services. */
 export const EtcdMethod = {

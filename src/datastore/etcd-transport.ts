@@ -194,7 +194,10 @@ export class EtcdTransport {
     return this.endpoints.map((e) => e.origin);
   }
 
-  /** One unary call; `idempotent` calls (reads) may be retried on another endpoint. */
+  /**
+   * One unary call; `idempotent` calls (reads) may be retried on another endpoint. `request` is
+   * the message already framed (grpc-wire `frame`, or a codec's `frame`), so it is sent as it is.
+   */
   async call(method: string, request: Uint8Array, idempotent: boolean): Promise<Uint8Array> {
     const failures: string[] = [];
     let last: EtcdUnavailableError | undefined;
@@ -353,7 +356,7 @@ export class EtcdTransport {
         }
         resolve(messages[0]!);
       });
-      s.end(frame(request));
+      s.end(request);
     });
   }
 }

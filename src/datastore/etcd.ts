@@ -44,7 +44,7 @@ import {
   type RangeResponse,
   RangeResponseCodec,
   type RequestOp,
-  STATUS_REQUEST,
+  STATUS_REQUEST_FRAME,
   StatusResponseCodec,
   TxnRequestCodec,
   type TxnResponse,
@@ -100,7 +100,7 @@ export class EtcdDatastore implements Datastore {
   // An unconditional put or delete of one key is a single etcd request, cheaper than a txn.
   async put(key: string, value: WriteValue): Promise<KVPair> {
     const text = checkedText(value, key);
-    const request = PutRequestCodec.encode({ key: keyBytes(key), value: Buffer.from(text, 'utf8'), prevKv: true });
+    const request = PutRequestCodec.frame({ key: keyBytes(key), value: text, prevKv: true });
     const res = await this.call(EtcdMethod.Put, request, PutResponseCodec.decode, false);
     const revision = res.header?.revision ?? 0;
     return lazyPair(key, text, revision, res.prevKv ? res.prevKv.createRevision : revision);
@@ -108,7 +108,7 @@ export class EtcdDatastore implements Datastore {
 
   async delete(key: string, revision?: Revision): Promise<KVPair> {
     if (revision !== undefined) return (await this.txn([{ op: 'delete', key, revision }])).results[0]!;
-    const request = DeleteRangeRequestCodec.encode({ key: keyBytes(key), prevKv: true });
+    const request = DeleteRangeRequestCodec.frame({ key: keyBytes(key), prevKv: true });
     const res = await this.call(EtcdMethod.DeleteRange, request, DeleteRangeResponseCodec.decode, false);
     const prev = res.prevKvs[0];
     if (!prev) throw notFound(key);
@@ -132,7 +132,7 @@ export class EtcdDatastore implements Datastore {
       texts.push(text);
       success.push(requestFor(op, key, text));
     });
-    const request = TxnRequestCodec.encode({ compare, success, failure });
+    const request = TxnRequestCodec.frame({ compare, success, failure });
     const res = await this.call(EtcdMethod.Txn, request, TxnResponseCodec.decode, false);
     const revision = res.header?.revision ?? 0;
     if (!res.succeeded && compare.length > 0) throw whyFailed(ops, res);
@@ -162,7 +162,7 @@ export class EtcdDatastore implements Datastore {
 
   /** etcd's Maintenance/Status: proves the endpoint answers, with its version and revision. */
   async status(): Promise<{ version: string; revision: Revision }> {
-    const res = await this.call(EtcdMethod.Status, STATUS_REQUEST, StatusResponseCodec.decode, true);
+    const res = await this.call(EtcdMethod.Status, STATUS_REQUEST_FRAME, StatusResponseCodec.decode, true);
     return { version: res.version || 'unknown', revision: res.header?.revision ?? 0 };
   }
 
@@ -174,10 +174,13 @@ export class EtcdDatastore implements Datastore {
   }
 
   private range(req: RangeRequest): Promise<RangeResponse> {
-    return this.call(EtcdMethod.Range, RangeRequestCodec.encode(req), RangeResponseCodec.decode, true);
+    return this.call(EtcdMethod.Range, RangeRequestCodec.frame(req), RangeResponseCodec.decode, true);
   }
 
-  /** One unary call; an answer that does not decode is etcd (or a proxy) misbehaving: Unavailable. */
+  /**
+   * One unary call with `request` framed (a codec's `frame`); an answer that does not decode is
+   * etcd (or a proxy) misbehaving: Unavailable.
+   */
   private async call<T>(method: string, request: Uint8Array, decode: (bytes: Uint8Array) => T, idempotent: boolean): Promise<T> {
     const answer = await this.transport.call(method, request, idempotent);
     try {

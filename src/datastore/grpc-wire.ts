@@ -9,12 +9,26 @@ export class GrpcFramingError extends Error {
   readonly code = 'GrpcFraming';
 }
 
+/** Bytes before each message: the compressed flag and the length. */
+export const FRAME_HEADER_BYTES = 5;
+
 /** A message behind its 5-byte prefix, in one buffer. */
 export function frame(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + message.length);
-  new DataView(out.buffer).setUint32(1, message.length);
-  out.set(message, 5);
-  return out;
+  const out = new Uint8Array(FRAME_HEADER_BYTES + message.length);
+  out.set(message, FRAME_HEADER_BYTES);
+  return frameInPlace(out);
+}
+
+/**
+ * The same for a message encoded FRAME_HEADER_BYTES into its buffer (protobuf.ts `reserve`):
+ * writes the prefix there, without copying the message.
+ */
+export function frameInPlace(buf: Uint8Array): Uint8Array {
+  const length = buf.length - FRAME_HEADER_BYTES;
+  if (length < 0) throw new RangeError('a framed message needs room for its 5-byte prefix');
+  buf[0] = 0;
+  new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setUint32(1, length);
+  return buf;
 }
 
 /** Splits a byte stream into messages, whatever the chunk boundaries. */

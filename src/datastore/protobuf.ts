@@ -47,114 +47,156 @@ export class ProtoDecodeError extends Error {
 const EMPTY = new Uint8Array(0);
 const TWO_POW_53 = 2 ** 53;
 const utf8Decoder = new TextDecoder('utf-8');
-const utf8Encoder = new TextEncoder();
 
 // ---- encoding ------------------------------------------------------------------------------
+//
+// Two passes over the message: the first sizes every nested message and string (their lengths
+// prefix them on the wire) and records the sizes in visiting order; the second writes into one
+// buffer of exactly that size, taking the sizes back in the same order. One allocation and no
+// intermediate copies, whatever the nesting: an IPAM block of ~11 KB is written once, as the
+// UTF-8 of its JSON text, straight into the request.
 
-/** Collects a message as a list of byte chunks, so big values are copied once, at the end. */
-class Writer {
-  readonly parts: Uint8Array[] = [];
-  length = 0;
-  private small: number[] = [];
+/** A `bytes` field takes bytes, or a string meaning its UTF-8. */
+export type BytesValue = Uint8Array | string;
 
-  varint(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as a protobuf varint: expected a non-negative safe integer`);
-    while (n > 0x7f) {
-      this.small.push((n % 0x80) | 0x80);
-      this.length++;
-      n = Math.floor(n / 0x80);
-    }
-    this.small.push(n);
-    this.length++;
-  }
-
-  chunk(bytes: Uint8Array): void {
-    this.flush();
-    if (bytes.length > 0) {
-      this.parts.push(bytes);
-      this.length += bytes.length;
-    }
-  }
-
-  append(other: Writer): void {
-    this.flush();
-    other.flush();
-    for (const p of other.parts) this.parts.push(p);
-    this.length += other.length;
-  }
-
-  /** Move the pending small bytes (already counted in length) into a part. */
-  flush(): void {
-    if (this.small.length === 0) return;
-    this.parts.push(Uint8Array.from(this.small));
-    this.small = [];
-  }
-
-  finish(): Uint8Array {
-    this.flush();
-    if (this.parts.length === 1) return this.parts[0]!;
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
+function checkVarint(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as a protobuf varint: expected a non-negative safe integer`);
 }
 
-function writeMessage(spec: MessageSpec, msg: Record<string, unknown>, w: Writer): void {
+function varintSize(n: number): number {
+  let size = 1;
+  while (n > 0x7f) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** Bytes `msg` takes (without its own tag and length); pushes nested sizes in visiting order. */
+function sizeMessage(spec: MessageSpec, msg: Record<string, unknown>, sizes: number[]): number {
+  const slot = sizes.length;
+  sizes.push(0);
+  let n = 0;
   for (const f of spec.fields) {
     const v = msg[f.name];
     if (v === undefined) continue;
-    if (f.repeated) {
-      for (const item of v as unknown[]) writeField(f, item, w, true);
-    } else {
-      writeField(f, v, w, f.presence === true);
+    if (f.repeated) for (const item of v as unknown[]) n += sizeField(f, item, sizes, true);
+    else n += sizeField(f, v, sizes, f.presence === true);
+  }
+  sizes[slot] = n;
+  return n;
+}
+
+function sizeField(f: FieldSpec, v: unknown, sizes: number[], always: boolean): number {
+  const t = f.type;
+  const tag = varintSize(f.no * 8);
+  if (typeof t === 'object') {
+    const len = sizeMessage(t, v as Record<string, unknown>, sizes);
+    return tag + varintSize(len) + len;
+  }
+  switch (t) {
+    case 'bytes':
+    case 'string': {
+      let len: number;
+      if (typeof v === 'string') {
+        len = utf8Length(v);
+        sizes.push(len);
+      } else {
+        len = (v as Uint8Array).length;
+      }
+      if (len === 0 && !always) return 0;
+      return tag + varintSize(len) + len;
     }
+    case 'int64':
+    case 'enum': {
+      const n = v as number;
+      checkVarint(n);
+      if (n === 0 && !always) return 0;
+      return tag + varintSize(n);
+    }
+    case 'bool':
+      if (v !== true && !always) return 0;
+      return tag + 1;
   }
 }
 
-function writeField(f: FieldSpec, v: unknown, w: Writer, always: boolean): void {
+interface Out {
+  readonly buf: Buffer;
+  at: number;
+  readonly sizes: number[];
+  next: number;
+}
+
+function putVarint(o: Out, n: number): void {
+  const buf = o.buf;
+  while (n > 0x7f) {
+    buf[o.at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[o.at++] = n;
+}
+
+function writeMessage(spec: MessageSpec, msg: Record<string, unknown>, o: Out): void {
+  o.next++; // this message's own size, already written by whoever wrote its length
+  for (const f of spec.fields) {
+    const v = msg[f.name];
+    if (v === undefined) continue;
+    if (f.repeated) for (const item of v as unknown[]) writeField(f, item, o, true);
+    else writeField(f, v, o, f.presence === true);
+  }
+}
+
+function writeField(f: FieldSpec, v: unknown, o: Out, always: boolean): void {
   const t = f.type;
   if (typeof t === 'object') {
-    const sub = new Writer();
-    writeMessage(t, v as Record<string, unknown>, sub);
-    w.varint(f.no * 8 + 2);
-    w.varint(sub.length);
-    w.append(sub);
+    putVarint(o, f.no * 8 + 2);
+    putVarint(o, o.sizes[o.next]!);
+    writeMessage(t, v as Record<string, unknown>, o);
     return;
   }
   switch (t) {
     case 'bytes':
     case 'string': {
-      const bytes = t === 'string' ? utf8Encoder.encode(v as string) : (v as Uint8Array);
-      if (bytes.length === 0 && !always) return;
-      w.varint(f.no * 8 + 2);
-      w.varint(bytes.length);
-      w.chunk(bytes);
+      const text = typeof v === 'string';
+      const len = text ? o.sizes[o.next++]! : (v as Uint8Array).length;
+      if (len === 0 && !always) return;
+      putVarint(o, f.no * 8 + 2);
+      putVarint(o, len);
+      if (text) o.buf.write(v as string, o.at, len, 'utf8');
+      else o.buf.set(v as Uint8Array, o.at);
+      o.at += len;
       return;
     }
     case 'int64':
     case 'enum': {
       const n = v as number;
       if (n === 0 && !always) return;
-      w.varint(f.no * 8);
-      w.varint(n);
+      putVarint(o, f.no * 8);
+      putVarint(o, n);
       return;
     }
     case 'bool':
       if (v !== true && !always) return;
-      w.varint(f.no * 8);
-      w.varint(v === true ? 1 : 0);
+      putVarint(o, f.no * 8);
+      putVarint(o, v === true ? 1 : 0);
       return;
   }
 }
 
-export function encodeMessage(spec: MessageSpec, msg: object): Uint8Array {
-  const w = new Writer();
-  writeMessage(spec, msg as Record<string, unknown>, w);
-  return w.finish();
+/**
+ * Encode `msg` as `spec`. With `reserve`, the message starts that many bytes into the buffer,
+ * the first bytes left for the caller (gRPC's 5-byte frame header).
+ */
+export function encodeMessage(spec: MessageSpec, msg: object, reserve = 0): Uint8Array {
+  const sizes: number[] = [];
+  const size = sizeMessage(spec, msg as Record<string, unknown>, sizes);
+  const o: Out = { buf: Buffer.allocUnsafe(reserve + size), at: reserve, sizes, next: 0 };
+  o.buf.fill(0, 0, reserve);
+  writeMessage(spec, msg as Record<string, unknown>, o);
+  if (o.at !== reserve + size) throw new Error(`internal: ${spec.name} encoded to ${o.at - reserve} bytes, sized ${size}`);
+  return new Uint8Array(o.buf.buffer, o.buf.byteOffset, o.buf.length);
 }
 
 // ---- decoding ------------------------------------------------------------------------------
