@@ -80,6 +80,13 @@ export class AssignBatcher {
   /** Transactions written by batches and the requests they carried (tests, benchmarks). */
   transactions = 0;
   batchedRequests = 0;
+  /**
+   * The last list `cachedUsableBlocks` made per node and family, with the inputs it was made
+   * from (the cached affinity list, the block cache's generation): reused while they are
+   * unchanged, and carried forward past the batch's own writes. So a node holding many full
+   * blocks pays nothing per request for them.
+   */
+  private readonly usableMemo = new Map<string, { affinities: readonly StoredAffinity[]; generation: number; blocks: Versioned<AllocationBlock>[] }>();
 
   constructor(
     private readonly ds: Datastore,
@@ -201,8 +208,10 @@ export class AssignBatcher {
     this.transactions++;
     this.batchedRequests += planned.length;
 
+    const before = this.blocks.generation;
     let i = 0;
     for (const { block } of working.values()) this.blocks.remember(block, ops[i]!, res, i++);
+    this.carryUsable(node, working, before);
     planned.forEach(({ t, picks }, n) => {
       t.cursor.current = { key: handleKey(t.handleId), value: handles[n]!, revision: res.results[i + n]!.revision };
       t.result = picks.flatMap((p) => p.ords.map((o) => assigned(working.get(p.key)!.block, o)));
@@ -226,8 +235,37 @@ export class AssignBatcher {
   private cachedUsableBlocks(node: string, family: IPFamily, prepare: AssignTicket['prepare']): Versioned<AllocationBlock>[] | undefined {
     const affinities = this.affinities.cached(node, family);
     if (!affinities) return undefined;
+    const key = `${family}|${node}`;
+    // With cooldown a full block may have addresses to give back: no shortcut then.
+    const memo = prepare ? undefined : this.usableMemo.get(key);
+    if (memo && memo.affinities === affinities && memo.generation === this.blocks.generation) return memo.blocks;
     for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) return undefined;
-    return usableOf(affinities, this.blocks, node, prepare);
+    const blocks = usableOf(affinities, this.blocks, node, prepare);
+    if (!prepare) this.usableMemo.set(key, { affinities, generation: this.blocks.generation, blocks });
+    return blocks;
+  }
+
+  /**
+   * After the batch's writes (the cache moved from generation `before` by exactly them): bring
+   * the node's remembered usable lists up to date — written blocks take their new copies, and
+   * leave the list once full. A list made before some other change to the cache is dropped.
+   */
+  private carryUsable(node: string, working: ReadonlyMap<string, unknown>, before: number): void {
+    for (const family of [4, 6] as const) {
+      const key = `${family}|${node}`;
+      const memo = this.usableMemo.get(key);
+      if (!memo) continue;
+      if (memo.generation !== before) {
+        this.usableMemo.delete(key);
+        continue;
+      }
+      const blocks: Versioned<AllocationBlock>[] = [];
+      for (const vb of memo.blocks) {
+        const now = working.has(vb.key) ? this.blocks.peek(vb.value.cidr) : vb;
+        if (now && now.value.unallocated.length > 0) blocks.push(now);
+      }
+      this.usableMemo.set(key, { affinities: memo.affinities, generation: this.blocks.generation, blocks });
+    }
   }
 
   private onConflict(node: string, work: AssignTicket[], owners: OpOwner[], err: unknown): void {
