@@ -81,12 +81,12 @@ export class AssignBatcher {
   transactions = 0;
   batchedRequests = 0;
   /**
-   * The last list `cachedUsableBlocks` made per node and family, with the inputs it was made
-   * from (the cached affinity list, the block cache's generation): reused while they are
-   * unchanged, and carried forward past the batch's own writes. So a node holding many full
-   * blocks pays nothing per request for them.
+   * The last list `cachedUsableBlocks` made per node and family, with what it was made from: the
+   * cached affinity list and the block cache's `gains`. While both stand, no block outside the
+   * list can have become usable, so the list only needs its own entries brought up to date; a
+   * node holding many full blocks pays nothing per request for them.
    */
-  private readonly usableMemo = new Map<string, { affinities: readonly StoredAffinity[]; generation: number; blocks: Versioned<AllocationBlock>[] }>();
+  private readonly usableMemo = new Map<string, { affinities: readonly StoredAffinity[]; gains: number; blocks: Versioned<AllocationBlock>[] }>();
 
   constructor(
     private readonly ds: Datastore,
@@ -208,10 +208,8 @@ export class AssignBatcher {
     this.transactions++;
     this.batchedRequests += planned.length;
 
-    const before = this.blocks.generation;
     let i = 0;
     for (const { block } of working.values()) this.blocks.remember(block, ops[i]!, res, i++);
-    this.carryUsable(node, working, before);
     planned.forEach(({ t, picks }, n) => {
       t.cursor.current = { key: handleKey(t.handleId), value: handles[n]!, revision: res.results[i + n]!.revision };
       t.result = picks.flatMap((p) => p.ords.map((o) => assigned(working.get(p.key)!.block, o)));
@@ -238,34 +236,28 @@ export class AssignBatcher {
     const key = `${family}|${node}`;
     // With cooldown a full block may have addresses to give back: no shortcut then.
     const memo = prepare ? undefined : this.usableMemo.get(key);
-    if (memo && memo.affinities === affinities && memo.generation === this.blocks.generation) return memo.blocks;
+    if (memo && memo.affinities === affinities && memo.gains === this.blocks.gains) {
+      const blocks = this.current(memo.blocks, node);
+      if (blocks) {
+        this.usableMemo.set(key, { ...memo, blocks });
+        return blocks;
+      }
+    }
     for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) return undefined;
     const blocks = usableOf(affinities, this.blocks, node, prepare);
-    if (!prepare) this.usableMemo.set(key, { affinities, generation: this.blocks.generation, blocks });
+    if (!prepare) this.usableMemo.set(key, { affinities, gains: this.blocks.gains, blocks });
     return blocks;
   }
 
-  /**
-   * After the batch's writes (the cache moved from generation `before` by exactly them): bring
-   * the node's remembered usable lists up to date — written blocks take their new copies, and
-   * leave the list once full. A list made before some other change to the cache is dropped.
-   */
-  private carryUsable(node: string, working: ReadonlyMap<string, unknown>, before: number): void {
-    for (const family of [4, 6] as const) {
-      const key = `${family}|${node}`;
-      const memo = this.usableMemo.get(key);
-      if (!memo) continue;
-      if (memo.generation !== before) {
-        this.usableMemo.delete(key);
-        continue;
-      }
-      const blocks: Versioned<AllocationBlock>[] = [];
-      for (const vb of memo.blocks) {
-        const now = working.has(vb.key) ? this.blocks.peek(vb.value.cidr) : vb;
-        if (now && now.value.unallocated.length > 0) blocks.push(now);
-      }
-      this.usableMemo.set(key, { affinities: memo.affinities, generation: this.blocks.generation, blocks });
+  /** A remembered usable list with each entry's current cached copy, full ones left out; undefined if an entry left the cache. */
+  private current(list: readonly Versioned<AllocationBlock>[], node: string): Versioned<AllocationBlock>[] | undefined {
+    const out: Versioned<AllocationBlock>[] = [];
+    for (const vb of list) {
+      const now = this.blocks.peek(vb.value.cidr);
+      if (!now || affineNode(now.value) !== node) return undefined;
+      if (now.value.unallocated.length > 0) out.push(now);
     }
+    return out;
   }
 
   private onConflict(node: string, work: AssignTicket[], owners: OpOwner[], err: unknown): void {

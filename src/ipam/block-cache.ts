@@ -12,10 +12,11 @@ import type { IpamStore, Versioned } from './store.js';
 export class BlockCache {
   private readonly blocks = new Map<string, Versioned<AllocationBlock>>();
   /**
-   * Rises with every change to the cache: a value derived from cached copies, remembered with
-   * the generation it was derived at, is still exact while the generation has not moved.
+   * Rises whenever the cache takes in a block it did not hold, or a copy with more free
+   * addresses than the one it replaces. While it stands still, no block can have become usable
+   * for assignment that was not usable before (assign-batch.ts relies on this).
    */
-  generation = 0;
+  gains = 0;
 
   constructor(private readonly store: IpamStore) {}
 
@@ -33,37 +34,37 @@ export class BlockCache {
   /** Always a read; the cache follows it. */
   async fresh(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
     const vb = await this.store.getBlock(cidr);
-    this.generation++;
-    if (vb) this.blocks.set(vb.key, vb);
+    if (vb) this.store1(vb);
     else this.blocks.delete(blockKey(cidr));
     return vb;
   }
 
   set(vb: Versioned<AllocationBlock>): void {
-    this.generation++;
-    this.blocks.set(vb.key, vb);
+    this.store1(vb);
   }
 
   /** Record the outcome of a committed transaction whose op `index` wrote `block` (or deleted it). */
   remember(block: AllocationBlock, op: TxnOp, res: TxnResult, index: number): void {
-    this.generation++;
     if (op.op === 'delete') this.blocks.delete(op.key);
-    else this.blocks.set(op.key, { key: op.key, value: block, revision: res.results[index]!.revision });
+    else this.store1({ key: op.key, value: block, revision: res.results[index]!.revision });
+  }
+
+  private store1(vb: Versioned<AllocationBlock>): void {
+    const old = this.blocks.get(vb.key);
+    if (!old || vb.value.unallocated.length > old.value.unallocated.length) this.gains++;
+    this.blocks.set(vb.key, vb);
   }
 
   forget(cidr: CIDR): void {
-    this.generation++;
     this.blocks.delete(blockKey(cidr));
   }
 
   forgetFamily(family: IPFamily): void {
-    this.generation++;
     const prefix = blockPrefix(family);
     for (const k of [...this.blocks.keys()]) if (k.startsWith(prefix)) this.blocks.delete(k);
   }
 
   clear(): void {
-    this.generation++;
     this.blocks.clear();
   }
 }
