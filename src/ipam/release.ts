@@ -296,7 +296,8 @@ function blockWriteOp(vb: Versioned<AllocationBlock>, block: AllocationBlock): T
 
 export function assigned(block: AllocationBlock, ord: number): AssignedAddress {
   const a = addressAt(block, ord);
-  return { ip: formatIP(a), blockCidr: `${formatIP(a)}/${block.cidr.prefix}`, family: a.family, sequenceNumber: sequenceOf(block, ord) };
+  const ip = formatIP(a);
+  return { ip, blockCidr: `${ip}/${block.cidr.prefix}`, family: a.family, sequenceNumber: sequenceOf(block, ord) };
 }
 
 export function parseAddress(text: string): IPAddr {
