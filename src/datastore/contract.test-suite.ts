@@ -192,6 +192,26 @@ export function runDatastoreContract(name: string, makeTarget: () => Promise<Con
       assert.ok((await s.list(p)).items.every((kv, i) => kv.value === i));
     });
 
+    it('gives every written pair its key\'s create revision, in small and in full transactions', async () => {
+      const p = uniquePrefix('txn-create-revisions');
+      for (const size of [3, MAX_TXN_OPS]) {
+        const keys = Array.from({ length: size }, (_, i) => `${p}${size}-${String(i).padStart(3, '0')}`);
+        const created = await s.txn(keys.map((key, i): TxnOp => ({ op: 'create', key, value: i })));
+        const born = created.results.map((kv) => kv.createRevision);
+        assert.ok(born.every((r) => r === created.revision));
+        // Updates, puts over existing keys and puts of new keys, mixed.
+        const ops = keys.map((key, i): TxnOp =>
+          i % 3 === 0 ? { op: 'update', key, value: -i, revision: created.revision } : i % 3 === 1 ? { op: 'put', key, value: 'x' } : { op: 'put', key: `${key}-new`, value: 'y' },
+        );
+        const written = await s.txn(ops);
+        written.results.forEach((kv, i) => {
+          assert.equal(kv.revision, written.revision);
+          assert.equal(kv.createRevision, i % 3 === 2 ? written.revision : born[i], `${size} ops, op ${i}`);
+        });
+        for (const kv of written.results) assert.deepEqual(await s.get(kv.key), kv);
+      }
+    });
+
     it('lists exactly the keys under a prefix, sorted, at a revision', async () => {
       const p = uniquePrefix('list');
       const names = ['b', 'a', 'c/nested', 'a0', 'é'];

@@ -94,9 +94,9 @@ export function compareFor(op: TxnOp, key: Uint8Array): Compare | undefined {
 }
 
 /** etcd's RequestOp performing an op; `text` is the value's JSON text (not used for delete). */
-export function requestFor(op: TxnOp, key: Uint8Array, text: string): RequestOp {
+export function requestFor(op: TxnOp, key: Uint8Array, text: string, prevKv = true): RequestOp {
   if (op.op === 'delete') return { requestDeleteRange: { key, prevKv: true } };
-  return { requestPut: { key, value: text, prevKv: true } };
+  return { requestPut: { key, value: text, prevKv } };
 }
 
 export function decodeWatchEvents(events: readonly Event[]): WatchEvent[] {

@@ -19,6 +19,7 @@ import {
   type KeyInfo,
   type KeyListResult,
   type ListResult,
+  MAX_TXN_OPS,
   checkTxnShape,
   type Revision,
   type TxnOp,
@@ -121,6 +122,13 @@ export class EtcdDatastore implements Datastore {
     const failure: RequestOp[] = [];
     const success: RequestOp[] = [];
     const texts: string[] = [];
+    // Where each op's answer is among the responses. A write to a key that may already exist
+    // needs the key's create revision for its result: a keys-only read right after the put gives
+    // it without etcd sending the previous value back (an IPAM block: ~11 KB). A transaction with
+    // no room for those reads (etcd's limit of MAX_TXN_OPS per branch) asks for prev_kv instead.
+    const reads = ops.reduce((n, op) => (op.op === 'update' || op.op === 'put' ? n + 1 : n), 0);
+    const readBack = ops.length + reads <= MAX_TXN_OPS;
+    const answers: number[] = [];
     ops.forEach((op, i) => {
       const key = keyBytes(op.key);
       const c = compareFor(op, key);
@@ -130,21 +138,27 @@ export class EtcdDatastore implements Datastore {
       }
       const text = op.op === 'delete' ? '' : checkedText(op.value, op.key, i);
       texts.push(text);
-      success.push(requestFor(op, key, text));
+      answers.push(success.length);
+      const readAfter = readBack && (op.op === 'update' || op.op === 'put');
+      success.push(requestFor(op, key, text, !readAfter));
+      if (readAfter) success.push({ requestRange: { key, keysOnly: true } });
     });
     const request = TxnRequestCodec.frame({ compare, success, failure });
     const res = await this.call(EtcdMethod.Txn, request, TxnResponseCodec.decode, false);
     const revision = res.header?.revision ?? 0;
     if (!res.succeeded && compare.length > 0) throw whyFailed(ops, res);
     const results = ops.map((op, i): KVPair => {
-      const r = res.responses[i];
+      const at = answers[i]!;
+      const r = res.responses[at];
       if (op.op === 'delete') {
         const prev = r?.responseDeleteRange?.prevKvs[0];
         if (!prev) throw new DatastoreError('Unavailable', `etcd deleted ${op.key} but returned no previous value`, op.key, i);
         return decodeKv(prev);
       }
-      const prev = r?.responsePut?.prevKv;
-      return lazyPair(op.key, texts[i]!, revision, prev ? prev.createRevision : revision);
+      if (op.op === 'create') return lazyPair(op.key, texts[i]!, revision, revision);
+      const written = readBack ? res.responses[at + 1]?.responseRange?.kvs[0] : r?.responsePut?.prevKv;
+      if (readBack && !written) throw new DatastoreError('Unavailable', `etcd wrote ${op.key} but its read-back found nothing`, op.key, i);
+      return lazyPair(op.key, texts[i]!, revision, written ? written.createRevision : revision);
     });
     return { revision, results };
   }
