@@ -21,12 +21,32 @@ export type Revision = number;
 /**
  * A value handed over already encoded as JSON text, for hot paths that keep a big value's text
  * up to date more cheaply than encoding it afresh (IPAM blocks: ~11 KB rewritten on every
- * allocation). Backends store `text` as it is, so it must be one JSON document; reads return the
- * parsed value like any other. `JSON.stringify` of a JsonText gives that document, so code that
- * copies values through JSON needs no special case.
+ * allocation). The text may come in pieces, which backends send one after another without
+ * joining them first; `ascii` promises every piece is ASCII, so its length is its UTF-8 length.
+ * Backends store the text as it is, so it must be one JSON document; reads return the parsed
+ * value like any other. `JSON.stringify` of a JsonText gives that document, so code that copies
+ * values through JSON needs no special case.
  */
 export class JsonText {
-  constructor(readonly text: string) {}
+  readonly pieces: readonly string[];
+  private joined: string | undefined;
+
+  constructor(
+    text: string | readonly string[],
+    readonly ascii = false,
+  ) {
+    if (typeof text === 'string') {
+      this.pieces = [text];
+      this.joined = text;
+    } else {
+      this.pieces = text;
+    }
+  }
+
+  get text(): string {
+    return (this.joined ??= this.pieces.join(''));
+  }
+
   toJSON(): JsonValue {
     return JSON.parse(this.text) as JsonValue;
   }

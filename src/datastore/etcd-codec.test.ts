@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from './backoff.js';
-import { compareFor, decodeKv, decodeWatchEvents, keyAfter, lazyPair, parseValue, prefixRange, valueText } from './etcd-codec.js';
+import { JsonText } from './datastore.js';
+import { compareFor, decodeKv, decodeWatchEvents, keyAfter, lazyPair, parseValue, prefixRange, valueJson } from './etcd-codec.js';
 import { CompareResult, CompareTarget, EventType } from './etcd-proto.js';
 import { EtcdUnavailableError, grpcError } from './etcd-transport.js';
 import { Deframer, GrpcFramingError, decodeGrpcMessage, frame, grpcTimeout } from './grpc-wire.js';
@@ -24,15 +25,16 @@ describe('etcd codec', () => {
 
   it('stores values as JSON text and keeps foreign text as text', () => {
     const v = { a: [1, 'x', null, { b: true }] };
-    assert.deepEqual(parseValue(valueText(v, '/k')), v);
+    assert.deepEqual(parseValue(valueJson(v, '/k').text), v);
+    assert.equal(valueJson(new JsonText(['{"a":', '[1,', '2]}'], true), '/k').text, '{"a":[1,2]}');
     assert.equal(parseValue('info'), 'info');
     assert.equal(parseValue(''), '');
-    assert.throws(() => valueText(undefined as never, '/k'), /value for key \/k is not JSON-serialisable/);
+    assert.throws(() => valueJson(undefined as never, '/k'), /value for key \/k is not JSON-serialisable/);
     assert.deepEqual(decodeKv(kv('/ns/é', '{"n":1}', 7, 9)), { key: '/ns/é', value: { n: 1 }, revision: 9, createRevision: 7 });
   });
 
   it('parses a written pair lazily, once, into a plain object equal to what a read returns', () => {
-    const pair = lazyPair('/k', '{"spec":{"n":1}}', 5, 4);
+    const pair = lazyPair('/k', new JsonText('{"spec":{"n":1}}'), 5, 4);
     assert.deepEqual(pair, { key: '/k', value: { spec: { n: 1 } }, revision: 5, createRevision: 4 });
     assert.equal(pair.value, pair.value, 'parsed once and cached');
     assert.equal(Object.getPrototypeOf(pair), Object.prototype);

@@ -43,6 +43,24 @@ describe('etcd protobuf messages: golden bytes', () => {
     assert.equal(toHex(PutRequestCodec.encode({ key: bytes('foo'), value: bytes('bar'), prevKv: true })), '0a 03 66 6f 6f 12 03 62 61 72 20 01');
   });
 
+  it('sends a value given as text, or as text pieces, as the UTF-8 bytes of the whole text', () => {
+    const big = `{"n":"${'x'.repeat(300)}"}`; // a length that takes a two-byte varint
+    for (const [text, value] of [
+      ['bar', 'bar'],
+      ['bar', { pieces: ['b', '', 'ar'], ascii: true }],
+      ['ünï ✓', 'ünï ✓'],
+      ['ünï ✓', { pieces: ['ü', 'nï', ' ✓'], ascii: false }],
+      [big, { pieces: [big.slice(0, 7), big.slice(7)], ascii: true }],
+    ] as const) {
+      const expected = PutRequestCodec.encode({ key: bytes('foo'), value: bytes(text), prevKv: true });
+      assert.deepEqual(PutRequestCodec.encode({ key: bytes('foo'), value, prevKv: true }), expected, JSON.stringify(value));
+      // Framed in place: the 5-byte gRPC prefix, then the same message.
+      const framed = PutRequestCodec.frame({ key: bytes('foo'), value, prevKv: true });
+      assert.deepEqual(framed.subarray(5), expected);
+      assert.deepEqual([...framed.subarray(0, 5)], [0, 0, 0, expected.length >> 8, expected.length & 0xff]);
+    }
+  });
+
   it('encodes a Compare with a multi-byte varint and field 64 (two-byte tag)', () => {
     // result EQUAL (0) omitted; target MOD: 10 02; key: 1a 01 "k"; mod_revision 300 = ac 02 under tag 30;
     // range_end is field 64: tag 64<<3|2 = 514 = 82 04, then 01 "z".

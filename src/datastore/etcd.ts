@@ -13,6 +13,7 @@
 import {
   type Datastore,
   DatastoreError,
+  type JsonText,
   type JsonValue,
   type WriteValue,
   type KVPair,
@@ -31,7 +32,7 @@ import {
   isDatastoreError,
   notFound,
 } from './datastore.js';
-import { compareFor, decodeKv, keyAfter, keyBytes, lazyPair, prefixRange, requestFor, utf8, valueText } from './etcd-codec.js';
+import { compareFor, decodeKv, keyAfter, keyBytes, lazyPair, prefixRange, requestFor, utf8, valueJson, wireValue } from './etcd-codec.js';
 import {
   type Compare,
   DeleteRangeRequestCodec,
@@ -100,11 +101,11 @@ export class EtcdDatastore implements Datastore {
 
   // An unconditional put or delete of one key is a single etcd request, cheaper than a txn.
   async put(key: string, value: WriteValue): Promise<KVPair> {
-    const text = checkedText(value, key);
-    const request = PutRequestCodec.frame({ key: keyBytes(key), value: text, prevKv: true });
+    const json = checkedJson(value, key);
+    const request = PutRequestCodec.frame({ key: keyBytes(key), value: wireValue(json), prevKv: true });
     const res = await this.call(EtcdMethod.Put, request, PutResponseCodec.decode, false);
     const revision = res.header?.revision ?? 0;
-    return lazyPair(key, text, revision, res.prevKv ? res.prevKv.createRevision : revision);
+    return lazyPair(key, json, revision, res.prevKv ? res.prevKv.createRevision : revision);
   }
 
   async delete(key: string, revision?: Revision): Promise<KVPair> {
@@ -121,7 +122,7 @@ export class EtcdDatastore implements Datastore {
     const compare: Compare[] = [];
     const failure: RequestOp[] = [];
     const success: RequestOp[] = [];
-    const texts: string[] = [];
+    const values: (JsonText | undefined)[] = [];
     // Where each op's answer is among the responses. A write to a key that may already exist
     // needs the key's create revision for its result: a keys-only read right after the put gives
     // it without etcd sending the previous value back (an IPAM block: ~11 KB). A transaction with
@@ -136,11 +137,11 @@ export class EtcdDatastore implements Datastore {
         compare.push(c);
         failure.push({ requestRange: { key, keysOnly: true } });
       }
-      const text = op.op === 'delete' ? '' : checkedText(op.value, op.key, i);
-      texts.push(text);
+      const json = op.op === 'delete' ? undefined : checkedJson(op.value, op.key, i);
+      values.push(json);
       answers.push(success.length);
       const readAfter = readBack && (op.op === 'update' || op.op === 'put');
-      success.push(requestFor(op, key, text, !readAfter));
+      success.push(requestFor(op, key, json, !readAfter));
       if (readAfter) success.push({ requestRange: { key, keysOnly: true } });
     });
     const request = TxnRequestCodec.frame({ compare, success, failure });
@@ -155,10 +156,10 @@ export class EtcdDatastore implements Datastore {
         if (!prev) throw new DatastoreError('Unavailable', `etcd deleted ${op.key} but returned no previous value`, op.key, i);
         return decodeKv(prev);
       }
-      if (op.op === 'create') return lazyPair(op.key, texts[i]!, revision, revision);
+      if (op.op === 'create') return lazyPair(op.key, values[i]!, revision, revision);
       const written = readBack ? res.responses[at + 1]?.responseRange?.kvs[0] : r?.responsePut?.prevKv;
       if (readBack && !written) throw new DatastoreError('Unavailable', `etcd wrote ${op.key} but its read-back found nothing`, op.key, i);
-      return lazyPair(op.key, texts[i]!, revision, written ? written.createRevision : revision);
+      return lazyPair(op.key, values[i]!, revision, written ? written.createRevision : revision);
     });
     return { revision, results };
   }
@@ -232,10 +233,10 @@ export class EtcdDatastore implements Datastore {
   }
 }
 
-/** The value's JSON text; a value without one is the caller's mistake, reported as Invalid. */
-function checkedText(value: WriteValue, key: string, opIndex?: number): string {
+/** The value's JSON; a value without one is the caller's mistake, reported as Invalid. */
+function checkedJson(value: WriteValue, key: string, opIndex?: number): JsonText {
   try {
-    return valueText(value, key);
+    return valueJson(value, key);
   } catch (err) {
     throw new DatastoreError('Invalid', (err as Error).message, key, opIndex, { cause: err });
   }

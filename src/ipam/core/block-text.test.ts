@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseCIDR } from '../../ip/index.js';
 import { mulberry32 } from '../../util/random.js';
 import { type AllocationBlock, assignFromBlock, decodeBlock, encodeBlock, newBlock, releaseFromBlock, withAffinity } from './block.js';
-import { blockJsonText } from './block-text.js';
+import { blockJsonText, blockPieces } from './block-text.js';
 
 const now = new Date('2024-05-01T00:00:00Z');
 
@@ -38,6 +38,7 @@ describe('blockJsonText', () => {
       prev = b;
       assert.equal(text, JSON.stringify(encodeBlock(b)));
       assert.equal(blockJsonText(b), text, 'stable when encoded again');
+      assert.equal(blockPieces(b).ascii, !/[^\x00-\x7f]/.test(text), 'says ASCII exactly when it is');
       assert.deepEqual(decodeBlock(JSON.parse(text), 'k'), decodeBlock(encodeBlock(b), 'k'));
       n++;
     }
@@ -48,7 +49,9 @@ describe('blockJsonText', () => {
     const base = newBlock(parseCIDR('10.2.0.0/30'), 'node-a', now);
     const odd: AllocationBlock = { ...assignFromBlock(base, 2, 'h', { pod: 'p' }).block, sequenceNumberForAllocation: { '1': 5, '0': 4, extra: 9, '07': 1 } };
     const unowned: AllocationBlock = { ...withAffinity(base, null, now), strictAffinity: true, deleted: true };
-    for (const b of [odd, unowned]) {
+    const foreign: AllocationBlock = { ...odd, sequenceNumberForAllocation: { ...odd.sequenceNumberForAllocation, 'é': 3 } };
+    for (const b of [odd, unowned, foreign]) {
+      assert.equal(blockPieces(b).ascii, b !== foreign);
       assert.equal(blockJsonText(b), JSON.stringify(encodeBlock(b)));
       assert.equal(blockJsonText(b, base), JSON.stringify(encodeBlock(b)));
     }

@@ -8,12 +8,14 @@
 // the versions that use it), and a version encoded with `prev` (the version it was made from)
 // redoes only what differs:
 // - each attribute record's text is remembered per record object (records are shared between
-//   versions), and each version's joined list per list object: a list that is its predecessor's
-//   plus one record costs one copy of the predecessor's text;
+//   versions), and each version's list of record texts per list object: a list that is its
+//   predecessor's plus one record costs a copy of the predecessor's references;
 // - `allocations` and `sequenceNumberForAllocation` are written in groups of GROUP ordinals, each
 //   group's text remembered; a new version rebuilds only the groups whose ordinals changed.
-// Texts are built with Array.join, which gives flat strings: writing one out (UTF-8, into the
-// request) is then a straight copy, not a walk over a tree of concatenations.
+// The document is handed over in pieces (one per attribute record, with short pieces around
+// them), which the datastore writes one after another into the request: a new version costs its
+// changed pieces and an array of references, not a fresh copy of its whole text. Pieces known to
+// be ASCII are marked so, to be copied byte for byte.
 //
 // The result is byte for byte `JSON.stringify(encodeBlock(b))` (tested over random walks), so a
 // block written either way reads back the same. Field order and names follow block-codec.ts.
@@ -28,18 +30,34 @@ import { JsonText } from '../../datastore/datastore.js';
 import { formatCIDR } from '../../ip/index.js';
 import { type AllocationAttribute, type AllocationBlock, encodeAttribute } from './block.js';
 
-const attributeText = new WeakMap<AllocationAttribute, string>();
+const NON_ASCII = /[^\x00-\x7f]/;
 
-function textOf(a: AllocationAttribute): string {
-  let t = attributeText.get(a);
+/** An attribute record's text, and the same with the comma that goes before every record but the first. */
+interface RecordText {
+  readonly text: string;
+  readonly after: string;
+  readonly ascii: boolean;
+}
+
+const recordText = new WeakMap<AllocationAttribute, RecordText>();
+
+function textOf(a: AllocationAttribute): RecordText {
+  let t = recordText.get(a);
   if (t === undefined) {
-    t = JSON.stringify(encodeAttribute(a));
-    attributeText.set(a, t);
+    const text = JSON.stringify(encodeAttribute(a));
+    t = { text, after: `,${text}`, ascii: !NON_ASCII.test(text) };
+    recordText.set(a, t);
   }
   return t;
 }
 
-const joinedText = new WeakMap<readonly AllocationAttribute[], string>();
+/** A version's attribute list as text pieces, one per record (commas included), remembered per list object. */
+interface AttributesText {
+  readonly pieces: readonly string[];
+  readonly ascii: boolean;
+}
+
+const listText = new WeakMap<readonly AllocationAttribute[], AttributesText>();
 
 function extendsBy(prev: readonly AllocationAttribute[], attrs: readonly AllocationAttribute[], extra: number): boolean {
   if (prev.length + extra !== attrs.length) return false;
@@ -47,16 +65,20 @@ function extendsBy(prev: readonly AllocationAttribute[], attrs: readonly Allocat
   return true;
 }
 
-/** The records' texts joined with commas (no brackets), remembered per list object. */
-function attributesText(attrs: readonly AllocationAttribute[], prev: readonly AllocationAttribute[] | undefined): string {
-  let text = joinedText.get(attrs);
-  if (text !== undefined) return text;
-  const before = prev && joinedText.get(prev);
-  if (prev && before !== undefined && extendsBy(prev, attrs, 0)) text = before;
-  else if (prev && before !== undefined && prev.length > 0 && extendsBy(prev, attrs, 1)) text = [before, textOf(attrs[attrs.length - 1]!)].join(',');
-  else text = attrs.map(textOf).join(',');
-  joinedText.set(attrs, text);
-  return text;
+function attributesText(attrs: readonly AllocationAttribute[], prev: readonly AllocationAttribute[] | undefined): AttributesText {
+  let out = listText.get(attrs);
+  if (out !== undefined) return out;
+  const before = prev && listText.get(prev);
+  if (prev && before !== undefined && extendsBy(prev, attrs, 0)) out = before;
+  else if (prev && before !== undefined && prev.length > 0 && extendsBy(prev, attrs, 1)) {
+    const last = textOf(attrs[attrs.length - 1]!);
+    out = { pieces: [...before.pieces, last.after], ascii: before.ascii && last.ascii };
+  } else {
+    const texts = attrs.map(textOf);
+    out = { pieces: texts.map((t, i) => (i === 0 ? t.text : t.after)), ascii: texts.every((t) => t.ascii) };
+  }
+  listText.set(attrs, out);
+  return out;
 }
 
 /** Ordinals per remembered group: a /26 has 8 groups. */
@@ -143,23 +165,38 @@ function ordinalTextsOf(b: AllocationBlock, prev: AllocationBlock | undefined): 
   return texts;
 }
 
-/** JSON.stringify(encodeBlock(b)); pass the version `b` was made from, if any, to save work. */
-export function blockJsonText(b: AllocationBlock, prev?: AllocationBlock): string {
+/**
+ * JSON.stringify(encodeBlock(b)) as pieces to be sent one after another, and whether all of them
+ * are ASCII; pass the version `b` was made from, if any, to save work.
+ */
+export function blockPieces(b: AllocationBlock, prev?: AllocationBlock): { pieces: string[]; ascii: boolean } {
   const ords = ordinalTextsOf(b, prev);
-  return [
-    `{"cidr":${JSON.stringify(formatCIDR(b.cidr))},"affinity":${JSON.stringify(b.affinity)}`,
-    b.affinityClaimTime === undefined ? '' : `,"affinity_claim_time":${JSON.stringify(b.affinityClaimTime)}`,
-    `,"strictAffinity":${b.strictAffinity},"allocations":`,
-    ords ? ords.allocationsJson : JSON.stringify(b.allocations),
-    `,"unallocated":${JSON.stringify(b.unallocated)},"attributes":[`,
-    attributesText(b.attributes, prev?.attributes),
-    `],"deleted":${b.deleted},"sequenceNumber":${JSON.stringify(b.sequenceNumber)},"sequenceNumberForAllocation":`,
-    ords ? ords.seqsJson : JSON.stringify(b.sequenceNumberForAllocation),
-    '}',
-  ].join('');
+  const head =
+    `{"cidr":${JSON.stringify(formatCIDR(b.cidr))},"affinity":${JSON.stringify(b.affinity)}` +
+    (b.affinityClaimTime === undefined ? '' : `,"affinity_claim_time":${JSON.stringify(b.affinityClaimTime)}`) +
+    `,"strictAffinity":${b.strictAffinity},"allocations":${ords ? ords.allocationsJson : JSON.stringify(b.allocations)}` +
+    `,"unallocated":${JSON.stringify(b.unallocated)},"attributes":[`;
+  const attrs = attributesText(b.attributes, prev?.attributes);
+  const tail =
+    `],"deleted":${b.deleted},"sequenceNumber":${JSON.stringify(b.sequenceNumber)}` +
+    `,"sequenceNumberForAllocation":${ords ? ords.seqsJson : JSON.stringify(b.sequenceNumberForAllocation)}}`;
+  // Numbers, booleans, CIDRs and the field names are ASCII: only the owner's name, the claim time
+  // and a foreign writer's sequence keys may not be.
+  const ascii =
+    attrs.ascii &&
+    !NON_ASCII.test(b.affinity ?? '') &&
+    !NON_ASCII.test(b.affinityClaimTime ?? '') &&
+    (ords !== undefined || !NON_ASCII.test(tail));
+  return { pieces: [head, ...attrs.pieces, tail], ascii };
 }
 
-/** The block as a datastore write value: its JSON text, built as above. */
+/** The same document as one string. */
+export function blockJsonText(b: AllocationBlock, prev?: AllocationBlock): string {
+  return blockPieces(b, prev).pieces.join('');
+}
+
+/** The block as a datastore write value: its JSON text in pieces, built as above. */
 export function blockValue(b: AllocationBlock, prev?: AllocationBlock): JsonText {
-  return new JsonText(blockJsonText(b, prev));
+  const { pieces, ascii } = blockPieces(b, prev);
+  return new JsonText(pieces, ascii);
 }
