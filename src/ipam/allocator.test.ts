@@ -9,6 +9,11 @@ import { decodeBlock, encodeBlock, newBlock } from './core/block.js';
 import { IPAM_CONFIG_KEY, affinityKey, blockKey, handleKey } from './core/keys.js';
 import { decodeAffinity, decodeHandle, encodeIpamConfig } from './core/records.js';
 import { putNode, putPool, putReservation } from './testing/fixtures.js';
+import { BlockClaimer } from './claim.js';
+import { blockCandidates, fnv1a32 } from './core/block-order.js';
+import type { IpamPool } from './core/pools.js';
+import { IpamStore } from './store.js';
+import { nullLogger } from '../util/log.js';
 
 /** "10.244.0.5/26" → 10.244.0.0/26 */
 const blockOf = (text: string): CIDR => enclosingCIDR(parseIP(text.split('/')[0]!), Number(text.split('/')[1]));
@@ -217,6 +222,40 @@ describe('BlockAllocator reservations, fixed addresses and affinity', () => {
     ipam.invalidate();
     await rejectsCode(ipam.autoAssign({ handleId: 'c', node: 'node-b', num4: 1, num6: 0, attrs: {} }), 'PoolExhausted');
     await rejectsCode(ipam.assignIP({ ip: '10.6.0.9', handleId: 'c', node: 'node-b', attrs: {} }), 'StrictAffinity', /affine to node node-a/);
+  });
+
+  it('a long-lived allocator claims from a remembered listing, and when its subnet turns out taken lists afresh and claims the next', async () => {
+    const { ds } = await setup({ 'pool-a': { cidr: '10.7.0.0/28', blockSize: 30 } });
+    await ds.put(IPAM_CONFIG_KEY, encodeIpamConfig({ strictAffinity: true, autoAllocateBlocks: true, maxBlocksPerHost: 4 }));
+    const listings: number[] = [];
+    const taken: string[] = [];
+    const watched = Object.create(ds) as MemoryDatastore;
+    watched.listKeys = async (prefix) => {
+      listings.push(listings.length);
+      return ds.listKeys(prefix);
+    };
+    watched.txn = async (ops) => {
+      try {
+        return await ds.txn(ops);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'AlreadyExists') taken.push(ops[0]!.key);
+        throw err;
+      }
+    };
+    const agent = new BlockAllocator(watched, { contextTtlMs: 60_000 });
+    // node-a's subnets in its own order: it claims the first; node-b then takes the next two.
+    const order = [...blockCandidates({ cidr: parseCIDR('10.7.0.0/28'), blockSize: 30 } as IpamPool, fnv1a32('node-a'))];
+    const first = await agent.autoAssign({ handleId: 'h0', node: 'node-a', num4: 1, num6: 0, attrs: attrs('p0') });
+    assert.equal(formatCIDR(blockOf(first.ipv4[0]!.blockCidr)), formatCIDR(order[0]!));
+    const other = new BlockClaimer(ds, new IpamStore(ds), () => new Date(), nullLogger);
+    for (const c of [order[1]!, order[2]!]) assert.equal((await other.claimFresh(c, 'node-b')).outcome, 'claimed');
+    for (let i = 1; i < 4; i++) await agent.autoAssign({ handleId: `h${i}`, node: 'node-a', num4: 1, num6: 0, attrs: attrs(`p${i}`) });
+    assert.equal(listings.length, 1, 'one listing so far, made for the first claim');
+    // The block is full: the claim goes by the remembered listing, finds order[1] taken, lists again.
+    const next = await agent.autoAssign({ handleId: 'h4', node: 'node-a', num4: 1, num6: 0, attrs: attrs('p4') });
+    assert.equal(formatCIDR(blockOf(next.ipv4[0]!.blockCidr)), formatCIDR(order[3]!));
+    assert.deepEqual(taken, [blockKey(order[1]!)]);
+    assert.equal(listings.length, 2);
   });
 
   it('a long-lived allocator notices addresses another process freed in its full block, instead of giving up', async () => {

@@ -35,7 +35,7 @@
 // of it" (crash after the allocate txn): the allocation carries its pod/namespace/node
 // attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
 
-import type { Datastore, KeyInfo, TxnOp, TxnResult } from '../datastore/datastore.js';
+import type { Datastore, KeyListResult, TxnOp, TxnResult } from '../datastore/datastore.js';
 import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR } from '../ip/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 import {
@@ -122,6 +122,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   private readonly assigns: GroupCommit<AssignTicket>;
   private readonly affinities = new Map<string, { list: StoredAffinity[]; at: number }>();
   private readonly nodeLabelCache = new Map<string, { labels: Labels; at: number }>();
+  private readonly listings = new Map<IPFamily, { listing: KeyListResult; at: number }>();
   private context: RequestContext | undefined;
 
   constructor(readonly ds: Datastore, opts: AllocatorOptions = {}) {
@@ -150,6 +151,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     this.blocks.clear();
     this.affinities.clear();
     this.nodeLabelCache.clear();
+    this.listings.clear();
     this.context = undefined;
   }
 
@@ -254,7 +256,9 @@ export class BlockAllocator implements Ipam, TunnelIpam {
       async () => {
         // Each pass writes something (an assignment, a claim, a repaired affinity); the guard
         // only bounds a pathological datastore that keeps changing without letting us finish.
-        let blockKeys: readonly KeyInfo[] | undefined;
+        let listing: KeyListResult | undefined;
+        // A remembered listing may do for claiming; giving up takes one made now.
+        let listNow = false;
         for (let pass = 0; taken() < plan.count; pass++) {
           if (pass > 4 * plan.count + 2 * maxBlocks + 16) throw new RetryableConflict('allocation is not converging');
           const want = plan.count - taken();
@@ -262,16 +266,15 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           // 1. Blocks affine to this node (finishing any claim a crash left pending).
           if (await this.fillFromAffine(mine, want, req, ctx, cursor, out)) continue;
           // Before claiming or giving up: are our copies of our own blocks still current?
-          if (blockKeys === undefined) {
-            const check = await this.revalidate(mine, plan.family);
-            blockKeys = check.keys;
-            if (check.changed) continue;
+          if (listing === undefined) {
+            listing = await this.blockListing(plan.family, listNow);
+            if (await this.revalidate(mine, listing)) continue;
           }
           // 2. Claim a new block while under the per-node cap.
           const owned = mine.filter((a) => a.affinity.state !== 'pendingDeletion').length;
           if (ctx.config.autoAllocateBlocks && owned < maxBlocks) {
-            const claim = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations, blockKeys);
-            blockKeys = undefined; // a claim changes what exists
+            const claim = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations, listing.keys);
+            listing = undefined; // a claim changes what exists
             if (claim) {
               this.noteClaim(req.node, plan.family, claim);
               continue;
@@ -279,6 +282,11 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           }
           // 3. Borrow from other nodes' blocks unless strict affinity forbids it.
           if (!ctx.config.strictAffinity && (await this.borrow(plan, want, req, ctx, cursor, out))) continue;
+          if (!listNow) {
+            listNow = true;
+            listing = undefined;
+            continue;
+          }
           throw this.exhausted(plan, req, ctx, owned, maxBlocks);
         }
       },
@@ -300,24 +308,38 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   }
 
   /**
-   * Our cached copies of this node's blocks against the datastore's revisions, from one keys-only
-   * listing (which a claim then reuses). A block another process released addresses into (GC,
-   * `tabbyctl ipam release`, an agent restarted elsewhere) would otherwise look full, and the node
-   * would claim a new block — or report exhaustion — with free addresses in its own. Re-reads what
-   * changed; `changed` when something did.
+   * The family's block keys, listed at most `contextTtlMs` ago (or now): claims and
+   * revalidation share it. A listing a little old only costs a claim that finds its subnet taken
+   * (the claim is a create, so nothing is ever claimed twice), after which the next one lists
+   * afresh, or a new block claimed where another process had just freed addresses in ours; our
+   * own claims are added to it as they are made. Giving up always looks at a listing made now.
    */
-  private async revalidate(mine: readonly StoredAffinity[], family: IPFamily): Promise<{ changed: boolean; keys: readonly KeyInfo[] }> {
-    const keys = await this.store.listBlockKeys(family);
-    const revisions = new Map(keys.map((k) => [k.key, k.revision]));
+  private async blockListing(family: IPFamily, now: boolean): Promise<KeyListResult> {
+    const hit = this.listings.get(family);
+    if (hit && !now && Date.now() - hit.at < this.ttl) return hit.listing;
+    const listing = await this.store.blockListing(family);
+    this.listings.set(family, { listing, at: Date.now() });
+    return listing;
+  }
+
+  /**
+   * Our cached copies of this node's blocks against a listing of revisions. A block another
+   * process released addresses into (GC, `tabbyctl ipam release`, an agent restarted elsewhere)
+   * would otherwise look full, and the node would claim a new block — or report exhaustion —
+   * with free addresses in its own. Copies newer than the listing are current as far as it can
+   * tell. Re-reads what changed; true when something did.
+   */
+  private async revalidate(mine: readonly StoredAffinity[], listing: KeyListResult): Promise<boolean> {
+    const revisions = new Map(listing.keys.map((k) => [k.key, k.revision]));
     let changed = false;
     for (const aff of mine) {
       const cached = this.blocks.peek(aff.block);
-      if (cached && revisions.get(cached.key) !== cached.revision) {
+      if (cached && listing.revision > cached.revision && revisions.get(cached.key) !== cached.revision) {
         await this.blocks.fresh(aff.block);
         changed = true;
       }
     }
-    return { changed, keys };
+    return changed;
   }
 
   /** The block as a request may assign from it: cooled addresses back in the free list. */
@@ -574,6 +596,13 @@ export class BlockAllocator implements Ipam, TunnelIpam {
    * the node's affinities to be listed afresh.
    */
   private noteClaim(node: string, family: IPFamily, claim: Claim): void {
+    const listed = this.listings.get(family);
+    if (claim.outcome === 'taken' || !claim.block) this.listings.delete(family);
+    else if (listed) {
+      const { key, revision } = claim.block;
+      const keys = [...listed.listing.keys, { key, revision, createRevision: revision }];
+      this.listings.set(family, { listing: { keys, revision: listed.listing.revision }, at: listed.at });
+    }
     const k = `${node}|${family}`;
     const hit = this.affinities.get(k);
     if (claim.block && claim.affinity && hit) {

@@ -5,8 +5,15 @@
 
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly counts = new Map<string, number>();
+
+  /** Sections for `key` running or waiting to run (the caller's own included). */
+  pending(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
 
   async run<T>(key: string, f: () => Promise<T>): Promise<T> {
+    this.counts.set(key, this.pending(key) + 1);
     const prev = this.tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
@@ -18,6 +25,9 @@ export class KeyedMutex {
     } finally {
       release();
       if (this.tails.get(key) === tail) this.tails.delete(key);
+      const left = this.pending(key) - 1;
+      if (left > 0) this.counts.set(key, left);
+      else this.counts.delete(key);
     }
   }
 }

@@ -3,7 +3,7 @@
 // which every compare-and-swap write needs. Undecodable values are returned as `invalid` rather
 // than thrown, so `ipam check` can report them and allocation can step round them.
 
-import type { Datastore, KVPair, KeyInfo } from '../datastore/datastore.js';
+import type { Datastore, KVPair, KeyInfo, KeyListResult } from '../datastore/datastore.js';
 import type { CIDR, IPFamily } from '../ip/index.js';
 import { type AllocationBlock, decodeBlock } from './core/block.js';
 import { isJsonObject, type JsonValue } from './core/json.js';
@@ -95,7 +95,12 @@ export class IpamStore {
 
   /** A family's block keys with their revisions, without the blocks. */
   async listBlockKeys(family: IPFamily): Promise<readonly KeyInfo[]> {
-    return (await this.ds.listKeys(blockPrefix(family))).keys;
+    return (await this.blockListing(family)).keys;
+  }
+
+  /** The same with the store revision they were listed at. */
+  blockListing(family: IPFamily): Promise<KeyListResult> {
+    return this.ds.listKeys(blockPrefix(family));
   }
 
   /** CIDRs of a family's existing blocks, from their keys alone (listed now unless given). */
