@@ -24,7 +24,7 @@ import type { Logger } from '../util/log.js';
 import type { AssignedAddress } from './api.js';
 import type { BlockCache } from './block-cache.js';
 import { type AllocationBlock, affineNode, assignFromBlock, assignableCount } from './core/block.js';
-import { blockJsonText, blockValue } from './core/block-text.js';
+import { blockTextBytes, blockValue } from './core/block-text.js';
 import { handleKey } from './core/keys.js';
 import { type IpamHandle, adjustHandle, encodeHandle } from './core/records.js';
 import type { Ticket } from './group-commit.js';
@@ -174,7 +174,7 @@ export class AssignBatcher {
         const r = assignFromBlock(touched.get(vb.key)?.block ?? now(vb), need, t.handleId, t.attrs, t.reserved);
         if (r.ordinals.length === 0) continue;
         // Sizing a block's value costs an encode: only worth it when the transaction holds another block already.
-        if (!working.has(vb.key) && (working.size > 0 || touched.size > 0)) extraBytes += blockJsonText(vb.value).length;
+        if (!working.has(vb.key) && (working.size > 0 || touched.size > 0)) extraBytes += blockTextBytes(vb.value);
         touched.set(vb.key, { vb, block: r.block });
         picks.push({ key: vb.key, cidr: formatCIDR(vb.value.cidr), ords: r.ordinals });
         need -= r.ordinals.length;

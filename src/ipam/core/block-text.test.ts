@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseCIDR } from '../../ip/index.js';
 import { mulberry32 } from '../../util/random.js';
 import { type AllocationBlock, assignFromBlock, decodeBlock, encodeBlock, newBlock, releaseFromBlock, withAffinity } from './block.js';
-import { blockJsonText, blockPieces } from './block-text.js';
+import { blockJsonText, blockPieces, blockTextBytes } from './block-text.js';
 
 const now = new Date('2024-05-01T00:00:00Z');
 
@@ -39,6 +39,8 @@ describe('blockJsonText', () => {
       assert.equal(text, JSON.stringify(encodeBlock(b)));
       assert.equal(blockJsonText(b), text, 'stable when encoded again');
       assert.equal(blockPieces(b).ascii, !/[^\x00-\x7f]/.test(text), 'says ASCII exactly when it is');
+      const size = Buffer.byteLength(text);
+      assert.ok(blockPieces(b).ascii ? blockTextBytes(b) === size : blockTextBytes(b) >= size, 'sized exactly, or from above');
       assert.deepEqual(decodeBlock(JSON.parse(text), 'k'), decodeBlock(encodeBlock(b), 'k'));
       n++;
     }

@@ -190,6 +190,13 @@ export function blockPieces(b: AllocationBlock, prev?: AllocationBlock): { piece
   return { pieces: [head, ...attrs.pieces, tail], ascii };
 }
 
+/** The document's UTF-8 length when it is ASCII, else an upper bound (3 bytes a character), without joining it. */
+export function blockTextBytes(b: AllocationBlock): number {
+  const { pieces, ascii } = blockPieces(b);
+  const chars = pieces.reduce((n, p) => n + p.length, 0);
+  return ascii ? chars : 3 * chars;
+}
+
 /** The same document as one string. */
 export function blockJsonText(b: AllocationBlock, prev?: AllocationBlock): string {
   return blockPieces(b, prev).pieces.join('');
