@@ -173,7 +173,7 @@ export class AssignBatcher {
         if (need === 0) break;
         const r = assignFromBlock(touched.get(vb.key)?.block ?? now(vb), need, t.handleId, t.attrs, t.reserved);
         if (r.ordinals.length === 0) continue;
-        // Sizing a block's value costs an encode: only worth it when the transaction holds another block already.
+        // Sizing a block's value builds its text pieces: only worth it when the transaction holds another block already.
         if (!working.has(vb.key) && (working.size > 0 || touched.size > 0)) extraBytes += blockTextBytes(vb.value);
         touched.set(vb.key, { vb, block: r.block });
         picks.push({ key: vb.key, cidr: formatCIDR(vb.value.cidr), ords: r.ordinals });

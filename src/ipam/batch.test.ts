@@ -7,7 +7,7 @@ import type { TxnOp, TxnResult } from '../datastore/datastore.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { enclosingCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
-import { IpamError } from './api.js';
+import { type AssignedAddress, IpamError } from './api.js';
 import { checkIpam } from './core/check.js';
 import { decodeBlock, ordinalOf } from './core/block.js';
 import { blockKey } from './core/keys.js';
@@ -48,6 +48,33 @@ async function noProblems(ds: MemoryDatastore): Promise<ReturnType<typeof checkI
 }
 
 describe('allocator group commit', () => {
+  it('serves a node holding many full blocks from its usable one, and from a full one again once an address is freed there', async () => {
+    const { ds } = await setup({ 'pool-a': { cidr: '10.244.0.0/24', blockSize: 28 } });
+    // A long-lived agent's allocator: its affinity list stays cached, so the usable-block memo is what finds blocks.
+    const ipam = new BlockAllocator(ds, { contextTtlMs: 60_000 });
+    // Fill three /28 blocks (the first holds 'first' already) and start a fourth.
+    const got: AssignedAddress[] = [];
+    for (let i = 0; i < 3 * 16; i++) got.push((await ipam.autoAssign({ handleId: `h${i}`, node: 'node-a', num4: 1, num6: 0, attrs: attrs(`p${i}`) })).ipv4[0]!);
+    const batched = () => ipam.batcher.batchedRequests;
+    const before = batched();
+    await ipam.autoAssign({ handleId: 'x1', node: 'node-a', num4: 1, num6: 0, attrs: attrs('x1') });
+    assert.equal(batched(), before + 1, 'the open block serves it in a batch');
+    // Fill the open block too, then free an address in the first one: the next request must find
+    // it through the batch path, not claim a new block.
+    const store = new IpamStore(ds);
+    while ((await store.snapshot()).blocks.some((b) => b.value.unallocated.length > 0)) {
+      await ipam.autoAssign({ handleId: `fill${batched()}`, node: 'node-a', num4: 1, num6: 0, attrs: attrs('fill') });
+    }
+    await ipam.releaseIPs([{ ip: got[3]!.ip, handleId: 'h3' }]);
+    const blocksBefore = (await store.listBlockKeys(4)).length;
+    const mark = batched();
+    const r = await ipam.autoAssign({ handleId: 'reuse', node: 'node-a', num4: 1, num6: 0, attrs: attrs('reuse') });
+    assert.equal(r.ipv4[0]!.ip, got[3]!.ip, 'the freed address is used');
+    assert.equal(batched(), mark + 1, 'by a batch');
+    assert.equal((await store.listBlockKeys(4)).length, blocksBefore, 'no block claimed');
+    await noProblems(ds);
+  });
+
   it('writes concurrent assignments for one node in fewer transactions, each with its own sequence number and handle', async () => {
     const { ds, ipam } = await setup();
     ds.txns = 0;

@@ -34,22 +34,22 @@ export class BlockCache {
   /** Always a read; the cache follows it. */
   async fresh(cidr: CIDR): Promise<Versioned<AllocationBlock> | undefined> {
     const vb = await this.store.getBlock(cidr);
-    if (vb) this.store1(vb);
+    if (vb) this.keep(vb);
     else this.blocks.delete(blockKey(cidr));
     return vb;
   }
 
   set(vb: Versioned<AllocationBlock>): void {
-    this.store1(vb);
+    this.keep(vb);
   }
 
   /** Record the outcome of a committed transaction whose op `index` wrote `block` (or deleted it). */
   remember(block: AllocationBlock, op: TxnOp, res: TxnResult, index: number): void {
     if (op.op === 'delete') this.blocks.delete(op.key);
-    else this.store1({ key: op.key, value: block, revision: res.results[index]!.revision });
+    else this.keep({ key: op.key, value: block, revision: res.results[index]!.revision });
   }
 
-  private store1(vb: Versioned<AllocationBlock>): void {
+  private keep(vb: Versioned<AllocationBlock>): void {
     const old = this.blocks.get(vb.key);
     if (!old || vb.value.unallocated.length > old.value.unallocated.length) this.gains++;
     this.blocks.set(vb.key, vb);
