@@ -4,34 +4,19 @@
 // written to a file and its leaks released from a locked datastore, and a pool split.
 // Needs `make build` first (bin/ launchers run dist/bin/*.cjs).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { EtcdDatastore } from '../datastore/etcd.js';
+import { describe, it } from 'node:test';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { IpamError } from '../ipam/api.js';
 import { IPAM_CONFIG_KEY, IPPOOL_PREFIX } from '../ipam/core/keys.js';
 import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
-import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
-import { TABBYCTL, assertOk, runBinary } from './testing.js';
+import { TABBYCTL, assertOk, etcdForFile, runBinary } from './testing.js';
 
-const work = mkdtempSync(join(tmpdir(), 'tabby-ipam-maint-it-'));
+const fx = etcdForFile('tabby-ipam-maint-it-');
+const { work } = fx;
 
-let etcd: EtcdFixture;
-let ds: EtcdDatastore;
-before(async () => {
-  etcd = await startEtcd();
-  ds = new EtcdDatastore({ endpoints: etcd.endpoints });
-});
-after(async () => {
-  await ds?.close();
-  await etcd?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-
-const ctl = (...args: string[]) => runBinary(TABBYCTL, args, { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+const ctl = (...args: string[]) => runBinary(TABBYCTL, args, { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: fx.etcd.endpoints.join(',') });
 const ok = assertOk;
 const esc = (ip: string) => ip.replace(/\./g, '\\.');
 
@@ -41,10 +26,10 @@ describe('tabbyctl ipam maintenance commands on a real etcd', { timeout: 120_000
     // One /28 block: node-a claims it and node-b must borrow from it.
     writeFileSync(pool, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: pool-m\nspec:\n  cidr: 10.245.0.0/28\n  blockSize: 28\n');
     ok(await ctl('apply', '-f', pool));
-    await putNode(ds, 'node-a');
-    await putNode(ds, 'node-b');
+    await putNode(fx.ds, 'node-a');
+    await putNode(fx.ds, 'node-b');
     ok(await ctl('ipam', 'configure', '--ip-cooldown-seconds', '600'));
-    assert.deepEqual((await ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: false, auto_allocate_blocks: true, maxBlocksPerHost: 0, ipCooldownSeconds: 600 });
+    assert.deepEqual((await fx.ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: false, auto_allocate_blocks: true, maxBlocksPerHost: 0, ipCooldownSeconds: 600 });
     const bad = await ctl('ipam', 'configure', '--ip-cooldown-seconds', '1201');
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /0\.\.1200/);
@@ -52,10 +37,10 @@ describe('tabbyctl ipam maintenance commands on a real etcd', { timeout: 120_000
     ok(conf);
     assert.match(conf.stdout, /\| IPCooldownSeconds\s+\| 600\s+\|/);
 
-    const ipam = new BlockAllocator(ds);
+    const ipam = new BlockAllocator(fx.ds);
     const pod = async (node: string, name: string, live: boolean) => {
       const a = (await ipam.autoAssign({ handleId: `k8s-pod-network.${name}`, node, num4: 1, num6: 0, attrs: { pod: name, namespace: 'default', node } })).ipv4[0]!;
-      if (live) await putWorkloadEndpoint(ds, 'default', node, name, [a.ip]);
+      if (live) await putWorkloadEndpoint(fx.ds, 'default', node, name, [a.ip]);
       return a;
     };
     const ips = [];
@@ -99,7 +84,7 @@ describe('tabbyctl ipam maintenance commands on a real etcd', { timeout: 120_000
     const split = await ctl('ipam', 'split', '2', '--cidr', '10.246.0.0/24');
     ok(split);
     assert.match(split.stdout, /^IP Pool pool-big was successfully split into 2 smaller pools\.\nCreated split-pool-big-0 with CIDR 10\.246\.0\.0\/25\.\nCreated split-pool-big-1 with CIDR 10\.246\.0\.128\/25\.\n/);
-    assert.equal(await ds.get(`${IPPOOL_PREFIX}pool-big`), undefined);
+    assert.equal(await fx.ds.get(`${IPPOOL_PREFIX}pool-big`), undefined);
     const pools = await ctl('get', 'ippools', '-o', 'wide');
     ok(pools);
     assert.match(pools.stdout, /split-pool-big-1\s+10\.246\.0\.128\/25\s+true/);

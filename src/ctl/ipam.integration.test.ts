@@ -5,33 +5,18 @@
 // Needs `make build` first (bin/ launchers run dist/bin/*.cjs).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { EtcdDatastore } from '../datastore/etcd.js';
+import { describe, it } from 'node:test';
 import { BlockAllocator } from '../ipam/allocator.js';
 import { IPAM_CONFIG_KEY } from '../ipam/core/keys.js';
 import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
-import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
-import { type CtlRun as Run, TABBY, TABBYCTL, assertOk, runBinary } from './testing.js';
+import { type CtlRun as Run, TABBY, TABBYCTL, assertOk, etcdForFile, runBinary } from './testing.js';
 
-const work = mkdtempSync(join(tmpdir(), 'tabby-ipam-it-'));
+const fx = etcdForFile('tabby-ipam-it-');
+const { work } = fx;
 
-let etcd: EtcdFixture;
-let ds: EtcdDatastore;
-before(async () => {
-  etcd = await startEtcd();
-  ds = new EtcdDatastore({ endpoints: etcd.endpoints });
-});
-after(async () => {
-  await ds?.close();
-  await etcd?.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-
-const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints.join(',') });
+const env = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: fx.etcd.endpoints.join(',') });
 
 const ctl = (...args: string[]) => runBinary(TABBYCTL, args, env());
 const ok = assertOk;
@@ -41,11 +26,11 @@ describe('tabbyctl ipam and tabby controllers on a real etcd', { timeout: 120_00
     const pool = join(work, 'pool.yaml');
     writeFileSync(pool, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: pool-a\nspec:\n  cidr: 10.244.0.0/24\n  blockSize: 28\n');
     ok(await ctl('apply', '-f', pool));
-    await putNode(ds, 'node-a');
-    const ipam = new BlockAllocator(ds);
+    await putNode(fx.ds, 'node-a');
+    const ipam = new BlockAllocator(fx.ds);
     const pod = async (name: string, endpoint: boolean) => {
       const r = await ipam.autoAssign({ handleId: `k8s-pod-network.${name}`, node: 'node-a', num4: 1, num6: 0, attrs: { pod: name, namespace: 'default', node: 'node-a', timestamp: '2020-01-01T00:00:00Z' } });
-      if (endpoint) await putWorkloadEndpoint(ds, 'default', 'node-a', name, [r.ipv4[0]!.ip]);
+      if (endpoint) await putWorkloadEndpoint(fx.ds, 'default', 'node-a', name, [r.ipv4[0]!.ip]);
       return r.ipv4[0]!.ip;
     };
     const live = await pod('web', true);
@@ -72,7 +57,7 @@ describe('tabbyctl ipam and tabby controllers on a real etcd', { timeout: 120_00
     assert.match(busy.stderr, /in use by WorkloadEndpoint/);
 
     ok(await ctl('ipam', 'configure', '--strictaffinity=true', '--max-blocks-per-host', '2'));
-    assert.deepEqual((await ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: true, auto_allocate_blocks: true, maxBlocksPerHost: 2 });
+    assert.deepEqual((await fx.ds.get(IPAM_CONFIG_KEY))!.value, { strict_affinity: true, auto_allocate_blocks: true, maxBlocksPerHost: 2 });
     const unreachable = await new Promise<Run>((done) =>
       execFile(TABBYCTL, ['ipam', 'show'], { env: { ...env(), ETCD_ENDPOINTS: 'http://127.0.0.1:1' }, timeout: 60_000 }, (err, stdout, stderr) =>
         done({ code: err && typeof err.code === 'number' ? err.code : 0, stdout, stderr }),
@@ -82,7 +67,7 @@ describe('tabbyctl ipam and tabby controllers on a real etcd', { timeout: 120_00
   });
 
   it('tabby controllers frees a leak without waiting when the grace period is 0, and stops on SIGTERM', async () => {
-    const ipam = new BlockAllocator(ds);
+    const ipam = new BlockAllocator(fx.ds);
     const leaked = (await ipam.autoAssign({ handleId: 'k8s-pod-network.lost', node: 'node-a', num4: 1, num6: 0, attrs: { pod: 'lost', namespace: 'default', node: 'node-a' } })).ipv4[0]!.ip;
     const child = spawn(TABBY, ['controllers', '--leak-grace-period', '0', '--gc-interval', '200ms'], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';

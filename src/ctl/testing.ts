@@ -4,10 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Datastore } from '../datastore/datastore.js';
+import { EtcdDatastore } from '../datastore/etcd.js';
 import { MemoryDatastore } from '../datastore/memory.js';
+import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
 import { runTabbyctl } from './program.js';
 
 export interface CtlRun {
@@ -59,4 +64,29 @@ export function runBinary(bin: string, args: readonly string[], env: Record<stri
 /** Assert exit 0, showing both streams when it is not. */
 export function assertOk(r: CtlRun): void {
   assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+}
+
+/** A real etcd, a client on it and a scratch directory, for one test file. */
+export interface EtcdForFile {
+  readonly etcd: EtcdFixture;
+  readonly ds: EtcdDatastore;
+  readonly work: string;
+}
+
+/**
+ * Registers before/after hooks that start etcd (with a client) before the file's tests and stop
+ * it, and remove the scratch directory, after them. `etcd` and `ds` are set once the hook ran.
+ */
+export function etcdForFile(workPrefix: string): EtcdForFile {
+  const fx = { work: mkdtempSync(join(tmpdir(), workPrefix)) } as { etcd: EtcdFixture; ds: EtcdDatastore; work: string };
+  before(async () => {
+    fx.etcd = await startEtcd();
+    fx.ds = new EtcdDatastore({ endpoints: fx.etcd.endpoints });
+  });
+  after(async () => {
+    await fx.ds?.close();
+    await fx.etcd?.stop();
+    rmSync(fx.work, { recursive: true, force: true });
+  });
+  return fx;
 }
