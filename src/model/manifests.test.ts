@@ -7,14 +7,14 @@ const pool = (name: string, cidr: string) => `apiVersion: projectcalico.org/v3\n
 
 describe('loadManifests', () => {
   it('numbers documents and renders issues with file, document, line, kind, name, path', () => {
-    const text = `${pool('good', '10.1.0.0/16')}---\n# a comment\n${pool('bad', '10.0.0.1/16')}`;
+    const text = `${pool('good', '10.1.0.0/16')}---\n# a comment\n${pool('bad', '10.0.0.1')}`;
     const { documents, issues } = loadManifests(text, 'pools.yaml');
     assert.deepEqual(
       documents.map((d) => [d.index, d.line, d.resource.metadata.name]),
       [[1, 1, 'good']],
     );
     assert.equal(issues.length, 1);
-    assert.equal(formatIssue(issues[0]!), 'pools.yaml: document 2 (line 14) IPPool "bad": spec.cidr: host bits are set; the network is 10.0.0.0/16');
+    assert.equal(formatIssue(issues[0]!), 'pools.yaml: document 2 (line 14) IPPool "bad": spec.cidr: "10.0.0.1" is not a CIDR: missing "/prefix" (e.g. "10.244.0.0/16")');
   });
 
   it('gives every issue of a document, each at its own line', () => {
@@ -107,6 +107,30 @@ describe('decoding like calicoctl', () => {
       allowedUses: ['Workload', 'Tunnel'],
       assignmentMode: 'Automatic',
     });
+  });
+  it('accepts an IPPool CIDR with host bits set and stores it normalised, as Calico does', () => {
+    const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'tutorial' }, spec: { cidr: '10.244.3.220/24' } });
+    assert.equal((r.spec as { cidr: string }).cidr, '10.244.3.0/24');
+    const v6 = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'v6' }, spec: { cidr: 'fd00:10:244::17/64' } });
+    assert.equal((v6.spec as { cidr: string }).cidr, 'fd00:10:244::/64');
+  });
+  it('accepts a KubeControllersConfiguration host endpoint template with annotations', () => {
+    const text = 'apiVersion: projectcalico.org/v3\nkind: KubeControllersConfiguration\nmetadata: {name: default}\nspec:\n  controllers:\n    node:\n      hostEndpoint:\n        autoCreate: Enabled\n        templates:\n        - generateName: custom-host-endpoint\n          annotations: {owner: platform-team}\n          nodeSelector: has(zone)\n';
+    const { documents, issues } = loadManifests(text, 'kcc.yaml');
+    assert.deepEqual(issues, []);
+    assert.equal(documents.length, 1);
+  });
+  it('accepts a WorkloadEndpoint whose name is the one its identifiers give', () => {
+    const wep = { apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name: 'node--1-k8s-my--pod-eth0', namespace: 'ns' }, spec: { node: 'node-1', orchestrator: 'k8s', pod: 'my-pod', endpoint: 'eth0' } };
+    assert.equal(validateResource(wep).metadata.name, 'node--1-k8s-my--pod-eth0');
+  });
+  it('refuses a resource too large for one etcd request, naming it and the limit', () => {
+    const nets = Array.from({ length: 40_000 }, (_, i) => `fd00:1111:2222:3333:4444:5555:${(0x1000 + (i >> 12)).toString(16)}:${(0x1000 + (i & 0xfff)).toString(16)}/128`);
+    const big = { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 'huge' }, spec: { nets } };
+    assert.throws(
+      () => validateResource(big, { source: 'big.yaml', document: 1 }),
+      (e: unknown) => e instanceof ValidationError && /big\.yaml: document 1 GlobalNetworkSet "huge": .*bytes as stored, over the 1564672-byte limit \(etcd refuses requests over 1572864 bytes/.test(formatIssue(e.issues[0]!)),
+    );
   });
   it('takes an IPPool blockSize of 0 as the default, as Go\'s zero value', () => {
     const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'a' }, spec: { cidr: '10.1.0.0/16', blockSize: 0 } });
