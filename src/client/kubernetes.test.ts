@@ -38,7 +38,7 @@ describe('Kubernetes kinds and their Calico conversions', () => {
   });
   it('a Kubernetes NetworkPolicy brings Calico NetworkPolicy knp.default.<name> in tier default at order 1000', async () => {
     const ds = new MemoryDatastore();
-    const client = new ResourceClient(ds, { skipBootstrap: true });
+    const client = new ResourceClient(ds); // bootstrapped: the policy's tier must exist
     await client.create(knp);
     const calico = (await client.get('networkpolicy', 'prod', 'knp.default.web-only')) as ResourceObject & { spec: { tier: string; order: number; selector: string } };
     assert.deepEqual([calico.spec.tier, calico.spec.order], ['default', 1000]);

@@ -41,7 +41,7 @@ kind: IPPool
 metadata:
   name: pool-c
 spec:
-  cidr: 10.3.0.1/16
+  cidr: 10.3.0.0/33
 `;
 
 describe('tabbyctl help and usage', () => {

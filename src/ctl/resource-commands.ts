@@ -8,7 +8,7 @@
 // the first failure.
 
 import type { Command } from 'commander';
-import { type BatchItem, type BatchResult, PartialBatchError, type ResourceClient } from '../client/index.js';
+import { type BatchItem, type BatchResult, PartialBatchError, type ResourceClient, type ResourceRef, notFoundError } from '../client/index.js';
 import { type ResourceObject, ValidationError, kindInfo } from '../model/index.js';
 import type { CtlContext } from './context.js';
 import type { DatastoreFlags } from './datastore-options.js';
@@ -85,7 +85,8 @@ export function registerResourceCommands(program: Command, ctx: CtlContext): voi
 
 function validate(ctx: CtlContext, opts: FileFlags): ExitCode {
   const loaded = loadInputs(opts.filename ?? [], ctx.io.readStdin, opts.namespace === undefined ? {} : { namespace: opts.namespace });
-  if (loaded.issues.length > 0) throw new ValidationError(loaded.issues);
+  // validate never writes, so its report does not say "nothing was stored".
+  if (loaded.issues.length > 0) return ctx.report(new ValidationError(loaded.issues));
   ctx.out(`Valid: ${loaded.documents.length} resource(s) in ${loaded.sources} file(s)\n`);
   return ExitCode.Ok;
 }
@@ -124,7 +125,7 @@ async function writeFromFiles(ctx: CtlContext, verb: Verb, opts: FileFlags): Pro
         codes.push(ctx.report(err));
       }
     }
-    const total = loaded.documents.length + (loaded.issues.length > 0 ? new Set(loaded.issues.map((i) => `${i.source}#${i.document}`)).size : 0);
+    const total = loaded.documents.length + (loaded.issues.length > 0 ? new Set(loaded.issues.map((i) => `${i.source}#${i.document}#${i.item}`)).size : 0);
     const code = combineExitCodes(codes);
     ctx.out(code === ExitCode.Ok ? `${summary(PAST[verb], done.map((d) => d.resource))}\n` : `Partial success: ${PAST[verb]} ${done.length} out of ${total} resource(s)\n`);
     return code;
@@ -158,16 +159,26 @@ function report(ctx: CtlContext, verb: Verb, docs: readonly ManifestDocument[], 
   ctx.out(`${summary(PAST[verb], written)}${skipped.size > 0 ? `; skipped ${skipped.size} that ${why}` : ''}\n`);
 }
 
+const refOf = (kind: ReturnType<typeof kindInfo>, t: { name: string; namespace?: string }): ResourceRef =>
+  kind.namespaced ? { kind: kind.kind, namespace: t.namespace ?? 'default', name: t.name } : { kind: kind.kind, name: t.name };
+
 async function deleteByName(ctx: CtlContext, kind: ReturnType<typeof kindInfo>, names: string[], opts: FileFlags): Promise<ExitCode> {
   const targets = names.map((name) => ({ kind, name, ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }) }));
   return ctx.withClient(opts, async (client) => {
     const ignore = opts.skipNotFound ? { ignoreNotFound: true } : {};
     if (!opts.continueOnError) {
-      const result = await client.deleteAll(targets, ignore);
+      // kubectl's way: the ones that exist are deleted (together), each missing one is reported,
+      // and the exit code says something was not found unless --skip-not-found was given.
+      const result = await client.deleteAll(targets, { ignoreNotFound: true });
       const skipped = new Set(result.skipped);
       const deleted = targets.filter((_, i) => !skipped.has(i)).map(() => ({ kind: kind.kind }) as ResourceObject);
-      ctx.out(`${summary('deleted', deleted)}${skipped.size > 0 ? `; skipped ${skipped.size} that did not exist` : ''}\n`);
-      return ExitCode.Ok;
+      if (opts.skipNotFound || skipped.size === 0) {
+        ctx.out(`${summary('deleted', deleted)}${skipped.size > 0 ? `; skipped ${skipped.size} that did not exist` : ''}\n`);
+        return ExitCode.Ok;
+      }
+      if (deleted.length > 0) ctx.out(`${summary('deleted', deleted)}\n`);
+      for (const i of result.skipped) ctx.report(notFoundError(refOf(kind, targets[i]!)));
+      return ExitCode.NotFound;
     }
     const codes: ExitCode[] = [];
     let deleted = 0;

@@ -50,10 +50,10 @@ describe('loadManifests', () => {
     assert.equal(loadManifests(JSON.stringify(obj), 'a.json').documents.length, 1);
     const arr = loadManifests(JSON.stringify([obj, { ...obj, metadata: { name: 'b' } }], null, 2), 'a.json');
     assert.deepEqual(
-      arr.documents.map((d) => [d.index, d.line, d.resource.metadata.name]),
+      arr.documents.map((d) => [d.index, d.item, d.line, d.resource.metadata.name]),
       [
-        [1, 2, 'a'],
-        [2, 12, 'b'],
+        [1, 1, 2, 'a'],
+        [1, 2, 12, 'b'],
       ],
     );
     const list = loadManifests(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [obj] }), 'l.json');
@@ -61,6 +61,28 @@ describe('loadManifests', () => {
     const bad = loadManifests('{"apiVersion": "projectcalico.org/v3",\n "kind": "IPPool",\n "metadata": {"name": "a"},\n "spec": {"cidr": "10.1.0.0/16", "natOutgoing": "yes"}}', 'b.json');
     assert.deepEqual(bad.issues.map((i) => [i.line, i.path, i.rule]), [[4, 'spec.natOutgoing', 'type']]);
     assert.equal(loadManifests('{"kind": ', 'x.json').issues[0]?.rule, 'syntax');
+  });
+
+  it('refuses deep nesting with a position instead of overflowing the stack', () => {
+    const head = 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: a\nspec:\n  cidr: 10.0.0.0/16\n';
+    const flow = loadManifests(`${head}  x: ${'['.repeat(30_000)}${']'.repeat(30_000)}\n`, 'deep.yaml');
+    const block = loadManifests(`${head}  x:\n    ${'- '.repeat(20_000)}x\n`, 'deep.yaml');
+    assert.deepEqual(block.documents, []);
+    assert.equal(block.issues[0]?.rule, 'nesting');
+    assert.deepEqual(flow.documents, []);
+    assert.deepEqual(flow.issues.map((i) => [i.rule, i.line]), [['nesting', 7]]);
+    assert.match(formatIssue(flow.issues[0]!), /^deep\.yaml: line 7: the document nests mappings and sequences more than 64 levels deep \(from line 7\)/);
+    const moderate = loadManifests(`${head}  x:\n    ${'- '.repeat(70)}x\n`, 'deep.yaml');
+    assert.deepEqual(moderate.issues.map((i) => [i.rule, i.line, i.document]), [['nesting', 8, 1]]);
+    assert.match(moderate.issues[0]!.message, /at spec\.x(\[0\])+/);
+  });
+
+  it('refuses a YAML alias bomb, naming file and document, without expanding it', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    const { documents, issues } = loadManifests(`${pool('ok', '10.1.0.0/16')}---\n${bomb}\n`, 'bomb.yaml');
+    assert.deepEqual(documents, []);
+    assert.deepEqual(issues.map((i) => [i.rule, i.document]), [['aliases', 2]]);
+    assert.match(formatIssue(issues[0]!), /^bomb\.yaml: document 2 \(line 8\): the document uses YAML aliases/);
   });
 
   it('skips empty documents and accepts an empty file', () => {

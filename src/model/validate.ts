@@ -31,6 +31,7 @@ function issueAt(where: Where, r: Obj | undefined, path: FieldPath, rule: string
   return {
     ...(where.source === undefined ? {} : { source: where.source }),
     ...(where.document === undefined ? {} : { document: where.document }),
+    ...(where.item === undefined ? {} : { item: where.item }),
     ...(line === undefined ? {} : { line }),
     ...(r !== undefined && typeof r.kind === 'string' ? { kind: r.kind } : {}),
     ...(typeof meta.name === 'string' && meta.name !== '' ? { name: meta.name } : {}),
