@@ -133,7 +133,9 @@ const tabby: Target = {
         '',
       ].join('\n'),
     );
-    return { argv: [process.execPath, join(repo, 'dist/bin/tabby.cjs'), 'bgp', 'run', '--config', conf] };
+    // BGP_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the speaker.
+    const nodeArgs = process.env['BGP_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+    return { argv: [process.execPath, ...nodeArgs, join(repo, 'dist/bin/tabby.cjs'), 'bgp', 'run', '--config', conf] };
   },
 };
 

@@ -12,7 +12,8 @@
 // prefixes from 10 peers over BIRD's, or, while Tabby's speaker is absent, BIRD's and GoBGP's
 // figures with value null and a note saying why.
 //
-// BGP_BENCH_TARGETS=bird,gobgp limits the speakers; BGP_BENCH_SCENARIOS=10000x1,100000x10 the runs.
+// BGP_BENCH_TARGETS=bird,gobgp limits the speakers; BGP_BENCH_SCENARIOS=10000x1,100000x10 the runs;
+// BGP_BENCH_NODE_ARGS passes Node options (a CPU profile) to Tabby's speaker.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
