@@ -205,6 +205,9 @@ describe('Kubernetes NetworkPolicy → Calico NetworkPolicy', () => {
   it('no policyTypes means Ingress', () => {
     assert.deepEqual(k8sNetworkPolicyToCalico(knp('a', { podSelector: {} })).spec.types, ['Ingress']);
   });
+  it('no policyTypes with egress rules means Ingress and Egress (the API server\'s defaulting)', () => {
+    assert.deepEqual(k8sNetworkPolicyToCalico(knp('a', { podSelector: {}, egress: [{}] })).spec.types, ['Ingress', 'Egress']);
+  });
 
   it('multiple peers give one rule per peer; an empty port entry means every TCP port', () => {
     const p = k8sNetworkPolicyToCalico(
