@@ -23,6 +23,7 @@ import {
   type StagedKubernetesNetworkPolicy,
   type StagedNetworkPolicy,
   type Tier,
+  K8S_NETWORK_POLICY_PREFIX,
   defaultPolicyTypes,
   k8sNetworkPolicyToCalico,
 } from '../model/index.js';
@@ -106,6 +107,16 @@ export function compileStagedNetworkPolicy(p: StagedNetworkPolicy): CompiledPoli
 export function compileKubernetesNetworkPolicy(p: K8sNetworkPolicy): CompiledPolicy {
   const calico = k8sNetworkPolicyToCalico({ ...p, metadata: { ...p.metadata, namespace: nsOf(p) } });
   return compileSpec('knp', 'KubernetesNetworkPolicy', calico.metadata.name ?? '', nsOf(p), calico.spec, nameOf(p));
+}
+
+/**
+ * A Calico NetworkPolicy named knp.default.<name>: the stored conversion of Kubernetes policy
+ * <name> (what kube-controllers, or Tabby's client, writes beside it). It gets the Kubernetes
+ * policy's ID, so the pair counts once.
+ */
+export function compileConvertedKubernetesNetworkPolicy(p: NetworkPolicy): CompiledPolicy {
+  const name = nameOf(p);
+  return compileSpec('knp', 'KubernetesNetworkPolicy', name, nsOf(p), p.spec, name.slice(K8S_NETWORK_POLICY_PREFIX.length));
 }
 
 export function compileStagedKubernetesNetworkPolicy(p: StagedKubernetesNetworkPolicy): CompiledPolicy {

@@ -10,8 +10,8 @@
 //   named ports.
 // - NetworkSet: labels plus projectcalico.org/namespace, and the kns.<ns> profile as parent, so
 //   namespaceSelectors reach it; GlobalNetworkSet: labels only (selected with global()).
-// - Namespace: kns.<ns> with the pcns. labels; the API server always labels a namespace
-//   kubernetes.io/metadata.name=<name>, so that label is added when a manifest leaves it out.
+// - Namespace: kns.<ns> with the pcns. labels (model's namespaceToProfile, which adds the API
+//   server's kubernetes.io/metadata.name label).
 
 import { formatCIDR, parseCIDR } from '../ip/index.js';
 import {
@@ -30,7 +30,6 @@ import { LABEL_NAMESPACE } from './compile-rules.js';
 import type { EndpointIR, NamedPort } from './ir.js';
 
 export const UNSCHEDULED_NODE = 'unscheduled';
-export const K8S_NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 function hostNets(values: readonly string[] | undefined): string[] {
   return (values ?? []).map((v) => formatCIDR(parseCIDR(v, { lenient: true })));
@@ -109,7 +108,5 @@ export function globalNetworkSetIR(s: GlobalNetworkSet): EndpointIR {
 }
 
 export function namespaceProfile(ns: Namespace): Profile {
-  const name = ns.metadata.name ?? '';
-  const labels = { [K8S_NAMESPACE_NAME_LABEL]: name, ...(ns.metadata.labels ?? {}) };
-  return namespaceToProfile({ ...ns, metadata: { ...ns.metadata, labels } });
+  return namespaceToProfile(ns);
 }

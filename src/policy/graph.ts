@@ -21,25 +21,27 @@
 //   given, as the CLI wants) get plans; every endpoint feeds the IP sets.
 
 import { createHash } from 'node:crypto';
-import type {
-  FelixConfiguration,
-  GlobalNetworkPolicy,
-  GlobalNetworkSet,
-  HostEndpoint,
-  K8sNetworkPolicy,
-  Namespace,
-  NetworkPolicy,
-  NetworkSet,
-  Pod,
-  Profile,
-  StagedGlobalNetworkPolicy,
-  StagedKubernetesNetworkPolicy,
-  StagedNetworkPolicy,
-  Tier,
-  WorkloadEndpoint,
+import {
+  K8S_NETWORK_POLICY_PREFIX,
+  type FelixConfiguration,
+  type GlobalNetworkPolicy,
+  type GlobalNetworkSet,
+  type HostEndpoint,
+  type K8sNetworkPolicy,
+  type Namespace,
+  type NetworkPolicy,
+  type NetworkSet,
+  type Pod,
+  type Profile,
+  type StagedGlobalNetworkPolicy,
+  type StagedKubernetesNetworkPolicy,
+  type StagedNetworkPolicy,
+  type Tier,
+  type WorkloadEndpoint,
 } from '../model/index.js';
 import type { LabelRecord, Selector } from '../selector/index.js';
 import {
+  compileConvertedKubernetesNetworkPolicy,
   compileGlobalNetworkPolicy,
   compileKubernetesNetworkPolicy,
   compileNetworkPolicy,
@@ -84,6 +86,7 @@ export class PolicyGraph {
   private readonly namespaceProfiles = new Map<string, CompiledProfile>();
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly policyOfKey = new Map<string, string>();
+  private readonly kubernetesPolicies = new Map<string, { k8s?: CompiledPolicy | undefined; converted?: CompiledPolicy | undefined }>();
   private readonly tiers = new Map<string, CompiledTier>();
   private readonly tierPolicies = new Map<string, Set<string>>();
   private readonly felixConfigs = new Map<string, FelixConfiguration>();
@@ -159,10 +162,17 @@ export class PolicyGraph {
         return this.setTier(u.key, v === undefined ? undefined : compileTier(v as Tier));
       case 'GlobalNetworkPolicy':
         return this.setPolicy(`gnp:${u.key}`, v === undefined ? undefined : compileGlobalNetworkPolicy(v as GlobalNetworkPolicy));
-      case 'NetworkPolicy':
+      case 'NetworkPolicy': {
+        const slash = u.key.indexOf('/');
+        const name = u.key.slice(slash + 1);
+        if (name.startsWith(K8S_NETWORK_POLICY_PREFIX)) {
+          const knpKey = `${u.key.slice(0, slash)}/${name.slice(K8S_NETWORK_POLICY_PREFIX.length)}`;
+          return this.setKubernetesPolicySource('converted', knpKey, v === undefined ? undefined : compileConvertedKubernetesNetworkPolicy(v as NetworkPolicy));
+        }
         return this.setPolicy(`np:${u.key}`, v === undefined ? undefined : compileNetworkPolicy(v as NetworkPolicy));
+      }
       case 'KubernetesNetworkPolicy':
-        return this.setPolicy(`knp:${u.key}`, v === undefined ? undefined : compileKubernetesNetworkPolicy(v as K8sNetworkPolicy));
+        return this.setKubernetesPolicySource('k8s', u.key, v === undefined ? undefined : compileKubernetesNetworkPolicy(v as K8sNetworkPolicy));
       case 'StagedGlobalNetworkPolicy':
         return this.setPolicy(`sgnp:${u.key}`, v === undefined ? undefined : compileStagedGlobalNetworkPolicy(v as StagedGlobalNetworkPolicy));
       case 'StagedNetworkPolicy':
@@ -177,6 +187,20 @@ export class PolicyGraph {
       default:
         return;
     }
+  }
+
+  /**
+   * A Kubernetes NetworkPolicy and its stored Calico conversion (knp.default.<name>) are one
+   * policy: the Kubernetes object wins while it exists, the conversion stands alone otherwise.
+   */
+  private setKubernetesPolicySource(source: 'k8s' | 'converted', key: string, p: CompiledPolicy | undefined): void {
+    let pair = this.kubernetesPolicies.get(key);
+    if (pair === undefined) this.kubernetesPolicies.set(key, (pair = {}));
+    pair[source] = p;
+    const effective = pair.k8s ?? pair.converted;
+    if (effective === undefined) this.kubernetesPolicies.delete(key);
+    if (this.policies.get(effective?.id ?? '') === effective && effective !== undefined) return;
+    this.setPolicy(`knp:${key}`, effective);
   }
 
   // ---- endpoints ----------------------------------------------------------------------------
@@ -266,8 +290,9 @@ export class PolicyGraph {
 
   // ---- profiles -----------------------------------------------------------------------------
 
+  /** A Namespace is the source of truth for its kns.<ns> profile; a stored copy stands in without it. */
   profile(name: string): CompiledProfile | undefined {
-    return this.explicitProfiles.get(name) ?? this.namespaceProfiles.get(name);
+    return this.namespaceProfiles.get(name) ?? this.explicitProfiles.get(name);
   }
 
   private setNamespace(name: string, p: CompiledProfile | undefined): void {

@@ -171,7 +171,7 @@ describe('Namespace → Profile', () => {
     assert.deepEqual(p.spec, {
       ingress: [{ action: 'Allow' }],
       egress: [{ action: 'Allow' }],
-      labelsToApply: { 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'shop' },
+      labelsToApply: { 'pcns.kubernetes.io/metadata.name': 'shop', 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'shop' },
     });
     assert.deepEqual(validateResource(p).spec, p.spec);
   });
