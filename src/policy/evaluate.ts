@@ -20,7 +20,7 @@
 //   evaluated again as if it were enforced (stagedAction Set: replacing the enforced policy it
 //   shadows; Delete: with that policy gone) and the what-if verdict is reported.
 
-import { formatIP, parseIP } from '../ip/index.js';
+import { type IPAddr, cidrContainsIP, formatIP, parseCIDR, parseIP } from '../ip/index.js';
 import { comparePolicies } from './compile-policies.js';
 import type { PolicyGraph } from './graph.js';
 import type { CompiledRule, Direction, EndpointIR } from './ir.js';
@@ -170,24 +170,48 @@ function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefine
   return stages.find((s) => s.result === 'deny') ?? [...stages].reverse().find((s) => s.result === 'allow');
 }
 
-/** Every stage on the flow's path, stopping at the first deny (or an untracked allow). */
+/** Every stage on the flow's path, stopping at the first deny. */
 function evaluatePath(graph: PolicyGraph, flow: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
   const out: StageVerdict[] = [];
   const steps: [EndpointIR | undefined, Stage, Direction][] = [];
   if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress'], [via, 'preDNAT', 'ingress'], [via, 'forwardIngress', 'ingress']);
-  if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
-  steps.push([src, 'egress', 'egress']);
-  if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
-  steps.push([dst, 'ingress', 'ingress']);
+  // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
+  const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
+  if (srcFailsafe !== undefined) out.push(srcFailsafe);
+  else {
+    if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
+    steps.push([src, 'egress', 'egress']);
+  }
+  const dstFailsafe = dst?.kind === 'host' ? failsafeHit(graph, flow, dst, 'ingress') : undefined;
+  if (dstFailsafe === undefined) {
+    if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
+    steps.push([dst, 'ingress', 'ingress']);
+  }
+  // An untracked Allow accepts the packet at that endpoint: its later stages do not run.
+  const acceptedUntracked = new Set<EndpointIR>();
   for (const [ep, stage, direction] of steps) {
-    if (ep === undefined || ep.kind === 'networkset') continue;
+    if (ep === undefined || ep.kind === 'networkset' || acceptedUntracked.has(ep)) continue;
     const v = evaluateStage(graph, flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
     out.push(v);
-    if (v.result === 'deny') break;
-    if (v.result === 'allow' && stage.startsWith('untracked')) break;
+    if (v.result === 'deny') return out;
+    if (v.result === 'allow' && stage.startsWith('untracked')) acceptedUntracked.add(ep);
   }
+  if (dstFailsafe !== undefined) out.push(dstFailsafe);
   return out;
+}
+
+function failsafeHit(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, direction: Direction): StageVerdict | undefined {
+  const list = direction === 'ingress' ? graph.failsafePorts().inbound : graph.failsafePorts().outbound;
+  const peer = parseIP(direction === 'ingress' ? flow.src.ip : flow.dst.ip);
+  const hit = list.find((f) => f.protocol === flow.protocol && f.port === flow.dst.port && (f.net === undefined || netContains(f.net, peer)));
+  if (hit === undefined) return undefined;
+  return { stage: direction, endpoint: ep.id, result: 'allow', decision: { by: 'failsafe', protocol: protocolName(hit.protocol), port: hit.port }, tiers: [] };
+}
+
+function netContains(net: string, ip: IPAddr): boolean {
+  const c = parseCIDR(net, { lenient: true });
+  return c.family === ip.family && cidrContainsIP(c, ip);
 }
 
 function applyWhatIf(t: TierPlan, graph: PolicyGraph, whatIf: WhatIf): string[] {
@@ -201,14 +225,6 @@ function applyWhatIf(t: TierPlan, graph: PolicyGraph, whatIf: WhatIf): string[] 
 function evaluateStage(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, stage: Stage, direction: Direction, whatIf: WhatIf): StageVerdict | undefined {
   const plan: EndpointPlan | undefined = graph.planFor(ep.id);
   if (plan === undefined) return undefined;
-  const host = ep.kind === 'host';
-  const normal = stage === 'ingress' || stage === 'egress';
-  if (host && normal) {
-    const list = direction === 'ingress' ? graph.failsafePorts().inbound : graph.failsafePorts().outbound;
-    const port = flow.dst.port;
-    const hit = list.find((f) => f.protocol === flow.protocol && f.port === port);
-    if (hit !== undefined) return { stage, endpoint: ep.id, result: 'allow', decision: { by: 'failsafe', protocol: protocolName(hit.protocol), port: hit.port }, tiers: [] };
-  }
   const tiers: TierTrace[] = [];
   for (const t of plan.stages[stage] ?? []) {
     const enforced = applyWhatIf(t, graph, whatIf);
