@@ -509,6 +509,11 @@ export class PolicyGraph {
     return out;
   }
 
+  /** Selector IP set ID → the selector's canonical text. */
+  selectorSets(): Map<string, string> {
+    return new Map([...this.setIdOfSelector].map(([text, id]) => [id, text]));
+  }
+
   /** Plans of every local endpoint, sorted by ID. */
   planSnapshot(): Record<string, EndpointPlan> {
     const out: Record<string, EndpointPlan> = {};
