@@ -41,7 +41,10 @@ interface ExplainFlags extends PolicyFlags {
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function registerPolicyCommands(program: Command, ctx: CtlContext): void {
-  const policy = program.command('policy').description('ask the policy engine which flows Calico and Kubernetes network policy allow, and why');
+  const policy = program
+    .command('policy')
+    .description('ask the policy engine which flows Calico and Kubernetes network policy allow, and why')
+    .addHelpText('after', '\nExamples:\n  tabbyctl policy matrix -f manifests/ --port 80 -o json\n  tabbyctl policy explain -f manifests/ --from y/a --to x/a --port 80 --protocol TCP\n');
 
   ctx
     .addDatastoreOptions(policy.command('matrix'))

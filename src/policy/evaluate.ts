@@ -29,6 +29,8 @@ import type { EndpointPlan, Stage, TierPlan } from './plan.js';
 
 export interface FlowPeer {
   readonly ip: string;
+  /** Filled in by the evaluator: "ns/pod", "host endpoint <name>", ... */
+  readonly name?: string;
   /** The endpoint the address belongs to (found from the address when not given). */
   readonly endpoint?: string;
   readonly port?: number;
@@ -72,6 +74,8 @@ export interface TierTrace {
 export interface StageVerdict {
   readonly stage: Stage;
   readonly endpoint: string;
+  /** What a person calls the endpoint: "ns/pod", "host endpoint <name>". */
+  readonly endpointName: string;
   /** allow / deny decide; continue means the stage let the packet on to the next one. */
   readonly result: 'allow' | 'deny' | 'continue';
   readonly decision: Decision;
@@ -150,8 +154,8 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
   return {
     allowed,
     flow: {
-      src: { ip: src.ip, ...(src.endpoint ? { endpoint: src.endpoint.id } : {}), ...(src.port === undefined ? {} : { port: src.port }) },
-      dst: { ip: dst.ip, ...(dst.endpoint ? { endpoint: dst.endpoint.id } : {}), ...(dst.port === undefined ? {} : { port: dst.port }) },
+      src: { ip: src.ip, ...(src.endpoint ? { endpoint: src.endpoint.id, name: displayName(src.endpoint) } : {}), ...(src.port === undefined ? {} : { port: src.port }) },
+      dst: { ip: dst.ip, ...(dst.endpoint ? { endpoint: dst.endpoint.id, name: displayName(dst.endpoint) } : {}), ...(dst.port === undefined ? {} : { port: dst.port }) },
       protocol: protocolName(flow.protocol),
       ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
       ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
@@ -206,7 +210,13 @@ function failsafeHit(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, dire
   const peer = parseIP(direction === 'ingress' ? flow.src.ip : flow.dst.ip);
   const hit = list.find((f) => f.protocol === flow.protocol && f.port === flow.dst.port && (f.net === undefined || netContains(f.net, peer)));
   if (hit === undefined) return undefined;
-  return { stage: direction, endpoint: ep.id, result: 'allow', decision: { by: 'failsafe', protocol: protocolName(hit.protocol), port: hit.port }, tiers: [] };
+  return { stage: direction, endpoint: ep.id, endpointName: displayName(ep), result: 'allow', decision: { by: 'failsafe', protocol: protocolName(hit.protocol), port: hit.port }, tiers: [] };
+}
+
+export function displayName(ep: EndpointIR): string {
+  if (ep.kind === 'workload') return `${ep.namespace}/${ep.pod ?? ep.name}`;
+  if (ep.kind === 'host') return `host endpoint ${ep.name}`;
+  return ep.namespace === undefined ? `global network set ${ep.name}` : `network set ${ep.namespace}/${ep.name}`;
 }
 
 function netContains(net: string, ip: IPAddr): boolean {
@@ -245,27 +255,27 @@ function evaluateStage(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, st
     if (outcome === 'allow' || outcome === 'deny') {
       tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome });
       const result = outcome === 'allow' ? (stage === 'preDNAT' ? 'continue' : 'allow') : 'deny';
-      return { stage, endpoint: ep.id, result, decision: decision!, tiers };
+      return { stage, endpoint: ep.id, endpointName: displayName(ep), result, decision: decision!, tiers };
     }
     if (outcome === 'pass' || t.defaultAction === 'Pass') {
       tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome: outcome === 'pass' ? 'pass' : 'end-of-tier-pass' });
       continue;
     }
     tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome: 'end-of-tier-deny' });
-    return { stage, endpoint: ep.id, result: 'deny', decision: { by: 'end-of-tier', tier: t.tier }, tiers };
+    return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'deny', decision: { by: 'end-of-tier', tier: t.tier }, tiers };
   }
-  if (stage === 'preDNAT' || stage.startsWith('untracked')) return tiers.length === 0 ? undefined : { stage, endpoint: ep.id, result: 'continue', decision: { by: 'no-policy' }, tiers };
-  if (stage.startsWith('forward')) return { stage, endpoint: ep.id, result: 'allow', decision: { by: 'no-policy' }, tiers };
+  if (stage === 'preDNAT' || stage.startsWith('untracked')) return tiers.length === 0 ? undefined : { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'continue', decision: { by: 'no-policy' }, tiers };
+  if (stage.startsWith('forward')) return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'allow', decision: { by: 'no-policy' }, tiers };
   for (const name of plan.profiles) {
     const prof = graph.profile(name);
-    if (prof === undefined) return { stage, endpoint: ep.id, result: 'deny', decision: { by: 'missing-profile', profile: name }, tiers };
+    if (prof === undefined) return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'deny', decision: { by: 'missing-profile', profile: name }, tiers };
     const trace = evaluateRules(graph, rulesOf(prof, direction), flow);
     if (trace.outcome === 'allow' || trace.outcome === 'deny') {
       const rule = rulesOf(prof, direction)[trace.rule!]!;
-      return { stage, endpoint: ep.id, result: trace.outcome, decision: { by: 'profile', profile: name, rule: trace.rule!, action: rule.action as 'Allow' | 'Deny', ruleText: rule.original }, tiers };
+      return { stage, endpoint: ep.id, endpointName: displayName(ep), result: trace.outcome, decision: { by: 'profile', profile: name, rule: trace.rule!, action: rule.action as 'Allow' | 'Deny', ruleText: rule.original }, tiers };
     }
   }
-  return { stage, endpoint: ep.id, result: 'deny', decision: { by: 'no-profile-allowed' }, tiers };
+  return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'deny', decision: { by: 'no-profile-allowed' }, tiers };
 }
 
 function evaluateRules(graph: PolicyGraph, rules: readonly CompiledRule[], flow: FlowPackets): Omit<PolicyTrace, 'policy'> {

@@ -5,7 +5,7 @@
 import type { Decision, FlowVerdict, PolicyTrace, StageVerdict } from './evaluate.js';
 
 function peer(p: FlowVerdict['flow']['src']): string {
-  return p.endpoint === undefined ? `${p.ip} (not a Calico endpoint)` : `${p.endpoint} (${p.ip})`;
+  return p.endpoint === undefined ? `${p.ip} (not a Calico endpoint)` : `${p.name ?? p.endpoint} (${p.ip})`;
 }
 
 export function describeDecision(d: Decision): string {
@@ -38,7 +38,7 @@ function policyLine(p: PolicyTrace): string[] {
 }
 
 function stageLines(s: StageVerdict): string[] {
-  const out = [`  ${s.stage} of ${s.endpoint}: ${s.result.toUpperCase()} — ${describeDecision(s.decision)}`];
+  const out = [`  ${s.stage} of ${s.endpointName}: ${s.result.toUpperCase()} — ${describeDecision(s.decision)}`];
   for (const t of s.tiers) {
     out.push(`    tier ${t.tier} (default ${t.defaultAction}): ${t.outcome}`);
     for (const p of t.policies) out.push(...policyLine(p).map((l) => `  ${l}`));
@@ -50,7 +50,7 @@ export function renderExplainText(v: FlowVerdict): string {
   const f = v.flow;
   const lines: string[] = [];
   lines.push(`${v.allowed ? 'ALLOWED' : 'DENIED'}: ${peer(f.src)} → ${peer(f.dst)} ${f.protocol}${f.dst.port === undefined ? '' : `/${f.dst.port}`}`);
-  lines.push(v.decidedBy === undefined ? 'decided by: no policy applies on either side' : `decided by: ${v.decidedBy.stage} of ${v.decidedBy.endpoint}: ${describeDecision(v.decidedBy.decision)}`);
+  lines.push(v.decidedBy === undefined ? 'decided by: no policy applies on either side' : `decided by: ${v.decidedBy.stage} of ${v.decidedBy.endpointName}: ${describeDecision(v.decidedBy.decision)}`);
   lines.push('');
   if (v.stages.length === 0) lines.push('  no stage applies (neither address is a Calico workload or host endpoint)');
   for (const s of v.stages) lines.push(...stageLines(s));
