@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ResourceObject, validateResource } from '../model/index.js';
-import { type GraphEvent, PolicyGraph, deletionOf, updateFor } from './index.js';
+import { type GraphEvent, PolicyGraph, deletionOf, updateFor, updateFromDatastore } from './index.js';
 
 type Doc = Record<string, unknown>;
 const v = (d: Doc): ResourceObject => validateResource(d);
@@ -61,6 +61,22 @@ describe('policy graph events', () => {
     g.apply([deletionOf('NetworkPolicy', 'ns1/deny', 'networking.k8s.io/v1')]);
     assert.deepEqual([...g.allPolicies()].map((p) => p.id), ['knp/ns1/deny']);
     g.apply([deletionOf('NetworkPolicy', 'ns1/knp.default.deny')]);
+    assert.deepEqual([...g.allPolicies()], []);
+  });
+
+  it('takes datastore keys and values as a syncer delivers them', () => {
+    const g = new PolicyGraph();
+    const knp = v({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'ns1' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } });
+    const updates = [
+      updateFromDatastore('/tabby/k8s/core/namespaces/ns1', ns('ns1')),
+      updateFromDatastore('/tabby/k8s/core/pods/ns1/web', pod('web', 'n1', '10.0.0.1', { app: 'web' })),
+      updateFromDatastore('/tabby/k8s/networking.k8s.io/networkpolicies/ns1/deny', knp),
+      updateFromDatastore('/calico/ipam/v2/host/n1/ipv4/block/10.0.0.0-26', undefined),
+    ];
+    assert.equal(updates[3], undefined);
+    g.apply(updates.filter((u) => u !== undefined));
+    assert.deepEqual([...g.allPolicies()].map((p) => p.id), ['knp/ns1/deny']);
+    g.apply([updateFromDatastore('/tabby/k8s/networking.k8s.io/networkpolicies/ns1/deny', undefined)!]);
     assert.deepEqual([...g.allPolicies()], []);
   });
 });

@@ -480,8 +480,12 @@ export class PolicyGraph {
     return this.index.labelsOf(id);
   }
 
-  /** The plan for an endpoint, computed from the current state. */
+  /** The plan for an endpoint: the one last emitted for a local endpoint (current between applies), else computed. */
   planFor(id: string): EndpointPlan | undefined {
+    return this.emittedPlans.get(id) ?? this.computePlan(id);
+  }
+
+  private computePlan(id: string): EndpointPlan | undefined {
     const ep = this.endpoints.get(id);
     if (ep === undefined || ep.kind === 'networkset') return undefined;
     const policies: CompiledPolicy[] = [];
@@ -517,7 +521,7 @@ export class PolicyGraph {
   /** Plans of every local endpoint, sorted by ID. */
   planSnapshot(): Record<string, EndpointPlan> {
     const out: Record<string, EndpointPlan> = {};
-    for (const id of [...this.endpoints.keys()].sort()) if (this.isLocal(this.endpoints.get(id))) out[id] = this.planFor(id)!;
+    for (const id of [...this.endpoints.keys()].sort()) if (this.isLocal(this.endpoints.get(id))) out[id] = this.computePlan(id)!;
     return out;
   }
 
@@ -549,7 +553,7 @@ export class PolicyGraph {
     const endpointRemovals: GraphEvent[] = [];
     for (const id of [...this.dirtyEndpoints].sort()) {
       const ep = this.endpoints.get(id);
-      const plan = this.isLocal(ep) ? this.planFor(id) : undefined;
+      const plan = this.isLocal(ep) ? this.computePlan(id) : undefined;
       const before = this.emittedPlans.get(id);
       if (plan === undefined) {
         if (before !== undefined) {

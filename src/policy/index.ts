@@ -4,7 +4,7 @@
 // matrix` and `policy explain`. Pure: no I/O, clocks or randomness.
 
 export type { ResourceUpdate, PolicyInputKind } from './input.js';
-export { POLICY_INPUT_KINDS, inputKind, updateFor, deletionOf, keyOf } from './input.js';
+export { POLICY_INPUT_KINDS, inputKind, updateFor, deletionOf, keyOf, updateFromDatastore } from './input.js';
 export type { CompiledPolicy, CompiledProfile, CompiledRule, CompiledEntity, CompiledTier, EndpointIR, NamedPort, PortMatch, Action, Direction } from './ir.js';
 export { PolicyGraph, type GraphOptions, type NamedPortSetInfo } from './graph.js';
 export type { GraphEvent } from './events.js';

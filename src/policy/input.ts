@@ -6,7 +6,7 @@
 // "<namespace>/<name>" for namespaced kinds, "<name>" otherwise (the tail of its datastore key).
 // Values are validated model objects with Calico's defaults applied (model.validateResource).
 
-import type { ResourceObject } from '../model/index.js';
+import { type ResourceObject, parseResourceKey } from '../model/index.js';
 
 export interface ResourceUpdate {
   readonly kind: string;
@@ -56,4 +56,15 @@ export function updateFor(r: ResourceObject): ResourceUpdate {
 /** The update that deletes the object of `kind` at `key`. */
 export function deletionOf(kind: string, key: string, apiVersion?: string): ResourceUpdate {
   return { kind, key, value: undefined, ...(apiVersion === undefined ? {} : { apiVersion }) };
+}
+
+/**
+ * The update for a datastore key and its value (undefined: deleted), as a watch or a listing
+ * delivers them; undefined for keys that are not resources. The adapter from a syncer.
+ */
+export function updateFromDatastore(key: string, value: ResourceObject | undefined): ResourceUpdate | undefined {
+  const parsed = parseResourceKey(key);
+  if (parsed === undefined) return undefined;
+  const k = parsed.namespace === undefined ? parsed.name : `${parsed.namespace}/${parsed.name}`;
+  return { kind: parsed.kind.kind, apiVersion: parsed.kind.apiVersion, key: k, value };
 }
