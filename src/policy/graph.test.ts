@@ -79,4 +79,14 @@ describe('policy graph events', () => {
     g.apply([updateFromDatastore('/tabby/k8s/networking.k8s.io/networkpolicies/ns1/deny', undefined)!]);
     assert.deepEqual([...g.allPolicies()], []);
   });
+
+  it('failsafe ports follow FelixConfiguration, a node configuration over default', () => {
+    const g = new PolicyGraph({ localNode: 'n1' });
+    const felix = (name: string, port: number) => v({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec: { failsafeInboundHostPorts: [{ protocol: 'TCP', port }] } });
+    const first = g.apply([updateFor(felix('default', 2222))]);
+    assert.deepEqual(first, [{ type: 'failsafe-updated', failsafe: { inbound: [{ protocol: 6, port: 2222 }], outbound: g.failsafePorts().outbound } }]);
+    g.apply([updateFor(felix('node.n1', 3333))]);
+    assert.deepEqual(g.failsafePorts().inbound, [{ protocol: 6, port: 3333 }]);
+    assert.deepEqual(g.apply([updateFor(felix('node.n2', 4444))]), []);
+  });
 });

@@ -91,6 +91,7 @@ export class PolicyGraph {
   private readonly tierPolicies = new Map<string, Set<string>>();
   private readonly felixConfigs = new Map<string, FelixConfiguration>();
   private failsafe: FailsafePorts = DEFAULT_FAILSAFE;
+  private failsafeChanged = false;
   /** selector canonical text → parsed selector and reference count */
   private readonly selectorRefs = new Map<string, { selector: Selector; refs: number }>();
   /** applied-to selector → policies */
@@ -182,7 +183,11 @@ export class PolicyGraph {
       case 'FelixConfiguration':
         if (v === undefined) this.felixConfigs.delete(u.key);
         else this.felixConfigs.set(u.key, v as FelixConfiguration);
-        this.failsafe = failsafeFrom(this.felixConfigs, this.options.localNode);
+        {
+          const next = failsafeFrom(this.felixConfigs, this.options.localNode);
+          if (JSON.stringify(next) !== JSON.stringify(this.failsafe)) this.failsafeChanged = true;
+          this.failsafe = next;
+        }
         return;
       default:
         return;
@@ -529,6 +534,8 @@ export class PolicyGraph {
 
   private flush(): GraphEvent[] {
     const events: GraphEvent[] = [];
+    if (this.failsafeChanged) events.push({ type: 'failsafe-updated', failsafe: this.failsafe });
+    this.failsafeChanged = false;
     const removed = new Set(this.removedSets);
     const created = this.createdSets.filter((id) => this.ipsets.has(id));
     for (const id of new Set(created)) if (!removed.has(id)) events.push({ type: 'ipset-added', id });
