@@ -245,14 +245,26 @@ describe('Calico scenarios: profiles and host endpoints', () => {
     run([hep(['nowhere'])], [{ from: CLIENT, to: '10.9.0.2', port: 80, allowed: false, by: 'missing-profile nowhere' }]);
   });
 
-  it('preDNAT runs before normal policy; its Allow only lets the packet on', () => {
+  it('preDNAT runs before normal policy: Allow skips normal policy, no match goes on to it', () => {
     const pre = gnp('pre', { selector: "role == 'host'", preDNAT: true, applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [30080] } }, { action: 'Allow', protocol: 'TCP', destination: { ports: [30443] } }] });
     run([pre], [
       { from: CLIENT, to: HOST, port: 30080, allowed: false, by: 'rule default/gnp/pre#0' },
-      // Allowed past preDNAT, then normal host policy: none, and no profile → denied.
-      { from: CLIENT, to: HOST, port: 30443, allowed: false, by: 'no-profile-allowed' },
+      { from: CLIENT, to: HOST, port: 30443, allowed: true, by: 'rule default/gnp/pre#1' },
+      // Neither allowed nor denied by preDNAT (no default drop there): normal policy decides — none, and no profile.
+      { from: CLIENT, to: HOST, port: 8080, allowed: false, by: 'no-profile-allowed' },
       { from: CLIENT, to: HOST, port: 22, allowed: true, by: 'failsafe TCP:22' },
       { from: '198.18.66.1', to: WEB, port: 30080, via: 'hep/node-1-eth0', allowed: false, by: 'rule default/gnp/pre#0' },
+      // Forwarded to a workload: preDNAT Allow, then the workload's own policy (its namespace profile).
+      { from: '198.18.66.1', to: WEB, port: 30443, via: 'hep/node-1-eth0', allowed: true, by: 'profile kns.ns1#0' },
+    ]);
+  });
+
+  it('an untracked Allow skips the host endpoint preDNAT and normal policy', () => {
+    const untracked = gnp('raw', { selector: "role == 'host'", doNotTrack: true, applyOnForward: true, ingress: [{ action: 'Allow', protocol: 'UDP', destination: { ports: [4789] } }] });
+    const deny = gnp('deny-all', { selector: "role == 'host'", ingress: [{ action: 'Deny' }] });
+    run([untracked, deny], [
+      { from: CLIENT, to: HOST, proto: 17, port: 4789, allowed: true, by: 'rule default/gnp/raw#0' },
+      { from: CLIENT, to: HOST, proto: 17, port: 4790, allowed: false, by: 'rule default/gnp/deny-all#0' },
     ]);
   });
 

@@ -12,10 +12,12 @@
 //   defaultAction is Pass.
 // - After the tiers (none took part, or all passed), the endpoint's profiles run in order; a
 //   missing profile denies (fail closed); if none decides the packet is dropped.
-// - Host endpoints: failsafe ports are allowed first; untracked and preDNAT stages run before
-//   the normal ones, where a packet no policy matched goes on (Allow in untracked accepts at
-//   once, Allow in preDNAT goes on to normal policy); traffic forwarded through a host endpoint
-//   sees only its applyOnForward policies, no profiles, and is allowed when none applies.
+// - Host endpoints (Calico's "summary of host endpoint policies"): failsafe ports are allowed
+//   first; then untracked, then preDNAT policy. Neither has a default drop: what they neither
+//   allow nor deny goes on. An Allow there accepts the packet for that host endpoint, skipping
+//   its later stages (untracked skips preDNAT and normal; preDNAT skips normal). Traffic
+//   forwarded through a host endpoint sees only its applyOnForward policies, no profiles, and is
+//   allowed when none applies; the destination workload's own policy still runs.
 // - Staged policies never decide. For each one selecting an endpoint on the path, the flow is
 //   evaluated again as if it were enforced (stagedAction Set: replacing the enforced policy it
 //   shadows; Delete: with that policy gone) and the what-if verdict is reported.
@@ -191,15 +193,15 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, src: EndpointIR | u
     if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
     steps.push([dst, 'ingress', 'ingress']);
   }
-  // An untracked Allow accepts the packet at that endpoint: its later stages do not run.
-  const acceptedUntracked = new Set<EndpointIR>();
+  // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages do not run.
+  const accepted = new Set<EndpointIR>();
   for (const [ep, stage, direction] of steps) {
-    if (ep === undefined || ep.kind === 'networkset' || acceptedUntracked.has(ep)) continue;
+    if (ep === undefined || ep.kind === 'networkset' || accepted.has(ep)) continue;
     const v = evaluateStage(graph, flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
     out.push(v);
     if (v.result === 'deny') return out;
-    if (v.result === 'allow' && stage.startsWith('untracked')) acceptedUntracked.add(ep);
+    if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(ep);
   }
   if (dstFailsafe !== undefined) out.push(dstFailsafe);
   return out;
@@ -236,6 +238,7 @@ function evaluateStage(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, st
   const plan: EndpointPlan | undefined = graph.planFor(ep.id);
   if (plan === undefined) return undefined;
   const tiers: TierTrace[] = [];
+  const noDefaultDrop = stage === 'preDNAT' || stage.startsWith('untracked');
   for (const t of plan.stages[stage] ?? []) {
     const enforced = applyWhatIf(t, graph, whatIf);
     if (enforced.length === 0) continue;
@@ -254,10 +257,10 @@ function evaluateStage(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, st
     }
     if (outcome === 'allow' || outcome === 'deny') {
       tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome });
-      const result = outcome === 'allow' ? (stage === 'preDNAT' ? 'continue' : 'allow') : 'deny';
-      return { stage, endpoint: ep.id, endpointName: displayName(ep), result, decision: decision!, tiers };
+      return { stage, endpoint: ep.id, endpointName: displayName(ep), result: outcome, decision: decision!, tiers };
     }
-    if (outcome === 'pass' || t.defaultAction === 'Pass') {
+    // Untracked and preDNAT policy have no default drop: the packet goes on.
+    if (outcome === 'pass' || t.defaultAction === 'Pass' || noDefaultDrop) {
       tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome: outcome === 'pass' ? 'pass' : 'end-of-tier-pass' });
       continue;
     }
