@@ -16,6 +16,7 @@ import { registerGetCommand } from './get.js';
 import { registerIpamCommands } from './ipam.js';
 import { registerLabelCommand } from './label.js';
 import { registerPatchCommand } from './patch.js';
+import { registerPolicyCommands } from './policy.js';
 import { registerResourceCommands } from './resource-commands.js';
 import { registerVersionCommand } from './version.js';
 
@@ -61,6 +62,7 @@ ${EXIT_CODES_HELP}
   registerLabelCommand(program, ctx);
   registerConvertCommand(program, ctx);
   registerIpamCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
   registerVersionCommand(program, ctx);
   // Last, so the script it prints knows every command registered before it.
   registerCompletionCommand(program, ctx);
