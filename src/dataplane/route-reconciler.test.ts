@@ -105,11 +105,16 @@ describe('route reconciler on a real kernel', () => {
 
   it('follows live changes: CrossSubnet, a node leaving, a block released', async () => {
     const r = await reconciler(spawnCommand, cluster('Always'));
-    r.onUpdates([pool('v4', '10.244.0.0/16', 'CrossSubnet', true)]);
+    r.onUpdates([pool('v4', '10.244.0.0/16', 'CrossSubnet', true), pool('v6', 'fd00:10:244::/48', 'CrossSubnet', true)]);
     await r.settled();
     let routes = sh('ip route show proto 80');
     assert.match(routes, /10\.244\.1\.0\/26 via 198\.18\.0\.12 dev eth0/);
     assert.match(routes, /10\.244\.2\.0\/26 via 10\.244\.2\.0 dev vxlan\.calico onlink/);
+    assert.match(sh('ip -6 route show proto 80'), /fd00:10:244::40\/122 via 2001:2::12 dev eth0/);
+    r.onUpdates([pool('v4', '10.244.0.0/16', 'Always', true), pool('v6', 'fd00:10:244::/48', 'Always', true)]);
+    await r.settled();
+    assert.equal(r.status().lastError, undefined);
+    assert.match(sh('ip -6 route show proto 80'), /fd00:10:244::40\/122 via fd00:10:244::40 dev vxlan-v6.calico/, 'back from direct to VXLAN, IPv6 too');
     r.onUpdates([deleted(node('c', {})), deleted(block('10.244.1.0/26', 'b'))]);
     await r.settled();
     routes = sh('ip route show proto 80');

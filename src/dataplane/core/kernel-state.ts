@@ -185,7 +185,12 @@ export function planApply(desired: DesiredState, actual: KernelState): ApplyPlan
   for (const r of desired.routes) {
     const h = haveRoutes.get(routeKey(r));
     haveRoutes.delete(routeKey(r));
-    if (!h || !sameRoute(r, h)) routeLines.push(routeLine(r));
+    if (!h || !sameRoute(r, h)) {
+      // Linux refuses to replace an IPv6 route by one with an onlink gateway ("Nexthop has invalid
+      // gateway"): delete it first, in the same batch.
+      if (h && r.family === 6) routeLines.push(`route del ${r.dst} proto ${ROUTE_PROTOCOL}`);
+      routeLines.push(routeLine(r));
+    }
   }
   for (const r of haveRoutes.values()) routeLines.push(`route del ${r.dst} proto ${ROUTE_PROTOCOL}`);
 
