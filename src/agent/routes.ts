@@ -71,6 +71,7 @@ export function startRoutes(deps: { ds: Datastore; ipam: TunnelIpam; nodename: s
       log.warn('route syncer: datastore trouble, retrying', { error: err.message });
     },
   });
+  reconciler.start();
   syncer.start();
   return {
     status: () => reconciler.status(),

@@ -31,13 +31,14 @@ function cluster(mode: string): KV[] {
   ];
 }
 
-/** A runner that records the commands that change something (batches and nft -f). */
+/** A runner that records the commands that change something (batches that add, replace or delete; nft -f). */
 function recording(): { run: CommandRunner; writes: string[][] } {
   const writes: string[][] = [];
   return {
     writes,
     run: (argv, input) => {
-      if (argv.includes('-batch') || (argv.includes('nft') && argv.includes('-f'))) writes.push([...argv, ...(input ?? '').split('\n').filter(Boolean)]);
+      const changes = /^(route|neigh|fdb|link|addr) (replace|add|del|set)/m.test(input ?? '') || (argv.includes('nft') && argv.includes('-f'));
+      if (changes) writes.push([...argv, ...(input ?? '').split('\n').filter(Boolean)]);
       return spawnCommand(argv, input);
     },
   };

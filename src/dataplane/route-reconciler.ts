@@ -17,7 +17,7 @@
 import type { Logger } from '../util/log.js';
 import { ClusterView, type LearnedRoute } from './core/cluster-view.js';
 import { type DesiredState, type HostFacts, computeDesired } from './core/desired.js';
-import { EMPTY_KERNEL, type KernelState, kernelAfter, planApply } from './core/kernel-state.js';
+import { EMPTY_KERNEL, type KernelState, hostFactsFrom, kernelAfter, planApply } from './core/kernel-state.js';
 import { natComment, renderNat } from './core/nat.js';
 import type { FailedLine, KernelDriver } from './kernel.js';
 
@@ -78,9 +78,21 @@ export class RouteReconciler {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
+  private prefetched: Promise<[{ kernel: KernelState; links: unknown }, string]> | undefined;
 
   constructor(private readonly opts: RouteReconcilerOptions) {
     this.view = new ClusterView(opts.nodename);
+  }
+
+  /**
+   * Starts reading the kernel while the datastore sync runs, so the first pass only computes and
+   * applies. Call just before starting the datastore watch.
+   */
+  start(): void {
+    const { driver } = this.opts;
+    this.prefetched = Promise.all([driver.read(), driver.natComment()]);
+    // A failed prefetch is retried by the first pass itself.
+    this.prefetched.catch(() => (this.prefetched = undefined));
   }
 
   /** Datastore changes (value undefined = deleted). */
@@ -162,9 +174,12 @@ export class RouteReconciler {
     const { driver } = this.opts;
     const periodic = full && this.lastFullAt > 0;
     if (full || this.natMark === undefined) {
-      const [kernel, host, mark] = await Promise.all([driver.read(), driver.hostFacts(me?.ipv4?.address, me?.ipv6?.address), driver.natComment()]);
+      // The first pass takes the read started with the datastore sync (it needs no cluster data).
+      const pending = this.prefetched ?? Promise.all([driver.read(), driver.natComment()]);
+      this.prefetched = undefined;
+      const [{ kernel, links }, mark] = await pending;
       this.kernel = kernel;
-      this.host = host;
+      this.host = hostFactsFrom(links, me?.ipv4?.address, me?.ipv6?.address);
       this.natMark = mark;
     } else if ((me?.ipv4 && !this.host.underlay4) || (me?.ipv6 && !this.host.underlay6)) {
       this.host = await driver.hostFacts(me?.ipv4?.address, me?.ipv6?.address);

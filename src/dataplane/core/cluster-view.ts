@@ -89,7 +89,9 @@ function underlay(text: unknown, family: IPFamily): { address: IPAddr; subnet: C
 }
 
 function vtep(addr: unknown, mac: unknown, family: IPFamily): Vtep | undefined {
-  const address = tryParseIP(str(addr) ?? '');
+  const text = str(addr);
+  // Absent fields are common (a node without an IPv6 VTEP): no parse, no exception to build.
+  const address = text === undefined ? undefined : tryParseIP(text);
   const m = str(mac)?.toLowerCase();
   return address && address.family === family && m && MAC.test(m) ? { address, mac: m } : undefined;
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClusterView } from './cluster-view.js';
 import { computeDesired } from './desired.js';
-import { type KernelState, kernelAfter, parseDevice, parseFdb, parseNeighbours, parseRoutes, planApply } from './kernel-state.js';
+import { parseIP } from '../../ip/index.js';
+import { type KernelState, hostFactsFrom, kernelAfter, parseDevices, parseFdb, parseNeighbours, parseRoutes, planApply } from './kernel-state.js';
 import { natComment, parseNatComment, renderNat } from './nat.js';
 import { block, node, pool } from './scenario.testkit.js';
 
@@ -25,10 +26,18 @@ describe('reading the kernel', () => {
   it('keeps only neighbours on our devices, and FDB entries with a destination', () => {
     const neigh = [{ dst: '10.244.1.0', dev: 'vxlan.calico', lladdr: '66:AA:BB:CC:DD:02', state: ['PERMANENT'] }, { dst: '198.18.0.1', dev: 'eth0', lladdr: '02:00:00:00:00:01', state: ['PERMANENT'] }];
     assert.deepEqual(parseNeighbours(neigh), [{ dev: 'vxlan.calico', ip: '10.244.1.0', mac: '66:aa:bb:cc:dd:02' }]);
-    assert.deepEqual(parseFdb([{ mac: '66:aa:bb:cc:dd:02', dst: '198.18.5.3', flags: ['self'], state: 'permanent' }, { mac: '33:33:00:00:00:01', flags: ['self'], state: 'permanent' }], 'vxlan.calico'), [{ dev: 'vxlan.calico', mac: '66:aa:bb:cc:dd:02', dst: '198.18.5.3' }]);
+    const fdb = [
+      { mac: '66:aa:bb:cc:dd:02', ifname: 'vxlan.calico', dst: '198.18.5.3', flags: ['self'], state: 'permanent' },
+      { mac: '33:33:00:00:00:01', ifname: 'vxlan.calico', flags: ['self'], state: 'permanent' },
+      { mac: '66:aa:bb:cc:dd:09', ifname: 'vxlan0', dst: '198.18.5.9', flags: ['self'], state: 'permanent' },
+    ];
+    assert.deepEqual(parseFdb(fdb), [{ dev: 'vxlan.calico', mac: '66:aa:bb:cc:dd:02', dst: '198.18.5.3' }]);
   });
-  it('parses a VXLAN device with its identity and global addresses', () => {
-    assert.deepEqual(parseDevice(DEVICE), { name: 'vxlan.calico', vni: 4096, port: 4789, local: '198.18.5.2', parent: 'eth0', mtu: 1450, mac: '66:aa:bb:cc:dd:01', up: true, addresses: ['10.244.0.0/32'] });
+  it('parses our VXLAN devices with their identity and global addresses, and finds the underlay interface', () => {
+    const links = [{ ifname: 'eth0', mtu: 9000, addr_info: [{ family: 'inet', local: '198.18.5.2', prefixlen: 24, scope: 'global' }, { family: 'inet6', local: '2001:2:5::2', prefixlen: 64, scope: 'global' }] }, ...DEVICE, { ifname: 'vxlan0', mtu: 1450 }];
+    assert.deepEqual(hostFactsFrom(links, parseIP('198.18.5.2'), parseIP('2001:2:5:0::2')), { underlay4: { dev: 'eth0', mtu: 9000 }, underlay6: { dev: 'eth0', mtu: 9000 } });
+    assert.deepEqual(hostFactsFrom(links, parseIP('198.18.5.3')), {});
+    assert.deepEqual(parseDevices(links), [{ name: 'vxlan.calico', vni: 4096, port: 4789, local: '198.18.5.2', parent: 'eth0', mtu: 1450, mac: '66:aa:bb:cc:dd:01', up: true, addresses: ['10.244.0.0/32'] }]);
   });
 });
 

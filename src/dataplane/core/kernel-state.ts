@@ -8,8 +8,8 @@
 //
 // Pure: parsing and planning only; the driver runs the lines.
 
-import { type IPFamily, formatCIDR, formatIP, tryParseCIDR, tryParseIP } from '../../ip/index.js';
-import { type DesiredState, type FdbEntry, type NeighEntry, type RouteEntry, VXLAN_DEVICE, type VxlanDevice } from './desired.js';
+import { type IPAddr, type IPFamily, formatCIDR, formatIP, tryParseCIDR, tryParseIP } from '../../ip/index.js';
+import { type DesiredState, type FdbEntry, type HostFacts, type NeighEntry, type RouteEntry, VXLAN_DEVICE, type VxlanDevice } from './desired.js';
 
 /** Tabby's route protocol number (rt_protos name "tabby"); the BGP daemon standalone uses 81. */
 export const ROUTE_PROTOCOL = 80;
@@ -41,7 +41,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 const normIP = (t: unknown): string | undefined => {
-  const a = typeof t === 'string' ? tryParseIP(t) : undefined;
+  const a = typeof t === 'string' && t !== '' ? tryParseIP(t) : undefined;
   return a ? formatIP(a) : undefined;
 };
 
@@ -75,18 +75,36 @@ export function parseNeighbours(json: unknown): NeighEntry[] {
   });
 }
 
-/** `bridge -j fdb show dev D` → entries with a remote destination. */
-export function parseFdb(json: unknown, dev: string): FdbEntry[] {
+/** `bridge -j fdb show` → entries with a remote destination on our devices. */
+export function parseFdb(json: unknown): FdbEntry[] {
   return list(json).flatMap((e) => {
     const dst = normIP(e.dst);
-    return dst && typeof e.mac === 'string' ? [{ dev, mac: e.mac.toLowerCase(), dst }] : [];
+    const dev = typeof e.ifname === 'string' ? e.ifname : '';
+    return dst && OWNED_DEVICES.includes(dev) && typeof e.mac === 'string' ? [{ dev, mac: e.mac.toLowerCase(), dst }] : [];
   });
 }
 
-/** `ip -j -d addr show dev D` (one device) → the device, or undefined when absent. */
-export function parseDevice(json: unknown): ActualDevice | undefined {
-  const d = list(json)[0];
-  if (!d || typeof d.ifname !== 'string') return undefined;
+/** `ip -j -d addr show` → our VXLAN devices. */
+export function parseDevices(json: unknown): ActualDevice[] {
+  return list(json).flatMap((d) => (typeof d.ifname === 'string' && OWNED_DEVICES.includes(d.ifname) ? [parseDevice(d)] : []));
+}
+
+/** The interfaces holding these underlay addresses, with their MTUs, from `ip -j addr show`. */
+export function hostFactsFrom(json: unknown, ipv4?: IPAddr, ipv6?: IPAddr): HostFacts {
+  const links = list(json);
+  const find = (a?: IPAddr) => {
+    if (!a) return undefined;
+    const want = formatIP(a);
+    const l = links.find((x) => list(x.addr_info).some((i) => normIP(i.local) === want));
+    return l && typeof l.ifname === 'string' && typeof l.mtu === 'number' ? { dev: l.ifname, mtu: l.mtu } : undefined;
+  };
+  const u4 = find(ipv4);
+  const u6 = find(ipv6);
+  return { ...(u4 ? { underlay4: u4 } : {}), ...(u6 ? { underlay6: u6 } : {}) };
+}
+
+/** One link of `ip -j -d addr show` → the device as we compare it. */
+export function parseDevice(d: Obj): ActualDevice {
   const info = isObj(d.linkinfo) && isObj(d.linkinfo.info_data) ? d.linkinfo.info_data : {};
   const local = normIP(info.local ?? info.local6);
   const addresses = list(d.addr_info)
@@ -98,7 +116,7 @@ export function parseDevice(json: unknown): ActualDevice | undefined {
     .filter((a) => a !== '');
   const flags = Array.isArray(d.flags) ? d.flags : [];
   return {
-    name: d.ifname,
+    name: String(d.ifname),
     ...(typeof info.id === 'number' ? { vni: info.id } : {}),
     ...(typeof info.port === 'number' ? { port: info.port } : {}),
     ...(local ? { local } : {}),
