@@ -19,6 +19,8 @@ declare -A need=(
   [ping]=iputils-ping
   [nsenter]=util-linux
   [conntrack]=conntrack
+  [iperf3]=iperf3
+  [bridge]=iproute2
 )
 missing=()
 for cmd in "${!need[@]}"; do
