@@ -140,7 +140,19 @@ export interface ApplyPlan {
 }
 
 const hostLen = (f: IPFamily): number => (f === 4 ? 32 : 128);
-const routeKey = (r: RouteEntry): string => r.dst;
+
+/** Entries wanted but missing or different (with what the kernel has), and entries only the kernel has. */
+function diffKeyed<T>(want: readonly T[], have: readonly T[], key: (t: T) => string, same: (want: T, have: T) => boolean): { changed: { want: T; have?: T }[]; stale: T[] } {
+  const byKey = new Map(have.map((h) => [key(h), h]));
+  const changed: { want: T; have?: T }[] = [];
+  for (const w of want) {
+    const h = byKey.get(key(w));
+    byKey.delete(key(w));
+    if (!h) changed.push({ want: w });
+    else if (!same(w, h)) changed.push({ want: w, have: h });
+  }
+  return { changed, stale: [...byKey.values()] };
+}
 const sameRoute = (a: RouteEntry, b: RouteEntry): boolean =>
   a.kind === b.kind && (a.gateway ?? '') === (b.gateway ?? '') && (a.kind === 'blackhole' || a.dev === undefined || a.dev === b.dev) && Boolean(a.onlink) === Boolean(b.onlink);
 
@@ -180,37 +192,22 @@ export function planApply(desired: DesiredState, actual: KernelState): ApplyPlan
   // Entries on a device that is (re)created or removed vanish with it.
   const live = <T extends { dev?: string }>(xs: readonly T[]) => xs.filter((x) => x.dev === undefined || !gone.has(x.dev));
 
-  const fdbLines: string[] = [];
-  const haveFdb = new Map(live(actual.fdb).map((e) => [`${e.dev} ${e.mac}`, e]));
-  for (const e of desired.fdb) {
-    const h = haveFdb.get(`${e.dev} ${e.mac}`);
-    haveFdb.delete(`${e.dev} ${e.mac}`);
-    if (!h || h.dst !== e.dst) fdbLines.push(fdbLine(e));
-  }
-  for (const e of haveFdb.values()) fdbLines.push(`fdb del ${e.mac} dev ${e.dev} dst ${e.dst} self`);
+  const fdb = diffKeyed(desired.fdb, live(actual.fdb), (e) => `${e.dev} ${e.mac}`, (a, b) => a.dst === b.dst);
+  const fdbLines = [...fdb.changed.map((c) => fdbLine(c.want)), ...fdb.stale.map((e) => `fdb del ${e.mac} dev ${e.dev} dst ${e.dst} self`)];
 
-  const neighAdd: string[] = [];
-  const haveNeigh = new Map(live(actual.neighbours).map((n) => [`${n.dev} ${n.ip}`, n]));
-  for (const n of desired.neighbours) {
-    const h = haveNeigh.get(`${n.dev} ${n.ip}`);
-    haveNeigh.delete(`${n.dev} ${n.ip}`);
-    if (!h || h.mac !== n.mac) neighAdd.push(neighLine(n));
-  }
-  const neighDel = [...haveNeigh.values()].map((n) => `neigh del ${n.ip} dev ${n.dev}`);
+  const neigh = diffKeyed(desired.neighbours, live(actual.neighbours), (n) => `${n.dev} ${n.ip}`, (a, b) => a.mac === b.mac);
+  const neighAdd = neigh.changed.map((c) => neighLine(c.want));
+  const neighDel = neigh.stale.map((n) => `neigh del ${n.ip} dev ${n.dev}`);
 
+  const routes = diffKeyed(desired.routes, live(actual.routes), (r) => r.dst, sameRoute);
   const routeLines: string[] = [];
-  const haveRoutes = new Map(live(actual.routes).map((r) => [routeKey(r), r]));
-  for (const r of desired.routes) {
-    const h = haveRoutes.get(routeKey(r));
-    haveRoutes.delete(routeKey(r));
-    if (!h || !sameRoute(r, h)) {
-      // Linux refuses to replace an IPv6 route by one with an onlink gateway ("Nexthop has invalid
-      // gateway"): delete it first, in the same batch.
-      if (h && r.family === 6) routeLines.push(`route del ${r.dst} proto ${ROUTE_PROTOCOL}`);
-      routeLines.push(routeLine(r));
-    }
+  for (const { want, have } of routes.changed) {
+    // Linux refuses to replace an IPv6 route by one with an onlink gateway ("Nexthop has invalid
+    // gateway"): delete it first, in the same batch.
+    if (have && want.family === 6) routeLines.push(`route del ${want.dst} proto ${ROUTE_PROTOCOL}`);
+    routeLines.push(routeLine(want));
   }
-  for (const r of haveRoutes.values()) routeLines.push(`route del ${r.dst} proto ${ROUTE_PROTOCOL}`);
+  for (const r of routes.stale) routeLines.push(`route del ${r.dst} proto ${ROUTE_PROTOCOL}`);
 
   const ipLines = [...neighAdd, ...routeLines, ...neighDel, ...removedDevices.map((n) => `link del ${n}`)];
   const changes = devLines.filter((l) => l.startsWith('link add') || l.startsWith('link set') || l.startsWith('addr')).length + removedDevices.length + fdbLines.length + neighAdd.length + neighDel.length + routeLines.length;
