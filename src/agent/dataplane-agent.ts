@@ -135,6 +135,8 @@ export async function runAgentProcess(): Promise<void> {
   };
   report();
   const healthTimer = setInterval(report, 2000);
+  // Readiness waits for the first route resync: say so as soon as it has run.
+  void agent.routes.firstResync().then(report);
   process.on('message', (m: { type?: string; id?: number }) => {
     if (m?.type === 'metrics?') process.send?.({ type: 'metrics', id: m.id, text: agent.metrics.registry.render() });
   });

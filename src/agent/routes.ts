@@ -15,6 +15,8 @@ export interface RouteWiring {
   status(): ReconcilerStatus;
   /** The MTU workloads get now (VXLAN or host), once the first pass ran. */
   workloadMtu(): number | undefined;
+  /** Resolves after the first full resync (readiness can be reported at once). */
+  firstResync(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,8 @@ export function startRoutes(deps: { ds: Datastore; ipam: TunnelIpam; nodename: s
   repaired.inc({}, 0);
   failures.inc({}, 0);
   let mtu: number | undefined;
+  let resynced!: () => void;
+  const firstResync = new Promise<void>((r) => (resynced = r));
   const refreshGauges = () => {
     const s = reconciler.status();
     programmed.set({ kind: 'route' }, s.routes - s.blackholes);
@@ -42,7 +46,10 @@ export function startRoutes(deps: { ds: Datastore; ipam: TunnelIpam; nodename: s
     log: log.child({ component: 'routes' }),
     hooks: {
       onPass(p) {
-        if (p.full) resyncs.inc();
+        if (p.full) {
+          resyncs.inc();
+          resynced();
+        }
         if (p.repaired > 0) repaired.inc({}, p.repaired);
         if (p.failed > 0) failures.inc({}, p.failed);
         applyTime.observe({ kind: p.full ? 'full' : 'incremental' }, p.seconds);
@@ -76,6 +83,7 @@ export function startRoutes(deps: { ds: Datastore; ipam: TunnelIpam; nodename: s
   return {
     status: () => reconciler.status(),
     workloadMtu: () => mtu,
+    firstResync: () => firstResync,
     async stop() {
       reconciler.stop();
       await syncer.stop();

@@ -47,7 +47,7 @@ spec: {cidr: "fd00:10:244::/48", blockSize: 122, vxlanMode: ${mode}, natOutgoing
 
 function tabby(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [join(repo, 'dist/bin/tabby.cjs'), ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(repo, 'dist/bin/tabby.cjs'), ...args], { timeout: 300_000 }, (err, stdout, stderr) => {
       done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -100,7 +100,7 @@ const podsOf = () => JSON.parse(readFileSync(`${plan.stateDir}/state.json`, 'utf
 const ipOf = (name: string, family: 4 | 6) => state.pods.find((p) => p.name === name)!.ips.find((a) => a.includes(':') === (family === 6))!;
 const blockOf = (ip: string, family: 4 | 6) => formatCIDR(enclosingCIDR(parseIP(ip), family === 4 ? 26 : 122));
 
-describe('overlay: pods on different nodes (VXLAN, CrossSubnet, natOutgoing, restarts, drift)', { timeout: 300_000 }, () => {
+describe('overlay: pods on different nodes (VXLAN, CrossSubnet, natOutgoing, restarts, drift)', { timeout: 900_000 }, () => {
   before(async () => {
     await labDown(LAB);
     workdir = mkdtempSync(join(tmpdir(), 'tbo-overlay-'));
