@@ -100,7 +100,11 @@ export class RouteReconciler {
   onUpdates(updates: readonly { readonly key: string; readonly value: unknown }[]): void {
     const refresh = this.refreshMs();
     let relevant = false;
-    for (const u of updates) relevant = this.view.applyKV(u.key, u.value) || relevant;
+    for (const u of updates) {
+      relevant = this.view.applyKV(u.key, u.value) || relevant;
+      const problem = this.view.problems.get(u.key);
+      if (problem) this.opts.log.warn('ignoring a resource the route reconciler cannot use', { key: u.key, problem });
+    }
     if (relevant) this.schedule('incremental');
     // A new routeRefreshInterval takes effect now, not after the old interval ran out.
     if (this.refreshMs() !== refresh && this.lastFullAt !== 0) this.armTimer();
