@@ -10,7 +10,8 @@ import { type GcPassResult, runIpamGcLoop } from '../controllers/ipam-gc.js';
 import type { Datastore } from '../datastore/index.js';
 import { addDatastoreOptions, type DatastoreFlags, openDatastoreFromFlags } from '../ctl/datastore-options.js';
 import { DEFAULT_LEAK_GRACE_PERIOD_MS } from '../ipam/core/gc-plan.js';
-import { KUBE_CONTROLLERS_CONFIGURATION_KEY, STORED, decodeStored } from '../model/index.js';
+import { getStored } from '../client/index.js';
+import { KUBE_CONTROLLERS_CONFIGURATION_KEY, STORED } from '../model/index.js';
 import { parseDuration } from '../util/duration.js';
 import { type Logger, createLogger, parseLogLevel } from '../util/log.js';
 
@@ -27,9 +28,8 @@ export interface ControllersOptions {
 
 /** The grace period configured in KubeControllersConfiguration "default", if any. */
 export async function configuredLeakGracePeriod(ds: Datastore): Promise<number | undefined> {
-  const kv = await ds.get(KUBE_CONTROLLERS_CONFIG_KEY);
-  if (!kv) return undefined;
-  const text = decodeStored(STORED.KubeControllersConfiguration, kv.key, kv.value).spec?.controllers?.node?.leakGracePeriod;
+  const found = await getStored(ds, STORED.KubeControllersConfiguration, 'default');
+  const text = found?.value.spec?.controllers?.node?.leakGracePeriod;
   return text === undefined ? undefined : parseDuration(text, `${KUBE_CONTROLLERS_CONFIG_KEY} spec.controllers.node.leakGracePeriod`);
 }
 
