@@ -49,8 +49,7 @@ import {
   type ReleaseRequest,
   type TunnelIpam,
 } from './api.js';
-import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, collectCooled, ordinalOf, reusableAt } from './core/block.js';
-import { blockValue } from './core/block-text.js';
+import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, collectCooled, encodeBlock, ordinalOf, reusableAt } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { fnv1a32 } from './core/block-order.js';
 import { handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
@@ -427,7 +426,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     const handle = adjustHandle({ ...base, deleted: false }, blockCidr, delta);
     const hKey = handleKey(cursor.handleId);
     const ops: TxnOp[] = [
-      { op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision },
+      { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision },
       cursor.current
         ? { op: 'update', key: hKey, value: encodeHandle(handle), revision: cursor.current.revision }
         : { op: 'create', key: hKey, value: encodeHandle(handle) },

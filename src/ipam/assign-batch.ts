@@ -23,8 +23,7 @@ import { type CIDR, type IPAddr, type IPFamily, formatCIDR } from '../ip/index.j
 import type { Logger } from '../util/log.js';
 import type { AssignedAddress } from './api.js';
 import type { BlockCache } from './block-cache.js';
-import { type AllocationBlock, affineNode, assignFromBlock, assignableCount } from './core/block.js';
-import { blockTextBytes, blockValue } from './core/block-text.js';
+import { type AllocationBlock, affineNode, assignFromBlock, assignableCount, encodeBlock } from './core/block.js';
 import { handleKey } from './core/keys.js';
 import { type IpamHandle, adjustHandle, encodeHandle } from './core/records.js';
 import type { Ticket } from './group-commit.js';
@@ -174,7 +173,7 @@ export class AssignBatcher {
         const r = assignFromBlock(touched.get(vb.key)?.block ?? now(vb), need, t.handleId, t.attrs, t.reserved);
         if (r.ordinals.length === 0) continue;
         // Sizing a block's value builds its text pieces: only worth it when the transaction holds another block already.
-        if (!working.has(vb.key) && (working.size > 0 || touched.size > 0)) extraBytes += blockTextBytes(vb.value);
+        if (!working.has(vb.key) && (working.size > 0 || touched.size > 0)) extraBytes += Buffer.byteLength(JSON.stringify(encodeBlock(vb.value)));
         touched.set(vb.key, { vb, block: r.block });
         picks.push({ key: vb.key, cidr: formatCIDR(vb.value.cidr), ords: r.ordinals });
         need -= r.ordinals.length;
@@ -193,7 +192,7 @@ export class AssignBatcher {
     const ops: TxnOp[] = [];
     for (const { vb, block } of working.values()) {
       owners.push({ kind: 'block', cidr: vb.value.cidr });
-      ops.push({ op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision });
+      ops.push({ op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision });
     }
     const handles: IpamHandle[] = [];
     for (const { t, picks } of planned) {

@@ -24,8 +24,7 @@ import type { KeyedMutex } from './keyed-mutex.js';
 import { type CIDR, type IPAddr, enclosingCIDR, formatCIDR, formatIP, parseIP } from '../ip/index.js';
 import { type AssignedAddress, IpamError, type ReleaseRequest } from './api.js';
 import type { BlockCache } from './block-cache.js';
-import { type AllocationBlock, addressAt, affineNode, collectCooled, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
-import { blockValue } from './core/block-text.js';
+import { type AllocationBlock, addressAt, affineNode, collectCooled, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
 import { isValidHandleId } from './core/keys.js';
 import { type IpamHandle, adjustHandle, cooldownSeconds, encodeHandle } from './core/records.js';
 import { blockKey } from './core/keys.js';
@@ -291,7 +290,7 @@ function blockWriteOp(vb: Versioned<AllocationBlock>, block: AllocationBlock): T
   // An unowned block with nothing left in it is deleted, as Calico does on release.
   return isEmpty(block) && block.affinity === null
     ? { op: 'delete', key: vb.key, revision: vb.revision }
-    : { op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision };
+    : { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision };
 }
 
 export function assigned(block: AllocationBlock, ord: number): AssignedAddress {
