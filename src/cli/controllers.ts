@@ -7,14 +7,14 @@
 
 import type { Command } from 'commander';
 import { type GcPassResult, runIpamGcLoop } from '../controllers/ipam-gc.js';
-import type { Datastore } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
 import { addDatastoreOptions, type DatastoreFlags, openDatastoreFromFlags } from '../ctl/datastore-options.js';
-import { parseDuration } from '../ipam/core/duration.js';
 import { DEFAULT_LEAK_GRACE_PERIOD_MS } from '../ipam/core/gc-plan.js';
-import { isJsonObject } from '../ipam/core/json.js';
+import { KUBE_CONTROLLERS_CONFIGURATION_KEY, STORED, decodeStored } from '../model/index.js';
+import { parseDuration } from '../util/duration.js';
 import { type Logger, createLogger, parseLogLevel } from '../util/log.js';
 
-export const KUBE_CONTROLLERS_CONFIG_KEY = '/calico/resources/v3/projectcalico.org/kubecontrollersconfigurations/default';
+export const KUBE_CONTROLLERS_CONFIG_KEY = KUBE_CONTROLLERS_CONFIGURATION_KEY;
 
 export interface ControllersOptions {
   /** Explicit grace period (ms); otherwise read from KubeControllersConfiguration. */
@@ -28,11 +28,9 @@ export interface ControllersOptions {
 /** The grace period configured in KubeControllersConfiguration "default", if any. */
 export async function configuredLeakGracePeriod(ds: Datastore): Promise<number | undefined> {
   const kv = await ds.get(KUBE_CONTROLLERS_CONFIG_KEY);
-  const spec = kv && isJsonObject(kv.value) && isJsonObject(kv.value['spec']) ? kv.value['spec'] : undefined;
-  const controllers = spec && isJsonObject(spec['controllers']) ? spec['controllers'] : undefined;
-  const node = controllers && isJsonObject(controllers['node']) ? controllers['node'] : undefined;
-  const text = node?.['leakGracePeriod'];
-  return typeof text === 'string' ? parseDuration(text, `${KUBE_CONTROLLERS_CONFIG_KEY} spec.controllers.node.leakGracePeriod`) : undefined;
+  if (!kv) return undefined;
+  const text = decodeStored(STORED.KubeControllersConfiguration, kv.key, kv.value).spec?.controllers?.node?.leakGracePeriod;
+  return text === undefined ? undefined : parseDuration(text, `${KUBE_CONTROLLERS_CONFIG_KEY} spec.controllers.node.leakGracePeriod`);
 }
 
 export async function runControllers(ds: Datastore, opts: ControllersOptions = {}): Promise<void> {

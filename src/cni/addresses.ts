@@ -42,20 +42,6 @@ export function ipamFailure(err: unknown, what: string): CniError {
   return new CniError(CniCode.Internal, `${what}: ${(err as Error).message ?? String(err)}`, undefined, { cause: err });
 }
 
-/** Parses a pool or address annotation: a JSON list of strings. */
-export function parseListAnnotation(key: string, value: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    parsed = undefined;
-  }
-  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) {
-    throw new CniError(CniCode.InvalidNetworkConfig, `annotation ${key}=${JSON.stringify(value)} must be a JSON list of strings, e.g. '["10.244.0.0/16"]'`);
-  }
-  return parsed;
-}
-
 export async function allocateAddresses(ipam: Ipam, req: AddressRequest): Promise<Allocation> {
   if (req.fixed && req.fixed.length > 0) return assignFixed(ipam, req, req.fixed);
   const num4 = req.assignIpv4 ? 1 : 0;

@@ -1,16 +1,6 @@
-// The IPAM module's public surface: the allocator, the annotation helpers the CNI path uses, the
-// pool overlap check, and the operations behind `tabbyctl ipam`.
+// The IPAM module's public surface: the `Ipam` API and its errors, the block allocator, the pool
+// overlap check and the store. Pod annotations are parsed by the model (model/annotations.ts).
 export * from './api.js';
 export { BlockAllocator, type AllocatorOptions } from './allocator.js';
-export {
-  ANNOTATION_IPV4_POOLS,
-  ANNOTATION_IPV6_POOLS,
-  ANNOTATION_IP_ADDRS,
-  AnnotationError,
-  parseIpAddrsAnnotation,
-  parsePoolsAnnotation,
-  resolveIpamAnnotations,
-  type IpamAnnotationRequest,
-} from './core/annotations.js';
 export { checkPoolOverlap, poolFromResource, type IpamPool } from './core/pools.js';
 export { IpamStore } from './store.js';
