@@ -12,7 +12,7 @@
 // a cluster's blocks hold ~11 KB each, and a claim is on the allocation path. Only when a pool
 // has no free subnet left are the blocks read, to look for an empty one to take over.
 
-import type { Datastore, KeyInfo } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/datastore.js';
 import { type CIDR, type IPFamily, cidrContains, cidrsOverlap, formatCIDR } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
@@ -53,12 +53,12 @@ export class BlockClaimer {
   ) {}
 
   /**
-   * Claim one new block for `node` from `pools`: a subnet with no block, else an empty block of
+   * Claim one new block for `node` from `pools` (`cidrs`: the family's existing blocks, from their
+   * keys): a subnet with no block, else an empty block of
    * another node old enough to reclaim. Undefined when the pools have neither; otherwise the
    * state moved on (even when another node won the subnet) and the caller looks again.
    */
-  async claimNew(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet, blockKeys?: readonly KeyInfo[]): Promise<Claim | undefined> {
-    const cidrs = await this.store.listBlockCidrs(family, blockKeys);
+  async claimNew(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet, cidrs: readonly CIDR[]): Promise<Claim | undefined> {
     const existing = new BlockIndex(cidrs);
     for (const pool of pools) {
       const inPool = cidrs.filter((c) => cidrsOverlap(pool.cidr, c)).length;
