@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 
 const entries = {
   tabbyctl: 'dist/src/ctl/main.js',
-  tabby: 'dist/src/cli/main.js',
+  tabby: 'dist/src/tabby/main.js',
   // The TypeScript CNI forwarder: installed as the `tabby`/`tabby-ipam` plugins when no C compiler built the shim.
   'tabby-cni': 'dist/src/cni/forwarder-main.js',
 };

@@ -20,3 +20,4 @@ export {
   type IpamUpdate,
   type ResourceUpdate,
 } from './cluster-syncer.js';
+export { timestamp } from './write-plan.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TxnOp, TxnResult } from '../datastore/datastore.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { type AssignedAddress, IpamError } from './api.js';
