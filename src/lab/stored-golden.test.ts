@@ -1,7 +1,8 @@
 // Behaviour unchanged, proven: a lab run (real etcd, `tabby node` agents, the CNI plugin, IPAM,
 // the resource client) stores exactly the keys and values recorded from the code before the
 // layer refactor (testdata/stored-golden.json), byte for byte after normalising what differs run
-// to run. Needs root and a `make build`.
+// to run; and tabbyctl and tabby print what they printed then (testdata/cli-golden.json), over the
+// same cluster, normalised the same way. Needs root and a `make build`.
 //
 // Values are compared as JSON text (each writer stores compact JSON, so the text of the parsed
 // value is the stored text). Normalised, explicitly and nothing else:
@@ -14,7 +15,7 @@
 // in a handle, a block attribute and a WorkloadEndpoint gets the same placeholder everywhere.
 // Entries are numbered in the order of their stored keys and then sorted by normalised key (a
 // handle's key holds a random container ID, so its place among the raw keys is random).
-// Revisions are not part of the values and are not compared.
+// Revisions are not part of the values and are not compared (in CLI output, resourceVersion → <rev>).
 //
 // Record (on the old code only): TABBY_GOLDEN_RECORD=1 node --test dist/src/lab/stored-golden.test.js
 
@@ -27,10 +28,32 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openCluster } from './cluster.js';
 import { labDown } from './down.js';
+import { openEtcdBridge } from './etcd-bridge.js';
 import { planLab } from './plan.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const GOLDEN = join(repo, 'src/lab/testdata/stored-golden.json');
+const CLI_GOLDEN = join(repo, 'src/lab/testdata/cli-golden.json');
+/** Commands whose output must not change: data in every format, and the help texts. */
+const CLI_RUNS: readonly string[][] = [
+  ['tabbyctl', 'get', 'nodes', '-o', 'wide'],
+  ['tabbyctl', 'get', 'ippools'],
+  ['tabbyctl', 'get', 'ippools', '-o', 'yaml'],
+  ['tabbyctl', 'get', 'workloadendpoints', '-A', '-o', 'wide'],
+  ['tabbyctl', 'get', 'profiles', '-o', 'json'],
+  ['tabbyctl', 'get', 'networkpolicies', '-A', '-o', 'yaml'],
+  ['tabbyctl', 'get', 'pods', '-A'],
+  ['tabbyctl', 'ipam', 'show', '--show-blocks'],
+  ['tabbyctl', 'ipam', 'check'],
+  ['tabbyctl', 'get', 'nosuchkind'],
+  ['tabbyctl', '--help'],
+  ['tabbyctl', 'get', '--help'],
+  ['tabbyctl', 'ipam', '--help'],
+  ['tabby', '--help'],
+  ['tabby', 'node', '--help'],
+  ['tabby', 'controllers', '--help'],
+  ['tabby', 'lab', '--help'],
+];
 const LAB = 'tblgold';
 const plan = planLab(LAB, 2);
 
@@ -87,6 +110,17 @@ spec:
 `;
 const STEP3 = 'apiVersion: v1\nkind: Pod\nmetadata: {name: a1, namespace: alpha}\n';
 
+/** Runs a built executable with only the datastore in its environment; exit code and output. */
+function run(bin: string, args: readonly string[], endpoint: string): Promise<string> {
+  return new Promise((done) => {
+    const env = { PATH: process.env['PATH'] ?? '', ETCD_ENDPOINTS: endpoint, DATASTORE_TYPE: 'etcdv3' };
+    execFile(process.execPath, [join(repo, `dist/bin/${bin}.cjs`), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      done(`exit ${code}\n--- stdout\n${stdout.replaceAll(endpoint, '<endpoint>')}--- stderr\n${stderr.replaceAll(endpoint, '<endpoint>')}`);
+    });
+  });
+}
+
 function tabby(args: string[]): Promise<void> {
   return new Promise((done, fail) => {
     execFile(process.execPath, [join(repo, 'dist/bin/tabby.cjs'), ...args], { timeout: 120_000 }, (err, stdout, stderr) =>
@@ -103,11 +137,11 @@ const PATTERNS: readonly [RegExp, string][] = [
 ];
 const TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g;
 
-/** Every key and value under `/`, in key order, with the run-to-run fields normalised. */
-export function normaliseDump(items: readonly { key: string; value: unknown }[]): { key: string; value: string }[] {
+/** A namer of run-to-run values: the same text gets the same placeholder. */
+function placeholders(): (what: string, text: string) => string {
   const seen = new Map<string, string>();
   const counters = new Map<string, number>();
-  const name = (what: string, text: string): string => {
+  return (what: string, text: string): string => {
     let p = seen.get(text);
     if (p === undefined) {
       const n = (counters.get(what) ?? 0) + 1;
@@ -117,6 +151,18 @@ export function normaliseDump(items: readonly { key: string; value: unknown }[])
     }
     return p;
   };
+}
+
+/** CLI output with the run-to-run fields normalised as in the dump, plus revisions (resourceVersion). */
+export function normaliseOutput(text: string, name = placeholders()): string {
+  let t = text.replace(TIME, '<time>').replace(/("?resourceVersion"?:\s*)"\d+"/g, '$1"<rev>"');
+  for (const [re, what] of PATTERNS) t = t.replace(re, (m) => name(what, m));
+  return t;
+}
+
+/** Every key and value under `/`, in key order, with the run-to-run fields normalised. */
+export function normaliseDump(items: readonly { key: string; value: unknown }[]): { key: string; value: string }[] {
+  const name = placeholders();
   return [...items]
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .map(({ key, value }) => {
@@ -155,15 +201,26 @@ describe('stored keys and values of a lab run', { timeout: 600_000 }, () => {
     await tabby(['lab', 'delete', '--name', LAB, '-f', join(workdir, 'step3.yaml')]);
     const cluster = await openCluster(plan);
     let dump: { key: string; value: string }[];
+    const outputs: { command: string; output: string }[] = [];
     try {
       dump = normaliseDump((await cluster.datastore.list('/')).items);
+      const bridge = await openEtcdBridge(plan.etcd.socket);
+      try {
+        for (const [bin, ...args] of CLI_RUNS) outputs.push({ command: [bin, ...args].join(' '), output: normaliseOutput(await run(bin!, args, bridge.endpoint)) });
+      } finally {
+        await bridge.close();
+      }
     } finally {
       await cluster.close();
     }
     if (process.env['TABBY_GOLDEN_RECORD'] === '1') {
       writeFileSync(GOLDEN, `${JSON.stringify(dump, null, 1)}\n`);
+      writeFileSync(CLI_GOLDEN, `${JSON.stringify(outputs, null, 1)}\n`);
       return;
     }
+    const cliGolden = JSON.parse(readFileSync(CLI_GOLDEN, 'utf8')) as { command: string; output: string }[];
+    assert.deepEqual(outputs.map((o) => o.command), cliGolden.map((g) => g.command), 'the same commands');
+    for (let i = 0; i < cliGolden.length; i++) assert.equal(outputs[i]!.output, cliGolden[i]!.output, `the output of ${cliGolden[i]!.command}`);
     const golden = JSON.parse(readFileSync(GOLDEN, 'utf8')) as { key: string; value: string }[];
     assert.deepEqual(dump.map((d) => d.key), golden.map((g) => g.key), 'the same keys');
     for (let i = 0; i < golden.length; i++) assert.equal(dump[i]!.value, golden[i]!.value, `the value at ${golden[i]!.key}`);
