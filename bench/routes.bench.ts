@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnCommand } from '../src/cni/exec.js';
+import { spawnCommand } from '../src/cni/index.js';
 import type { JsonValue as DatastoreKV } from '../src/datastore/datastore.js';
 import { EtcdDatastore } from '../src/datastore/etcd.js';
 import { startEtcd } from '../src/testing/etcd.js';

@@ -5,7 +5,7 @@
 // live in src/dataplane.
 
 import type { Datastore } from '../datastore/datastore.js';
-import { Syncer } from '../datastore/syncer.js';
+import { Syncer } from '../datastore/index.js';
 import { KernelDriver, type CommandRunner, type ReconcilerStatus, RouteReconciler, TunnelAddresses, WATCH_PREFIXES } from '../dataplane/index.js';
 import type { TunnelIpam } from '../ipam/index.js';
 import type { Logger } from '../util/log.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { spawnCommand } from '../cni/exec.js';
+import { spawnCommand } from '../cni/index.js';
 import { nullLogger } from '../util/log.js';
 import { type KV, block, deleted, node, pool } from './core/scenario.testkit.js';
 import { type CommandRunner, KernelDriver } from './kernel.js';
