@@ -92,10 +92,9 @@ export interface OpenMessage {
   readonly holdTime: number;
   /** BGP Identifier as an unsigned 32-bit number. */
   readonly bgpId: number;
-  /** Every capability from every Capabilities optional parameter, in wire order. */
+  /** Every capability from every Capabilities optional parameter, in wire order. (Any other
+   *  optional parameter type is an Unsupported Optional Parameter error, RFC 4271 §6.2.) */
   readonly capabilities: readonly Capability[];
-  /** Optional parameters other than Capabilities (type 2), kept raw. */
-  readonly otherParameters?: readonly RawParameter[];
   readonly layout?: OpenLayout;
 }
 
@@ -103,15 +102,8 @@ export interface OpenMessage {
 export interface OpenLayout {
   /** Capabilities per Capabilities parameter, in order (one parameter holding all is canonical). */
   readonly capabilitiesPerParameter: readonly number[];
-  /** Where each raw parameter sat among the Capabilities parameters (index into the parameter list). */
-  readonly otherParameterPositions: readonly number[];
   /** RFC 9072 extended optional-parameters length was used. */
   readonly extendedParameters: boolean;
-}
-
-export interface RawParameter {
-  readonly paramType: number;
-  readonly value: Uint8Array;
 }
 
 export interface UpdateMessage {
@@ -178,6 +170,8 @@ export interface MultiprotocolCapability {
  *  refresh (128), enhanced route refresh (70, RFC 7313), extended messages (6, RFC 8654). */
 export interface SimpleCapability {
   readonly kind: 'route-refresh' | 'route-refresh-cisco' | 'enhanced-route-refresh' | 'extended-message';
+  /** Octets a sender put in the value anyway (ignored, kept so the OPEN re-encodes as received). */
+  readonly extra?: Uint8Array;
 }
 
 /** RFC 4724 (with RFC 8538's N bit). */
@@ -190,11 +184,15 @@ export interface GracefulRestartCapability {
   /** Seconds, 12 bits. */
   readonly restartTime: number;
   readonly families: readonly GracefulRestartFamily[];
+  /** Restart-flag bits not defined yet (low two of the four), as received. */
+  readonly otherFlags?: number;
 }
 
 export interface GracefulRestartFamily extends AfiSafi {
   /** F bit: forwarding state for this family was preserved across the restart. */
   readonly forwardingPreserved: boolean;
+  /** Per-family flag bits other than F, as received. */
+  readonly otherFlags?: number;
 }
 
 /** RFC 6793: the speaker's real, possibly 4-octet, AS number. */
