@@ -1,0 +1,7 @@
+// The BGP speaker (DESIGN.md §7): wire codec (wire/), FSM (fsm/), RIBs and decision (rib/) —
+// all pure — plus the session shell (session/), the Speaker that owns them, the configuration
+// file and the standalone daemon (`tabby bgp run`). Other folders use only what this file exports.
+export { Speaker, type SpeakerStatus, type PeerStatus, type RouteView, formatId } from './speaker.js';
+export { parseSpeakerConfig, BgpConfigError, DEFAULT_STATUS_SOCKET, type SpeakerConfig, type PeerConfig } from './config.js';
+export { runDaemon, queryDaemon, loadSpeakerConfig, renderMetrics, type StatusRequest } from './daemon.js';
+export { BGP_ROUTE_PROTOCOL } from './session/kernel.js';
