@@ -55,6 +55,8 @@ export interface SpeakerConfig {
   readonly statusSocket: string;
   readonly metricsAddress?: { host: string; port: number };
   readonly gracefulRestartTime: number;
+  /** When restarting: how long to wait for every peer's End-of-RIB before selecting and sending anyway. */
+  readonly selectionDeferralTime: number;
   /** Milliseconds changes may wait before being sent (pacing, like MRAI); 0 = next turn. */
   readonly updateDelayMs: number;
   readonly logLevel?: string;
@@ -114,7 +116,14 @@ const configSchema = v.strictObject({
   holdTime: v.optional(seconds, 90),
   keepaliveTime: v.optional(seconds, 0),
   connectRetryTime: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)), 5),
-  gracefulRestart: v.optional(v.strictObject({ enabled: v.optional(v.boolean(), true), restartTime: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4095)), 120) }), {}),
+  gracefulRestart: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean(), true),
+      restartTime: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4095)), 120),
+      selectionDeferralTime: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(3600)), 240),
+    }),
+    {},
+  ),
   originate: v.optional(v.array(text), []),
   kernel: v.optional(v.union([v.literal('none'), v.strictObject({ table: v.optional(v.union([v.literal('main'), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4294967295))]), 'main'), resyncSeconds: v.optional(v.pipe(v.number(), v.minValue(1)), 30) })]), {}),
   statusSocket: v.optional(text, DEFAULT_STATUS_SOCKET),
@@ -251,6 +260,7 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
     statusSocket: c.statusSocket,
     ...(metricsAddress ? { metricsAddress } : {}),
     gracefulRestartTime: c.gracefulRestart.restartTime,
+    selectionDeferralTime: c.gracefulRestart.selectionDeferralTime,
     updateDelayMs: c.updateDelayMs,
     ...(c.logLevel ? { logLevel: c.logLevel } : {}),
     peers,

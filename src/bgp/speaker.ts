@@ -80,7 +80,7 @@ export class Speaker {
       if (left > 0 && this.peerList.some((p) => p.config.gracefulRestart)) {
         this.restarting = true;
         this.kernel.holdRemovals = true;
-        this.deferralTimer = setTimeout(() => this.finishRestart('restart time ran out before every peer sent End-of-RIB'), this.config.gracefulRestartTime * 1000);
+        this.deferralTimer = setTimeout(() => this.finishRestart('selection deferral time ran out before every peer sent End-of-RIB'), this.config.selectionDeferralTime * 1000);
         this.log.info('restarting gracefully: keeping the kernel routes of the previous run until peers resend theirs', { routes: left });
       } else if (left > 0) void this.kernel.apply();
     }

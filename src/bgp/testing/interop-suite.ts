@@ -10,7 +10,7 @@
 //   6. Tabby as route-reflector client of the peer: the same, seen in Tabby's RIB.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it as nodeIt } from 'node:test';
 import { NetLab, waitFor } from './netlab.js';
 import { type Router, type RouterSpec, TabbyRouter, makeRouter } from './routers.js';
 
@@ -45,6 +45,17 @@ export function interopSuite(kind: Kind, labId: number): void {
       await lab?.destroy();
     });
 
+    // On failure, the daemons' recent logs go with the error, so a CI failure can be read.
+    const it = (name: string, fn: () => Promise<void>) =>
+      nodeIt(name, async () => {
+        try {
+          await fn();
+        } catch (e) {
+          const logs = ['tabby-t', 'tabby-u', `bird-x`, 'gobgp-x', 'bgpd-x'].map((n) => `--- ${n}\n${lab.logOf(n).split('\n').slice(-40).join('\n')}`).join('\n');
+          (e as Error).message += `\n${logs}`;
+          throw e;
+        }
+      });
     const T = () => lab.node('t');
     const X = () => lab.node('x');
     const U = () => lab.node('u');
@@ -53,12 +64,12 @@ export function interopSuite(kind: Kind, labId: number): void {
       let tabby: TabbyRouter;
       let peer: Router;
       const tabbySpec = (): RouterSpec => ({
-        node: 't', as: 65001, routerId: T().v4, restartTime: 5,
+        node: 't', as: 65001, routerId: T().v4, restartTime: 10,
         originate: ['10.1.0.0/24', '2001:db8:1001::/64'],
         neighbors: [{ address: X().v4, as: 65002, family: 'ipv4' }, { address: X().v6, as: 65002, family: 'ipv6' }],
       });
       const peerSpec = (): RouterSpec => ({
-        node: 'x', as: 65002, routerId: X().v4, restartTime: 5,
+        node: 'x', as: 65002, routerId: X().v4, restartTime: 10,
         originate: ['10.2.0.0/24', '2001:db8:1002::/64'],
         neighbors: [{ address: T().v4, as: 65001, family: 'ipv4' }, { address: T().v6, as: 65001, family: 'ipv6' }],
       });
@@ -79,20 +90,29 @@ export function interopSuite(kind: Kind, labId: number): void {
         const k6 = await waitFor('the peer\'s IPv6 route in Tabby\'s kernel', async () => (await kernelRoutes(lab, 't', 6)).get('2001:db8:1002::/64'));
         assert.equal(k6, X().v6);
         const p = await tabby.peer(X().v4);
-        assert.deepEqual(p.prefixes, { received: 1, accepted: 1, advertised: 1 });
+        // FRR sends our own route back (our AS in its path): received, not accepted.
+        assert.deepEqual({ accepted: p.prefixes.accepted, advertised: p.prefixes.advertised }, { accepted: 1, advertised: 1 });
+        assert.ok(p.prefixes.received >= 1);
         const learned = (await tabby.rib('ipv4')).get('10.2.0.0/24');
         assert.deepEqual(learned?.asPath, [65002]);
       });
 
-      it('route refresh: Tabby asks the peer, the peer asks Tabby, routes are sent again', async () => {
+      it('route refresh: Tabby asks the peer, the peer sends its routes again', async () => {
         const before1 = (await tabby.peer(X().v4)).updates.received;
         await tabby.refreshIn(X().v4);
         await waitFor('the peer to resend after our ROUTE-REFRESH', async () => ((await tabby.peer(X().v4)).updates.received > before1 ? true : undefined));
-        const before2 = (await tabby.peer(X().v4)).updates.sent;
-        await peer.refreshIn(T().v4);
-        await waitFor('Tabby to resend after the peer\'s ROUTE-REFRESH', async () => ((await tabby.peer(X().v4)).updates.sent > before2 ? true : undefined));
         assert.ok((await kernelRoutes(lab, 't', 4)).has('10.2.0.0/24'));
       });
+
+      // GoBGP's CLI cannot send a ROUTE-REFRESH (its softresetin re-filters its own copy).
+      if (kind !== 'gobgp') {
+        it('route refresh: the peer asks Tabby, Tabby sends its routes again', async () => {
+          const before2 = (await tabby.peer(X().v4)).updates.sent;
+          await peer.refreshIn(T().v4);
+          await waitFor('Tabby to resend after the peer\'s ROUTE-REFRESH', async () => ((await tabby.peer(X().v4)).updates.sent > before2 ? true : undefined));
+          assert.ok((await peer.rib('ipv4')).has('10.1.0.0/24'));
+        });
+      }
 
       it('graceful restart of the peer: its routes stay installed while it is down, and go when its restart time runs out', async () => {
         await peer.stop('SIGKILL');
@@ -107,7 +127,7 @@ export function interopSuite(kind: Kind, labId: number): void {
           return q.state === 'Established' && !q.stale && q.prefixes.accepted === 1 ? true : undefined;
         });
         assert.equal((await kernelRoutes(lab, 't', 4)).get('10.2.0.0/24'), X().v4);
-        // Down again, and this time it does not come back: the restart time (5 s) runs out.
+        // Down again, and this time it does not come back: the restart time (10 s) runs out.
         await peer.stop('SIGKILL');
         running.splice(running.indexOf(peer), 1);
         await waitFor('Tabby to see the session fail', async () => ((await tabby.peer(X().v4)).state !== 'Established' ? true : undefined));
