@@ -129,8 +129,8 @@ export class NetLab {
   }
 
   /** Runs a command inside a node's namespace to completion. */
-  exec(node: string, cmd: string, args: string[], input?: string): Promise<RunResult> {
-    return sh('ip', ['netns', 'exec', this.node(node).ns, cmd, ...args], input);
+  exec(node: string, cmd: string, args: string[], input?: string, timeoutMs?: number): Promise<RunResult> {
+    return sh('ip', ['netns', 'exec', this.node(node).ns, cmd, ...args], input, timeoutMs);
   }
 
   /** Starts a long-running process inside a node's namespace; killed by `destroy` or `kill`. */

@@ -103,7 +103,7 @@ export class TabbyRouter implements Router {
     return this.lab.exec(this.spec.node, process.execPath, [TABBY_BIN, 'bgp', ...args, '--socket', this.socket]);
   }
 
-  async status(): Promise<{ peers: { address: string; state: string; prefixes: { received: number; accepted: number; advertised: number }; updates: { received: number; sent: number }; stale: boolean; lastError: string }[]; restarting: boolean }> {
+  async status(): Promise<{ peers: { address: string; state: string; since: string; prefixes: { received: number; accepted: number; advertised: number }; updates: { received: number; sent: number }; stale: boolean; lastError: string }[]; restarting: boolean }> {
     // The status socket is a file: the test process reaches it without entering the namespace.
     return (await queryDaemon(this.socket, { command: 'status' })) as Awaited<ReturnType<TabbyRouter['status']>>;
   }
