@@ -19,6 +19,9 @@ declare -A need=(
   [ping]=iputils-ping
   [nsenter]=util-linux
   [conntrack]=conntrack
+  [bird]=bird2
+  [birdc]=bird2
+  [gobgpd]=gobgpd
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -73,6 +73,21 @@ function writeU32(w: Writer, n: number, what: string): void {
   w.u32(n);
 }
 
+/** Value codec of an attribute that is one 4-octet number (MED, LOCAL_PREF, ORIGINATOR_ID). */
+const u32Value = (name: string) => ({
+  decode: (v: Uint8Array): number => {
+    length(v, v.length === 4, '4');
+    return u32(v, 0);
+  },
+  encode: (n: number, _ctx: CodecContext, w: Writer) => writeU32(w, n, name),
+});
+
+/** Value codec of an attribute that is a non-empty list of 4-octet numbers. */
+const u32ListValue = (name: string) => ({
+  decode: (v: Uint8Array): number[] => u32List(v),
+  encode: (list: readonly number[], _ctx: CodecContext, w: Writer) => list.forEach((c) => writeU32(w, c, name)),
+});
+
 const ORIGINS: readonly Origin[] = ['igp', 'egp', 'incomplete'];
 
 function aggregatorRow(code: number, name: string, key: 'aggregator' | 'as4Aggregator', oldSpeakerOnly: boolean): AttributeDescriptor<'aggregator' | 'as4Aggregator'> {
@@ -146,11 +161,7 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     flags: OPTIONAL,
     key: 'med',
     malformed: 'treat-as-withdraw',
-    decode: (v) => {
-      length(v, v.length === 4, '4');
-      return u32(v, 0);
-    },
-    encode: (n, _ctx, w) => writeU32(w, n, 'MULTI_EXIT_DISC'),
+    ...u32Value('MULTI_EXIT_DISC'),
   }),
   row({
     code: ATTR_CODE.LOCAL_PREF,
@@ -159,11 +170,7 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     key: 'localPref',
     malformed: 'treat-as-withdraw',
     internalOnly: true,
-    decode: (v) => {
-      length(v, v.length === 4, '4');
-      return u32(v, 0);
-    },
-    encode: (n, _ctx, w) => writeU32(w, n, 'LOCAL_PREF'),
+    ...u32Value('LOCAL_PREF'),
   }),
   row({
     code: ATTR_CODE.ATOMIC_AGGREGATE,
@@ -184,8 +191,7 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     flags: OPTIONAL_TRANSITIVE,
     key: 'communities',
     malformed: 'treat-as-withdraw',
-    decode: (v) => u32List(v),
-    encode: (list, _ctx, w) => list.forEach((c) => writeU32(w, c, 'COMMUNITIES')),
+    ...u32ListValue('COMMUNITIES'),
   }),
   row({
     code: ATTR_CODE.ORIGINATOR_ID,
@@ -194,11 +200,7 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     key: 'originatorId',
     malformed: 'treat-as-withdraw',
     internalOnly: true,
-    decode: (v) => {
-      length(v, v.length === 4, '4');
-      return u32(v, 0);
-    },
-    encode: (n, _ctx, w) => writeU32(w, n, 'ORIGINATOR_ID'),
+    ...u32Value('ORIGINATOR_ID'),
   }),
   row({
     code: ATTR_CODE.CLUSTER_LIST,
@@ -207,8 +209,7 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
     key: 'clusterList',
     malformed: 'treat-as-withdraw',
     internalOnly: true,
-    decode: (v) => u32List(v),
-    encode: (list, _ctx, w) => list.forEach((c) => writeU32(w, c, 'CLUSTER_LIST')),
+    ...u32ListValue('CLUSTER_LIST'),
   }),
   row({
     code: ATTR_CODE.MP_REACH_NLRI,

@@ -113,6 +113,15 @@ export class Writer {
     return this;
   }
 
+  /** Make room for n octets and hand out the buffer and offset to fill them in place (hot paths:
+   *  prefixes). The buffer is only valid until the next write. */
+  claim(n: number): { buf: Uint8Array; at: number } {
+    this.room(n);
+    const at = this.length;
+    this.length += n;
+    return { buf: this.buf, at };
+  }
+
   /** Reserve a 1- or 2-octet length slot; returns its offset for patch(). */
   slot(size: 1 | 2): number {
     const at = this.length;

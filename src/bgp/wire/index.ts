@@ -34,3 +34,4 @@ export { afiSafiKey, decodePrefixes, prefixFamily, IPV4_UNICAST, IPV6_UNICAST } 
 export { decodeNotificationBody, shutdownNotification, notificationName } from './notification.js';
 export { packUpdates, packWithdrawals } from './pack.js';
 export { fromHex, toHex, bytesEqual } from './bytes.js';
+export { mutateMessage, fuzzCodec, FuzzFailure, type FuzzReport } from './fuzz.js';

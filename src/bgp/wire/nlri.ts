@@ -75,19 +75,39 @@ export function prefixSize(n: Nlri, addPath: boolean): number {
   return (addPath ? 5 : 1) + ((n.prefix.prefix + 7) >> 3);
 }
 
-export function writePrefix(w: Writer, n: Nlri, addPath: boolean): void {
-  if (addPath) w.u32(n.pathId ?? 0);
+/** Write one prefix at buf[at..]; returns the offset after it. The caller made the room. */
+export function putPrefix(buf: Uint8Array, at: number, n: Nlri, addPath: boolean): number {
+  let p = at;
+  if (addPath) {
+    const id = n.pathId ?? 0;
+    buf[p] = id >>> 24;
+    buf[p + 1] = (id >>> 16) & 0xff;
+    buf[p + 2] = (id >>> 8) & 0xff;
+    buf[p + 3] = id & 0xff;
+    p += 4;
+  }
   const len = n.prefix.prefix;
-  w.u8(len);
+  buf[p++] = len;
   const octets = (len + 7) >> 3;
   if (n.prefix.family === 4) {
     const v = Number(n.prefix.base);
-    for (let i = 0; i < octets; i++) w.u8((v >>> (24 - 8 * i)) & 0xff);
+    for (let i = 0; i < octets; i++) buf[p + i] = (v >>> (24 - 8 * i)) & 0xff;
   } else {
-    for (let i = 0; i < octets; i++) w.u8(Number((n.prefix.base >> BigInt(120 - 8 * i)) & 0xffn));
+    const base = n.prefix.base;
+    for (let i = 0; i < octets; i++) buf[p + i] = Number((base >> BigInt(120 - 8 * i)) & 0xffn);
   }
+  return p + octets;
+}
+
+export function writePrefix(w: Writer, n: Nlri, addPath: boolean): void {
+  const { buf, at } = w.claim(prefixSize(n, addPath));
+  putPrefix(buf, at, n, addPath);
 }
 
 export function writePrefixes(w: Writer, list: readonly Nlri[], addPath: boolean): void {
-  for (const n of list) writePrefix(w, n, addPath);
+  let size = 0;
+  for (const n of list) size += prefixSize(n, addPath);
+  const { buf, at } = w.claim(size);
+  let p = at;
+  for (const n of list) p = putPrefix(buf, p, n, addPath);
 }

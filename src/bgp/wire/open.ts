@@ -56,7 +56,8 @@ export function decodeOpenBody(body: Uint8Array): OpenMessage {
     capabilities.push(...caps);
     perParameter.push(caps.length);
   }
-  const canonical = !extended && perParameter.length === 1;
+  // One parameter holding every capability (or none at all) is how we encode by default.
+  const canonical = !extended && (perParameter.length === 0 || (perParameter.length === 1 && perParameter[0]! > 0));
   return {
     type: 'OPEN',
     version,

@@ -6,11 +6,11 @@
 // encoded once; each message then takes prefixes until the next would not fit. Prefix order
 // is kept.
 
-import { attributesBytes, writeAttribute } from './attributes.js';
+import { attributesBytes } from './attributes.js';
 import { Writer } from './bytes.js';
 import { writeHeader } from './header.js';
 import { checkFamily, writeMpNextHop } from './mp-reach.js';
-import { familyAfi, hasAddPath, prefixSize, writePrefix } from './nlri.js';
+import { familyAfi, hasAddPath, prefixSize, putPrefix } from './nlri.js';
 import type { CodecContext, MpNextHop, Nlri, PackUpdates, PackWithdrawals, PathAttributes } from './types.js';
 import {
   AFI_IPV4,
@@ -28,41 +28,67 @@ const MP_CODES: ReadonlySet<number> = new Set([ATTR_CODE.MP_REACH_NLRI, ATTR_COD
 
 const limit = (ctx: CodecContext): number => (ctx.extendedMessage ? MAX_EXTENDED_MESSAGE_SIZE : MAX_MESSAGE_SIZE);
 
-function finish(w: Writer): Uint8Array {
-  const out = w.finish();
-  writeHeader(out, out.length, MESSAGE_TYPE.UPDATE);
-  return out;
-}
-
-/** Split `list` into runs whose encoded size stays within `room` octets each. */
-function runs(list: readonly Nlri[], room: number, addPath: boolean, where: string): Nlri[][] {
-  const out: Nlri[][] = [];
-  let run: Nlri[] = [];
+/** Cut `list` into consecutive runs whose encoded size stays within `room` octets each, and
+ *  call `emit(from, to, size)` for each: indexes and sizes only, no intermediate arrays. */
+function cut(list: readonly Nlri[], room: number, addPath: boolean, where: string, emit: (from: number, to: number, size: number) => void): void {
+  let from = 0;
   let used = 0;
-  for (const n of list) {
-    const size = prefixSize(n, addPath);
+  for (let i = 0; i < list.length; i++) {
+    const size = prefixSize(list[i]!, addPath);
     if (size > room) throw new BgpEncodeError(where, `a ${size}-octet prefix does not fit the ${room} octets left beside the attributes`);
     if (used + size > room) {
-      out.push(run);
-      run = [];
+      emit(from, i, used);
+      from = i;
       used = 0;
     }
-    run.push(n);
     used += size;
   }
-  if (run.length > 0) out.push(run);
-  return out;
+  if (used > 0) emit(from, list.length, used);
 }
 
-function byFamily(prefixes: readonly Nlri[]): { v4: Nlri[]; v6: Nlri[] } {
-  const v4: Nlri[] = [];
-  const v6: Nlri[] = [];
-  for (const n of prefixes) (n.prefix.family === 4 ? v4 : v6).push(n);
-  return { v4, v6 };
+function putRun(buf: Uint8Array, at: number, list: readonly Nlri[], from: number, to: number, addPath: boolean): number {
+  let p = at;
+  for (let i = from; i < to; i++) p = putPrefix(buf, p, list[i]!, addPath);
+  return p;
+}
+
+/** A whole UPDATE: header, Withdrawn Routes Length, then `fill` writes the rest into place. */
+function update(size: number, fill: (buf: Uint8Array) => void): Uint8Array {
+  const buf = new Uint8Array(size);
+  writeHeader(buf, size, MESSAGE_TYPE.UPDATE);
+  fill(buf);
+  return buf;
+}
+
+const put16 = (buf: Uint8Array, at: number, v: number) => {
+  buf[at] = v >>> 8;
+  buf[at + 1] = v & 0xff;
+};
+
+function byFamily(prefixes: readonly Nlri[]): { v4: readonly Nlri[]; v6: readonly Nlri[] } {
+  // Usually one family: hand the list on as it is rather than copying it.
+  let v6 = 0;
+  for (let i = 0; i < prefixes.length; i++) if (prefixes[i]!.prefix.family !== 4) v6++;
+  if (v6 === 0) return { v4: prefixes, v6: [] };
+  if (v6 === prefixes.length) return { v4: [], v6: prefixes };
+  return { v4: prefixes.filter((n) => n.prefix.family === 4), v6: prefixes.filter((n) => n.prefix.family !== 4) };
 }
 
 /** The MP attribute header is 4 octets when its value exceeds 255 (extended length). */
 const mpHeader = (valueLength: number): number => (valueLength > 255 ? 4 : 3);
+
+/** Optional, non-transitive MP attribute header at buf[at]; returns where the value starts. */
+function writeMpAttributeHeader(buf: Uint8Array, at: number, code: number, valueLength: number): number {
+  const ext = valueLength > 255;
+  buf[at] = ATTR_FLAG.OPTIONAL | (ext ? ATTR_FLAG.EXTENDED_LENGTH : 0);
+  buf[at + 1] = code;
+  if (ext) {
+    put16(buf, at + 2, valueLength);
+    return at + 4;
+  }
+  buf[at + 2] = valueLength;
+  return at + 3;
+}
 
 function nextHopLength(nh: MpNextHop): number {
   return nh.kind === 'ipv4' ? 4 : nh.kind === 'ipv6' ? (nh.linkLocal ? 32 : 16) : nh.bytes.length;
@@ -81,12 +107,16 @@ export const packUpdates: PackUpdates = (attrs: PathAttributes, prefixes: readon
     if (!attrs.nextHop) throw new BgpEncodeError('packUpdates', 'IPv4 prefixes need attrs.nextHop');
     const addPath = hasAddPath(ctx, AFI_IPV4, SAFI_UNICAST);
     const room = max - HEADER_SIZE - 4 - common.length;
-    for (const run of runs(v4, room, addPath, 'UPDATE NLRI')) {
-      const w = new Writer(max);
-      w.bytes(new Uint8Array(HEADER_SIZE)).u16(0).u16(common.length).bytes(common);
-      for (const n of run) writePrefix(w, n, addPath);
-      out.push(finish(w));
-    }
+    cut(v4, room, addPath, 'UPDATE NLRI', (from, to, used) => {
+      out.push(
+        update(HEADER_SIZE + 4 + common.length + used, (buf) => {
+          put16(buf, 19, 0);
+          put16(buf, 21, common.length);
+          buf.set(common, 23);
+          putRun(buf, 23 + common.length, v4, from, to, addPath);
+        }),
+      );
+    });
   }
   if (v6.length > 0) {
     const mp = attrs.mpReach;
@@ -96,18 +126,24 @@ export const packUpdates: PackUpdates = (attrs: PathAttributes, prefixes: readon
     const fixed = 3 + 1 + nextHopLength(mp.nextHop) + 1;
     // Budget for the 4-octet (extended length) attribute header; a short run uses 3.
     const room = max - HEADER_SIZE - 4 - common.length - 4 - fixed;
-    for (const run of runs(v6, room, addPath, 'MP_REACH_NLRI')) {
-      const value = new Writer(fixed + room);
-      value.u16(mp.afi).u8(mp.safi);
-      writeMpNextHop(value, mp.nextHop);
-      for (const n of run) writePrefix(value, n, addPath);
-      const v = value.finish();
-      const w = new Writer(HEADER_SIZE + 4 + mpHeader(v.length) + v.length + common.length);
-      w.bytes(new Uint8Array(HEADER_SIZE)).u16(0).u16(mpHeader(v.length) + v.length + common.length);
-      writeAttribute(w, ATTR_FLAG.OPTIONAL, ATTR_CODE.MP_REACH_NLRI, v);
-      w.bytes(common);
-      out.push(finish(w));
-    }
+    const head = new Writer(fixed);
+    head.u16(mp.afi).u8(mp.safi);
+    writeMpNextHop(head, mp.nextHop);
+    const fixedBytes = head.finish();
+    cut(v6, room, addPath, 'MP_REACH_NLRI', (from, to, used) => {
+      const valueLength = fixed + used;
+      const attrHead = mpHeader(valueLength);
+      out.push(
+        update(HEADER_SIZE + 4 + attrHead + valueLength + common.length, (buf) => {
+          put16(buf, 19, 0);
+          put16(buf, 21, attrHead + valueLength + common.length);
+          let p = writeMpAttributeHeader(buf, 23, ATTR_CODE.MP_REACH_NLRI, valueLength);
+          buf.set(fixedBytes, p);
+          p = putRun(buf, p + fixed, v6, from, to, addPath);
+          buf.set(common, p);
+        }),
+      );
+    });
   }
   return out;
 };
@@ -119,30 +155,32 @@ export const packWithdrawals: PackWithdrawals = (prefixes: readonly Nlri[], ctx:
   const out: Uint8Array[] = [];
   if (v4.length > 0) {
     const addPath = hasAddPath(ctx, AFI_IPV4, SAFI_UNICAST);
-    for (const run of runs(v4, max - HEADER_SIZE - 4, addPath, 'UPDATE Withdrawn Routes')) {
-      const w = new Writer(max);
-      w.bytes(new Uint8Array(HEADER_SIZE));
-      const at = w.slot(2);
-      const from = w.length;
-      for (const n of run) writePrefix(w, n, addPath);
-      w.patch(at, 2, from);
-      w.u16(0);
-      out.push(finish(w));
-    }
+    cut(v4, max - HEADER_SIZE - 4, addPath, 'UPDATE Withdrawn Routes', (from, to, used) => {
+      out.push(
+        update(HEADER_SIZE + 4 + used, (buf) => {
+          put16(buf, 19, used);
+          put16(buf, putRun(buf, 21, v4, from, to, addPath), 0);
+        }),
+      );
+    });
   }
   if (v6.length > 0) {
     const afi = familyAfi(6);
     const addPath = hasAddPath(ctx, afi, SAFI_UNICAST);
-    for (const run of runs(v6, max - HEADER_SIZE - 4 - 4 - 3, addPath, 'MP_UNREACH_NLRI')) {
-      const value = new Writer(max);
-      value.u16(afi).u8(SAFI_UNICAST);
-      for (const n of run) writePrefix(value, n, addPath);
-      const v = value.finish();
-      const w = new Writer(HEADER_SIZE + 8 + v.length);
-      w.bytes(new Uint8Array(HEADER_SIZE)).u16(0).u16(mpHeader(v.length) + v.length);
-      writeAttribute(w, ATTR_FLAG.OPTIONAL, ATTR_CODE.MP_UNREACH_NLRI, v);
-      out.push(finish(w));
-    }
+    cut(v6, max - HEADER_SIZE - 4 - 4 - 3, addPath, 'MP_UNREACH_NLRI', (from, to, used) => {
+      const valueLength = 3 + used;
+      const attrHead = mpHeader(valueLength);
+      out.push(
+        update(HEADER_SIZE + 4 + attrHead + valueLength, (buf) => {
+          put16(buf, 19, 0);
+          put16(buf, 21, attrHead + valueLength);
+          const p = writeMpAttributeHeader(buf, 23, ATTR_CODE.MP_UNREACH_NLRI, valueLength);
+          put16(buf, p, afi);
+          buf[p + 2] = SAFI_UNICAST;
+          putRun(buf, p + 3, v6, from, to, addPath);
+        }),
+      );
+    });
   }
   return out;
 };
