@@ -311,7 +311,7 @@ export class Speaker {
     const conn = peer.conn;
     if (!conn || conn.closed || this.restarting || !peer.established) return;
     const x = this.extra.get(peer)!;
-    while (!conn.blocked && this.rib.pendingCount(peer.slot) > 0) {
+    while (!conn.blocked && this.rib.hasPending(peer.slot)) {
       const batch = this.rib.drain(peer.slot, DRAIN_CHUNK);
       const out: Uint8Array[] = [];
       for (const w of batch.withdraw) out.push(...packWithdrawals(w.nlri, conn.tx));
@@ -319,7 +319,7 @@ export class Speaker {
       peer.stats.updatesOut += out.length;
       conn.writeMany(out);
     }
-    if (this.rib.pendingCount(peer.slot) === 0 && !conn.blocked) {
+    if (!this.rib.hasPending(peer.slot) && !conn.blocked) {
       for (const f of x.eorOwed) conn.send(endOfRibMessage({ afi: afiOf(f), safi: SAFI_UNICAST }));
       x.eorOwed.clear();
       for (const f of x.eorrOwed) conn.send({ type: 'ROUTE-REFRESH', afi: afiOf(f), safi: SAFI_UNICAST, subtype: ROUTE_REFRESH_EORR });

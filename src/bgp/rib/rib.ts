@@ -16,6 +16,8 @@ import type { Nlri, PathAttributes, UpdateMessage } from '../wire/index.js';
 import { AFI_IPV4, AFI_IPV6, SAFI_UNICAST } from '../wire/index.js';
 import { AttrSet, AttrTable, type NextHop, type OutAttrs, type RouteSource } from './attrs.js';
 import { comparePaths } from './decision.js';
+import { PrefixTable } from './prefix-table.js';
+import { ADV, Journal, type OutBits, PEND, getBit, setBit } from './adj-rib-out.js';
 import { ACCEPT_ALL, type PrefixFilter, filterAccepts, isAcceptAll } from './filter.js';
 import { type ExportTarget, type LocalSpeaker, exportAttrs, importAttrs, importLoop } from './policy.js';
 
@@ -23,14 +25,18 @@ const STALE = 1;
 const REJECTED = 2;
 export const LOCAL_SLOT = 0;
 
-export type PrefixKey = number | string;
 
-export class RibEntry {
+export class RibEntry implements OutBits {
   /** [tag, attrs, tag, attrs, …]; best accepted path first. */
   paths: Array<number | AttrSet> = [];
-  readonly nlri: Nlri;
-  constructor(readonly key: PrefixKey, readonly prefix: CIDR) {
-    this.nlri = { prefix };
+  pend = 0;
+  adv = 0;
+  qpos = -1;
+  wide: Uint32Array | undefined = undefined;
+  readonly prefix: CIDR;
+  /** The route key as received (its path ID dropped), reused for sending: no copy per prefix. */
+  constructor(readonly nlri: Nlri) {
+    this.prefix = nlri.prefix;
   }
   /** The Loc-RIB route: the best accepted path, if any. */
   get best(): AttrSet | undefined {
@@ -46,7 +52,6 @@ export class RibEntry {
   }
 }
 
-export const prefixKey = (c: CIDR): PrefixKey => (c.family === 4 ? Number(c.base) * 64 + c.prefix : `${c.base.toString(16)}/${c.prefix}`);
 
 export interface PeerCounters {
   /** Prefixes the peer currently announces to us (accepted or not). */
@@ -65,7 +70,6 @@ export interface RibPeer {
   importFilter: PrefixFilter;
   exportFilter: PrefixFilter;
   readonly counters: PeerCounters;
-  pending: Map<RibEntry, OutAttrs | null>;
 }
 
 export interface OutBatch {
@@ -77,11 +81,15 @@ export interface OutBatch {
 export type BestChangeListener = (entry: RibEntry, oldBest: AttrSet | undefined, newBest: AttrSet | undefined) => void;
 
 export class Rib {
-  readonly tables: Record<IPFamily, Map<PrefixKey, RibEntry>> = { 4: new Map(), 6: new Map() };
+  readonly tables: Record<IPFamily, PrefixTable<RibEntry>> = { 4: new PrefixTable(4), 6: new PrefixTable(6) };
   readonly attrTable: AttrTable;
   private readonly peers: (RibPeer | undefined)[] = [];
   private readonly localSource: RouteSource;
   private sessionKeys = 0;
+  /** Entries whose best path changed, drained by each up peer from its own cursor. */
+  private readonly journal = new Journal<RibEntry>();
+  /** Slots of the peers that are up (their bits are set on changes). */
+  private readonly upSlots: number[] = [];
 
   constructor(readonly local: LocalSpeaker, private readonly onBestChange: BestChangeListener = () => {}) {
     this.attrTable = new AttrTable(local.localAs);
@@ -99,7 +107,6 @@ export class Rib {
       importFilter: filters.importFilter ?? ACCEPT_ALL,
       exportFilter: filters.exportFilter ?? ACCEPT_ALL,
       counters: { received: 0, accepted: 0, advertised: 0 },
-      pending: new Map(),
     };
     return slot;
   }
@@ -113,12 +120,14 @@ export class Rib {
   /** The session came up: remember how to export to it and queue the whole table (initial dump). */
   peerUp(slot: number, target: Omit<ExportTarget, 'slot' | 'sessionKey'>, routerId: number, families: ReadonlySet<IPFamily>): void {
     const p = this.peer(slot);
+    if (p.target) this.peerDown(slot, false);
     p.source = { ...p.source, routerId };
     p.target = { ...target, slot, sessionKey: ++this.sessionKeys };
     p.families = families;
-    p.pending = new Map();
     p.counters.advertised = 0;
-    for (const family of families) this.requeue(slot, family, true);
+    this.upSlots.push(slot);
+    this.journal.join(slot);
+    for (const family of families) this.requeue(slot, family);
   }
 
   /** The session went down. With `keepStale` (graceful restart) its paths stay, marked stale. */
@@ -126,23 +135,28 @@ export class Rib {
     const p = this.peer(slot);
     if (p.target) this.attrTable.forgetExports(p.target.sessionKey);
     p.target = undefined;
-    p.pending = new Map();
     p.counters.advertised = 0;
+    const at = this.upSlots.indexOf(slot);
+    if (at >= 0) this.upSlots.splice(at, 1);
+    this.journal.leave(slot);
+    // Forget what this peer was told: the next session starts from nothing.
+    const forget = (e: RibEntry) => {
+      setBit(e, PEND, slot, false);
+      setBit(e, ADV, slot, false);
+    };
+    for (const f of [4, 6] as const) for (const e of this.tables[f].values()) forget(e);
+    for (const e of this.journal.entries) forget(e);
     if (keepStale) this.markStale(slot);
     else this.removePeerPaths(slot, () => true);
   }
 
-  /** Queue every exported route of a family for the peer again: the initial dump (which counts
-   *  them as advertised) or a route refresh (already counted). */
-  requeue(slot: number, family: IPFamily, initial = false): void {
-    const p = this.peer(slot);
-    if (!p.target) return;
+  /** Queue every route of a family for the peer again: the initial dump, or a route refresh. */
+  requeue(slot: number, family: IPFamily): void {
+    if (!this.peer(slot).target) return;
     for (const entry of this.tables[family].values()) {
-      const best = entry.best;
-      const out = best ? this.exportFor(best, p, entry) : null;
-      if (!out) continue;
-      p.pending.set(entry, out);
-      if (initial) p.counters.advertised++;
+      if (!entry.best) continue;
+      setBit(entry, PEND, slot, true);
+      this.journal.push(entry);
     }
   }
 
@@ -175,11 +189,11 @@ export class Rib {
 
   originate(prefix: CIDR): void {
     const set = this.attrTable.intern(prefix.family, { origin: 'igp', asPath: [] }, { self: true }, this.localSource);
-    this.setPath(prefix, LOCAL_SLOT, set, false);
+    this.setPath({ prefix }, LOCAL_SLOT, set, false);
   }
 
   withdrawLocal(prefix: CIDR): void {
-    this.setPath(prefix, LOCAL_SLOT, null, false);
+    this.setPath({ prefix }, LOCAL_SLOT, null, false);
   }
 
   /**
@@ -189,14 +203,14 @@ export class Rib {
   applyUpdate(slot: number, msg: UpdateMessage): IPFamily[] {
     const p = this.peer(slot);
     const a = msg.attributes;
-    for (const n of msg.withdrawn) this.setPath(n.prefix, slot, null, false);
+    for (const n of msg.withdrawn) this.setPath(n, slot, null, false);
     const unreach = a.mpUnreach;
-    if (unreach && unreach.safi === SAFI_UNICAST) for (const n of unreach.withdrawn) this.setPath(n.prefix, slot, null, false);
+    if (unreach && unreach.safi === SAFI_UNICAST) for (const n of unreach.withdrawn) this.setPath(n, slot, null, false);
 
     const reach = a.mpReach && a.mpReach.safi === SAFI_UNICAST ? a.mpReach : undefined;
     if (msg.treatAsWithdraw) {
-      for (const n of msg.nlri) this.setPath(n.prefix, slot, null, false);
-      for (const n of reach?.nlri ?? []) this.setPath(n.prefix, slot, null, false);
+      for (const n of msg.nlri) this.setPath(n, slot, null, false);
+      for (const n of reach?.nlri ?? []) this.setPath(n, slot, null, false);
     } else if (msg.nlri.length > 0 || (reach && reach.nlri.length > 0)) {
       const kept = importAttrs(a, p.source);
       const loop = importLoop(a, p.source, this.local) !== undefined;
@@ -229,35 +243,52 @@ export class Rib {
     const all = isAcceptAll(filter);
     for (const n of nlri) {
       if (n.prefix.family !== family) continue; // an IPv6 prefix under an IPv4 AFI was refused by the codec
-      this.setPath(n.prefix, p.source.slot, set, loop || (!all && !filterAccepts(filter, n.prefix)));
+      this.setPath(n, p.source.slot, set, loop || (!all && !filterAccepts(filter, n.prefix)));
     }
   }
 
-  /** Takes up to `limit` queued changes for the peer, grouped for packing. */
+  /** Takes up to `limit` queued changes for the peer, grouped for packing. The peer's Adj-RIB-Out
+   *  (its `adv` bits and count) is updated as if they were sent. */
   drain(slot: number, limit = Infinity): OutBatch {
     const p = this.peer(slot);
     const groups = new Map<string, { attrs: PathAttributes; nlri: Nlri[] }>();
     const w4: Nlri[] = [];
     const w6: Nlri[] = [];
+    const entries = this.journal.entries;
+    let i = this.journal.cursor(slot);
     let n = 0;
-    for (const [entry, out] of p.pending) {
-      if (n++ >= limit) break;
-      p.pending.delete(entry);
-      if (out === null) (entry.prefix.family === 4 ? w4 : w6).push(entry.nlri);
-      else {
+    while (i < entries.length && n < limit) {
+      const entry = entries[i++]!;
+      if (!getBit(entry, PEND, slot)) continue;
+      setBit(entry, PEND, slot, false);
+      n++;
+      const best = entry.best;
+      const out = best ? this.exportFor(best, p, entry) : null;
+      const was = getBit(entry, ADV, slot);
+      if (out) {
+        if (!was) {
+          setBit(entry, ADV, slot, true);
+          p.counters.advertised++;
+        }
         let g = groups.get(out.key);
         if (!g) groups.set(out.key, (g = { attrs: out.attrs, nlri: [] }));
         g.nlri.push(entry.nlri);
+      } else if (was) {
+        setBit(entry, ADV, slot, false);
+        p.counters.advertised--;
+        (entry.prefix.family === 4 ? w4 : w6).push(entry.nlri);
       }
     }
+    this.journal.advance(slot, i);
     const withdraw: { family: IPFamily; nlri: Nlri[] }[] = [];
     if (w4.length) withdraw.push({ family: 4, nlri: w4 });
     if (w6.length) withdraw.push({ family: 6, nlri: w6 });
     return { announce: [...groups.values()], withdraw };
   }
 
-  pendingCount(slot: number): number {
-    return this.peer(slot).pending.size;
+  /** Whether the peer has changes it has not drained yet. */
+  hasPending(slot: number): boolean {
+    return this.peer(slot).target !== undefined && this.journal.cursor(slot) < this.journal.entries.length;
   }
 
   private exportFor(best: AttrSet, p: RibPeer, entry: RibEntry): OutAttrs | null {
@@ -273,28 +304,22 @@ export class Rib {
   }
 
   private bestChanged(entry: RibEntry, oldBest: AttrSet | undefined, newBest: AttrSet | undefined): void {
-    for (let slot = 1; slot < this.peers.length; slot++) {
-      const p = this.peers[slot];
-      if (!p?.target) continue;
-      const before = oldBest ? this.exportFor(oldBest, p, entry) : null;
-      const after = newBest ? this.exportFor(newBest, p, entry) : null;
-      if (before === after || (before && after && before.key === after.key)) continue;
-      if (!before) p.counters.advertised++;
-      if (!after) p.counters.advertised--;
-      p.pending.set(entry, after);
+    if (this.upSlots.length > 0) {
+      for (const slot of this.upSlots) setBit(entry, PEND, slot, true);
+      this.journal.push(entry);
     }
     this.onBestChange(entry, oldBest, newBest);
   }
 
   /** Sets (or with null removes) one peer's path for a prefix, then reselects the best. */
-  private setPath(prefix: CIDR, slot: number, set: AttrSet | null, rejected: boolean): void {
+  private setPath(nlri: Nlri, slot: number, set: AttrSet | null, rejected: boolean): void {
+    const prefix = nlri.prefix;
     const table = this.tables[prefix.family];
-    const key = prefixKey(prefix);
-    let entry = table.get(key);
+    let entry = table.get(prefix);
     if (!entry) {
       if (!set) return;
-      entry = new RibEntry(key, prefix);
-      table.set(key, entry);
+      entry = new RibEntry(nlri.pathId === undefined ? nlri : { prefix });
+      table.set(prefix, entry);
     }
     const paths = entry.paths;
     let i = 0;
@@ -320,7 +345,7 @@ export class Rib {
     } else return;
     if (set && counters && !rejected) counters.accepted++;
     this.select(entry);
-    if (paths.length === 0) table.delete(key);
+    if (paths.length === 0) table.delete(prefix);
     const newBest = entry.best;
     if (oldBest !== newBest) this.bestChanged(entry, oldBest, newBest);
   }
@@ -355,7 +380,7 @@ export class Rib {
         }
       }
       for (const entry of doomed) {
-        this.setPath(entry.prefix, slot, null, false);
+        this.setPath(entry.nlri, slot, null, false);
         removed++;
       }
     }
