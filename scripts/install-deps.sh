@@ -22,6 +22,8 @@ declare -A need=(
   [bird]=bird2
   [birdc]=bird2
   [gobgpd]=gobgpd
+  [gobgp]=gobgpd
+  [vtysh]=frr
 )
 missing=()
 for cmd in "${!need[@]}"; do
