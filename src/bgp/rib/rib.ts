@@ -33,10 +33,13 @@ export class RibEntry implements OutBits {
   adv = 0;
   qpos = -1;
   wide: Uint32Array | undefined = undefined;
-  readonly prefix: CIDR;
-  /** The route key as received (its path ID dropped), reused for sending: no copy per prefix. */
-  constructor(readonly nlri: Nlri) {
-    this.prefix = nlri.prefix;
+  /** The route key as received (its path ID dropped), reused for sending: no copy per prefix.
+   *  `paths` starts as the exact two-slot array of its first path (no growth slack). */
+  constructor(readonly nlri: Nlri, tag: number, first: AttrSet) {
+    this.paths = [tag, first];
+  }
+  get prefix(): CIDR {
+    return this.nlri.prefix;
   }
   /** The Loc-RIB route: the best accepted path, if any. */
   get best(): AttrSet | undefined {
@@ -318,8 +321,16 @@ export class Rib {
     let entry = table.get(prefix);
     if (!entry) {
       if (!set) return;
-      entry = new RibEntry(nlri.pathId === undefined ? nlri : { prefix });
+      const counters = slot === LOCAL_SLOT ? undefined : this.peers[slot]?.counters;
+      this.attrTable.retain(set);
+      entry = new RibEntry(nlri.pathId === undefined ? nlri : { prefix }, (slot << 2) | (rejected ? REJECTED : 0), set);
       table.set(prefix, entry);
+      if (counters) {
+        counters.received++;
+        if (!rejected) counters.accepted++;
+      }
+      if (entry.best) this.bestChanged(entry, undefined, entry.best);
+      return;
     }
     const paths = entry.paths;
     let i = 0;
