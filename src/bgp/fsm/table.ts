@@ -64,6 +64,16 @@ const openWhileDelayed: Cell = {
   why: 'OPEN received while DelayOpen ran: OPEN and KEEPALIVE sent',
 };
 
+// Cells several states share word for word (named so the table below stays one line per cell).
+const STOP_WITH_CEASE = toIdle([{ notify: NOTIFY.ceaseAdminShutdown }, 'drop', { release: 'stopped' }, 'resetCounter'], 'stopped by the operator');
+const AUTOMATIC_STOP = toIdle([{ notify: NOTIFY.ceaseOtherConfigChange }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'stopped by the speaker');
+const COLLISION_DUMP = toIdle([{ notify: NOTIFY.ceaseCollision }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'connection collision: this connection lost');
+const HEADER_ERROR = toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'bad message header');
+const OPEN_ERROR = toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'unacceptable OPEN');
+const NOTIFICATION_RECEIVED = toIdle(['drop', { release: 'notification-received' }, 'countFailure'], 'NOTIFICATION received');
+const TCP_FAILED = toIdle(['drop', { release: 'tcp-failure' }, 'countFailure'], 'TCP connection failed');
+const KEEPALIVE_DUE: Cell = { next: 'same', ops: ['sendKeepalive', 'startKeepalive'], why: 'keepalive sent' };
+
 export const FSM_TABLE: Readonly<Record<FsmStateName, Row>> = {
   Idle: {
     ManualStart: { next: 'Connect', ops: ['resetCounter', 'startConnectRetry', 'connect'], why: 'started: connecting' },
@@ -81,10 +91,10 @@ export const FSM_TABLE: Readonly<Record<FsmStateName, Row>> = {
     Tcp_CR_Invalid: { next: 'same', ops: [], why: 'invalid TCP connection request rejected' },
     Tcp_CR_Acked: tcpUpSendOpen,
     TcpConnectionConfirmed: tcpUpSendOpen,
-    TcpConnectionFails: toIdle(['drop', { release: 'tcp-failure' }, 'countFailure'], 'TCP connection failed'),
+    TcpConnectionFails: TCP_FAILED,
     BGPOpen: openWhileDelayed, // only reachable with DelayOpen running (step.ts checks)
-    BGPHeaderErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'bad message header'),
-    BGPOpenMsgErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'unacceptable OPEN'),
+    BGPHeaderErr: HEADER_ERROR,
+    BGPOpenMsgErr: OPEN_ERROR,
     NotifMsgVerErr: toIdle(['drop', { release: 'notification-received' }], 'peer rejected our BGP version'),
     otherwise: toIdle(['drop', { release: 'tcp-failure' }, 'countFailure'], 'event not expected in Connect'),
   },
@@ -97,17 +107,17 @@ export const FSM_TABLE: Readonly<Record<FsmStateName, Row>> = {
     Tcp_CR_Invalid: { next: 'same', ops: [], why: 'invalid TCP connection request rejected' },
     Tcp_CR_Acked: tcpUpSendOpen,
     TcpConnectionConfirmed: tcpUpSendOpen,
-    TcpConnectionFails: toIdle(['drop', { release: 'tcp-failure' }, 'countFailure'], 'TCP connection failed'),
+    TcpConnectionFails: TCP_FAILED,
     BGPOpen: openWhileDelayed,
-    BGPHeaderErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'bad message header'),
-    BGPOpenMsgErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'unacceptable OPEN'),
+    BGPHeaderErr: HEADER_ERROR,
+    BGPOpenMsgErr: OPEN_ERROR,
     NotifMsgVerErr: toIdle(['drop', { release: 'notification-received' }], 'peer rejected our BGP version'),
     otherwise: toIdle(['drop', { release: 'tcp-failure' }, 'countFailure'], 'event not expected in Active'),
   },
 
   OpenSent: {
-    ManualStop: toIdle([{ notify: NOTIFY.ceaseAdminShutdown }, 'drop', { release: 'stopped' }, 'resetCounter'], 'stopped by the operator'),
-    AutomaticStop: toIdle([{ notify: NOTIFY.ceaseOtherConfigChange }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'stopped by the speaker'),
+    ManualStop: STOP_WITH_CEASE,
+    AutomaticStop: AUTOMATIC_STOP,
     HoldTimer_Expires: toIdle([{ notify: NOTIFY.holdTimerExpired }, 'drop', { release: 'hold-expired' }, 'countFailure'], 'hold timer expired waiting for OPEN'),
     TcpConnection_Valid: { next: 'same', ops: [], why: 'second connection: collision resolved at OPEN' },
     Tcp_CR_Acked: { next: 'same', ops: [], why: 'second connection: collision resolved at OPEN' },
@@ -118,47 +128,47 @@ export const FSM_TABLE: Readonly<Record<FsmStateName, Row>> = {
       ops: ['stopDelayOpen', 'stopConnectRetry', 'negotiateHoldTime', 'sendKeepalive', 'startKeepalive', 'startHoldNegotiated'],
       why: 'OPEN received and accepted: KEEPALIVE sent',
     },
-    BGPHeaderErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'bad message header'),
-    BGPOpenMsgErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'unacceptable OPEN'),
-    OpenCollisionDump: toIdle([{ notify: NOTIFY.ceaseCollision }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'connection collision: this connection lost'),
+    BGPHeaderErr: HEADER_ERROR,
+    BGPOpenMsgErr: OPEN_ERROR,
+    OpenCollisionDump: COLLISION_DUMP,
     NotifMsgVerErr: toIdle(['drop', { release: 'notification-received' }], 'peer rejected our BGP version'),
-    NotifMsg: toIdle(['drop', { release: 'notification-received' }, 'countFailure'], 'NOTIFICATION received'),
+    NotifMsg: NOTIFICATION_RECEIVED,
     otherwise: toIdle([{ notify: NOTIFY.fsmErrorInOpenSent }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'unexpected message in OpenSent'),
   },
 
   OpenConfirm: {
-    ManualStop: toIdle([{ notify: NOTIFY.ceaseAdminShutdown }, 'drop', { release: 'stopped' }, 'resetCounter'], 'stopped by the operator'),
-    AutomaticStop: toIdle([{ notify: NOTIFY.ceaseOtherConfigChange }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'stopped by the speaker'),
+    ManualStop: STOP_WITH_CEASE,
+    AutomaticStop: AUTOMATIC_STOP,
     HoldTimer_Expires: toIdle([{ notify: NOTIFY.holdTimerExpired }, 'drop', { release: 'hold-expired' }, 'countFailure'], 'hold timer expired waiting for KEEPALIVE'),
-    KeepaliveTimer_Expires: { next: 'same', ops: ['sendKeepalive', 'startKeepalive'], why: 'keepalive sent' },
+    KeepaliveTimer_Expires: KEEPALIVE_DUE,
     TcpConnection_Valid: { next: 'same', ops: [], why: 'second connection: collision resolved at OPEN' },
     TcpConnectionConfirmed: { next: 'same', ops: [], why: 'second connection: collision resolved at OPEN' },
-    TcpConnectionFails: toIdle(['drop', { release: 'tcp-failure' }, 'countFailure'], 'TCP connection failed'),
-    NotifMsg: toIdle(['drop', { release: 'notification-received' }, 'countFailure'], 'NOTIFICATION received'),
+    TcpConnectionFails: TCP_FAILED,
+    NotifMsg: NOTIFICATION_RECEIVED,
     NotifMsgVerErr: toIdle(['drop', { release: 'notification-received' }], 'peer rejected our BGP version'),
-    BGPHeaderErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'bad message header'),
-    BGPOpenMsgErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'unacceptable OPEN'),
-    OpenCollisionDump: toIdle([{ notify: NOTIFY.ceaseCollision }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'connection collision: this connection lost'),
+    BGPHeaderErr: HEADER_ERROR,
+    BGPOpenMsgErr: OPEN_ERROR,
+    OpenCollisionDump: COLLISION_DUMP,
     KeepAliveMsg: { next: 'Established', ops: ['startHoldNegotiated', 'resetCounter', 'sessionUp'], why: 'KEEPALIVE received: session established' },
     otherwise: toIdle([{ notify: NOTIFY.fsmErrorInOpenConfirm }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'unexpected message in OpenConfirm'),
   },
 
   Established: {
-    ManualStop: toIdle([{ notify: NOTIFY.ceaseAdminShutdown }, 'drop', { release: 'stopped' }, 'resetCounter'], 'stopped by the operator'),
-    AutomaticStop: toIdle([{ notify: NOTIFY.ceaseOtherConfigChange }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'stopped by the speaker'),
+    ManualStop: STOP_WITH_CEASE,
+    AutomaticStop: AUTOMATIC_STOP,
     HoldTimer_Expires: toIdle([{ notify: NOTIFY.holdTimerExpired }, 'drop', { release: 'hold-expired' }, 'countFailure'], 'hold timer expired'),
-    KeepaliveTimer_Expires: { next: 'same', ops: ['sendKeepalive', 'startKeepalive'], why: 'keepalive sent' },
+    KeepaliveTimer_Expires: KEEPALIVE_DUE,
     TcpConnection_Valid: { next: 'same', ops: [], why: 'second connection while established: the speaker refuses it' },
     TcpConnectionConfirmed: { next: 'same', ops: [], why: 'second connection while established: the speaker refuses it' },
-    OpenCollisionDump: toIdle([{ notify: NOTIFY.ceaseCollision }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'connection collision: this connection lost'),
-    NotifMsgVerErr: toIdle(['drop', { release: 'notification-received' }, 'countFailure'], 'NOTIFICATION received'),
-    NotifMsg: toIdle(['drop', { release: 'notification-received' }, 'countFailure'], 'NOTIFICATION received'),
-    TcpConnectionFails: toIdle(['drop', { release: 'tcp-failure' }, 'countFailure'], 'TCP connection failed'),
+    OpenCollisionDump: COLLISION_DUMP,
+    NotifMsgVerErr: NOTIFICATION_RECEIVED,
+    NotifMsg: NOTIFICATION_RECEIVED,
+    TcpConnectionFails: TCP_FAILED,
     KeepAliveMsg: { next: 'same', ops: ['startHoldNegotiated'], why: 'KEEPALIVE received' },
     UpdateMsg: { next: 'same', ops: ['startHoldNegotiated', 'processUpdate'], why: 'UPDATE received' },
     RouteRefreshMsg: { next: 'same', ops: ['startHoldNegotiated', 'processRouteRefresh'], why: 'ROUTE-REFRESH received' },
     UpdateMsgErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'malformed UPDATE'),
-    BGPHeaderErr: toIdle(['notifyFromEvent', 'drop', { release: 'notification-sent' }, 'countFailure'], 'bad message header'),
+    BGPHeaderErr: HEADER_ERROR,
     otherwise: toIdle([{ notify: NOTIFY.fsmErrorInEstablished }, 'drop', { release: 'notification-sent' }, 'countFailure'], 'unexpected message in Established'),
   },
 };
