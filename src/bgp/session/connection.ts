@@ -88,7 +88,11 @@ export class BgpConnection {
   writeMany(list: readonly Uint8Array[]): boolean {
     if (this.dead || list.length === 0) return !this.dead;
     this.messagesOut += list.length;
-    const ok = this.socket.write(list.length === 1 ? list[0]! : Buffer.concat(list));
+    // Corked writes go out as one writev: no copy of the messages into one buffer.
+    this.socket.cork();
+    let ok = true;
+    for (const m of list) ok = this.socket.write(m) && ok;
+    this.socket.uncork();
     if (!ok) this.blocked = true;
     return ok;
   }
