@@ -21,11 +21,16 @@ import { type AttrSet, Rib, type RibEntry } from './rib/index.js';
 import { KernelRoutes } from './session/kernel.js';
 import { PeerSession } from './session/peer-session.js';
 import {
-  AFI_IPV4, AFI_IPV6, type Capability, type OpenMessage, ROUTE_REFRESH_BORR, ROUTE_REFRESH_EORR, ROUTE_REFRESH_NORMAL,
+  AFI_IPV4, AFI_IPV6, type Capability, type CodecContext, type Nlri, type OpenMessage, type PathAttributes, ROUTE_REFRESH_BORR, ROUTE_REFRESH_EORR, ROUTE_REFRESH_NORMAL,
   type RouteRefreshMessage, SAFI_UNICAST, type UpdateMessage, endOfRibMessage, packUpdates, packWithdrawals, reconcileAs4, twoOctetAs,
 } from './wire/index.js';
 
 const afiOf = (f: 4 | 6): number => (f === 4 ? AFI_IPV4 : AFI_IPV6);
+const sameNlri = (a: readonly Nlri[], b: readonly Nlri[]): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
 /** Prefixes taken from a peer's queue per write: bounds the memory of one burst of UPDATEs. */
 const DRAIN_CHUNK = 16384;
 
@@ -304,7 +309,30 @@ export class Speaker {
 
   private flush(): void {
     if (this.restarting) return;
-    for (const p of this.peerList) if (p.established) this.flushPeer(p);
+    // Receivers with the same export drain the same groups in the same order: within one pass
+    // each group is packed once and its messages written to all of them (FRR's update groups,
+    // found instead of configured).
+    this.packCache = new Map();
+    try {
+      for (const p of this.peerList) if (p.established) this.flushPeer(p);
+    } finally {
+      this.packCache = undefined;
+    }
+  }
+
+  private packCache: Map<string, { nlri: Nlri[]; msgs: Uint8Array[] }[]> | undefined;
+
+  private pack(g: { attrs: PathAttributes; key: string; nlri: Nlri[] }, tx: CodecContext): Uint8Array[] {
+    const cache = this.packCache;
+    if (!cache) return packUpdates(g.attrs, g.nlri, tx);
+    const ck = `${tx.as4 ? 4 : 2}${tx.extendedMessage ? 'x' : ''}${[...tx.addPath].join(',')}|${g.key}`;
+    let list = cache.get(ck);
+    if (list) {
+      for (const c of list) if (sameNlri(c.nlri, g.nlri)) return c.msgs;
+    } else cache.set(ck, (list = []));
+    const msgs = packUpdates(g.attrs, g.nlri, tx);
+    list.push({ nlri: g.nlri, msgs });
+    return msgs;
   }
 
   private flushPeer(peer: PeerSession): void {
@@ -315,7 +343,7 @@ export class Speaker {
       const batch = this.rib.drain(peer.slot, DRAIN_CHUNK);
       const out: Uint8Array[] = [];
       for (const w of batch.withdraw) out.push(...packWithdrawals(w.nlri, conn.tx));
-      for (const g of batch.announce) out.push(...packUpdates(g.attrs, g.nlri, conn.tx));
+      for (const g of batch.announce) for (const m of this.pack(g, conn.tx)) out.push(m);
       peer.stats.updatesOut += out.length;
       conn.writeMany(out);
     }

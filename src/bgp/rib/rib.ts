@@ -77,7 +77,8 @@ export interface RibPeer {
 
 export interface OutBatch {
   /** Announcements grouped by attribute set: pack each into full UPDATEs. */
-  readonly announce: { attrs: PathAttributes; nlri: Nlri[] }[];
+  /** `key` names the exported attribute set: equal keys, interchangeable attributes. */
+  readonly announce: { attrs: PathAttributes; key: string; nlri: Nlri[] }[];
   readonly withdraw: { family: IPFamily; nlri: Nlri[] }[];
 }
 
@@ -254,7 +255,7 @@ export class Rib {
    *  (its `adv` bits and count) is updated as if they were sent. */
   drain(slot: number, limit = Infinity): OutBatch {
     const p = this.peer(slot);
-    const groups = new Map<string, { attrs: PathAttributes; nlri: Nlri[] }>();
+    const groups = new Map<string, { attrs: PathAttributes; key: string; nlri: Nlri[] }>();
     const w4: Nlri[] = [];
     const w6: Nlri[] = [];
     const entries = this.journal.entries;
@@ -274,7 +275,7 @@ export class Rib {
           p.counters.advertised++;
         }
         let g = groups.get(out.key);
-        if (!g) groups.set(out.key, (g = { attrs: out.attrs, nlri: [] }));
+        if (!g) groups.set(out.key, (g = { attrs: out.attrs, key: out.key, nlri: [] }));
         g.nlri.push(entry.nlri);
       } else if (was) {
         setBit(entry, ADV, slot, false);
