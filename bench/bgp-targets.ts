@@ -110,8 +110,9 @@ const tabby: Target = {
   unavailable: () => {
     const bin = join(repo, 'dist/bin/tabby.cjs');
     if (!existsSync(bin)) return 'dist/bin/tabby.cjs is not built';
+    // Without the command, commander prints the top-level help (also with status 0).
     const help = spawnSync(process.execPath, [bin, 'bgp', 'run', '--help'], { encoding: 'utf8' });
-    return help.status === 0 ? undefined : '`tabby bgp run` does not exist in this build (the speaker is being built on another branch)';
+    return help.status === 0 && /--config/.test(help.stdout) ? undefined : '`tabby bgp run` does not exist in this build (the speaker is being built on another branch)';
   },
   configure: (run) => {
     const conf = join(run.dir, 'tabby-bgp.yaml');

@@ -109,13 +109,26 @@ async function runScenario(target: Target, prefixes: number, injectors: number):
       }
     }
     const plan: Plan = { speaker: SPEAKER, port: 179, asn: ASN, injectors: INJECTORS.slice(0, injectors), receivers: RECEIVERS, prefixes, timeoutMs: TIMEOUT_MS };
-    const peers = spawnSync('ip', ['netns', 'exec', NS_PEERS, process.execPath, join(here, 'bgp-peers.js'), JSON.stringify(plan)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-    const line = peers.stdout.trim().split('\n').at(-1) ?? '';
+    // The peers run while the speaker lives: if it dies, stop them instead of waiting them out.
+    const peers = spawn('ip', ['netns', 'exec', NS_PEERS, process.execPath, join(here, 'bgp-peers.js'), JSON.stringify(plan)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    peers.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    peers.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    const peersDone = new Promise<number | null>((r) => peers.once('exit', (code) => r(code)));
+    const speakerDied = new Promise<void>((r) => (proc.exitCode !== null ? r() : proc.once('exit', () => r())));
+    const first = await Promise.race([peersDone.then(() => 'peers' as const), speakerDied.then(() => 'speaker' as const)]);
+    if (first === 'speaker') {
+      peers.kill('SIGKILL');
+      await peersDone;
+      throw new Error(`${target.name} exited during the run: ${stderr.trim().slice(-1000)}`);
+    }
+    const line = out.trim().split('\n').at(-1) ?? '';
     let result: Result;
     try {
       result = JSON.parse(line) as Result;
     } catch {
-      throw new Error(`peers printed no result (exit ${peers.status}): ${peers.stderr.slice(-2000)}`);
+      throw new Error(`peers printed no result (exit ${await peersDone}): ${err}`);
     }
     if (proc.exitCode !== null) throw new Error(`${target.name} exited during the run: ${stderr.trim()}`);
     const rss = peakRssMb(proc.pid!);
@@ -152,7 +165,16 @@ async function main(): Promise<void> {
   try {
     for (const { prefixes, injectors } of SCENARIOS) {
       for (const t of runnable) {
-        const m = await runScenario(t, prefixes, injectors);
+        // A speaker that fails to start or dies is a failed scenario, not the end of the run.
+        const m = await runScenario(t, prefixes, injectors).catch(
+          (e: unknown): Measurement => ({
+            target: t.name,
+            prefixes,
+            injectors,
+            result: { ok: false, error: (e as Error).message, establishMs: -1, sendMs: -1, doneMs: -1, receiverMs: [], updatesSent: 0, receivedCounts: [] },
+            peakRssMb: -1,
+          }),
+        );
         results.push(m);
         const r = m.result;
         process.stderr.write(

@@ -9,7 +9,7 @@
 
 import type { IPAddr } from '../../ip/index.js';
 import { type Writer } from './bytes.js';
-import { decodeAsPath, encodeAsPath } from './as-path.js';
+import { decodeAsPath, encodeAsPath, isConfedSegment } from './as-path.js';
 import { decodeMpReach, decodeMpUnreach, encodeMpReach, encodeMpUnreach } from './mp-reach.js';
 import type { Aggregator, CodecContext, LargeCommunity, Origin, PathAttributes } from './types.js';
 import { ATTR_CODE, ATTR_FLAG, BgpEncodeError, UPDATE_SUBCODE } from './types.js';
@@ -139,6 +139,8 @@ export const ATTRIBUTES: readonly AttributeDescriptor[] = [
       const p = decodeAsPath(v, ctx.as4 ? 4 : 2);
       // RFC 4271 §6.3: Malformed AS_PATH carries no data.
       if (typeof p === 'string') throw new Malformed(UPDATE_SUBCODE.MALFORMED_AS_PATH, p, false);
+      // RFC 7606 §7.2: confederation segments only come from inside the confederation.
+      if (ctx.external && p.some(isConfedSegment)) throw new Malformed(UPDATE_SUBCODE.MALFORMED_AS_PATH, 'confederation segments from an external peer', false);
       return p;
     },
     encode: (p, ctx, w) => encodeAsPath(p, ctx.as4 ? 4 : 2, w),

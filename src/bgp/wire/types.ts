@@ -62,8 +62,9 @@ export interface CodecContext {
   /** Both sides advertised extended messages (RFC 8654): UPDATE and ROUTE-REFRESH may be up to
    *  65535 octets; OPEN and KEEPALIVE stay within 4096. */
   readonly extendedMessage: boolean;
-  /** The peer is in another AS. LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST from an external
-   *  peer are discarded (RFC 7606 §7.5, §7.9, §7.10). Absent means internal. */
+  /** The peer is in another AS (and not a member of our confederation). LOCAL_PREF,
+   *  ORIGINATOR_ID and CLUSTER_LIST from it are discarded (RFC 7606 §7.5, §7.9, §7.10) and
+   *  confederation segments in its AS_PATH make the path malformed (§7.2). Absent: internal. */
   readonly external?: boolean;
 }
 
