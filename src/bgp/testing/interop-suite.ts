@@ -95,6 +95,12 @@ export function interopSuite(kind: Kind, labId: number): void {
         assert.ok(p.prefixes.received >= 1);
         const learned = (await tabby.rib('ipv4')).get('10.2.0.0/24');
         assert.deepEqual(learned?.asPath, [65002]);
+        // The operator's views: the peer table and the Prometheus metrics.
+        const table = (await tabby.cli(['status'])).stdout;
+        assert.match(table, new RegExp(`${X().v4.replace(/\./g, '\\.')}\\s+65002\\s+ebgp\\s+Established`));
+        const metrics = (await tabby.cli(['metrics'])).stdout;
+        assert.match(metrics, new RegExp(`tabby_bgp_peer_up\\{peer="[^"]+",address="${X().v4.replace(/\./g, '\\.')}",as="65002"\\} 1`));
+        assert.match(metrics, /tabby_bgp_peer_prefixes\{[^}]*kind="accepted"\} 1/);
       });
 
       it('route refresh: Tabby asks the peer, the peer sends its routes again', async () => {
