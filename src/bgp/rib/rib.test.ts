@@ -180,6 +180,23 @@ describe('Adj-RIB-Out queue', () => {
     assert.equal(rib.tables[4].size, 0);
   });
 
+  it('keeps per-peer state right beyond 31 peers (the wide bit arrays)', () => {
+    const rib = new Rib(LOCAL);
+    const clients = Array.from({ length: 40 }, (_, i) => peer(rib, 10 + i, 'ibgp', { rrClient: true }));
+    const src = clients[0]!;
+    rib.applyUpdate(src, upd(base('198.18.0.10'), ['10.0.0.0/24', '10.0.1.0/24']));
+    for (const c of clients.slice(1)) assert.equal(drainedPrefixes(rib, c).announce, 2, `client slot ${c}`);
+    assert.equal(drainedPrefixes(rib, src).announce, 0, 'not back to the source');
+    // A peer that drains late still sees the withdrawal; one that goes down forgets its state.
+    rib.applyUpdate(src, upd({}, [], ['10.0.1.0/24']));
+    const last = clients[39]!;
+    rib.peerDown(clients[38]!, false);
+    assert.deepEqual([drainedPrefixes(rib, last).withdraw, rib.peer(last).counters.advertised], [1, 1]);
+    assert.equal(rib.peer(clients[38]!).counters.advertised, 0);
+    rib.peerUp(clients[38]!, target('ibgp', { rrClient: true }), 48, new Set([4]));
+    assert.deepEqual([drainedPrefixes(rib, clients[38]!).announce, rib.peer(clients[38]!).counters.advertised], [1, 1]);
+  });
+
   it('limits a drain to the requested number of prefixes', () => {
     const rib = new Rib(LOCAL);
     const from = peer(rib, 2, 'ebgp');
