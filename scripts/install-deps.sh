@@ -24,6 +24,8 @@ declare -A need=(
   [gobgpd]=gobgpd
   [gobgp]=gobgpd
   [vtysh]=frr
+  [iperf3]=iperf3
+  [bridge]=iproute2
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -8,7 +8,6 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
-import { Counter, Gauge, Registry } from '../agent/metrics.js';
 import { createLogger, parseLogLevel, type Logger } from '../util/log.js';
 import { parseSpeakerConfig, type SpeakerConfig } from './config.js';
 import { Speaker } from './speaker.js';
@@ -27,35 +26,36 @@ export function loadSpeakerConfig(path: string): SpeakerConfig {
   return parseSpeakerConfig(text, path);
 }
 
-/** Renders per-peer metrics from the speaker's current state. */
-export function renderMetrics(speaker: Speaker): string {
-  const reg = new Registry();
-  const state = reg.register(new Gauge('tabby_bgp_peer_state', 'BGP FSM state of the peer (0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established)'));
-  const up = reg.register(new Gauge('tabby_bgp_peer_up', '1 when the session is Established'));
-  const uptime = reg.register(new Gauge('tabby_bgp_peer_uptime_seconds', 'Seconds since the session was established'));
-  const prefixes = reg.register(new Gauge('tabby_bgp_peer_prefixes', 'Prefixes per peer, by kind (received, accepted, advertised)'));
-  const updates = reg.register(new Counter('tabby_bgp_peer_updates_total', 'UPDATE messages per peer and direction'));
-  const notifs = reg.register(new Counter('tabby_bgp_peer_notifications_total', 'NOTIFICATION messages per peer and direction'));
-  const malformed = reg.register(new Counter('tabby_bgp_peer_malformed_updates_survived_total', 'UPDATE errors handled by treat-as-withdraw or attribute-discard (RFC 7606)'));
-  const routes = reg.register(new Gauge('tabby_bgp_loc_rib_prefixes', 'Prefixes in the Loc-RIB per family'));
-  const kernel = reg.register(new Gauge('tabby_bgp_kernel_routes', 'Routes installed in the kernel with protocol 81'));
-  const s = speaker.status();
-  for (const p of s.peers) {
-    const l = { peer: p.name, address: p.address, as: String(p.asNumber) };
-    state.set(l, STATE_NUMBER[p.state] ?? 0);
-    up.set(l, p.state === 'Established' ? 1 : 0);
-    uptime.set(l, p.uptimeSeconds);
-    for (const k of ['received', 'accepted', 'advertised'] as const) prefixes.set({ ...l, kind: k }, p.prefixes[k]);
-    updates.inc({ ...l, direction: 'received' }, p.updates.received);
-    updates.inc({ ...l, direction: 'sent' }, p.updates.sent);
-    notifs.inc({ ...l, direction: 'received' }, p.notifications.received);
-    notifs.inc({ ...l, direction: 'sent' }, p.notifications.sent);
-    malformed.inc(l, p.malformedUpdatesSurvived);
+type Labels = Record<string, string>;
+const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+/** One metric family in the Prometheus text exposition format 0.0.4. */
+function family(name: string, type: 'gauge' | 'counter', help: string, samples: [Labels, number][]): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const [labels, value] of samples) {
+    const l = Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`).join(',');
+    lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
   }
-  routes.set({ family: 'ipv4' }, s.routes.ipv4);
-  routes.set({ family: 'ipv6' }, s.routes.ipv6);
-  if (s.kernel) kernel.set({ table: String(s.kernel.table) }, s.kernel.installed);
-  return reg.render();
+  return lines.join('\n') + '\n';
+}
+
+/** Renders per-peer metrics from the speaker's current state (read at scrape time: the speaker's
+ *  counters are the source, nothing is kept twice). */
+export function renderMetrics(speaker: Speaker): string {
+  const s = speaker.status();
+  const per = <T>(f: (p: (typeof s.peers)[number], l: Labels) => [Labels, T][]) =>
+    s.peers.flatMap((p) => f(p, { peer: p.name, address: p.address, as: String(p.asNumber) }));
+  return [
+    family('tabby_bgp_peer_state', 'gauge', 'BGP FSM state of the peer (0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established)', per((p, l) => [[l, STATE_NUMBER[p.state] ?? 0]])),
+    family('tabby_bgp_peer_up', 'gauge', '1 when the session is Established', per((p, l) => [[l, p.state === 'Established' ? 1 : 0]])),
+    family('tabby_bgp_peer_uptime_seconds', 'gauge', 'Seconds since the session was established', per((p, l) => [[l, p.uptimeSeconds]])),
+    family('tabby_bgp_peer_prefixes', 'gauge', 'Prefixes per peer, by kind (received, accepted, advertised)', per((p, l) => (['received', 'accepted', 'advertised'] as const).map((k) => [{ ...l, kind: k }, p.prefixes[k]]))),
+    family('tabby_bgp_peer_updates_total', 'counter', 'UPDATE messages per peer and direction', per((p, l) => [[{ ...l, direction: 'received' }, p.updates.received], [{ ...l, direction: 'sent' }, p.updates.sent]])),
+    family('tabby_bgp_peer_notifications_total', 'counter', 'NOTIFICATION messages per peer and direction', per((p, l) => [[{ ...l, direction: 'received' }, p.notifications.received], [{ ...l, direction: 'sent' }, p.notifications.sent]])),
+    family('tabby_bgp_peer_malformed_updates_survived_total', 'counter', 'UPDATE errors handled by treat-as-withdraw or attribute-discard (RFC 7606)', per((p, l) => [[l, p.malformedUpdatesSurvived]])),
+    family('tabby_bgp_loc_rib_prefixes', 'gauge', 'Prefixes in the Loc-RIB per family', [[{ family: 'ipv4' }, s.routes.ipv4], [{ family: 'ipv6' }, s.routes.ipv6]]),
+    family('tabby_bgp_kernel_routes', 'gauge', 'Routes installed in the kernel with protocol 81', s.kernel ? [[{ table: String(s.kernel.table) }, s.kernel.installed]] : []),
+  ].join('');
 }
 
 function answer(speaker: Speaker, req: StatusRequest): unknown {

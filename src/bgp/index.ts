@@ -1,6 +1,8 @@
-// The BGP speaker (DESIGN.md §7): wire codec (wire/), FSM (fsm/), RIBs and decision (rib/) —
-// all pure — plus the session shell (session/), the Speaker that owns them, the configuration
-// file and the standalone daemon (`tabby bgp run`). Other folders use only what this file exports.
+// BGP: what other folders may use of Tabby's BGP-4 speaker (DESIGN.md §7). Owns the wire codec
+// (wire/), the FSM (fsm/) and the RIBs and decision (rib/) — all pure — plus the session shell
+// (session/), the Speaker that owns them, the configuration file and the standalone daemon
+// (`tabby bgp run`).
+export * from './wire/index.js';
 export { Speaker, type SpeakerStatus, type PeerStatus, type RouteView, formatId } from './speaker.js';
 export { parseSpeakerConfig, BgpConfigError, DEFAULT_STATUS_SOCKET, type SpeakerConfig, type PeerConfig } from './config.js';
 export { runDaemon, queryDaemon, loadSpeakerConfig, renderMetrics, type StatusRequest } from './daemon.js';

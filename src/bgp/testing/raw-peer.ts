@@ -9,7 +9,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { queryDaemon } from '../daemon.js';
-import { unitRandom } from '../../util/random.js';
+import { unitRandom } from '../../util/index.js';
 
 export type Step = { send: string } | { wait: number } | { checkPrefix: string } | { fuzz: { seed: number; count: number; base: string } };
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../../util/random.js';
+import { mulberry32 } from '../../util/index.js';
 import { BgpDecodeError, MessageFramer, fromHex, fuzzCodec, mutateMessage, type CodecContext } from './index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -5,7 +5,7 @@
 // encodes again. Pure: the caller passes the seed and the corpus, so a failure replays exactly.
 // `mutateMessage` is exported for fuzzing a live session with the same mutations.
 
-import { mulberry32 } from '../../util/random.js';
+import { mulberry32 } from '../../util/index.js';
 import { toHex } from './bytes.js';
 import { decodeMessage, encodeMessage } from './message.js';
 import { BgpDecodeError, BgpEncodeError, type CodecContext } from './types.js';

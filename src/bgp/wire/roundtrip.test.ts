@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CIDR, IPAddr } from '../../ip/index.js';
-import { mulberry32 } from '../../util/random.js';
+import { mulberry32 } from '../../util/index.js';
 import {
   MessageFramer,
   decodeMessage,
