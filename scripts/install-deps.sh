@@ -22,6 +22,8 @@ declare -A need=(
   [bird]=bird2
   [birdc]=bird2
   [gobgpd]=gobgpd
+  [gobgp]=gobgpd
+  [vtysh]=frr
   [iperf3]=iperf3
   [bridge]=iproute2
 )

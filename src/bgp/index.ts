@@ -1,3 +1,9 @@
-// BGP: what other folders may use of Tabby's BGP-4 speaker. Owns the wire codec (wire/, pure:
-// messages, capabilities, path attributes as a descriptor table, RFC 7606 error handling).
+// BGP: what other folders may use of Tabby's BGP-4 speaker (DESIGN.md §7). Owns the wire codec
+// (wire/), the FSM (fsm/) and the RIBs and decision (rib/) — all pure — plus the session shell
+// (session/), the Speaker that owns them, the configuration file and the standalone daemon
+// (`tabby bgp run`).
 export * from './wire/index.js';
+export { Speaker, type SpeakerStatus, type PeerStatus, type RouteView, formatId } from './speaker.js';
+export { parseSpeakerConfig, BgpConfigError, DEFAULT_STATUS_SOCKET, type SpeakerConfig, type PeerConfig } from './config.js';
+export { runDaemon, queryDaemon, loadSpeakerConfig, renderMetrics, type StatusRequest } from './daemon.js';
+export { BGP_ROUTE_PROTOCOL } from './session/kernel.js';

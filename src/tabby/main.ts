@@ -4,6 +4,7 @@ import { TABBY_VERSION } from '../version.js';
 import { registerControllersCommand } from './controllers.js';
 import { registerNodeCommand } from './node.js';
 import { registerLabCommands } from '../lab/index.js';
+import { registerBgpCommand } from './bgp.js';
 
 const program = new Command('tabby')
   .description('Tabby: container networking and network policy, speaking Calico\'s API')
@@ -13,6 +14,7 @@ const program = new Command('tabby')
 registerNodeCommand(program);
 registerControllersCommand(program);
 registerLabCommands(program);
+registerBgpCommand(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`tabby: ${err.message}\n`);

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BgpConfigError, parseSpeakerConfig } from './config.js';
+
+const ok = `
+asNumber: 65001
+routerID: 198.18.0.1
+originate: [10.1.0.0/24, 2001:db8:1::/64]
+kernel: { table: 100 }
+filters:
+  f1:
+    exportV4: [{ action: Accept, matchOperator: In, cidr: 10.1.0.0/16, prefixLength: { min: 24 } }, { action: Reject }]
+peers:
+  - { peerIP: 198.18.0.2, asNumber: 65002, filters: [f1] }
+  - { peerIP: "2001:db8::2", asNumber: 65001, routeReflectorClient: true, passive: true, holdTime: 30 }
+`;
+
+function problems(text: string): string[] {
+  try {
+    parseSpeakerConfig(text, 'bgp.yaml');
+  } catch (e) {
+    assert.ok(e instanceof BgpConfigError);
+    return [...e.problems];
+  }
+  assert.fail('expected a BgpConfigError');
+}
+
+describe('speaker configuration', () => {
+  it('reads a valid file with Calico field names and defaults', () => {
+    const c = parseSpeakerConfig(ok, 'bgp.yaml');
+    assert.equal(c.asNumber, 65001);
+    assert.equal(c.routerID, 0xc6120001);
+    assert.equal(c.routeReflectorClusterID, c.routerID, 'cluster ID defaults to the router ID');
+    assert.equal(c.kernelTable, 100);
+    assert.equal(c.listenPort, 179);
+    assert.equal(c.statusSocket, '/run/tabby/bgp.sock');
+    assert.equal(c.originate.length, 2);
+    const [e, i] = c.peers;
+    assert.deepEqual(e!.families, ['ipv4']);
+    assert.equal(e!.holdTime, 90);
+    assert.equal(e!.exportFilter.v4.length, 2);
+    assert.deepEqual(i!.families, ['ipv6']);
+    assert.equal(i!.routeReflectorClient, true);
+    assert.equal(i!.holdTime, 30);
+    assert.equal(parseSpeakerConfig('asNumber: 1\nrouterID: 1.1.1.1\nkernel: none\n', 'x').kernelTable, undefined);
+  });
+
+  it('names each problem with its field path', () => {
+    const p = problems(`
+asNumber: 65001
+routerID: fd00::1
+originate: [10.1.0.1/24]
+peers:
+  - { peerIP: 198.18.0.2, asNumber: 65002, filters: [missing], holdTime: 2 }
+  - { peerIP: 198.18.0.2, asNumber: 65002 }
+  - { peerIP: nonsense, asNumber: 65003 }
+`);
+    assert.ok(p.some((x) => x.startsWith('routerID: "fd00::1" must be an IPv4 address')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('originate[0]:')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('peers[0].filters: no filter named "missing"')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('peers[0].holdTime:')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('peers[1].peerIP: 198.18.0.2:179 is configured twice')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('peers[2].peerIP: "nonsense"')), p.join('\n'));
+  });
+
+  it('refuses TCP-MD5 and GTSM with the reason (Node.js cannot set the socket options)', () => {
+    const p = problems('asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.2, asNumber: 2, password: secret, ttlSecurity: 1 }\n');
+    assert.ok(p.some((x) => x.includes('peers[0].password') && x.includes('TCP_MD5SIG')), p.join('\n'));
+    assert.ok(p.some((x) => x.includes('peers[0].ttlSecurity') && x.includes('IP_MINTTL')), p.join('\n'));
+  });
+
+  it('rejects unknown fields and wrong types, naming them', () => {
+    const p = problems('asNumber: "x"\nrouterID: 1.1.1.1\nlistenPrt: 179\n');
+    assert.ok(p.some((x) => x.startsWith('asNumber:')), p.join('\n'));
+    assert.ok(p.some((x) => x.includes('listenPrt')), p.join('\n'));
+  });
+});
