@@ -30,7 +30,7 @@ describe('Kubernetes kinds and their Calico conversions', () => {
     const [ns, profile] = [(await ds.get(NS_KEY))!, (await ds.get(PROFILE_KEY))!];
     assert.equal(ns.revision, profile.revision);
     const spec = (profile.value as { spec: { labelsToApply: Record<string, string> } }).spec;
-    assert.deepEqual(spec.labelsToApply, { 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'prod' });
+    assert.deepEqual(spec.labelsToApply, { 'pcns.kubernetes.io/metadata.name': 'prod', 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'prod' });
     await client.apply(namespace({ team: 'b' }));
     assert.equal(((await ds.get(PROFILE_KEY))!.value as { spec: { labelsToApply: Record<string, string> } }).spec.labelsToApply['pcns.team'], 'b');
     await client.delete('namespace', undefined, 'prod');

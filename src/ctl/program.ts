@@ -13,6 +13,7 @@ import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { registerGetCommand } from './get.js';
 import { registerIpamCommands } from './ipam.js';
 import { registerPatchCommand } from './patch.js';
+import { registerPolicyCommands } from './policy.js';
 import { registerResourceCommands } from './resource-commands.js';
 import { registerVersionCommand } from './version.js';
 
@@ -53,6 +54,7 @@ ${EXIT_CODES_HELP}
   registerGetCommand(program, ctx);
   registerPatchCommand(program, ctx);
   registerIpamCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
   registerVersionCommand(program, ctx);
   return program;
 }
