@@ -5,7 +5,7 @@
 // nothing else is touched, nothing is flushed wholesale). Pure: the listing is an argument.
 
 import { TABLE } from './names.js';
-import { Change, type ChainRank, type DesiredState } from './state.js';
+import { Change, type DesiredState, rankOf } from './state.js';
 
 export interface ObservedTable {
   readonly sets: ReadonlyMap<string, ReadonlySet<string>>;
@@ -76,11 +76,6 @@ const commentOf = (rule: string): string => {
   const m = /comment "([^"]*)"$/.exec(rule);
   return m === null ? '' : m[1]!;
 };
-
-function rankOf(name: string, header: string | undefined): ChainRank {
-  if (header !== undefined || name.endsWith('_dispatch')) return 2;
-  return /^p[io]_|^r[io]_/.test(name) ? 0 : 1;
-}
 
 /** The repair script turning `observed` into `desired` ("" when they already agree). */
 export function repairScript(desired: DesiredState, observed: ObservedTable): string {

@@ -130,3 +130,27 @@ describe('nft policy renderer deltas', () => {
 function ifaceOf(g: PolicyGraph, podName: string): string {
   return [...g.allEndpoints()].find((e) => e.pod === podName)!.interfaceName!;
 }
+
+describe('nft policy renderer: host endpoints', () => {
+  it('failsafe ports come before any policy, and a host endpoint with no policy and no profile drops the rest', () => {
+    const g = new PolicyGraph({ localNode: 'n1' });
+    const r = new NftPolicyRenderer();
+    r.apply(
+      g.apply(
+        up([
+          { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-eth0', labels: { role: 'host' } }, spec: { node: 'n1', interfaceName: 'eth0', expectedIPs: ['198.18.0.10'] } },
+          { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'ssh-only-from-admin' }, spec: { selector: 'role == "host"', types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', source: { nets: ['198.18.5.0/24'] }, destination: { ports: [2222] } }] } },
+        ]),
+      ),
+    );
+    const hin = r.state.chains.get('hin_eth0')!.rules;
+    const firstPolicy = hin.findIndex((x) => x.startsWith('jump pi_'));
+    const failsafe = hin.slice(0, firstPolicy).filter((x) => / th dport 22 counter accept /.test(x));
+    assert.equal(failsafe.length, 1, hin.join('\n'));
+    assert.match(hin[hin.length - 1]!, /^counter drop comment "no policy or profile allowed/);
+    assert.equal(r.state.maps.get('host_in')!.elems.get('eth0'), 'goto hin_eth0');
+    const hout = r.state.chains.get('hout_eth0')!.rules;
+    assert.ok(hout.some((x) => x.includes('th dport 2379 counter accept')), 'outbound failsafe (etcd)');
+    assert.ok(!hout.some((x) => x.includes('jump pi_')), 'an ingress-only policy is not in the egress chain');
+  });
+});

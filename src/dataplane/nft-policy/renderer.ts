@@ -25,7 +25,7 @@ import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, Endpoin
 import { DEFAULT_FAILSAFE } from '../../policy/index.js';
 import * as N from './names.js';
 import { renderMatches, renderVerdict } from './rules.js';
-import { Change, type ChainRank, DesiredState } from './state.js';
+import { Change, type ChainRank, DesiredState, rankOf } from './state.js';
 
 const RANK_POLICY: ChainRank = 0;
 const RANK_ENDPOINT: ChainRank = 1;
@@ -132,7 +132,7 @@ export class NftPolicyRenderer {
     return { script: c.script() };
   }
 
-  /** Which rule a comment names, for per-rule counters: "<kind> <id> <dir> <index>". */
+  /** Every chain of the desired table (per-rule counters are read chain by chain). */
   knownChains(): string[] {
     return [...this.state.chains.keys()];
   }
@@ -294,11 +294,6 @@ export class NftPolicyRenderer {
     for (const [map, key] of before.mapKeys) c.dropMapElem(map, key);
     for (const ch of before.chains) c.dropChain(ch);
   }
-}
-
-function rankOf(name: string, header: string | undefined): ChainRank {
-  if (header !== undefined || name.endsWith('_dispatch')) return RANK_BASE;
-  return /^p[io]_|^r[io]_/.test(name) ? RANK_POLICY : RANK_ENDPOINT;
 }
 
 /** Nothing after an unconditional drop runs. */

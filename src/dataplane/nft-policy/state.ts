@@ -29,8 +29,13 @@ export class DesiredState {
   readonly chains = new Map<string, ChainSpec>();
 }
 
-/** Chain names whose content is written after others' (endpoint dispatch comes last). */
+/** When a chain's content is written: policy/profile chains (0), endpoint chains (1), base and dispatch chains (2). */
 export type ChainRank = 0 | 1 | 2;
+
+export function rankOf(name: string, header: string | undefined): ChainRank {
+  if (header !== undefined || name.endsWith('_dispatch')) return 2;
+  return /^p[io]_|^r[io]_/.test(name) ? 0 : 1;
+}
 
 export class Change {
   private readonly newSets = new Map<string, SetSpec>();
