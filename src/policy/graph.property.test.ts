@@ -138,6 +138,19 @@ describe('calculation graph: incremental equals from scratch', () => {
         for (const ep of fresh.allEndpoints()) if (sel.matches(fresh.labelsOf(ep.id)!)) for (const n of ep.nets) want.add(n);
         assert.deepEqual(fresh.ipsetSnapshot()[id], [...want].sort(), `set of ${text}`);
       }
+      // ... and every named-port set the (address, protocol, port) of each matching endpoint's port of that name.
+      for (const [id, info] of fresh.namedPortSetInfo()) {
+        const sel = parseSelector(info.selector);
+        const want = new Set<string>();
+        for (const ep of fresh.allEndpoints()) {
+          if (!sel.matches(fresh.labelsOf(ep.id)!)) continue;
+          for (const p of ep.ports) {
+            if (p.name !== info.name || (info.protocol !== undefined && p.protocol !== info.protocol)) continue;
+            for (const n of ep.nets) want.add(`${n.slice(0, n.indexOf('/'))},${p.protocol === 6 ? 'tcp' : p.protocol === 17 ? 'udp' : 'sctp'}:${p.port}`);
+          }
+        }
+        assert.deepEqual(fresh.ipsetSnapshot()[id], [...want].sort(), `named port ${info.name} on ${info.selector}`);
+      }
       // Random flows get the same verdict from both graphs.
       const ips = [...fresh.allEndpoints()].flatMap((e) => e.nets.filter((n) => n.endsWith('/32')).map((n) => n.slice(0, -3)));
       ips.push('198.18.1.7', '10.0.0.5');

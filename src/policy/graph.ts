@@ -523,6 +523,13 @@ export class PolicyGraph {
     return new Map([...this.setIdOfSelector].map(([text, id]) => [id, text]));
   }
 
+  /** Named-port set ID → its selector, protocol and port name. */
+  namedPortSetInfo(): Map<string, NamedPortSetInfo> {
+    const out = new Map<string, NamedPortSetInfo>();
+    for (const sets of this.namedPortSets.values()) for (const [id, info] of sets) out.set(id, info);
+    return out;
+  }
+
   /** Plans of every local endpoint, sorted by ID. */
   planSnapshot(): Record<string, EndpointPlan> {
     const out: Record<string, EndpointPlan> = {};
