@@ -20,8 +20,7 @@
 import { EtcdDatastore } from '../src/datastore/etcd.js';
 import { parseCIDR } from '../src/ip/index.js';
 import { BlockAllocator } from '../src/ipam/allocator.js';
-import { assignFromBlock, newBlock } from '../src/ipam/core/block.js';
-import { blockValue } from '../src/ipam/core/block-text.js';
+import { assignFromBlock, encodeBlock, newBlock } from '../src/ipam/core/block.js';
 import { IPAM_CONFIG_KEY } from '../src/ipam/core/keys.js';
 import { encodeIpamConfig } from '../src/ipam/core/records.js';
 import { checkIpam } from '../src/ipam/core/check.js';
@@ -79,7 +78,7 @@ async function main(): Promise<void> {
     for (let p = 0; p < 48; p++) {
       sample = assignFromBlock(sample, 1, `k8s-pod-network.${'0'.repeat(56)}${p}`, { pod: `pod-${p}`, namespace: 'default', node: 'node-0', timestamp: new Date().toISOString() }).block;
     }
-    const sampleValue = blockValue(sample);
+    const sampleValue = encodeBlock(sample);
     const blockRevs = new Map<number, number>();
     let handles = 0;
     const blockTxn = async (c: number) => {
@@ -145,7 +144,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${name}: ${allocations.toFixed(0)} allocations/s vs ${anchor.toFixed(0)} raw CAS txn/s on the same etcd, ${clients} concurrent client(s); ratio ${(allocations / anchor).toFixed(2)}` +
           ` (${ROUNDS} alternating rounds of ${SLICE_MS} ms: per-round ratios ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}, median ${median(ratios).toFixed(2)})` +
-          `; the allocation's own write alone (block ${sampleValue.text.length} B + handle, one txn): ${sameWrite.toFixed(0)}/s` +
+          `; the allocation's own write alone (block ${JSON.stringify(sampleValue).length} B + handle, one txn): ${sameWrite.toFixed(0)}/s` +
           `; ${txns} batch transactions, ${perTxn.toFixed(1)} requests each\n`,
       );
     }

@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
+import { STORED, decodeStored } from '../model/index.js';
 import { type HostInterface, detectAddress, isGlobalUnicast } from './autodetect.js';
 import { installPlugins, renderConflist } from './cni-install.js';
 import { Counter, Gauge, Histogram, Registry } from './metrics.js';
@@ -72,10 +73,12 @@ describe('node address rules (calico/node IP / IP6)', () => {
   });
 
   it('merges into an existing Node, keeping what others set', () => {
-    const existing = {
+    const existing = decodeStored(STORED.Node, nodeKey('n1'), {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
       metadata: { name: 'n1', uid: 'u1', creationTimestamp: '2024-01-01T00:00:00Z', labels: { zone: 'a' } },
       spec: { bgp: { ipv4Address: '10.0.0.1/24', asNumber: 64513 }, addresses: [{ address: '10.0.0.1', type: 'InternalIP' }, { address: '10.0.0.1/24', type: 'CalicoNodeIP' }], orchRefs: [{ nodeName: 'n1', orchestrator: 'k8s' }] },
-    };
+    });
     const merged = mergeNode(existing, 'n1', { ipv4: '10.0.0.2/24' }, { 'kubernetes.io/hostname': 'n1' }, new Date());
     assert.deepEqual(merged.metadata, { name: 'n1', uid: 'u1', creationTimestamp: '2024-01-01T00:00:00Z', labels: { zone: 'a', 'kubernetes.io/hostname': 'n1' } });
     assert.deepEqual(merged.spec, {

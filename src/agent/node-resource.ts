@@ -12,12 +12,13 @@
 // is kept; the update is a compare-and-swap retried on conflict.
 
 import { randomUUID } from 'node:crypto';
-import { type Datastore, type JsonValue, isDatastoreError } from '../datastore/datastore.js';
+import { type Datastore, type JsonValue, isDatastoreError } from '../datastore/index.js';
 import { type IPFamily, tryParseIP } from '../ip/index.js';
+import { getStored } from '../client/index.js';
+import { type Node, STORED, nodeKey } from '../model/index.js';
 import { type HostInterface, detectAddress, localCidr, sourceAddressTowards } from './autodetect.js';
 
-export const NODE_PREFIX = '/calico/resources/v3/projectcalico.org/nodes/';
-export const nodeKey = (name: string): string => `${NODE_PREFIX}${name}`;
+export { nodeKey };
 
 export class NodeAddressError extends Error {
   override readonly name = 'NodeAddressError';
@@ -84,40 +85,32 @@ export async function chooseNodeAddresses(
   return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
 }
 
-type Obj = { [key: string]: JsonValue };
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** The addresses an existing Node resource announces. */
-export function addressesOf(node: JsonValue | undefined): NodeAddresses {
-  const spec = isObj(node) && isObj(node.spec) ? node.spec : {};
-  const bgp = isObj(spec.bgp) ? spec.bgp : {};
+export function addressesOf(node: Node | undefined): NodeAddresses {
+  const bgp = node?.spec?.bgp;
   return {
-    ...(typeof bgp.ipv4Address === 'string' && bgp.ipv4Address !== '' ? { ipv4: bgp.ipv4Address } : {}),
-    ...(typeof bgp.ipv6Address === 'string' && bgp.ipv6Address !== '' ? { ipv6: bgp.ipv6Address } : {}),
+    ...(bgp?.ipv4Address ? { ipv4: bgp.ipv4Address } : {}),
+    ...(bgp?.ipv6Address ? { ipv6: bgp.ipv6Address } : {}),
   };
 }
 
 /** The Node object after merging our addresses and labels into what is stored (pure). */
-export function mergeNode(existing: JsonValue | undefined, name: string, addrs: NodeAddresses, labels: Readonly<Record<string, string>>, now: Date): Obj {
-  const old = isObj(existing) ? existing : {};
-  const meta = isObj(old.metadata) ? old.metadata : {};
-  const spec = isObj(old.spec) ? old.spec : {};
-  const bgp: Obj = { ...(isObj(spec.bgp) ? spec.bgp : {}) };
-  delete bgp.ipv4Address;
-  delete bgp.ipv6Address;
-  if (addrs.ipv4) bgp.ipv4Address = addrs.ipv4;
-  if (addrs.ipv6) bgp.ipv6Address = addrs.ipv6;
-  const otherAddresses = (Array.isArray(spec.addresses) ? spec.addresses : []).filter((a) => !(isObj(a) && a.type === 'CalicoNodeIP'));
-  const ours = [addrs.ipv4, addrs.ipv6].filter((a): a is string => a !== undefined).map((address) => ({ address, type: 'CalicoNodeIP' }));
+export function mergeNode(existing: Node | undefined, name: string, addrs: NodeAddresses, labels: Readonly<Record<string, string>>, now: Date): Node {
+  const meta = existing?.metadata ?? {};
+  const spec = existing?.spec ?? {};
+  const { ipv4Address: _v4, ipv6Address: _v6, ...otherBgp } = spec.bgp ?? {};
+  const bgp: NonNullable<Node['spec']>['bgp'] = { ...otherBgp, ...(addrs.ipv4 ? { ipv4Address: addrs.ipv4 } : {}), ...(addrs.ipv6 ? { ipv6Address: addrs.ipv6 } : {}) };
+  const otherAddresses = (spec.addresses ?? []).filter((a) => a.type !== 'CalicoNodeIP');
+  const ours = [addrs.ipv4, addrs.ipv6].filter((a): a is string => a !== undefined).map((address) => ({ address, type: 'CalicoNodeIP' as const }));
   return {
     apiVersion: 'projectcalico.org/v3',
     kind: 'Node',
     metadata: {
       ...meta,
       name,
-      labels: { ...(isObj(meta.labels) ? meta.labels : {}), ...labels },
-      uid: typeof meta.uid === 'string' ? meta.uid : randomUUID(),
-      creationTimestamp: typeof meta.creationTimestamp === 'string' ? meta.creationTimestamp : now.toISOString().replace(/\.\d+Z$/, 'Z'),
+      labels: { ...(meta.labels ?? {}), ...labels },
+      uid: meta.uid ?? randomUUID(),
+      creationTimestamp: meta.creationTimestamp ?? now.toISOString().replace(/\.\d+Z$/, 'Z'),
     },
     spec: { ...spec, bgp, addresses: [...ours, ...otherAddresses] },
   };
@@ -130,9 +123,11 @@ export async function registerNode(
 ): Promise<NodeAddresses> {
   const key = nodeKey(opts.name);
   for (let attempt = 1; ; attempt++) {
-    const kv = await ds.get(key);
-    const addrs = await chooseNodeAddresses(opts.settings, addressesOf(kv?.value), opts.interfaces);
-    const value = mergeNode(kv?.value, opts.name, addrs, opts.labels, new Date());
+    const found = await getStored(ds, STORED.Node, opts.name);
+    const kv = found?.kv;
+    const existing = found?.value;
+    const addrs = await chooseNodeAddresses(opts.settings, addressesOf(existing), opts.interfaces);
+    const value = mergeNode(existing, opts.name, addrs, opts.labels, new Date()) as unknown as JsonValue;
     try {
       if (kv) await ds.update(key, value, kv.revision);
       else await ds.create(key, value);

@@ -18,7 +18,7 @@
 // Conflict, never retried around.
 
 import { randomUUID } from 'node:crypto';
-import { type Datastore, type KVPair, MAX_TXN_OPS, isDatastoreError } from '../datastore/datastore.js';
+import { type Datastore, type KVPair, MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
 import { type KindInfo, MAX_RESOURCE_BYTES, type ResourceObject, kindInfo, resourceKey, resourceListPrefix } from '../model/index.js';
 import { parseSelector } from '../selector/index.js';
 import { ensureInitialized } from './bootstrap.js';
@@ -37,7 +37,7 @@ import {
   prepareDelete,
   prepareWrite,
 } from './write-plan.js';
-import type { JsonValue } from '../datastore/datastore.js';
+import type { JsonValue } from '../datastore/index.js';
 
 export type KindRef = string | KindInfo;
 
@@ -69,6 +69,13 @@ export interface BatchResult {
   readonly skipped: number[];
   /** Transactions used; more than 1 means the batch exceeded MAX_TXN_OPS and was split. */
   readonly transactions: number;
+}
+
+/** Labels to set and to remove; `overwrite` allows changing a label's existing value. */
+export interface LabelChange {
+  readonly set: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+  readonly overwrite?: boolean;
 }
 
 export interface ClientOptions {
@@ -202,6 +209,32 @@ export class ResourceClient {
             { cause: err },
           );
         }
+      }
+    }
+  }
+
+  /**
+   * Set and remove labels (calicoctl label / kubectl label). A label that already has another
+   * value is changed only with `overwrite`; removing an absent label is not an error. The
+   * check and the write are one compare-and-swap, retried when another writer got in between.
+   */
+  async label(kind: KindRef, namespace: string | undefined, name: string, change: LabelChange): Promise<ResourceObject> {
+    for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) await backoff(attempt);
+      const current = await this.get(kind, namespace, name);
+      const labels = current.metadata.labels ?? {};
+      const clash = Object.entries(change.set).filter(([k, v]) => labels[k] !== undefined && labels[k] !== v);
+      if (clash.length > 0 && !change.overwrite) {
+        const [k, v] = clash[0]!;
+        throw new ResourceError('Invalid', `${current.kind}(${name}) already has label ${k}=${labels[k]}; use --overwrite to set ${k}=${v}`);
+      }
+      const patch: Record<string, JsonValue> = { ...change.set };
+      for (const k of change.remove) patch[k] = null;
+      const patched = applyMergePatch(current as unknown as JsonValue, { metadata: { labels: patch } }) as unknown as ResourceObject;
+      try {
+        return (await this.replaceAll([patched])).items[0]!;
+      } catch (err) {
+        if (!(err instanceof ResourceError && err.code === 'Conflict') || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
   }

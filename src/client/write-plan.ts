@@ -20,7 +20,7 @@
 //   against the tier's revision read before it listed the tier's policies, fails instead of
 //   leaving the policy in a tier that is gone; `default` and non-empty tiers are not deleted.
 
-import type { KVPair, JsonValue, Revision, TxnOp } from '../datastore/datastore.js';
+import type { KVPair, JsonValue, Revision, TxnOp } from '../datastore/index.js';
 import {
   type KindInfo,
   type ResourceObject,

@@ -8,9 +8,9 @@
 // IPAM and datastore errors become CNI errors here: transient ones (CAS retries exhausted,
 // datastore unavailable) are code 11 "try again later", the rest code 100.
 
-import { isDatastoreError } from '../datastore/datastore.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { tryParseIP } from '../ip/index.js';
-import { type AllocationAttrs, type AssignedAddress, type Ipam, IpamError } from '../ipam/api.js';
+import { type AllocationAttrs, type AssignedAddress, type Ipam, IpamError } from '../ipam/index.js';
 import { CniCode, CniError } from './errors.js';
 
 export interface AddressRequest {
@@ -40,20 +40,6 @@ export function ipamFailure(err: unknown, what: string): CniError {
   if (isDatastoreError(err, 'Unavailable')) return new CniError(CniCode.TryAgainLater, `${what}: datastore unavailable: ${err.message}`, undefined, { cause: err });
   if (isDatastoreError(err)) return new CniError(CniCode.DatastoreFailure, `${what}: ${err.message}`, undefined, { cause: err });
   return new CniError(CniCode.Internal, `${what}: ${(err as Error).message ?? String(err)}`, undefined, { cause: err });
-}
-
-/** Parses a pool or address annotation: a JSON list of strings. */
-export function parseListAnnotation(key: string, value: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    parsed = undefined;
-  }
-  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) {
-    throw new CniError(CniCode.InvalidNetworkConfig, `annotation ${key}=${JSON.stringify(value)} must be a JSON list of strings, e.g. '["10.244.0.0/16"]'`);
-  }
-  return parsed;
 }
 
 export async function allocateAddresses(ipam: Ipam, req: AddressRequest): Promise<Allocation> {

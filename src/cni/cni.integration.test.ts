@@ -7,12 +7,12 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BlockAllocator } from '../ipam/allocator.js';
+import { BlockAllocator } from '../ipam/index.js';
 import { putPool } from '../ipam/testing.js';
 import { runCommand } from './exec.js';
 import { FORWARDER, SHIM, type TestNode, type TestPod, startTestNode } from './testing/test-node.js';
 import { wepKey } from './workload-endpoint.js';
-import { vethNameForWorkload } from '../model/convert/names.js';
+import { vethNameForWorkload } from '../model/index.js';
 
 let node: TestNode;
 let ipam: BlockAllocator;
@@ -329,7 +329,7 @@ describe('errors in the spec\'s form and codes', () => {
     const pod = await node.addPod();
     const k8s = { ns: 'half', name: 'half-pod' };
     await node.ds.put('/tabby/k8s/core/pods/half/half-pod', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'half-pod', namespace: 'half', annotations: { 'cni.projectcalico.org/ipv6pools': '["no-such-pool"]' } }, spec: {},
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'half-pod', namespace: 'half', annotations: { 'cni.projectcalico.org/ipv6pools': '["no-such-pool"]' } }, spec: { containers: [{ name: 'c', image: 'x' }] },
     });
     const e = cniError(await node.cni('tabby', env('ADD', pod, 'cid-half', k8s), conf({ ipam: { type: 'tabby-ipam', assign_ipv6: 'true' } })));
     assert.equal(e.code, 100);
@@ -351,7 +351,7 @@ describe('pods from the datastore', () => {
       spec: { serviceAccountName: 'cart-sa', containers: [{ name: 'c', image: 'x', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] }] },
     });
     await node.ds.put('/tabby/k8s/core/pods/shop/fixed', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'fixed', namespace: 'shop', annotations: { 'cni.projectcalico.org/ipAddrs': '["10.77.200.7"]' } }, spec: {},
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'fixed', namespace: 'shop', annotations: { 'cni.projectcalico.org/ipAddrs': '["10.77.200.7"]' } }, spec: { containers: [{ name: 'c', image: 'x' }] },
     });
     const p1 = await node.addPod();
     const p2 = await node.addPod();

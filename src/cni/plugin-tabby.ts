@@ -12,7 +12,8 @@
 
 import { existsSync } from 'node:fs';
 import { formatIP, parseIP } from '../ip/index.js';
-import { allocateAddresses, ipamFailure, parseListAnnotation, releaseQuietly } from './addresses.js';
+import { allocateAddresses, ipamFailure, releaseQuietly } from './addresses.js';
+import { AnnotationError, type IpamAnnotationRequest, resolveIpamAnnotations } from '../model/index.js';
 import type { AttachmentRecord } from './attachments.js';
 import { checkWorkload } from './check.js';
 import type { CniRequestContext, CniServices } from './context.js';
@@ -69,6 +70,21 @@ function workloadResult(id: EndpointIdentity, netns: string, mac: string, mtu: n
   };
 }
 
+/** Pools and fixed addresses from the pod's and namespace's annotations (the model parses them). */
+function ipamRequestOf(
+  id: EndpointIdentity,
+  pod: Readonly<Record<string, string>> | undefined,
+  namespace: Readonly<Record<string, string>>,
+  conf: { ipv4Pools: readonly string[]; ipv6Pools: readonly string[] },
+): IpamAnnotationRequest {
+  try {
+    return resolveIpamAnnotations(pod, `pod ${id.namespace}/${id.pod ?? id.workload}`, namespace, `namespace ${id.namespace}`, conf);
+  } catch (err) {
+    if (err instanceof AnnotationError) throw new CniError(CniCode.InvalidNetworkConfig, err.message, undefined, { cause: err });
+    throw err;
+  }
+}
+
 async function loadPod(services: CniServices, id: EndpointIdentity): Promise<{ pod?: PodInfo; nsLabels?: Record<string, string>; nsAnnotations: Record<string, string> }> {
   if (id.orchestrator !== 'k8s' || id.pod === undefined) return { nsAnnotations: {} };
   try {
@@ -111,13 +127,7 @@ export async function addWorkload(services: CniServices, ctx: CniRequestContext)
 
   const { pod, nsLabels, nsAnnotations } = await loadPod(services, id);
   phases.mark('pod');
-  const annotations = pod?.annotations ?? {};
-  const poolsFrom = (key: string, fromConf: readonly string[]): readonly string[] => {
-    const v = annotations[key] ?? nsAnnotations[key];
-    return v !== undefined && v !== '' ? parseListAnnotation(key, v) : fromConf;
-  };
-  const ipAddrs = annotations['cni.projectcalico.org/ipAddrs'];
-  const fixed = ipAddrs !== undefined && ipAddrs !== '' ? parseListAnnotation('cni.projectcalico.org/ipAddrs', ipAddrs) : undefined;
+  const request = ipamRequestOf(id, pod?.annotations, nsAnnotations, conf.ipam);
 
   // An earlier ADD of this container that is recorded but broken: start clean, so the families
   // and pools asked for now are what the workload gets. (An ADD that crashed before recording
@@ -128,9 +138,9 @@ export async function addWorkload(services: CniServices, ctx: CniRequestContext)
     node: id.node,
     assignIpv4: conf.ipam.assignIpv4,
     assignIpv6: conf.ipam.assignIpv6,
-    ipv4Pools: poolsFrom('cni.projectcalico.org/ipv4pools', conf.ipam.ipv4Pools),
-    ipv6Pools: poolsFrom('cni.projectcalico.org/ipv6pools', conf.ipam.ipv6Pools),
-    ...(fixed ? { fixed } : {}),
+    ipv4Pools: request.ipv4Pools ?? [],
+    ipv6Pools: request.ipv6Pools ?? [],
+    ...(request.ipAddrs ? { fixed: request.ipAddrs.map(formatIP) } : {}),
     attrs: {
       node: id.node,
       timestamp: new Date().toISOString(),

@@ -10,22 +10,24 @@
 // A DEL never removes a WEP that a newer sandbox (different containerID) has rewritten.
 
 import { randomUUID } from 'node:crypto';
-import { type Datastore, type JsonValue, type KVPair, isDatastoreError } from '../datastore/datastore.js';
-import { LABEL_NAMESPACE, LABEL_ORCHESTRATOR } from '../model/convert/common.js';
-import { podToWorkloadEndpoint } from '../model/convert/workload-endpoint.js';
-import type { Pod } from '../model/resources/k8s.js';
+import { type Datastore, type JsonValue, type KVPair, isDatastoreError } from '../datastore/index.js';
+import {
+  LABEL_NAMESPACE,
+  LABEL_ORCHESTRATOR,
+  type Pod,
+  STORED,
+  type WorkloadEndpoint,
+  decodeStored,
+  podToWorkloadEndpoint,
+  workloadEndpointKey,
+} from '../model/index.js';
+import { getStored } from '../client/index.js';
 import type { EndpointIdentity } from './identity.js';
 
-export const WEP_PREFIX = '/calico/resources/v3/projectcalico.org/workloadendpoints/';
-export const POD_PREFIX = '/tabby/k8s/core/pods/';
-export const NAMESPACE_PREFIX = '/tabby/k8s/core/namespaces/';
-
-export const wepKey = (namespace: string, name: string): string => `${WEP_PREFIX}${namespace}/${name}`;
+export const WEP_PREFIX = STORED.WorkloadEndpoint.keyPrefix;
+export const wepKey = workloadEndpointKey;
 
 type Obj = { [key: string]: JsonValue };
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const strMap = (v: unknown): Record<string, string> =>
-  isObj(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
 
 /** What the CNI path needs from a v1 Pod. */
 export interface PodInfo {
@@ -40,26 +42,20 @@ export interface NamespaceInfo {
   readonly annotations: Record<string, string>;
 }
 
-export function podInfoFromObject(pod: JsonValue): PodInfo {
-  const meta = isObj(pod) && isObj(pod.metadata) ? pod.metadata : {};
-  const spec = isObj(pod) && isObj(pod.spec) ? pod.spec : {};
-  const object = { ...(isObj(pod) ? pod : {}), metadata: meta, spec } as unknown as Pod;
-  return { object, annotations: strMap(meta.annotations) };
-}
-
-export function namespaceInfoFromObject(ns: JsonValue): NamespaceInfo {
-  const meta = isObj(ns) && isObj(ns.metadata) ? ns.metadata : {};
-  return { labels: strMap(meta.labels), annotations: strMap(meta.annotations) };
+export function podInfoFromObject(pod: Pod): PodInfo {
+  return { object: pod, annotations: { ...(pod.metadata.annotations ?? {}) } };
 }
 
 export async function readPod(ds: Datastore, namespace: string, name: string): Promise<PodInfo | undefined> {
-  const kv = await ds.get(`${POD_PREFIX}${namespace}/${name}`);
-  return kv ? podInfoFromObject(kv.value) : undefined;
+  const found = await getStored(ds, STORED.Pod, name, namespace);
+  return found ? podInfoFromObject(found.value) : undefined;
 }
 
 export async function readNamespace(ds: Datastore, name: string): Promise<NamespaceInfo | undefined> {
-  const kv = await ds.get(`${NAMESPACE_PREFIX}${name}`);
-  return kv ? namespaceInfoFromObject(kv.value) : undefined;
+  const found = await getStored(ds, STORED.Namespace, name);
+  if (!found) return undefined;
+  const { metadata } = found.value;
+  return { labels: { ...(metadata.labels ?? {}) }, annotations: { ...(metadata.annotations ?? {}) } };
 }
 
 export interface WorkloadEndpointInput {
@@ -107,15 +103,14 @@ export interface StoredWorkloadEndpoint {
 export type WepRef = Pick<EndpointIdentity, 'namespace' | 'wepName' | 'containerId'>;
 
 export async function readWorkloadEndpoint(ds: Datastore, id: WepRef): Promise<StoredWorkloadEndpoint | undefined> {
-  const kv = await ds.get(wepKey(id.namespace, id.wepName));
-  if (!kv) return undefined;
-  const spec = isObj(kv.value) && isObj(kv.value.spec) ? kv.value.spec : {};
-  const nets = Array.isArray(spec.ipNetworks) ? spec.ipNetworks.filter((n): n is string => typeof n === 'string') : [];
+  const found = await getStored(ds, STORED.WorkloadEndpoint, id.wepName, id.namespace);
+  if (!found) return undefined;
+  const { spec } = found.value;
   return {
-    kv,
-    ...(typeof spec.containerID === 'string' ? { containerId: spec.containerID } : {}),
-    ipNetworks: nets,
-    ...(typeof spec.mac === 'string' ? { mac: spec.mac } : {}),
+    kv: found.kv,
+    ...(spec.containerID !== undefined ? { containerId: spec.containerID } : {}),
+    ipNetworks: [...(spec.ipNetworks ?? [])],
+    ...(spec.mac !== undefined ? { mac: spec.mac } : {}),
   };
 }
 
@@ -126,7 +121,7 @@ export async function writeWorkloadEndpoint(ds: Datastore, input: WorkloadEndpoi
   for (let attempt = 1; ; attempt++) {
     // Most ADDs make a new WEP: try a plain create first and read only when one is there.
     const existing = attempt === 1 ? undefined : await ds.get(key);
-    const oldMeta = existing && isObj(existing.value) && isObj(existing.value.metadata) ? existing.value.metadata : {};
+    const oldMeta: WorkloadEndpoint['metadata'] = existing ? decodeStored(STORED.WorkloadEndpoint, key, existing.value).metadata : {};
     const value: Obj = {
       apiVersion: 'projectcalico.org/v3',
       kind: 'WorkloadEndpoint',
@@ -134,8 +129,8 @@ export async function writeWorkloadEndpoint(ds: Datastore, input: WorkloadEndpoi
         name: input.id.wepName,
         namespace: input.id.namespace,
         labels,
-        uid: typeof oldMeta.uid === 'string' ? oldMeta.uid : randomUUID(),
-        creationTimestamp: typeof oldMeta.creationTimestamp === 'string' ? oldMeta.creationTimestamp : now().toISOString().replace(/\.\d+Z$/, 'Z'),
+        uid: oldMeta.uid ?? randomUUID(),
+        creationTimestamp: oldMeta.creationTimestamp ?? now().toISOString().replace(/\.\d+Z$/, 'Z'),
       },
       spec,
     };

@@ -2,7 +2,7 @@
 // the WorkloadEndpoint written to (and removed from) a datastore.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { checkWorkload } from './check.js';
 import { endpointIdentity } from './identity.js';
 import { containerIp, parseObservation, planSetUp, randomMac } from './veth.js';
@@ -143,11 +143,11 @@ describe('WorkloadEndpoint', () => {
 
   it('is created, rewritten in place, and deleted only by its own container', async () => {
     const ds = new MemoryDatastore();
-    const input = { id: k8sId, network: 'n', policyType: 'k8s', pod, ipNetworks: ['10.0.0.5/32'], mac: 'm1' };
+    const input = { id: k8sId, network: 'n', policyType: 'k8s', pod, ipNetworks: ['10.0.0.5/32'], mac: '02:00:00:00:00:0a' };
     const first = await writeWorkloadEndpoint(ds, input);
     assert.equal(first.key, wepKey('default', 'node--1-k8s-web--abc-eth0'));
     const newer = { ...k8sId, containerId: 'newer' };
-    await writeWorkloadEndpoint(ds, { ...input, id: newer, mac: 'm2' });
+    await writeWorkloadEndpoint(ds, { ...input, id: newer, mac: '02:00:00:00:00:0b' });
     const stored = (await ds.get(first.key))!.value as { metadata: { uid: string }; spec: { containerID: string } };
     assert.equal(stored.metadata.uid, (first.value as { metadata: { uid: string } }).metadata.uid);
     assert.equal(stored.spec.containerID, 'newer');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Datastore, ListResult } from '../datastore/datastore.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import type { Datastore, ListResult } from '../datastore/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, formatCIDR, parseCIDR, parseIP } from '../ip/index.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { checkIpam } from '../ipam/core/check.js';
-import { affinityKey, blockKey, handleKey } from '../ipam/core/keys.js';
-import { IpamStore } from '../ipam/store.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { checkIpam } from '../ipam/index.js';
+import { affinityKey, blockKey, handleKey } from '../model/index.js';
+import { IpamStore } from '../ipam/index.js';
 import { putNode, putPool, putWorkloadEndpoint, wepKey } from '../ipam/testing/fixtures.js';
 import { IpamGarbageCollector } from './ipam-gc.js';
 

@@ -11,16 +11,16 @@
 // Each pass also returns cooled addresses (ipCooldownSeconds passed) to their blocks' free lists,
 // judged on the block as read just before the CAS write, with the cooldown of that snapshot.
 
-import type { Datastore, TxnOp } from '../datastore/datastore.js';
-import { isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore, TxnOp } from '../datastore/index.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { formatCIDR } from '../ip/index.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from '../ipam/core/block.js';
-import { DEFAULT_LEAK_GRACE_PERIOD_MS, type GcPlan, planGc } from '../ipam/core/gc-plan.js';
-import { affinityKey, handleKey } from '../ipam/core/keys.js';
-import { encodeAffinity, encodeHandle } from '../ipam/core/records.js';
-import { classify, endpointsByIp } from '../ipam/core/usage.js';
-import { IpamStore } from '../ipam/store.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from '../ipam/index.js';
+import { DEFAULT_LEAK_GRACE_PERIOD_MS, type GcPlan, planGc } from '../ipam/index.js';
+import { affinityKey, handleKey } from '../model/index.js';
+import { encodeAffinity, encodeHandle } from '../ipam/index.js';
+import { classify, endpointsByIp } from '../ipam/index.js';
+import { IpamStore } from '../ipam/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 
 export interface IpamGcOptions {

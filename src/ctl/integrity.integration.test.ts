@@ -1,8 +1,10 @@
 // tabbyctl's integrity rules, run as a user runs them (the built binary, a real etcd): no lost
 // update through a stale apply, no policy left in a missing tier, conversions edited only through
 // their Kubernetes source, concurrent patches that all land, and input that is too large, too
-// deep or not text refused with a message that says where. Needs `make build` first.
+// deep or not text refused with a message that says where; and `get --watch` streaming changes.
+// Needs `make build` first.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -170,5 +172,31 @@ describe('tabbyctl integrity against etcd', () => {
     assert.match(r.stderr, /the datastore type is memory \(env DATASTORE_TYPE\), which keeps nothing once this command ends/);
     assert.doesNotMatch(r.stdout, /Successfully/);
     assertOk(await runBinary(TABBYCTL, ['get', 'ippools'], { DATASTORE_TYPE: 'memory' }));
+  });
+
+  it('get --watch prints the listing, then each change with its event, until interrupted', async () => {
+    const set = (labels: string) => `apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: watched, labels: {${labels}}}\nspec: {nets: [10.77.0.0/16]}\n`;
+    const child = spawn(TABBYCTL, ['get', 'globalnetworksets', '-w', '-l', 'watch=yes'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env() } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const until = async (pattern: RegExp) => {
+      for (let i = 0; i < 400 && !pattern.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(out, pattern);
+    };
+    try {
+      await until(/^EVENT\s+NAME/m);
+      assertOk(await ctl(['apply', '-f', file('w1.yaml', set('watch: "yes"'))]));
+      await until(/^ADDED\s+watched/m);
+      assertOk(await ctl(['label', 'gns', 'watched', 'extra=1']));
+      await until(/^MODIFIED\s+watched/m);
+      assertOk(await ctl(['label', 'gns', 'watched', 'watch=no', '--overwrite']));
+      await until(/^DELETED\s+watched/m);
+      assertOk(await ctl(['delete', 'gns', 'watched']));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+    assert.deepEqual(out.split('\n').filter((l) => /^(ADDED|MODIFIED|DELETED)/.test(l)).map((l) => l.split(/\s+/)[0]), ['ADDED', 'MODIFIED', 'DELETED']);
   });
 });

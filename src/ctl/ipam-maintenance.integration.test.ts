@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { IpamError } from '../ipam/api.js';
-import { IPAM_CONFIG_KEY, IPPOOL_PREFIX } from '../ipam/core/keys.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { IpamError } from '../ipam/index.js';
+import { IPAM_CONFIG_KEY } from '../model/index.js';
+import { IPPOOL_PREFIX } from '../ipam/index.js';
 import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { TABBYCTL, assertOk, etcdForFile, runBinary } from './testing.js';
 

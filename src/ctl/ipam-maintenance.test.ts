@@ -5,11 +5,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ensureInitialized } from '../client/bootstrap.js';
-import { MemoryDatastore } from '../datastore/memory.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { CLUSTER_INFO_KEY } from '../ipam/core/cluster-info.js';
-import { IPAM_CONFIG_KEY, IPPOOL_PREFIX, handleKey } from '../ipam/core/keys.js';
+import { ensureInitialized } from '../client/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { CLUSTER_INFO_KEY } from '../ipam/index.js';
+import { IPAM_CONFIG_KEY, handleKey } from '../model/index.js';
+import { IPPOOL_PREFIX } from '../ipam/index.js';
 import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { runCtlInProcess } from './testing.js';
 

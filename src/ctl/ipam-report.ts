@@ -14,17 +14,17 @@
 // The parsing and merging are pure (ipam/core/report.ts); this file reads, checks and writes.
 
 import { readFileSync } from 'node:fs';
-import type { Datastore } from '../datastore/datastore.js';
-import { isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { parseIP } from '../ip/index.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { CLUSTER_INFO_KEY, LOCK_HINT, UNLOCK_HINT, clusterMetaOf } from '../ipam/core/cluster-info.js';
-import { handleKey } from '../ipam/core/keys.js';
-import { type ParsedReport, ReportError, mergeReports, parseReport } from '../ipam/core/report.js';
-import { addressInfo } from '../ipam/core/show.js';
-import { endpointsByIp } from '../ipam/core/usage.js';
-import { IpamOperationError, REPORT_VERSION, type Rendered } from '../ipam/operations.js';
-import { IpamStore } from '../ipam/store.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { CLUSTER_INFO_KEY, LOCK_HINT, UNLOCK_HINT, clusterMetaOf } from '../ipam/index.js';
+import { handleKey } from '../model/index.js';
+import { type ParsedReport, ReportError, mergeReports, parseReport } from '../ipam/index.js';
+import { addressInfo } from '../ipam/index.js';
+import { endpointsByIp } from '../ipam/index.js';
+import { IpamOperationError, REPORT_VERSION, type Rendered } from '../ipam/index.js';
+import { IpamStore } from '../ipam/index.js';
 
 export interface ReportReleaseResult {
   readonly released: string[];

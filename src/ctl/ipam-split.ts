@@ -10,16 +10,16 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { timestamp } from '../client/write-plan.js';
-import type { Datastore, TxnOp } from '../datastore/datastore.js';
-import { MAX_TXN_OPS, isDatastoreError } from '../datastore/datastore.js';
+import { timestamp } from '../client/index.js';
+import type { Datastore, TxnOp } from '../datastore/index.js';
+import { MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
 import { cidrEquals, formatCIDR, parseCIDR } from '../ip/index.js';
-import { CLUSTER_INFO_KEY, LOCK_HINT, UNLOCK_HINT, clusterMetaOf } from '../ipam/core/cluster-info.js';
-import { isJsonObject, type JsonValue } from '../ipam/core/json.js';
-import { IPPOOL_PREFIX } from '../ipam/core/keys.js';
-import { poolFromResource } from '../ipam/core/pools.js';
-import { splitCidr, splitPoolName } from '../ipam/core/split.js';
-import { IpamOperationError, type Rendered } from '../ipam/operations.js';
+import { CLUSTER_INFO_KEY, LOCK_HINT, UNLOCK_HINT, clusterMetaOf } from '../ipam/index.js';
+import { isJsonObject, type JsonValue } from '../util/index.js';
+import { IPPOOL_PREFIX } from '../ipam/index.js';
+import { poolFromResource } from '../ipam/index.js';
+import { splitCidr, splitPoolName } from '../ipam/index.js';
+import { IpamOperationError, type Rendered } from '../ipam/index.js';
 import { validateResource } from '../model/index.js';
 import type { CtlContext } from './context.js';
 import type { DatastoreFlags } from './datastore-options.js';

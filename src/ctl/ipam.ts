@@ -12,11 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { IpamGarbageCollector, renderGcResult } from '../controllers/ipam-gc.js';
-import { parseDuration } from '../ipam/core/duration.js';
-import { DEFAULT_LEAK_GRACE_PERIOD_MS } from '../ipam/core/gc-plan.js';
-import { MAX_IP_COOLDOWN_SECONDS } from '../ipam/core/records.js';
-import { ipamCheck, ipamConfigure, ipamRelease, ipamShow } from '../ipam/operations.js';
+import { IpamGarbageCollector, renderGcResult } from '../controllers/index.js';
+import { parseDuration } from '../util/index.js';
+import { DEFAULT_LEAK_GRACE_PERIOD_MS } from '../ipam/index.js';
+import { MAX_IP_COOLDOWN_SECONDS } from '../ipam/index.js';
+import { ipamCheck, ipamConfigure, ipamRelease, ipamShow } from '../ipam/index.js';
 import type { CtlContext } from './context.js';
 import { readReports, releaseFromReports } from './ipam-report.js';
 import { registerIpamSplitCommand } from './ipam-split.js';

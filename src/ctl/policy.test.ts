@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { fixtureNamespace, fixturePod } from '../policy/testdata/netpol-e2e.js';
 import { TABBYCTL, assertOk, runBinary, runCtlInProcess } from './testing.js';
 

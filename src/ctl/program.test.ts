@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { runCtlInProcess } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabbyctl-program-'));
@@ -58,7 +58,7 @@ describe('tabbyctl help and usage', () => {
     assert.equal((await run(['frobnicate'])).code, 1);
     assert.equal((await run(['get', 'ippool', '--bogus'])).code, 1);
     const r = await run(['get', 'ippool', '-o', 'xml']);
-    assert.deepEqual([r.code, r.stderr], [1, 'error: unknown output format "xml"; use one of yaml, json, wide, name (or leave -o out for the table)\n']);
+    assert.deepEqual([r.code, r.stderr], [1, 'error: unknown output format "xml"; use one of yaml, json, wide, name, custom-columns=SPEC, jsonpath=TEMPLATE (or leave -o out for the table)\n']);
   });
   it('exits 1 naming the kind when it is unknown', async () => {
     const r = await run(['get', 'ipoool']);

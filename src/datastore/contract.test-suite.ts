@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WatchRecorder, describeEvent, describeItems } from '../testing/watch-recorder.js';
-import { type Datastore, DatastoreError, JsonText, MAX_TXN_OPS, type Revision, type TxnOp, isDatastoreError } from './datastore.js';
+import { type Datastore, DatastoreError, MAX_TXN_OPS, type Revision, type TxnOp, isDatastoreError } from './datastore.js';
 
 export interface Disconnectable {
   /** A store on the same data whose connection the test controls. */
@@ -93,22 +93,6 @@ export function runDatastoreContract(name: string, makeTarget: () => Promise<Con
       assert.deepEqual(tx.results[0]!.value, { spec: { n: 1, list: [1, 2] } });
       assert.notEqual(put.value, value);
       assert.deepEqual(await s.get(`${p}b`), tx.results[0]);
-    });
-
-    it('stores a value given as JSON text exactly as the same value given as an object', async () => {
-      const p = uniquePrefix('json-text');
-      const value = { cidr: '10.0.0.0/26', allocations: [0, null], attributes: [{ handle_id: 'h "quoted" é' }] };
-      const text = new JsonText(JSON.stringify(value));
-      const put = await s.put(`${p}a`, text);
-      const tx = await s.txn([
-        { op: 'create', key: `${p}b`, value: text },
-        { op: 'update', key: `${p}a`, value: new JsonText(JSON.stringify({ ...value, allocations: [0, 1] })), revision: put.revision },
-      ]);
-      assert.deepEqual(put.value, value);
-      assert.deepEqual((await s.get(`${p}b`))!.value, value);
-      assert.deepEqual((await s.get(`${p}a`))!.value, { ...value, allocations: [0, 1] });
-      assert.deepEqual(tx.results[0]!.value, value);
-      assert.deepEqual((await s.list(p)).items.map((kv) => kv.value), [{ ...value, allocations: [0, 1] }, value]);
     });
 
     it('refuses to create a key that exists, and leaves it unchanged', async () => {

@@ -18,43 +18,6 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 export type Revision = number;
 
-/**
- * A value handed over already encoded as JSON text, for hot paths that keep a big value's text
- * up to date more cheaply than encoding it afresh (IPAM blocks: ~11 KB rewritten on every
- * allocation). The text may come in pieces, which backends send one after another without
- * joining them first; `ascii` promises every piece is ASCII, so its length is its UTF-8 length.
- * Backends store the text as it is, so it must be one JSON document; reads return the parsed
- * value like any other. `JSON.stringify` of a JsonText gives that document, so code that copies
- * values through JSON needs no special case.
- */
-export class JsonText {
-  readonly pieces: readonly string[];
-  private joined: string | undefined;
-
-  constructor(
-    text: string | readonly string[],
-    readonly ascii = false,
-  ) {
-    if (typeof text === 'string') {
-      this.pieces = [text];
-      this.joined = text;
-    } else {
-      this.pieces = text;
-    }
-  }
-
-  get text(): string {
-    return (this.joined ??= this.pieces.join(''));
-  }
-
-  toJSON(): JsonValue {
-    return JSON.parse(this.text) as JsonValue;
-  }
-}
-
-/** What a write accepts: a JSON value, or its text. */
-export type WriteValue = JsonValue | JsonText;
-
 export interface KVPair {
   readonly key: string;
   readonly value: JsonValue;
@@ -101,9 +64,9 @@ export interface WatchHandle {
 }
 
 export type TxnOp =
-  | { readonly op: 'create'; readonly key: string; readonly value: WriteValue }
-  | { readonly op: 'update'; readonly key: string; readonly value: WriteValue; readonly revision: Revision }
-  | { readonly op: 'put'; readonly key: string; readonly value: WriteValue }
+  | { readonly op: 'create'; readonly key: string; readonly value: JsonValue }
+  | { readonly op: 'update'; readonly key: string; readonly value: JsonValue; readonly revision: Revision }
+  | { readonly op: 'put'; readonly key: string; readonly value: JsonValue }
   | { readonly op: 'delete'; readonly key: string; readonly revision?: Revision };
 
 export interface TxnResult {
@@ -128,10 +91,10 @@ export interface Datastore {
    * revisions) and would otherwise read many large values for nothing.
    */
   listKeys(prefix: string): Promise<KeyListResult>;
-  create(key: string, value: WriteValue): Promise<KVPair>;
-  update(key: string, value: WriteValue, revision: Revision): Promise<KVPair>;
+  create(key: string, value: JsonValue): Promise<KVPair>;
+  update(key: string, value: JsonValue, revision: Revision): Promise<KVPair>;
   /** Unconditional write (create or overwrite). */
-  put(key: string, value: WriteValue): Promise<KVPair>;
+  put(key: string, value: JsonValue): Promise<KVPair>;
   /** Delete; with `revision`, only if the key is still at that revision. Returns the deleted pair. */
   delete(key: string, revision?: Revision): Promise<KVPair>;
   /** All-or-nothing. On a failed condition throws Conflict/AlreadyExists/NotFound with `opIndex`. */

@@ -6,25 +6,20 @@
 // watch. A pair we wrote ourselves (put/txn results) parses its value from the text we sent only
 // when first read: the value "as a later read returns it", at no cost to callers that never look.
 
-import { type JsonValue, JsonText, type KVPair, type TxnOp, type WatchEvent, type WriteValue } from './datastore.js';
+import type { JsonValue, KVPair, TxnOp, WatchEvent } from './datastore.js';
 import { type Compare, CompareResult, CompareTarget, type Event, EventType, type KeyValue, type RequestOp } from './etcd-proto.js';
-import type { BytesValue } from './protobuf.js';
 
 export const keyBytes = (key: string): Buffer => Buffer.from(key, 'utf8');
 
 /** UTF-8 text of a byte view, without copying it first. */
 export const utf8 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
-/** The JSON encoding of a value; throws a TypeError naming the key if it has none. */
-export function valueJson(value: WriteValue, key: string): JsonText {
-  if (value instanceof JsonText) return value;
+/** The JSON text of a value; throws a TypeError naming the key if it has none. */
+export function valueJson(value: JsonValue, key: string): string {
   const text = JSON.stringify(value);
   if (text === undefined) throw new TypeError(`value for key ${key} is not JSON-serialisable`);
-  return new JsonText(text);
+  return text;
 }
-
-/** A value as a PutRequest carries it: its text, or its pieces when it has several. */
-export const wireValue = (json: JsonText): BytesValue => (json.pieces.length === 1 ? json.pieces[0]! : json);
 
 export function parseValue(text: string): JsonValue {
   try {
@@ -39,14 +34,14 @@ export function decodeKv(kv: KeyValue): KVPair {
 }
 
 /** A pair whose value is parsed from `json` on first access (then cached); a plain object. */
-export function lazyPair(key: string, json: JsonText, revision: number, createRevision: number): KVPair {
+export function lazyPair(key: string, json: string, revision: number, createRevision: number): KVPair {
   let parsed = false;
   let value: JsonValue = null;
   return {
     key,
     get value(): JsonValue {
       if (!parsed) {
-        value = parseValue(json.text);
+        value = parseValue(json);
         parsed = true;
       }
       return value;
@@ -98,9 +93,9 @@ export function compareFor(op: TxnOp, key: Uint8Array): Compare | undefined {
 }
 
 /** etcd's RequestOp performing an op; `text` is the value's JSON text (not used for delete). */
-export function requestFor(op: TxnOp, key: Uint8Array, json: JsonText | undefined, prevKv = true): RequestOp {
+export function requestFor(op: TxnOp, key: Uint8Array, json: string | undefined, prevKv = true): RequestOp {
   if (op.op === 'delete' || json === undefined) return { requestDeleteRange: { key, prevKv: true } };
-  return { requestPut: { key, value: wireValue(json), prevKv } };
+  return { requestPut: { key, value: json, prevKv } };
 }
 
 export function decodeWatchEvents(events: readonly Event[]): WatchEvent[] {

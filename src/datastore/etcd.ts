@@ -13,9 +13,7 @@
 import {
   type Datastore,
   DatastoreError,
-  type JsonText,
   type JsonValue,
-  type WriteValue,
   type KVPair,
   type KeyInfo,
   type KeyListResult,
@@ -32,7 +30,7 @@ import {
   isDatastoreError,
   notFound,
 } from './datastore.js';
-import { compareFor, decodeKv, keyAfter, keyBytes, lazyPair, prefixRange, requestFor, utf8, valueJson, wireValue } from './etcd-codec.js';
+import { compareFor, decodeKv, keyAfter, keyBytes, lazyPair, prefixRange, requestFor, utf8, valueJson } from './etcd-codec.js';
 import {
   type Compare,
   DeleteRangeRequestCodec,
@@ -91,18 +89,18 @@ export class EtcdDatastore implements Datastore {
     return { keys: kvs.map((kv): KeyInfo => ({ key: utf8(kv.key), revision: kv.modRevision, createRevision: kv.createRevision })), revision };
   }
 
-  async create(key: string, value: WriteValue): Promise<KVPair> {
+  async create(key: string, value: JsonValue): Promise<KVPair> {
     return (await this.txn([{ op: 'create', key, value }])).results[0]!;
   }
 
-  async update(key: string, value: WriteValue, revision: Revision): Promise<KVPair> {
+  async update(key: string, value: JsonValue, revision: Revision): Promise<KVPair> {
     return (await this.txn([{ op: 'update', key, value, revision }])).results[0]!;
   }
 
   // An unconditional put or delete of one key is a single etcd request, cheaper than a txn.
-  async put(key: string, value: WriteValue): Promise<KVPair> {
+  async put(key: string, value: JsonValue): Promise<KVPair> {
     const json = checkedJson(value, key);
-    const request = PutRequestCodec.frame({ key: keyBytes(key), value: wireValue(json), prevKv: true });
+    const request = PutRequestCodec.frame({ key: keyBytes(key), value: json, prevKv: true });
     const res = await this.call(EtcdMethod.Put, request, PutResponseCodec.decode, false);
     const revision = res.header?.revision ?? 0;
     return lazyPair(key, json, revision, res.prevKv ? res.prevKv.createRevision : revision);
@@ -122,7 +120,7 @@ export class EtcdDatastore implements Datastore {
     const compare: Compare[] = [];
     const failure: RequestOp[] = [];
     const success: RequestOp[] = [];
-    const values: (JsonText | undefined)[] = [];
+    const values: (string | undefined)[] = [];
     // Where each op's answer is among the responses. A write to a key that may already exist
     // needs the key's create revision for its result: a keys-only read right after the put gives
     // it without etcd sending the previous value back (an IPAM block: ~11 KB). A transaction with
@@ -234,7 +232,7 @@ export class EtcdDatastore implements Datastore {
 }
 
 /** The value's JSON; a value without one is the caller's mistake, reported as Invalid. */
-function checkedJson(value: WriteValue, key: string, opIndex?: number): JsonText {
+function checkedJson(value: JsonValue, key: string, opIndex?: number): string {
   try {
     return valueJson(value, key);
   } catch (err) {

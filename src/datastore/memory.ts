@@ -13,7 +13,6 @@ import {
   type Datastore,
   DatastoreError,
   type JsonValue,
-  type WriteValue,
   type KVPair,
   type KeyListResult,
   type ListResult,
@@ -37,7 +36,7 @@ interface Watcher {
   delivered: Revision;
 }
 
-const copy = (v: WriteValue): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
+const copy = (v: JsonValue): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
 
 export class MemoryDatastore implements Datastore {
   readonly description = 'memory';
@@ -73,15 +72,15 @@ export class MemoryDatastore implements Datastore {
     return { keys, revision: this.rev };
   }
 
-  async create(key: string, value: WriteValue): Promise<KVPair> {
+  async create(key: string, value: JsonValue): Promise<KVPair> {
     return (await this.txn([{ op: 'create', key, value }])).results[0]!;
   }
 
-  async update(key: string, value: WriteValue, revision: Revision): Promise<KVPair> {
+  async update(key: string, value: JsonValue, revision: Revision): Promise<KVPair> {
     return (await this.txn([{ op: 'update', key, value, revision }])).results[0]!;
   }
 
-  async put(key: string, value: WriteValue): Promise<KVPair> {
+  async put(key: string, value: JsonValue): Promise<KVPair> {
     return (await this.txn([{ op: 'put', key, value }])).results[0]!;
   }
 

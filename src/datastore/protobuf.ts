@@ -56,24 +56,8 @@ const utf8Decoder = new TextDecoder('utf-8');
 // intermediate copies, whatever the nesting: an IPAM block of ~11 KB is written once, as the
 // UTF-8 of its JSON text, straight into the request.
 
-/**
- * Text sent as the UTF-8 of its pieces one after another; `ascii` promises every piece is ASCII
- * (then each is sized by its length and copied byte for byte).
- */
-export interface TextPieces {
-  readonly pieces: readonly string[];
-  readonly ascii: boolean;
-}
-
-/** A `bytes` field takes bytes, a string meaning its UTF-8, or text in pieces. */
-export type BytesValue = Uint8Array | string | TextPieces;
-
-function piecesLength(t: TextPieces): number {
-  let n = 0;
-  if (t.ascii) for (const p of t.pieces) n += p.length;
-  else for (const p of t.pieces) n += utf8Length(p);
-  return n;
-}
+/** A `bytes` field takes bytes, or a string meaning its UTF-8. */
+export type BytesValue = Uint8Array | string;
 
 function checkVarint(n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as a protobuf varint: expected a non-negative safe integer`);
@@ -119,11 +103,8 @@ function sizeField(f: FieldSpec, v: unknown, sizes: number[], always: boolean): 
       if (typeof v === 'string') {
         len = utf8Length(v);
         sizes.push(len);
-      } else if (v instanceof Uint8Array) {
-        len = v.length;
       } else {
-        len = piecesLength(v as TextPieces);
-        sizes.push(len);
+        len = (v as Uint8Array).length;
       }
       if (len === 0 && !always) return 0;
       return tag + varintSize(len) + len;
@@ -157,13 +138,6 @@ function putVarint(o: Out, n: number): void {
   buf[o.at++] = n;
 }
 
-function writePieces(o: Out, t: TextPieces, len: number): void {
-  let at = o.at;
-  const encoding = t.ascii ? 'latin1' : 'utf8';
-  for (const p of t.pieces) at += o.buf.write(p, at, encoding);
-  if (at !== o.at + len) throw new Error(`internal: text pieces wrote ${at - o.at} bytes, sized ${len}${t.ascii ? ' (said to be ASCII)' : ''}`);
-}
-
 function writeMessage(spec: MessageSpec, msg: Record<string, unknown>, o: Out): void {
   o.next++; // this message's own size, already written by whoever wrote its length
   for (const f of spec.fields) {
@@ -191,8 +165,7 @@ function writeField(f: FieldSpec, v: unknown, o: Out, always: boolean): void {
       putVarint(o, f.no * 8 + 2);
       putVarint(o, len);
       if (bytes) o.buf.set(v, o.at);
-      else if (typeof v === 'string') o.buf.write(v, o.at, len, 'utf8');
-      else writePieces(o, v as TextPieces, len);
+      else o.buf.write(v as string, o.at, len, 'utf8');
       o.at += len;
       return;
     }
@@ -270,6 +243,7 @@ function defaults(spec: MessageSpec): Record<string, unknown> {
   return out;
 }
 
+// layer: memo — each message spec's field table, derived from the (constant) spec on first use.
 const fieldIndex = new WeakMap<MessageSpec, Map<number, FieldSpec>>();
 function fieldsOf(spec: MessageSpec): Map<number, FieldSpec> {
   let m = fieldIndex.get(spec);

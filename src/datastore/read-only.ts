@@ -3,7 +3,7 @@
 // tabbyctl with DATASTORE_TYPE=memory gets an empty store that vanishes when the command ends:
 // a write there would report success and keep nothing, so it is refused instead, saying why.
 
-import { type Datastore, DatastoreError, type KVPair, type KeyListResult, type ListResult, type Revision, type TxnOp, type TxnResult, type WatchHandle, type WatchHandler, type WriteValue } from './datastore.js';
+import { type Datastore, DatastoreError, type KVPair, type KeyListResult, type ListResult, type Revision, type TxnOp, type TxnResult, type WatchHandle, type WatchHandler, type JsonValue } from './datastore.js';
 
 export class ReadOnlyDatastore implements Datastore {
   readonly description: string;
@@ -35,13 +35,13 @@ export class ReadOnlyDatastore implements Datastore {
   close(): Promise<void> {
     return this.inner.close();
   }
-  create(key: string, _value: WriteValue): Promise<KVPair> {
+  create(key: string, _value: JsonValue): Promise<KVPair> {
     return this.refuse(key);
   }
-  update(key: string, _value: WriteValue, _revision: Revision): Promise<KVPair> {
+  update(key: string, _value: JsonValue, _revision: Revision): Promise<KVPair> {
     return this.refuse(key);
   }
-  put(key: string, _value: WriteValue): Promise<KVPair> {
+  put(key: string, _value: JsonValue): Promise<KVPair> {
     return this.refuse(key);
   }
   delete(key: string, _revision?: Revision): Promise<KVPair> {

@@ -35,8 +35,10 @@
 // of it" (crash after the allocate txn): the allocation carries its pod/namespace/node
 // attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
 
-import type { Datastore, KeyListResult, TxnOp, TxnResult } from '../datastore/datastore.js';
+import type { Datastore, TxnOp, TxnResult } from '../datastore/datastore.js';
 import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR } from '../ip/index.js';
+import { handleKey, isValidHandleId, isValidNodeName } from '../model/index.js';
+import { parseSelector } from '../selector/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 import {
   type AllocationAttrs,
@@ -49,19 +51,15 @@ import {
   type ReleaseRequest,
   type TunnelIpam,
 } from './api.js';
-import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, collectCooled, ordinalOf, reusableAt } from './core/block.js';
-import { blockValue } from './core/block-text.js';
+import { ASSIGNS_PER_BATCH, AssignBatcher, type AssignRequest, type AssignResult, type HandleSeen } from './assign-batch.js';
+import { type BlockListing, IpamCache, type RequestContext } from './cache.js';
+import { BlockClaimer } from './claim.js';
+import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, collectCooled, encodeBlock, ordinalOf, reusableAt } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { fnv1a32 } from './core/block-order.js';
-import { handleKey, isValidHandleId, isValidNodeName } from './core/keys.js';
-import { type IpamPool, type LabelMatcher, type Labels, type SelectorParser, choosePools, overlapLosers, poolContaining } from './core/pools.js';
+import { type IpamPool, type SelectorParser, choosePools, overlapLosers, poolContaining } from './core/pools.js';
 import { type IpamConfig, type IpamHandle, adjustHandle, cooldownSeconds, effectiveMaxBlocks, encodeHandle } from './core/records.js';
-import type { ReservationSet } from './core/reservations.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
-import { parseSelector } from '../selector/index.js';
-import { ASSIGNS_PER_BATCH, AssignBatcher, type AssignTicket, HandleCursor } from './assign-batch.js';
-import { BlockCache } from './block-cache.js';
-import { BlockClaimer, type Claim } from './claim.js';
 import { GroupCommit } from './group-commit.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { Releaser, assigned, parseAddress } from './release.js';
@@ -81,15 +79,6 @@ export interface AllocatorOptions {
   readonly logger?: Logger;
 }
 
-interface RequestContext {
-  readonly pools: IpamPool[];
-  readonly config: IpamConfig;
-  readonly reservations: ReservationSet;
-  /** The reservation test, or undefined when nothing is reserved (the common, fast case). */
-  readonly reserved: ((a: IPAddr) => boolean) | undefined;
-  readonly fetchedAt: number;
-}
-
 /**
  * A block as this request may assign from it: with ipCooldownSeconds > 0, addresses whose
  * cooldown has passed are back in the free list (the write that assigns also returns them).
@@ -106,53 +95,40 @@ interface FamilyPlan {
   readonly pools: IpamPool[];
 }
 
+/** The handle record as this request last saw it; only this file's one-at-a-time paths change it. */
+interface HandleState {
+  seen: HandleSeen;
+}
+
 export class BlockAllocator implements Ipam, TunnelIpam {
   readonly store: IpamStore;
   private readonly now: () => Date;
-  private readonly parseSelector: SelectorParser;
   private readonly retry: RetryPolicy;
-  private readonly ttl: number;
   private readonly log: Logger;
   private readonly claimer: BlockClaimer;
   private readonly nodeLock = new KeyedMutex();
-  private readonly blocks: BlockCache;
+  /** Everything remembered between requests (cache.ts states its invariants). */
+  private readonly cache: IpamCache;
   private readonly releaser: Releaser;
   /** The fast path: concurrent assignments for one node written together (assign-batch.ts). */
   readonly batcher: AssignBatcher;
-  private readonly assigns: GroupCommit<AssignTicket>;
-  private readonly affinities = new Map<string, { list: StoredAffinity[]; at: number }>();
-  private readonly nodeLabelCache = new Map<string, { labels: Labels; at: number }>();
-  private readonly listings = new Map<IPFamily, { listing: KeyListResult; at: number }>();
-  private context: RequestContext | undefined;
+  private readonly assigns: GroupCommit<AssignRequest, AssignResult>;
 
   constructor(readonly ds: Datastore, opts: AllocatorOptions = {}) {
     this.store = new IpamStore(ds);
     this.now = opts.now ?? (() => new Date());
-    this.parseSelector = opts.parseSelector ?? parseSelector;
     this.retry = opts.retry ?? DEFAULT_RETRY;
-    this.ttl = opts.contextTtlMs ?? 0;
     this.log = opts.logger ?? nullLogger;
+    this.cache = new IpamCache(this.store, opts.contextTtlMs ?? 0, opts.parseSelector ?? parseSelector, this.log);
     this.claimer = new BlockClaimer(ds, this.store, this.now, this.log);
-    this.blocks = new BlockCache(this.store);
-    this.releaser = new Releaser(ds, this.store, this.blocks, this.retry, (addr) => this.locateBlock(addr), this.nodeLock, { now: this.now });
-    this.batcher = new AssignBatcher(
-      ds,
-      this.store,
-      this.blocks,
-      this.retry,
-      { cached: (n, f) => this.cachedAffinities(n, f), read: (n, f) => this.affinitiesOf(n, f), drop: (n, f) => this.dropAffinities(n, f) },
-      this.log,
-    );
+    this.releaser = new Releaser(ds, this.store, this.cache, this.retry, (addr) => this.locateBlock(addr), this.nodeLock, this.now);
+    this.batcher = new AssignBatcher(ds, this.store, this.cache, this.retry, this.log);
     this.assigns = new GroupCommit(this.nodeLock, ASSIGNS_PER_BATCH, this.batcher.settle);
   }
 
   /** Forget every cached read (tests, or after a configuration change). */
   invalidate(): void {
-    this.blocks.clear();
-    this.affinities.clear();
-    this.nodeLabelCache.clear();
-    this.listings.clear();
-    this.context = undefined;
+    this.cache.clear();
   }
 
   // ---------------------------------------------------------------- automatic assignment
@@ -167,8 +143,8 @@ export class BlockAllocator implements Ipam, TunnelIpam {
       if (!Number.isInteger(n) || n < 0 || n > 1024) throw new IpamError('InvalidRequest', `${what} must be an integer in 0..1024, got ${n}`);
     }
     // Cached reads are taken without a trip through the event loop: this is every request's path.
-    const ctx = this.cachedContext() ?? (await this.requestContext());
-    const nodeLabels = this.cachedLabels(req.node) ?? (await this.labelsOf(req.node));
+    const ctx = this.cache.cachedContext() ?? (await this.cache.requestContext());
+    const nodeLabels = this.cache.cachedLabels(req.node) ?? (await this.cache.nodeLabels(req.node));
     const plans: FamilyPlan[] = [];
     for (const family of [4, 6] as const) {
       const count = family === 4 ? req.num4 : req.num6;
@@ -180,14 +156,14 @@ export class BlockAllocator implements Ipam, TunnelIpam {
         nodeLabels,
         ...(req.namespaceLabels ? { namespaceLabels: req.namespaceLabels } : {}),
         use: req.intendedUse ?? 'Workload',
-      }, this.safeParseSelector);
+      }, ctx.parseSelector);
       if (!choice.ok) throw new IpamError(choice.code, `node ${req.node}, handle ${req.handleId}: ${choice.message}`);
       plans.push({ family, count, pools: choice.pools });
     }
-    const cursor = new HandleCursor(req.handleId);
+    const handle: HandleState = { seen: 'absent' };
     const got: AssignedAddress[] = [];
     try {
-      for (const plan of plans) await this.assignFamilyBatched(plan, req, ctx, cursor, got);
+      for (const plan of plans) await this.assignFamilyBatched(plan, req, ctx, handle, got);
     } catch (err) {
       // All or nothing: a request that cannot be met in full gives back what it took.
       if (got.length > 0) await this.releaseIPs(got.map((a) => ({ ip: a.ip, sequenceNumber: a.sequenceNumber, handleId: req.handleId })));
@@ -201,51 +177,35 @@ export class BlockAllocator implements Ipam, TunnelIpam {
    * their batch when the node's blocks can serve it in full; otherwise (or when it is too big to
    * batch) the one-at-a-time path, still under the node's mutex.
    */
-  private async assignFamilyBatched(plan: FamilyPlan, req: AutoAssignRequest, ctx: RequestContext, cursor: HandleCursor, sink: AssignedAddress[]): Promise<void> {
+  private async assignFamilyBatched(plan: FamilyPlan, req: AutoAssignRequest, ctx: RequestContext, handle: HandleState, sink: AssignedAddress[]): Promise<void> {
+    const request: AssignRequest = {
+      family: plan.family,
+      count: plan.count,
+      handleId: req.handleId,
+      attrs: attrsFor(req.attrs),
+      inPools: (c) => plan.pools.some((p) => cidrContains(p.cidr, c)),
+      reserved: ctx.reserved,
+      prepare: cooledView(ctx.config, this.now),
+      handle: handle.seen,
+    };
     // At most two rounds: a request its batch could not serve while another request of the batch
     // went to claim a block queues once more, to be served from that block with the rest.
     for (let round = 0; round < 2; round++) {
-      const ticket: AssignTicket = {
-        settled: false,
-        node: req.node,
-        family: plan.family,
-        count: plan.count,
-        handleId: req.handleId,
-        attrs: attrsFor(req.attrs),
-        inPools: (c) => plan.pools.some((p) => cidrContains(p.cidr, c)),
-        reserved: ctx.reserved,
-        prepare: cooledView(ctx.config, this.now),
-        cursor,
-      };
-      const done = await this.assigns.submit(req.node, ticket, async () => {
-        if (ticket.error !== undefined) throw ticket.error;
-        if (ticket.result) sink.push(...ticket.result);
-        else if (ticket.slow === 'retry' && round === 0) return false;
-        else await this.assignFamily(plan, req, ctx, cursor, sink);
+      const served = await this.assigns.submit(req.node, { ...request, handle: handle.seen }, async (o) => {
+        if (o.kind === 'failed') throw o.error;
+        if (o.kind !== 'done') throw new Error('internal: a deferred request was answered');
+        handle.seen = o.value.handle;
+        if ('addresses' in o.value) sink.push(...o.value.addresses);
+        else if (o.value.slow === 'retry' && round === 0) return false;
+        else await this.assignFamily(plan, req, ctx, handle, sink);
         return true;
       });
-      if (done) return;
+      if (served) return;
     }
   }
 
-  private readonly selectors = new Map<string, LabelMatcher>();
-
-  private readonly safeParseSelector: SelectorParser = (text) => {
-    const hit = this.selectors.get(text);
-    if (hit) return hit;
-    try {
-      const parsed = this.parseSelector(text);
-      if (this.selectors.size > 1000) this.selectors.clear();
-      this.selectors.set(text, parsed);
-      return parsed;
-    } catch (e) {
-      throw new IpamError('InvalidRequest', `pool selector "${text}" cannot be parsed: ${(e as Error).message}`, { cause: e });
-    }
-  };
-
   /** Appends to `sink` as it goes, so a failure part-way still lets the caller give back what was taken. */
-  private async assignFamily(plan: FamilyPlan, req: AutoAssignRequest, ctx: RequestContext, cursor: HandleCursor, sink: AssignedAddress[]): Promise<void> {
-    const out = sink;
+  private async assignFamily(plan: FamilyPlan, req: AutoAssignRequest, ctx: RequestContext, handle: HandleState, sink: AssignedAddress[]): Promise<void> {
     const before = sink.length;
     const taken = () => sink.length - before;
     const maxBlocks = effectiveMaxBlocks(ctx.config, req.maxBlocksPerHost);
@@ -256,32 +216,32 @@ export class BlockAllocator implements Ipam, TunnelIpam {
       async () => {
         // Each pass writes something (an assignment, a claim, a repaired affinity); the guard
         // only bounds a pathological datastore that keeps changing without letting us finish.
-        let listing: KeyListResult | undefined;
+        let listing: BlockListing | undefined;
         // A remembered listing may do for claiming; giving up takes one made now.
         let listNow = false;
         for (let pass = 0; taken() < plan.count; pass++) {
           if (pass > 4 * plan.count + 2 * maxBlocks + 16) throw new RetryableConflict('allocation is not converging');
           const want = plan.count - taken();
-          const mine = (await this.affinitiesOf(req.node, plan.family)).filter((a) => inPools(a.block));
+          const mine = (await this.cache.nodeAffinities(req.node, plan.family)).filter((a) => inPools(a.block));
           // 1. Blocks affine to this node (finishing any claim a crash left pending).
-          if (await this.fillFromAffine(mine, want, req, ctx, cursor, out)) continue;
+          if (await this.fillFromAffine(mine, want, req, ctx, handle, sink)) continue;
           // Before claiming or giving up: are our copies of our own blocks still current?
           if (listing === undefined) {
-            listing = await this.blockListing(plan.family, listNow);
+            listing = await this.cache.blockListing(plan.family, listNow);
             if (await this.revalidate(mine, listing)) continue;
           }
           // 2. Claim a new block while under the per-node cap.
           const owned = mine.filter((a) => a.affinity.state !== 'pendingDeletion').length;
           if (ctx.config.autoAllocateBlocks && owned < maxBlocks) {
-            const claim = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations, listing.keys);
+            const claim = await this.claimer.claimNew(plan.pools, req.node, plan.family, ctx.reservations, listing.cidrs);
             listing = undefined; // a claim changes what exists
             if (claim) {
-              this.noteClaim(req.node, plan.family, claim);
+              this.cache.claimed(req.node, plan.family, claim);
               continue;
             }
           }
           // 3. Borrow from other nodes' blocks unless strict affinity forbids it.
-          if (!ctx.config.strictAffinity && (await this.borrow(plan, want, req, ctx, cursor, out))) continue;
+          if (!ctx.config.strictAffinity && (await this.borrow(plan, want, req, ctx, handle, sink))) continue;
           if (!listNow) {
             listNow = true;
             listing = undefined;
@@ -290,7 +250,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           throw this.exhausted(plan, req, ctx, owned, maxBlocks);
         }
       },
-      () => this.onConflict(req.node, plan.family, cursor),
+      () => this.onConflict(req.node, plan.family, handle),
     );
   }
 
@@ -308,34 +268,19 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   }
 
   /**
-   * The family's block keys, listed at most `contextTtlMs` ago (or now): claims and
-   * revalidation share it. A listing a little old only costs a claim that finds its subnet taken
-   * (the claim is a create, so nothing is ever claimed twice), after which the next one lists
-   * afresh, or a new block claimed where another process had just freed addresses in ours; our
-   * own claims are added to it as they are made. Giving up always looks at a listing made now.
-   */
-  private async blockListing(family: IPFamily, now: boolean): Promise<KeyListResult> {
-    const hit = this.listings.get(family);
-    if (hit && !now && Date.now() - hit.at < this.ttl) return hit.listing;
-    const listing = await this.store.blockListing(family);
-    this.listings.set(family, { listing, at: Date.now() });
-    return listing;
-  }
-
-  /**
    * Our cached copies of this node's blocks against a listing of revisions. A block another
    * process released addresses into (GC, `tabbyctl ipam release`, an agent restarted elsewhere)
    * would otherwise look full, and the node would claim a new block — or report exhaustion —
    * with free addresses in its own. Copies newer than the listing are current as far as it can
    * tell. Re-reads what changed; true when something did.
    */
-  private async revalidate(mine: readonly StoredAffinity[], listing: KeyListResult): Promise<boolean> {
+  private async revalidate(mine: readonly StoredAffinity[], listing: BlockListing): Promise<boolean> {
     const revisions = new Map(listing.keys.map((k) => [k.key, k.revision]));
     let changed = false;
     for (const aff of mine) {
-      const cached = this.blocks.peek(aff.block);
+      const cached = this.cache.peekBlock(aff.block);
       if (cached && listing.revision > cached.revision && revisions.get(cached.key) !== cached.revision) {
-        await this.blocks.fresh(aff.block);
+        await this.cache.freshBlock(aff.block);
         changed = true;
       }
     }
@@ -348,47 +293,40 @@ export class BlockAllocator implements Ipam, TunnelIpam {
   }
 
   /** Assign from this node's blocks; true when it wrote something (progress). */
-  private async fillFromAffine(
-    mine: StoredAffinity[],
-    want: number,
-    req: AutoAssignRequest,
-    ctx: RequestContext,
-    cursor: HandleCursor,
-    out: AssignedAddress[],
-  ): Promise<boolean> {
+  private async fillFromAffine(mine: StoredAffinity[], want: number, req: AutoAssignRequest, ctx: RequestContext, handle: HandleState, out: AssignedAddress[]): Promise<boolean> {
     const ordered = [...mine].sort((a, b) => (a.block.base < b.block.base ? -1 : a.block.base > b.block.base ? 1 : 0));
     for (const aff of ordered) {
       if (aff.affinity.state === 'pendingDeletion') continue;
-      let vb = await this.blocks.get(aff.block);
+      let vb = await this.cache.block(aff.block);
       if (!vb || affineNode(vb.value) !== req.node || aff.affinity.state === 'pending') {
         // About to finish, confirm or drop something: decide on fresh state, never on a cached hint
         // (a cached copy may predate this node reclaiming the block).
-        vb = await this.blocks.fresh(aff.block);
+        vb = await this.cache.freshBlock(aff.block);
       }
       if (!vb) {
         // Affinity without a block: a claim that crashed between its two steps. Finish it.
         await this.claimer.claim(aff.block, req.node);
-        this.dropAffinities(req.node, aff.block.family);
+        this.cache.dropAffinities(req.node, aff.block.family);
         return true;
       }
       if (affineNode(vb.value) !== req.node) {
         // Our affinity is stale: the block belongs elsewhere. Drop it (CAS) and move on.
         await this.claimer.dropStaleAffinity(aff);
-        this.dropAffinities(req.node, aff.block.family);
+        this.cache.dropAffinities(req.node, aff.block.family);
         continue;
       }
       if (aff.affinity.state === 'pending') {
         await this.claimer.confirm(aff);
-        this.dropAffinities(req.node, aff.block.family);
+        this.cache.dropAffinities(req.node, aff.block.family);
       }
       if (assignableCount(this.viewOf(ctx, vb.value), ctx.reserved) === 0) continue;
-      await this.writeAssignment(vb, want, req, ctx, cursor, out);
+      await this.writeAssignment(vb, want, req, ctx, handle, out);
       return true;
     }
     return false;
   }
 
-  private async borrow(plan: FamilyPlan, want: number, req: AutoAssignRequest, ctx: RequestContext, cursor: HandleCursor, out: AssignedAddress[]): Promise<boolean> {
+  private async borrow(plan: FamilyPlan, want: number, req: AutoAssignRequest, ctx: RequestContext, handle: HandleState, out: AssignedAddress[]): Promise<boolean> {
     const { blocks } = await this.store.listBlocks(plan.family);
     const candidates = blocks
       .filter((vb) => plan.pools.some((p) => cidrContains(p.cidr, vb.value.cidr)) && affineNode(vb.value) !== req.node)
@@ -398,57 +336,41 @@ export class BlockAllocator implements Ipam, TunnelIpam {
       .sort((a, b) => a.rank - b.rank);
     const first = candidates[0];
     if (!first) return false;
-    this.blocks.set(first.vb);
-    await this.writeAssignment(first.vb, want, req, ctx, cursor, out);
+    this.cache.keepBlock(first.vb);
+    await this.writeAssignment(first.vb, want, req, ctx, handle, out);
     return true;
   }
 
   /** One transaction: the block with up to `want` new allocations, and the handle's count. */
-  private async writeAssignment(
-    vb: Versioned<AllocationBlock>,
-    want: number,
-    req: AutoAssignRequest,
-    ctx: RequestContext,
-    cursor: HandleCursor,
-    out: AssignedAddress[],
-  ): Promise<void> {
+  private async writeAssignment(vb: Versioned<AllocationBlock>, want: number, req: AutoAssignRequest, ctx: RequestContext, handle: HandleState, out: AssignedAddress[]): Promise<void> {
     const { block, ordinals } = assignFromBlock(this.viewOf(ctx, vb.value), want, req.handleId, attrsFor(req.attrs), ctx.reserved);
     if (ordinals.length === 0) throw new RetryableConflict(`block ${formatCIDR(vb.value.cidr)} has no assignable address`);
-    await this.refreshHandle(cursor);
-    const res = await this.commit(vb, block, cursor, ordinals.length);
+    const res = await this.commit(vb, block, req.handleId, handle, ordinals.length);
     for (const ord of ordinals) out.push(assigned(block, ord));
     this.log.debug('assigned', { handle: req.handleId, node: req.node, block: formatCIDR(block.cidr), count: ordinals.length, revision: res.revision });
   }
 
   /** Block CAS plus handle create-or-CAS in one transaction; updates the caches on success. */
-  private async commit(vb: Versioned<AllocationBlock>, block: AllocationBlock, cursor: HandleCursor, delta: number): Promise<TxnResult> {
-    const blockCidr = formatCIDR(block.cidr);
-    const base: IpamHandle = cursor.current?.value ?? { handleId: cursor.handleId, block: {}, deleted: false };
-    const handle = adjustHandle({ ...base, deleted: false }, blockCidr, delta);
-    const hKey = handleKey(cursor.handleId);
+  private async commit(vb: Versioned<AllocationBlock>, block: AllocationBlock, handleId: string, handle: HandleState, delta: number): Promise<TxnResult> {
+    if (handle.seen === 'unknown') handle.seen = (await this.store.getHandle(handleId)) ?? 'absent';
+    const current = handle.seen === 'absent' ? undefined : handle.seen;
+    const base: IpamHandle = current?.value ?? { handleId, block: {}, deleted: false };
+    const record = adjustHandle({ ...base, deleted: false }, formatCIDR(block.cidr), delta);
+    const key = handleKey(handleId);
     const ops: TxnOp[] = [
-      { op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision },
-      cursor.current
-        ? { op: 'update', key: hKey, value: encodeHandle(handle), revision: cursor.current.revision }
-        : { op: 'create', key: hKey, value: encodeHandle(handle) },
+      { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision },
+      current ? { op: 'update', key, value: encodeHandle(record), revision: current.revision } : { op: 'create', key, value: encodeHandle(record) },
     ];
     const res = await this.ds.txn(ops);
-    this.blocks.remember(block, ops[0]!, res, 0);
-    cursor.current = { key: hKey, value: handle, revision: res.results[1]!.revision };
+    this.cache.wrote(block, ops[0]!, res, 0);
+    handle.seen = { key, value: record, revision: res.results[1]!.revision };
     return res;
   }
 
-  private async refreshHandle(cursor: HandleCursor): Promise<void> {
-    if (!cursor.stale) return;
-    cursor.current = await this.store.getHandle(cursor.handleId);
-    cursor.stale = false;
-  }
-
-  private onConflict(node: string, family: IPFamily, cursor?: HandleCursor): void {
+  private onConflict(node: string, family: IPFamily, handle: HandleState): void {
     // We cannot tell which key moved; forget everything this request leaned on.
-    this.blocks.forgetFamily(family);
-    this.dropAffinities(node, family);
-    if (cursor) cursor.stale = true;
+    this.cache.forgetFamily(node, family);
+    handle.seen = 'unknown';
   }
 
   // ---------------------------------------------------------------- fixed addresses
@@ -457,7 +379,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     validateCommon(req.handleId, req.node);
     const addr = parseAddress(req.ip);
     return this.nodeLock.run(req.node, async () => {
-      const ctx = await this.requestContext();
+      const ctx = await this.cache.requestContext();
       const host = enclosingCIDR(addr, addr.family === 4 ? 32 : 128);
       const losers = overlapLosers(ctx.pools);
       const pool = poolContaining(ctx.pools.filter((p) => !p.disabled && !losers.has(p)), host);
@@ -470,7 +392,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
         throw new IpamError('InvalidRequest', `${req.ip} is in pool ${pool.name}, whose allowedUses (${pool.allowedUses.join(', ')}) do not include ${use}`);
       }
       if (ctx.reservations.isReserved(addr)) throw new IpamError('Reserved', `${req.ip} is reserved by an IPReservation and cannot be assigned`);
-      const cursor = new HandleCursor(req.handleId);
+      const handle: HandleState = { seen: 'absent' };
       return withRetries(
         `assigning ${req.ip} to ${req.handleId}`,
         this.retry,
@@ -478,14 +400,14 @@ export class BlockAllocator implements Ipam, TunnelIpam {
           // The block holding the address may be of another size than the pool's blockSize today.
           const located = await this.locateBlock(addr);
           const cidr = located ?? enclosingCIDR(addr, pool.blockSize);
-          const vb = located && (await this.blocks.get(located));
+          const vb = located && (await this.cache.block(located));
           if (!vb) {
             const { blocks } = await this.store.listBlocks(addr.family);
             if (new BlockIndex(blocks.map((b) => b.value.cidr)).overlaps(cidr)) {
               throw new IpamError('InvalidRequest', `${req.ip} lies in no block, but blocks of another size overlap its /${pool.blockSize} block ${formatCIDR(cidr)} (pool ${pool.name}'s blockSize changed?); cannot claim it`);
             }
             await this.claimer.claim(cidr, req.node);
-            this.dropAffinities(req.node, cidr.family);
+            this.cache.dropAffinities(req.node, cidr.family);
             throw new RetryableConflict(`claimed block ${formatCIDR(cidr)}; assigning next`);
           }
           const owner = affineNode(vb.value);
@@ -497,7 +419,7 @@ export class BlockAllocator implements Ipam, TunnelIpam {
             // Confirm against the datastore before blaming another handle: our copy may be stale.
             const fresh = await this.store.getBlock(cidr);
             if (fresh && fresh.revision !== vb.revision) {
-              this.blocks.set(fresh);
+              this.cache.keepBlock(fresh);
               throw new RetryableConflict('block changed');
             }
             if (r.owner?.releasedAt !== undefined) {
@@ -508,14 +430,10 @@ export class BlockAllocator implements Ipam, TunnelIpam {
             const attrs = r.owner && Object.keys(r.owner.secondary).length > 0 ? ` ${JSON.stringify(r.owner.secondary)}` : '';
             throw new IpamError('AddressInUse', `${req.ip} is already assigned to handle ${who}${attrs}`);
           }
-          await this.refreshHandle(cursor);
-          await this.commit(vb, r.block, cursor, 1);
+          await this.commit(vb, r.block, req.handleId, handle, 1);
           return assigned(r.block, ordinalOf(r.block, addr));
         },
-        () => {
-          this.onConflict(req.node, addr.family);
-          cursor.stale = true;
-        },
+        () => this.onConflict(req.node, addr.family, handle),
       );
     });
   }
@@ -561,92 +479,20 @@ export class BlockAllocator implements Ipam, TunnelIpam {
     return (await this.releaser.assignedToHandle(handleId)).map((a) => a.ip);
   }
 
-  // ---------------------------------------------------------------- reads and caches
-
   /** The block holding an address: from its pool's block size, else by searching all blocks. */
   async locateBlock(addr: IPAddr): Promise<CIDR | undefined> {
-    const ctx = await this.requestContext();
-    const pool = poolContaining(ctx.pools, enclosingCIDR(addr, addr.family === 4 ? 32 : 128));
+    const ctx = await this.cache.requestContext();
+    const host = enclosingCIDR(addr, addr.family === 4 ? 32 : 128);
+    const pool = poolContaining(ctx.pools, host);
     if (pool) {
       const cidr = enclosingCIDR(addr, pool.blockSize);
-      if (await this.blocks.get(cidr)) return cidr;
+      if (await this.cache.block(cidr)) return cidr;
     }
     // Pool deleted, or its blockSize changed after the block was made (blocks keep their size).
     const { blocks } = await this.store.listBlocks(addr.family);
-    return blocks.find((vb) => cidrContains(vb.value.cidr, enclosingCIDR(addr, addr.family === 4 ? 32 : 128)))?.value.cidr;
-  }
-
-  private async affinitiesOf(node: string, family: IPFamily): Promise<StoredAffinity[]> {
-    const hit = this.cachedAffinities(node, family);
-    if (hit) return hit;
-    const at = Date.now();
-    const list = await this.store.listAffinities(node, family);
-    this.affinities.set(`${node}|${family}`, { list, at });
-    return list;
-  }
-
-  private cachedAffinities(node: string, family: IPFamily): StoredAffinity[] | undefined {
-    const hit = this.affinities.get(`${node}|${family}`);
-    return hit && Date.now() - hit.at < Math.max(this.ttl, 1) ? hit.list : undefined;
-  }
-
-  /**
-   * After a claim: a block and affinity this process just wrote go straight into the caches, so
-   * the next assignment needs no read; anything else (another node won, a two-phase repair) drops
-   * the node's affinities to be listed afresh.
-   */
-  private noteClaim(node: string, family: IPFamily, claim: Claim): void {
-    const listed = this.listings.get(family);
-    if (claim.outcome === 'taken' || !claim.block) this.listings.delete(family);
-    else if (listed) {
-      const { key, revision } = claim.block;
-      const keys = [...listed.listing.keys, { key, revision, createRevision: revision }];
-      this.listings.set(family, { listing: { keys, revision: listed.listing.revision }, at: listed.at });
-    }
-    const k = `${node}|${family}`;
-    const hit = this.affinities.get(k);
-    if (claim.block && claim.affinity && hit) {
-      this.blocks.set(claim.block);
-      this.affinities.set(k, { list: [...hit.list.filter((a) => a.key !== claim.affinity!.key), claim.affinity], at: hit.at });
-    } else {
-      this.dropAffinities(node, family);
-    }
-  }
-
-  private dropAffinities(node: string, family: IPFamily): void {
-    this.affinities.delete(`${node}|${family}`);
-  }
-
-  private cachedContext(): RequestContext | undefined {
-    return this.context && Date.now() - this.context.fetchedAt < this.ttl ? this.context : undefined;
-  }
-
-  private cachedLabels(node: string): Labels | undefined {
-    const hit = this.nodeLabelCache.get(node);
-    return hit && Date.now() - hit.at < this.ttl ? hit.labels : undefined;
-  }
-
-  private async requestContext(): Promise<RequestContext> {
-    const now = Date.now();
-    if (this.context && now - this.context.fetchedAt < this.ttl) return this.context;
-    const [pools, config, reservations] = await Promise.all([this.store.listPools(), this.store.config(), this.store.reservations()]);
-    for (const bad of [...pools.invalid, ...reservations.invalid]) this.log.warn('ignoring invalid resource', { key: bad.key, error: bad.error });
-    this.context = { pools: pools.pools, config, reservations: reservations.set, reserved: reservations.set.size > 0 ? reservations.set.isReserved : undefined, fetchedAt: now };
-    return this.context;
-  }
-
-  /** Labels of the Node resource; a node not (yet) registered has none, so only all() matches. */
-  private async labelsOf(node: string): Promise<Labels> {
-    const now = Date.now();
-    const hit = this.nodeLabelCache.get(node);
-    if (hit && now - hit.at < this.ttl) return hit.labels;
-    const labels = (await this.store.nodeLabels(node)) ?? {};
-    this.nodeLabelCache.set(node, { labels, at: now });
-    return labels;
+    return blocks.find((vb) => cidrContains(vb.value.cidr, host))?.value.cidr;
   }
 }
-
-
 
 function attrsFor(attrs: AllocationAttrs): Record<string, string> {
   const out: Record<string, string> = {};
@@ -658,5 +504,3 @@ function validateCommon(handleId: string, node: string): void {
   if (!isValidHandleId(handleId)) throw new IpamError('InvalidRequest', `handle id "${handleId}" is not valid (non-empty, at most 512 characters, no "/")`);
   if (!isValidNodeName(node)) throw new IpamError('InvalidRequest', `node name "${node}" is not valid (non-empty, no "/")`);
 }
-
-

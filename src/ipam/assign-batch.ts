@@ -12,22 +12,21 @@
 //   number; FIFO order of the free list), exactly as if the requests had come one by one.
 // - All or nothing per request: a request either gets all it asked for from this batch or
 //   nothing from it; one the node's blocks cannot serve in full (new block to claim, borrowing,
-//   a pending affinity to finish) is handed back `slow` and its caller takes the one-at-a-time
+//   a pending affinity to finish) is answered `slow` and its caller takes the one-at-a-time
 //   path (allocator.ts) under the same node mutex.
-// - One ticket per handle per batch: a second request for a handle already in the batch waits
-//   for the next one, so each handle is written once per transaction.
+// - One request per handle per batch: a second request for a handle already in the batch is
+//   deferred to the next one, so each handle is written once per transaction.
 
 import type { Datastore, TxnOp } from '../datastore/datastore.js';
 import { MAX_TXN_OPS, isDatastoreError } from '../datastore/datastore.js';
 import { type CIDR, type IPAddr, type IPFamily, formatCIDR } from '../ip/index.js';
+import { handleKey } from '../model/index.js';
 import type { Logger } from '../util/log.js';
 import type { AssignedAddress } from './api.js';
-import type { BlockCache } from './block-cache.js';
-import { type AllocationBlock, affineNode, assignFromBlock, assignableCount } from './core/block.js';
-import { blockTextBytes, blockValue } from './core/block-text.js';
-import { handleKey } from './core/keys.js';
+import type { IpamCache } from './cache.js';
+import { type AllocationBlock, affineNode, assignFromBlock, assignableCount, encodeBlock } from './core/block.js';
 import { type IpamHandle, adjustHandle, encodeHandle } from './core/records.js';
-import type { Ticket } from './group-commit.js';
+import type { Outcome } from './group-commit.js';
 import { assigned } from './release.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import type { IpamStore, StoredAffinity, Versioned } from './store.js';
@@ -39,15 +38,10 @@ const MAX_BATCHED_COUNT = 16;
 /** Block values per transaction, well inside etcd's default 1.5 MiB request limit. */
 const MAX_BATCH_BYTES = 1 << 20;
 
-/** The handle record as this request last saw it; `current` undefined = believed absent. */
-export class HandleCursor {
-  current: Versioned<IpamHandle> | undefined;
-  stale = false;
-  constructor(readonly handleId: string) {}
-}
+/** A handle record as a request last saw it: the record, `absent` (create it), or `unknown` (read it before writing). */
+export type HandleSeen = Versioned<IpamHandle> | 'absent' | 'unknown';
 
-export interface AssignTicket extends Ticket {
-  readonly node: string;
+export interface AssignRequest {
   readonly family: IPFamily;
   readonly count: number;
   readonly handleId: string;
@@ -56,91 +50,73 @@ export interface AssignTicket extends Ticket {
   readonly reserved: ((a: IPAddr) => boolean) | undefined;
   /** The block as this request may assign from it (cooled addresses freed), when that differs. */
   readonly prepare: ((b: AllocationBlock) => AllocationBlock) | undefined;
-  readonly cursor: HandleCursor;
-  /** Settled with the addresses assigned. */
-  result?: AssignedAddress[];
-  /**
-   * Settled without addresses: the node's blocks cannot serve it. `lead` (the first such request
-   * of its family in the batch) takes the one-at-a-time path, which claims a block; `retry` (the
-   * others) queue once more, to be served in one batch from the block the lead claimed.
-   */
-  slow?: 'lead' | 'retry';
+  readonly handle: HandleSeen;
 }
 
-/** The allocator's per-node affinity cache: a cached list (or none), a read, and invalidation. */
-export interface AffinitySource {
-  cached(node: string, family: IPFamily): StoredAffinity[] | undefined;
-  read(node: string, family: IPFamily): Promise<StoredAffinity[]>;
-  drop(node: string, family: IPFamily): void;
-}
+/**
+ * Served: the addresses and the handle record as written. Slow: the node's blocks cannot serve
+ * it; `lead` (the first such request of its family in the batch) takes the one-at-a-time path,
+ * which claims a block, `retry` (the others) queue once more, to be served from that block.
+ */
+export type AssignResult = { readonly addresses: AssignedAddress[]; readonly handle: Versioned<IpamHandle> } | { readonly slow: 'lead' | 'retry'; readonly handle: HandleSeen };
 
-type OpOwner = { kind: 'block'; cidr: CIDR } | { kind: 'handle'; ticket: AssignTicket };
+type OpOwner = { kind: 'block'; cidr: CIDR } | { kind: 'handle'; index: number };
+
+const done = (value: AssignResult): Outcome<AssignResult> => ({ kind: 'done', value });
 
 export class AssignBatcher {
   /** Transactions written by batches and the requests they carried (tests, benchmarks). */
   transactions = 0;
   batchedRequests = 0;
-  /**
-   * The last list `cachedUsableBlocks` made per node and family, with what it was made from: the
-   * cached affinity list and the block cache's `gains`. While both stand, no block outside the
-   * list can have become usable, so the list only needs its own entries brought up to date; a
-   * node holding many full blocks pays nothing per request for them.
-   */
-  private readonly usableMemo = new Map<string, { affinities: readonly StoredAffinity[]; gains: number; blocks: Versioned<AllocationBlock>[] }>();
 
   constructor(
     private readonly ds: Datastore,
     private readonly store: IpamStore,
-    private readonly blocks: BlockCache,
+    private readonly cache: IpamCache,
     private readonly retry: RetryPolicy,
-    private readonly affinities: AffinitySource,
     private readonly log: Logger,
   ) {}
 
-  /** Settle every ticket of `batch` (GroupCommit's contract). */
-  readonly settle = async (node: string, batch: AssignTicket[]): Promise<void> => {
-    const handles = new Set<string>();
-    const work: AssignTicket[] = [];
-    for (const t of batch) {
-      if (handles.has(t.handleId)) t.deferred = true;
-      else {
-        handles.add(t.handleId);
-        work.push(t);
-      }
-    }
+  /** Answer every request of `batch` (GroupCommit's contract). */
+  readonly settle = async (node: string, batch: readonly AssignRequest[]): Promise<Outcome<AssignResult>[]> => {
+    const outcomes: (Outcome<AssignResult> | undefined)[] = batch.map(() => undefined);
+    const handles = batch.map((r) => r.handle);
+    const seen = new Set<string>();
+    batch.forEach((r, i) => {
+      if (seen.has(r.handleId)) outcomes[i] = { kind: 'defer' };
+      seen.add(r.handleId);
+    });
     const owners: OpOwner[] = [];
     try {
       await withRetries(
-        `assigning addresses to ${work.length} request(s) on node ${node}`,
+        `assigning addresses to ${batch.length} request(s) on node ${node}`,
         this.retry,
-        () => this.attempt(node, work, owners),
-        (err) => this.onConflict(node, work, owners, err),
+        () => this.attempt(node, batch, outcomes, handles, owners),
+        (err) => this.onConflict(node, batch, handles, owners, err),
       );
-    } catch (err) {
-      for (const t of work) if (!t.settled) Object.assign(t, { settled: true, error: err });
+    } catch (error) {
+      return outcomes.map((o) => o ?? { kind: 'failed', error });
     }
+    return outcomes.map((o) => o ?? { kind: 'defer' });
   };
 
-  private async attempt(node: string, work: AssignTicket[], owners: OpOwner[]): Promise<void> {
+  /** One try at the undecided requests; fills `outcomes` for those it serves or sends the slow way. */
+  private async attempt(node: string, batch: readonly AssignRequest[], outcomes: (Outcome<AssignResult> | undefined)[], handles: HandleSeen[], owners: OpOwner[]): Promise<void> {
     owners.length = 0;
-    const open = work.filter((t) => !t.settled);
-    for (const t of open) t.deferred = false;
-    const stale = open.filter((t) => t.cursor.stale);
-    if (stale.length > 0) {
-      await Promise.all(
-        stale.map(async (t) => {
-          t.cursor.current = await this.store.getHandle(t.handleId);
-          t.cursor.stale = false;
-        }),
-      );
-    }
+    const open = batch.flatMap((r, i) => (outcomes[i] === undefined ? [i] : []));
+    await Promise.all(
+      open.map(async (i) => {
+        if (handles[i] === 'unknown') handles[i] = (await this.store.getHandle(batch[i]!.handleId)) ?? 'absent';
+      }),
+    );
     const usable = new Map<IPFamily, Versioned<AllocationBlock>[]>();
-    for (const t of open) {
-      if (!usable.has(t.family)) usable.set(t.family, this.cachedUsableBlocks(node, t.family, t.prepare) ?? (await this.usableBlocks(node, t.family, t.prepare)));
+    for (const i of open) {
+      const { family, prepare } = batch[i]!;
+      if (!usable.has(family)) usable.set(family, this.cachedUsableBlocks(node, family, prepare) ?? (await this.usableBlocks(node, family, prepare)));
     }
-    // Every ticket of a batch comes from one allocator and configuration: one view of the blocks.
+    // Every request of a batch comes from one allocator and configuration: one view of the blocks.
     const prepared = new Map<string, AllocationBlock>();
-    const view = (vb: Versioned<AllocationBlock>, prepare: AssignTicket['prepare']): AllocationBlock => {
+    const view = (vb: Versioned<AllocationBlock>, prepare: AssignRequest['prepare']): AllocationBlock => {
       if (!prepare) return vb.value;
       let b = prepared.get(vb.key);
       if (!b) prepared.set(vb.key, (b = prepare(vb.value)));
@@ -150,140 +126,113 @@ export class AssignBatcher {
     // Work each request out in turn on the batch's working copies of the blocks.
     const working = new Map<string, { vb: Versioned<AllocationBlock>; block: AllocationBlock }>();
     let bytes = 0;
-    const planned: { t: AssignTicket; picks: { key: string; cidr: string; ords: number[] }[] }[] = [];
+    const planned: { i: number; picks: { key: string; cidr: string; ords: number[] }[] }[] = [];
+    const deferred = new Set<number>();
     const led = new Set<IPFamily>();
-    for (const t of open) {
-      const cands = (usable.get(t.family) ?? []).filter((vb) => t.inPools(vb.value.cidr));
-      const now = (vb: Versioned<AllocationBlock>) => working.get(vb.key)?.block ?? view(vb, t.prepare);
-      const available = cands.reduce((n, vb) => n + assignableCount(now(vb), t.reserved), 0);
-      if (t.count > MAX_BATCHED_COUNT) {
-        Object.assign(t, { settled: true, slow: 'lead' });
-        continue;
-      }
-      if (available < t.count) {
-        Object.assign(t, { settled: true, slow: led.has(t.family) ? 'retry' : 'lead' });
-        led.add(t.family);
+    for (const i of open) {
+      const r = batch[i]!;
+      const cands = (usable.get(r.family) ?? []).filter((vb) => r.inPools(vb.value.cidr));
+      const now = (vb: Versioned<AllocationBlock>) => working.get(vb.key)?.block ?? view(vb, r.prepare);
+      const available = cands.reduce((n, vb) => n + assignableCount(now(vb), r.reserved), 0);
+      if (r.count > MAX_BATCHED_COUNT || available < r.count) {
+        outcomes[i] = done({ slow: r.count <= MAX_BATCHED_COUNT && led.has(r.family) ? 'retry' : 'lead', handle: handles[i]! });
+        if (r.count <= MAX_BATCHED_COUNT) led.add(r.family);
         continue;
       }
       const picks: { key: string; cidr: string; ords: number[] }[] = [];
       const touched = new Map<string, { vb: Versioned<AllocationBlock>; block: AllocationBlock }>();
-      let need = t.count;
+      let need = r.count;
       let extraBytes = 0;
       for (const vb of cands) {
         if (need === 0) break;
-        const r = assignFromBlock(touched.get(vb.key)?.block ?? now(vb), need, t.handleId, t.attrs, t.reserved);
-        if (r.ordinals.length === 0) continue;
-        // Sizing a block's value builds its text pieces: only worth it when the transaction holds another block already.
-        if (!working.has(vb.key) && (working.size > 0 || touched.size > 0)) extraBytes += blockTextBytes(vb.value);
-        touched.set(vb.key, { vb, block: r.block });
-        picks.push({ key: vb.key, cidr: formatCIDR(vb.value.cidr), ords: r.ordinals });
-        need -= r.ordinals.length;
+        const a = assignFromBlock(touched.get(vb.key)?.block ?? now(vb), need, r.handleId, r.attrs, r.reserved);
+        if (a.ordinals.length === 0) continue;
+        // Sizing a block means encoding it: only worth it when the transaction holds another block already.
+        if (!working.has(vb.key) && (working.size > 0 || touched.size > 0)) extraBytes += Buffer.byteLength(JSON.stringify(encodeBlock(vb.value)));
+        touched.set(vb.key, { vb, block: a.block });
+        picks.push({ key: vb.key, cidr: formatCIDR(vb.value.cidr), ords: a.ordinals });
+        need -= a.ordinals.length;
       }
       const blocksAfter = new Set([...working.keys(), ...touched.keys()]).size;
       if (planned.length > 0 && (blocksAfter + planned.length + 1 > MAX_TXN_OPS || bytes + extraBytes > MAX_BATCH_BYTES)) {
-        t.deferred = true; // no room in this transaction: next batch
+        deferred.add(i); // no room in this transaction: next batch
         continue;
       }
       for (const [k, v] of touched) working.set(k, v);
       bytes += extraBytes;
-      planned.push({ t, picks });
+      planned.push({ i, picks });
     }
     if (planned.length === 0) return;
 
     const ops: TxnOp[] = [];
     for (const { vb, block } of working.values()) {
       owners.push({ kind: 'block', cidr: vb.value.cidr });
-      ops.push({ op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision });
+      ops.push({ op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision });
     }
-    const handles: IpamHandle[] = [];
-    for (const { t, picks } of planned) {
-      let h: IpamHandle = { ...(t.cursor.current?.value ?? { handleId: t.handleId, block: {} }), deleted: false };
+    const records: IpamHandle[] = [];
+    for (const { i, picks } of planned) {
+      const seen = handles[i]!;
+      const r = batch[i]!;
+      let h: IpamHandle = { ...(typeof seen === 'object' ? seen.value : { handleId: r.handleId, block: {} }), deleted: false };
       for (const p of picks) h = adjustHandle(h, p.cidr, p.ords.length);
-      handles.push(h);
-      owners.push({ kind: 'handle', ticket: t });
-      const key = handleKey(t.handleId);
-      ops.push(t.cursor.current ? { op: 'update', key, value: encodeHandle(h), revision: t.cursor.current.revision } : { op: 'create', key, value: encodeHandle(h) });
+      records.push(h);
+      owners.push({ kind: 'handle', index: i });
+      const key = handleKey(r.handleId);
+      ops.push(typeof seen === 'object' ? { op: 'update', key, value: encodeHandle(h), revision: seen.revision } : { op: 'create', key, value: encodeHandle(h) });
     }
     const res = await this.ds.txn(ops);
     this.transactions++;
     this.batchedRequests += planned.length;
 
-    let i = 0;
-    for (const { block } of working.values()) this.blocks.remember(block, ops[i]!, res, i++);
-    planned.forEach(({ t, picks }, n) => {
-      t.cursor.current = { key: handleKey(t.handleId), value: handles[n]!, revision: res.results[i + n]!.revision };
-      t.result = picks.flatMap((p) => p.ords.map((o) => assigned(working.get(p.key)!.block, o)));
-      t.settled = true;
+    let n = 0;
+    for (const { block } of working.values()) this.cache.wrote(block, ops[n]!, res, n++);
+    planned.forEach(({ i, picks }, p) => {
+      const handle = { key: handleKey(batch[i]!.handleId), value: records[p]!, revision: res.results[n + p]!.revision };
+      outcomes[i] = done({ addresses: picks.flatMap((pk) => pk.ords.map((o) => assigned(working.get(pk.key)!.block, o))), handle });
     });
+    for (const i of deferred) outcomes[i] = { kind: 'defer' };
     this.log.debug('assigned batch', { node, requests: planned.length, blocks: working.size, revision: res.revision });
   }
 
   /**
    * The node's confirmed blocks with a free address (cached copies), in address order; anything
-   * to repair is left to the slow path. Full blocks are dropped here, before any per-request work:
-   * a node that has filled many blocks pays a map lookup for each, nothing more.
+   * to repair is left to the slow path.
    */
-  private async usableBlocks(node: string, family: IPFamily, prepare: AssignTicket['prepare']): Promise<Versioned<AllocationBlock>[]> {
-    const affinities = await this.affinities.read(node, family);
-    for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) await this.blocks.get(aff.block);
-    return usableOf(affinities, this.blocks, node, prepare);
+  private async usableBlocks(node: string, family: IPFamily, prepare: AssignRequest['prepare']): Promise<Versioned<AllocationBlock>[]> {
+    const affinities = await this.cache.nodeAffinities(node, family);
+    for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.cache.peekBlock(aff.block)) await this.cache.block(aff.block);
+    return this.usableOf(affinities, node, prepare);
   }
 
   /** The same from cached affinities and blocks alone, without a trip through the event loop; undefined when something must be read. */
-  private cachedUsableBlocks(node: string, family: IPFamily, prepare: AssignTicket['prepare']): Versioned<AllocationBlock>[] | undefined {
-    const affinities = this.affinities.cached(node, family);
+  private cachedUsableBlocks(node: string, family: IPFamily, prepare: AssignRequest['prepare']): Versioned<AllocationBlock>[] | undefined {
+    const affinities = this.cache.cachedAffinities(node, family);
     if (!affinities) return undefined;
-    const key = `${family}|${node}`;
-    // With cooldown a full block may have addresses to give back: no shortcut then.
-    const memo = prepare ? undefined : this.usableMemo.get(key);
-    if (memo && memo.affinities === affinities && memo.gains === this.blocks.gains) {
-      const blocks = this.current(memo.blocks, node);
-      if (blocks) {
-        this.usableMemo.set(key, { ...memo, blocks });
-        return blocks;
-      }
-    }
-    for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.blocks.peek(aff.block)) return undefined;
-    const blocks = usableOf(affinities, this.blocks, node, prepare);
-    if (!prepare) this.usableMemo.set(key, { affinities, gains: this.blocks.gains, blocks });
-    return blocks;
+    for (const aff of affinities) if (aff.affinity.state === 'confirmed' && !this.cache.peekBlock(aff.block)) return undefined;
+    return this.usableOf(affinities, node, prepare);
   }
 
-  /** A remembered usable list with each entry's current cached copy, full ones left out; undefined if an entry left the cache. */
-  private current(list: readonly Versioned<AllocationBlock>[], node: string): Versioned<AllocationBlock>[] | undefined {
+  private usableOf(affinities: readonly StoredAffinity[], node: string, prepare: AssignRequest['prepare']): Versioned<AllocationBlock>[] {
     const out: Versioned<AllocationBlock>[] = [];
-    for (const vb of list) {
-      const now = this.blocks.peek(vb.value.cidr);
-      if (!now || affineNode(now.value) !== node) return undefined;
-      if (now.value.unallocated.length > 0) out.push(now);
+    for (const aff of affinities) {
+      if (aff.affinity.state !== 'confirmed') continue;
+      const vb = this.cache.peekBlock(aff.block);
+      if (!vb || affineNode(vb.value) !== node) continue;
+      // A full block may still have addresses whose cooldown has passed.
+      if (vb.value.unallocated.length > 0 || (prepare && prepare(vb.value).unallocated.length > 0)) out.push(vb);
     }
-    return out;
+    return out.sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : a.value.cidr.base > b.value.cidr.base ? 1 : 0));
   }
 
-  private onConflict(node: string, work: AssignTicket[], owners: OpOwner[], err: unknown): void {
+  private onConflict(node: string, batch: readonly AssignRequest[], handles: HandleSeen[], owners: OpOwner[], err: unknown): void {
     const at = isDatastoreError(err) ? err.opIndex : undefined;
     const owner = at === undefined ? undefined : owners[at];
-    if (owner?.kind === 'handle') owner.ticket.cursor.stale = true;
-    else if (owner?.kind === 'block') this.blocks.forget(owner.cidr);
+    if (owner?.kind === 'handle') handles[owner.index] = 'unknown';
+    else if (owner?.kind === 'block') this.cache.forgetBlock(owner.cidr);
     else {
       // We cannot tell which key moved; forget everything the batch leaned on.
-      for (const family of new Set(work.map((t) => t.family))) {
-        this.blocks.forgetFamily(family);
-        this.affinities.drop(node, family);
-      }
-      for (const t of work) t.cursor.stale = true;
+      for (const family of new Set(batch.map((r) => r.family))) this.cache.forgetFamily(node, family);
+      handles.fill('unknown');
     }
   }
-}
-
-function usableOf(affinities: readonly StoredAffinity[], blocks: BlockCache, node: string, prepare: AssignTicket['prepare']): Versioned<AllocationBlock>[] {
-  const out: Versioned<AllocationBlock>[] = [];
-  for (const aff of affinities) {
-    if (aff.affinity.state !== 'confirmed') continue;
-    const vb = blocks.peek(aff.block);
-    if (!vb || affineNode(vb.value) !== node) continue;
-    // A full block may still have addresses whose cooldown has passed.
-    if (vb.value.unallocated.length > 0 || (prepare && prepare(vb.value).unallocated.length > 0)) out.push(vb);
-  }
-  return out.sort((a, b) => (a.value.cidr.base < b.value.cidr.base ? -1 : a.value.cidr.base > b.value.cidr.base ? 1 : 0));
 }

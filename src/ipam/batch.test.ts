@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TxnOp, TxnResult } from '../datastore/datastore.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { type AssignedAddress, IpamError } from './api.js';
@@ -50,7 +50,7 @@ async function noProblems(ds: MemoryDatastore): Promise<ReturnType<typeof checkI
 describe('allocator group commit', () => {
   it('serves a node holding many full blocks from its usable one, and from a full one again once an address is freed there', async () => {
     const { ds } = await setup({ 'pool-a': { cidr: '10.244.0.0/24', blockSize: 28 } });
-    // A long-lived agent's allocator: its affinity list stays cached, so the usable-block memo is what finds blocks.
+    // A long-lived agent's allocator: its affinity list stays cached, so its cached blocks are what finds them.
     const ipam = new BlockAllocator(ds, { contextTtlMs: 60_000 });
     // Fill three /28 blocks (the first holds 'first' already) and start a fourth.
     const got: AssignedAddress[] = [];
@@ -66,12 +66,12 @@ describe('allocator group commit', () => {
       await ipam.autoAssign({ handleId: `fill${batched()}`, node: 'node-a', num4: 1, num6: 0, attrs: attrs('fill') });
     }
     await ipam.releaseIPs([{ ip: got[3]!.ip, handleId: 'h3' }]);
-    const blocksBefore = (await store.listBlockKeys(4)).length;
+    const blocksBefore = (await store.blockListing(4)).keys.length;
     const mark = batched();
     const r = await ipam.autoAssign({ handleId: 'reuse', node: 'node-a', num4: 1, num6: 0, attrs: attrs('reuse') });
     assert.equal(r.ipv4[0]!.ip, got[3]!.ip, 'the freed address is used');
     assert.equal(batched(), mark + 1, 'by a batch');
-    assert.equal((await store.listBlockKeys(4)).length, blocksBefore, 'no block claimed');
+    assert.equal((await store.blockListing(4)).keys.length, blocksBefore, 'no block claimed');
     await noProblems(ds);
   });
 

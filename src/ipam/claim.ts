@@ -12,12 +12,11 @@
 // a cluster's blocks hold ~11 KB each, and a claim is on the allocation path. Only when a pool
 // has no free subnet left are the blocks read, to look for an empty one to take over.
 
-import type { Datastore, KeyInfo } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/datastore.js';
 import { type CIDR, type IPFamily, cidrContains, cidrsOverlap, formatCIDR } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
-import { affineNode, isEmpty, newBlock, withAffinity } from './core/block.js';
-import { blockValue } from './core/block-text.js';
+import { affineNode, encodeBlock, isEmpty, newBlock, withAffinity } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { blockCandidates, blockOrderSeed } from './core/block-order.js';
 import { affinityKey, blockKey } from './core/keys.js';
@@ -54,12 +53,12 @@ export class BlockClaimer {
   ) {}
 
   /**
-   * Claim one new block for `node` from `pools`: a subnet with no block, else an empty block of
+   * Claim one new block for `node` from `pools` (`cidrs`: the family's existing blocks, from their
+   * keys): a subnet with no block, else an empty block of
    * another node old enough to reclaim. Undefined when the pools have neither; otherwise the
    * state moved on (even when another node won the subnet) and the caller looks again.
    */
-  async claimNew(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet, blockKeys?: readonly KeyInfo[]): Promise<Claim | undefined> {
-    const cidrs = await this.store.listBlockCidrs(family, blockKeys);
+  async claimNew(pools: readonly IpamPool[], node: string, family: IPFamily, reservations: ReservationSet, cidrs: readonly CIDR[]): Promise<Claim | undefined> {
     const existing = new BlockIndex(cidrs);
     for (const pool of pools) {
       const inPool = cidrs.filter((c) => cidrsOverlap(pool.cidr, c)).length;
@@ -87,7 +86,7 @@ export class BlockClaimer {
       const oldKey = affinityKey(owner, vb.value.cidr);
       const old = await this.ds.get(oldKey);
       await this.ds.txn([
-        { op: 'update', key: vb.key, value: blockValue(withAffinity(vb.value, node, this.now())), revision: vb.revision },
+        { op: 'update', key: vb.key, value: encodeBlock(withAffinity(vb.value, node, this.now())), revision: vb.revision },
         ...(old ? [{ op: 'delete' as const, key: oldKey, revision: old.revision }] : []),
         { op: 'put', key: affinityKey(node, vb.value.cidr), value: encodeAffinity({ state: 'confirmed', deleted: false }) },
       ]);
@@ -109,7 +108,7 @@ export class BlockClaimer {
     const affinity = { state: 'confirmed', deleted: false } as const;
     try {
       const res = await this.ds.txn([
-        { op: 'create', key: bKey, value: blockValue(block) },
+        { op: 'create', key: bKey, value: encodeBlock(block) },
         { op: 'create', key: aKey, value: encodeAffinity(affinity) },
       ]);
       this.log.info('claimed block', { block: formatCIDR(cidr), node });
@@ -138,7 +137,7 @@ export class BlockClaimer {
     const confirmed = encodeAffinity({ state: 'confirmed', deleted: false });
     try {
       await this.ds.txn([
-        { op: 'create', key: blockKey(cidr), value: blockValue(newBlock(cidr, node, this.now())) },
+        { op: 'create', key: blockKey(cidr), value: encodeBlock(newBlock(cidr, node, this.now())) },
         { op: 'update', key: aKey, value: confirmed, revision: affRev },
       ]);
       this.log.info('claimed block', { block: formatCIDR(cidr), node });

@@ -3,20 +3,16 @@
 // write return it to the free list once cooled, and with 0 nothing changes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IpamGarbageCollector } from '../controllers/ipam-gc.js';
-import { MemoryDatastore } from '../datastore/memory.js';
-import { type IPAddr, parseIP } from '../ip/index.js';
+import { IpamGarbageCollector } from '../controllers/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
+import { parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
-import { BlockCache } from './block-cache.js';
 import { coolingOrdinals } from './core/block.js';
 import { checkIpam } from './core/check.js';
 import { IPAM_CONFIG_KEY, blockKey, handleKey } from './core/keys.js';
 import { encodeIpamConfig } from './core/records.js';
 import { addressInfo, renderAddressInfo, renderUtilisation, utilisation } from './core/show.js';
-import { KeyedMutex } from './keyed-mutex.js';
-import { Releaser } from './release.js';
-import { DEFAULT_RETRY } from './retry.js';
 import { IpamStore } from './store.js';
 import { putNode, putPool, putWorkloadEndpoint, wepKey } from './testing/fixtures.js';
 
@@ -124,8 +120,7 @@ describe('IP cooldown', () => {
     const got = await c.fill();
     let clock = Date.parse('2030-01-01T00:00:00Z');
     const store = new IpamStore(c.ds);
-    const locate = async (a: IPAddr) => (a.value >= parseIP('10.9.0.0').value && a.value <= parseIP('10.9.0.7').value ? parseCidr(BLOCK) : undefined);
-    const releaser = new Releaser(c.ds, store, new BlockCache(store), DEFAULT_RETRY, locate, new KeyedMutex(), { cooldownSeconds: async () => 60, now: () => new Date(clock) });
+    const releaser = new BlockAllocator(c.ds, { now: () => new Date(clock) });
     await releaser.releaseIPs([{ ip: got[1]!.ip }]);
     clock += 30_000;
     await releaser.releaseByHandle('k8s-pod-network.p2');

@@ -1,48 +1,55 @@
 // Group commit: requests that arrive while one is being written wait together and are written
-// together. Each request leaves a ticket in its key's queue (the key is a node) and takes the
-// key's mutex; whoever holds it takes every ticket queued so far (up to a cap) and settles them
-// all with one transaction. A request that finds its ticket already settled when its turn comes
-// just leaves. So a burst of N requests for one node costs about as many transactions as there
-// were writes in flight when it arrived, not N, while requests for one node still never race
-// each other inside the process (the mutex is the one the slow paths use too).
+// together. Each request joins its key's queue (the key is a node) and takes the key's mutex;
+// whoever holds it hands every request queued so far (up to a cap) to `settle`, which writes them
+// all with one transaction and answers each with an outcome. A request whose outcome is already
+// known when its turn comes just leaves. So a burst of N requests for one node costs about as
+// many transactions as there were writes in flight when it arrived, not N, while requests for one
+// node still never race each other inside the process (the mutex is the one the slow paths use).
 //
-// Invariant: `settle` settles every ticket it is handed — with a result, an error, or `deferred`
-// to put it back at the head of the queue for the next batch — and never throws; a ticket the
-// batch failed to settle is failed here rather than left waiting.
+// Invariants: requests are immutable; their outcomes are kept here and nowhere else. `settle`
+// returns one outcome per request, in order; `defer` puts a request back at the head of the
+// queue for the next batch, and a batch defers a request only when it settles another, so the
+// queue always drains. A batch that throws fails every request in it.
 
 import type { KeyedMutex } from './keyed-mutex.js';
 
-export interface Ticket {
-  /** Set by the batch: the ticket needs no further work in the queue. */
-  settled: boolean;
-  /** Set by the batch instead of `settled`: try again in the next batch. */
-  deferred?: boolean;
-  error?: unknown;
+export type Outcome<R> =
+  | { readonly kind: 'done'; readonly value: R }
+  | { readonly kind: 'failed'; readonly error: unknown }
+  | { readonly kind: 'defer' };
+
+export type Settle<Q, R> = (key: string, batch: readonly Q[]) => Promise<Outcome<R>[]>;
+
+interface Entry<Q, R> {
+  readonly request: Q;
+  outcome: Outcome<R> | undefined;
 }
 
 /** Microtask hops a batch waits before looking for company. */
 const SETTLE_HOPS = 8;
 
-export class GroupCommit<T extends Ticket> {
-  private readonly queues = new Map<string, T[]>();
+export class GroupCommit<Q, R> {
+  private readonly queues = new Map<string, Entry<Q, R>[]>();
 
   constructor(
     private readonly lock: KeyedMutex,
     private readonly maxBatch: number,
-    private readonly settle: (key: string, batch: T[]) => Promise<void>,
+    private readonly settle: Settle<Q, R>,
   ) {}
 
   /**
-   * Queue `ticket` under `key`; returns once it is settled, having run `then` (if given) still
-   * holding the key's mutex — where a ticket the batch could not serve takes its slow path.
+   * Queue `request` under `key`; once its batch has answered it, run `then` with the outcome
+   * (never `defer`) still holding the key's mutex — where a request the batch could not serve
+   * takes its slow path.
    */
-  async submit<R>(key: string, ticket: T, then: () => Promise<R>): Promise<R> {
+  async submit<X>(key: string, request: Q, then: (outcome: Outcome<R>) => Promise<X>): Promise<X> {
+    const entry: Entry<Q, R> = { request, outcome: undefined };
     const q = this.queues.get(key) ?? [];
-    q.push(ticket);
+    q.push(entry);
     this.queues.set(key, q);
     return this.lock.run(key, async () => {
-      while (!ticket.settled) await this.runBatch(key);
-      return then();
+      while (!entry.outcome) await this.runBatch(key);
+      return then(entry.outcome);
     });
   }
 
@@ -57,17 +64,18 @@ export class GroupCommit<T extends Ticket> {
     const q = this.queues.get(key) ?? [];
     const batch = q.splice(0, this.maxBatch);
     if (q.length === 0) this.queues.delete(key);
+    let outcomes: Outcome<R>[];
     try {
-      await this.settle(key, batch);
-    } catch (err) {
-      for (const t of batch) if (!t.settled && !t.deferred) Object.assign(t, { settled: true, error: err });
+      outcomes = await this.settle(key, batch.map((e) => e.request));
+    } catch (error) {
+      outcomes = batch.map(() => ({ kind: 'failed', error }));
     }
-    const again = batch.filter((t) => !t.settled);
-    for (const t of again) {
-      if (!t.deferred) Object.assign(t, { settled: true, error: new Error('internal: a batch left a ticket unsettled') });
-      t.deferred = false;
-    }
-    const back = again.filter((t) => !t.settled);
+    const back: Entry<Q, R>[] = [];
+    batch.forEach((e, i) => {
+      const o = outcomes[i] ?? { kind: 'failed', error: new Error('internal: a batch left a request without an outcome') };
+      if (o.kind === 'defer') back.push(e);
+      else e.outcome = o;
+    });
     if (back.length > 0) this.queues.set(key, [...back, ...(this.queues.get(key) ?? [])]);
   }
 }

@@ -14,21 +14,19 @@
 // Cooldown (core/block.ts): with the IPAM configuration's ipCooldownSeconds > 0, released
 // ordinals stay allocated, stamped with the release time, instead of joining the FIFO; and every
 // block this writes first has its cooled ordinals returned to the FIFO. With 0 (the default) a
-// release is exactly as above. The configuration is read through `cooldownSeconds` (by default
-// from the datastore, reused for a second), so a change reaches releases within that time.
+// release is exactly as above. The configuration comes from the allocator's request context
+// (cache.ts), so a change reaches releases as soon as it reaches assignments.
 
 import type { Datastore, TxnOp } from '../datastore/datastore.js';
 import { MAX_TXN_OPS } from '../datastore/datastore.js';
-import { type Ticket, GroupCommit } from './group-commit.js';
-import type { KeyedMutex } from './keyed-mutex.js';
 import { type CIDR, type IPAddr, enclosingCIDR, formatCIDR, formatIP, parseIP } from '../ip/index.js';
+import { blockKey, isValidHandleId } from '../model/index.js';
 import { type AssignedAddress, IpamError, type ReleaseRequest } from './api.js';
-import type { BlockCache } from './block-cache.js';
-import { type AllocationBlock, addressAt, affineNode, collectCooled, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
-import { blockValue } from './core/block-text.js';
-import { isValidHandleId } from './core/keys.js';
+import type { IpamCache } from './cache.js';
+import { type AllocationBlock, addressAt, affineNode, collectCooled, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
 import { type IpamHandle, adjustHandle, cooldownSeconds, encodeHandle } from './core/records.js';
-import { blockKey } from './core/keys.js';
+import { GroupCommit, type Outcome } from './group-commit.js';
+import type { KeyedMutex } from './keyed-mutex.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import type { IpamStore, Versioned } from './store.js';
 
@@ -38,72 +36,47 @@ const RELEASES_PER_TXN = 60;
 const RELEASE_TICKETS_PER_BATCH = 60;
 /** Lock key for blocks affine to no node (not a node name: those have no "/"). */
 const UNAFFINE = '/unaffine';
-/** How long the default cooldown reader reuses the configuration it read (ms). */
-const CONFIG_REUSE_MS = 1000;
 
-export interface ReleaserOptions {
-  /** The configured ipCooldownSeconds; default: read from the datastore, reused for a second. */
-  readonly cooldownSeconds?: () => Promise<number>;
-  readonly now?: () => Date;
-}
+/** A release of addresses in one block: by address (each with its guards), or every address of one handle. */
+type BlockReleaseRequest =
+  | { readonly cidr: CIDR; readonly items: readonly { addr: IPAddr; req: ReleaseRequest }[] }
+  | { readonly cidr: CIDR; readonly handleId: string; readonly handle: Versioned<IpamHandle> };
 
-interface ReleaseTicket extends Ticket {
-  readonly cidr: CIDR;
-  /** By address: these items, each with its guards. */
-  readonly items?: { addr: IPAddr; req: ReleaseRequest }[];
-  /** By handle: every ordinal of this handle in the block, and the handle record deleted. */
-  readonly handleId?: string;
-  handle?: Versioned<IpamHandle> | undefined;
-  handleStale?: boolean;
-  result?: string[];
-  /** Settled without a result: the caller releases on its own (the handle spans several blocks). */
-  slow?: boolean;
-}
+/** The addresses released, or `slow`: the handle now spans several blocks, and its caller releases it on its own. */
+type ReleaseResult = readonly string[] | 'slow';
 
 export class Releaser {
-  private readonly batches: GroupCommit<ReleaseTicket>;
-  private readonly cooldownSeconds: () => Promise<number>;
-  private readonly now: () => Date;
-  private configRead: { seconds: number; at: number } | undefined;
+  private readonly batches: GroupCommit<BlockReleaseRequest, ReleaseResult>;
   /** Transactions written by release batches (tests and logs). */
   transactions = 0;
 
   constructor(
     private readonly ds: Datastore,
     private readonly store: IpamStore,
-    private readonly cache: BlockCache,
+    private readonly cache: IpamCache,
     private readonly retry: RetryPolicy,
     private readonly locate: (addr: IPAddr) => Promise<CIDR | undefined>,
     lock: KeyedMutex,
-    opts: ReleaserOptions = {},
+    private readonly now: () => Date,
   ) {
     this.batches = new GroupCommit(lock, RELEASE_TICKETS_PER_BATCH, (key, batch) => this.settle(key, batch));
-    this.cooldownSeconds = opts.cooldownSeconds ?? (() => this.storedCooldown());
-    this.now = opts.now ?? (() => new Date());
-  }
-
-  private async storedCooldown(): Promise<number> {
-    const hit = this.configRead;
-    if (hit && Date.now() - hit.at < CONFIG_REUSE_MS) return hit.seconds;
-    const seconds = cooldownSeconds(await this.store.config());
-    this.configRead = { seconds, at: Date.now() };
-    return seconds;
   }
 
   /** The block as this write should start from (cooled ordinals returned), and how to release. */
   private async releasePlan(): Promise<{ prepare: (b: AllocationBlock) => AllocationBlock; releasedAt: Date | undefined }> {
-    const cooldown = await this.cooldownSeconds();
+    const cooldown = cooldownSeconds((await this.cache.requestContext()).config);
     const now = this.now();
     return { prepare: (b) => collectCooled(b, now, cooldown).block, releasedAt: cooldown > 0 ? now : undefined };
   }
 
   /** Queue a release of block `cidr` under the mutex of the node the block (as last seen) belongs to. */
-  private async submit(ticket: ReleaseTicket, slow: () => Promise<string[]>): Promise<string[]> {
-    const vb = await this.cache.get(ticket.cidr);
+  private async submit(request: BlockReleaseRequest, slow: () => Promise<string[]>): Promise<string[]> {
+    const vb = await this.cache.block(request.cidr);
     const key = (vb && affineNode(vb.value)) ?? UNAFFINE;
-    return this.batches.submit(key, ticket, async () => {
-      if (ticket.error !== undefined) throw ticket.error;
-      return ticket.result ?? slow();
+    return this.batches.submit(key, request, async (o) => {
+      if (o.kind === 'failed') throw o.error;
+      if (o.kind !== 'done') throw new Error('internal: a deferred release was answered');
+      return o.value === 'slow' ? slow() : [...o.value];
     });
   }
 
@@ -119,10 +92,7 @@ export class Releaser {
     }
     const chunks: Promise<string[]>[] = [];
     for (const { cidr, items } of byBlock.values()) {
-      for (let i = 0; i < items.length; i += RELEASES_PER_TXN) {
-        const ticket: ReleaseTicket = { settled: false, cidr, items: items.slice(i, i + RELEASES_PER_TXN) };
-        chunks.push(this.submit(ticket, async () => []));
-      }
+      for (let i = 0; i < items.length; i += RELEASES_PER_TXN) chunks.push(this.submit({ cidr, items: items.slice(i, i + RELEASES_PER_TXN) }, async () => []));
     }
     return (await Promise.all(chunks)).flat();
   }
@@ -134,86 +104,91 @@ export class Releaser {
     const blocks = Object.keys(h.value.block);
     const cidr = blocks.length === 1 ? tryBlockCidr(blocks[0]!) : undefined;
     if (!cidr) return this.releaseHandleAlone(handleId);
-    return this.submit({ settled: false, cidr, handleId, handle: h }, () => this.releaseHandleAlone(handleId));
+    return this.submit({ cidr, handleId, handle: h }, () => this.releaseHandleAlone(handleId));
   }
 
-  /** Settle a batch of release tickets (GroupCommit's contract): one transaction for all of them. */
-  private async settle(key: string, batch: ReleaseTicket[]): Promise<void> {
+  /** Answer a batch of release requests (GroupCommit's contract): one transaction for all of them. */
+  private async settle(key: string, batch: readonly BlockReleaseRequest[]): Promise<Outcome<ReleaseResult>[]> {
+    const outcomes: (Outcome<ReleaseResult> | undefined)[] = batch.map(() => undefined);
+    // A by-handle request's handle record as last read; undefined after a conflict (read it again).
+    const handles = batch.map((r): Versioned<IpamHandle> | undefined => ('handle' in r ? r.handle : undefined));
     try {
       await withRetries(
         `releasing addresses of ${batch.length} request(s) in blocks of ${key === UNAFFINE ? 'no node' : `node ${key}`}`,
         this.retry,
-        () => this.attempt(batch),
+        () => this.attempt(batch, outcomes, handles),
         () => {
-          for (const t of batch) {
-            this.cache.forget(t.cidr);
-            if (t.handleId !== undefined) t.handleStale = true;
-          }
+          batch.forEach((r, i) => {
+            this.cache.forgetBlock(r.cidr);
+            handles[i] = undefined;
+          });
         },
       );
-    } catch (err) {
-      for (const t of batch) if (!t.settled) Object.assign(t, { settled: true, error: err });
+    } catch (error) {
+      return outcomes.map((o) => o ?? { kind: 'failed', error });
     }
+    return outcomes.map((o) => o ?? { kind: 'defer' });
   }
 
-  private async attempt(batch: ReleaseTicket[]): Promise<void> {
-    const open = batch.filter((t) => !t.settled);
-    for (const t of open) t.deferred = false;
+  private async attempt(batch: readonly BlockReleaseRequest[], outcomes: (Outcome<ReleaseResult> | undefined)[], handles: (Versioned<IpamHandle> | undefined)[]): Promise<void> {
+    const open = batch.flatMap((r, i) => (outcomes[i] === undefined ? [i] : []));
     await Promise.all(
-      open
-        .filter((t) => t.handleStale)
-        .map(async (t) => {
-          t.handle = await this.store.getHandle(t.handleId!);
-          t.handleStale = false;
-          const blocks = t.handle ? Object.keys(t.handle.value.block) : [];
-          if (!t.handle) Object.assign(t, { settled: true, result: [] });
-          else if (blocks.length !== 1 || blocks[0] !== formatCIDR(t.cidr)) Object.assign(t, { settled: true, slow: true });
-        }),
+      open.map(async (i) => {
+        const r = batch[i]!;
+        if (!('handleId' in r) || handles[i]) return;
+        const h = (handles[i] = await this.store.getHandle(r.handleId));
+        const blocks = h ? Object.keys(h.value.block) : [];
+        if (!h) outcomes[i] = { kind: 'done', value: [] };
+        else if (blocks.length !== 1 || blocks[0] !== formatCIDR(r.cidr)) outcomes[i] = { kind: 'done', value: 'slow' };
+      }),
     );
     // Each request in turn, on the batch's working copies of the blocks.
     const plan = await this.releasePlan();
     const working = new Map<string, { vb: Versioned<AllocationBlock>; block: AllocationBlock }>();
     const deletedHandles = new Map<string, Versioned<IpamHandle>>();
     const deltas = new Map<string, Map<string, number>>(); // handle → block cidr → addresses released
-    const planned: { t: ReleaseTicket; ips: string[] }[] = [];
-    for (const t of open) {
-      if (t.settled) continue;
-      const k = blockKey(t.cidr);
-      const vb = working.get(k)?.vb ?? (await this.cache.get(t.cidr));
+    const planned: { i: number; ips: string[] }[] = [];
+    const deferred: number[] = [];
+    for (const i of open) {
+      if (outcomes[i] !== undefined) continue;
+      const r = batch[i]!;
+      const k = blockKey(r.cidr);
+      const vb = working.get(k)?.vb ?? (await this.cache.block(r.cidr));
       const cur = working.get(k)?.block ?? (vb && plan.prepare(vb.value));
       let released: { ordinal: number; handleId: string | undefined }[] = [];
       let next = cur;
       if (vb && cur) {
-        const reqs = t.items
-          ? t.items.map(({ addr, req }) => ({
-              ordinal: ordinalOf(cur, addr),
-              ...(req.sequenceNumber === undefined ? {} : { sequenceNumber: req.sequenceNumber }),
-              ...(req.handleId === undefined ? {} : { handleId: req.handleId }),
-            }))
-          : ordinalsOfHandle(cur, t.handleId!).map((ordinal) => ({ ordinal, handleId: t.handleId! }));
+        const reqs =
+          'items' in r
+            ? r.items.map(({ addr, req }) => ({
+                ordinal: ordinalOf(cur, addr),
+                ...(req.sequenceNumber === undefined ? {} : { sequenceNumber: req.sequenceNumber }),
+                ...(req.handleId === undefined ? {} : { handleId: req.handleId }),
+              }))
+            : ordinalsOfHandle(cur, r.handleId).map((ordinal) => ({ ordinal, handleId: r.handleId }));
         const rel = releaseFromBlock(cur, reqs, plan.releasedAt);
         released = rel.released;
         next = rel.block;
       }
       // A handle this batch deletes outright must not also be adjusted (and the reverse).
-      const touched = new Set(released.flatMap((r) => (r.handleId === undefined ? [] : [r.handleId])));
-      const clash = t.handleId !== undefined ? deltas.has(t.handleId) || deletedHandles.has(t.handleId) : [...touched].some((h) => deletedHandles.has(h));
+      const touched = new Set(released.flatMap((x) => (x.handleId === undefined ? [] : [x.handleId])));
+      const clash = 'handleId' in r ? deltas.has(r.handleId) || deletedHandles.has(r.handleId) : [...touched].some((h) => deletedHandles.has(h));
       const handlesAfter = new Set([...deltas.keys(), ...deletedHandles.keys(), ...touched]).size;
       if (planned.length > 0 && (clash || working.size + 1 + handlesAfter > MAX_TXN_OPS)) {
-        t.deferred = true;
+        deferred.push(i);
         continue;
       }
       if (vb && next && released.length > 0) working.set(k, { vb, block: next });
-      if (t.handleId !== undefined) deletedHandles.set(t.handleId, t.handle!);
+      if ('handleId' in r) deletedHandles.set(r.handleId, handles[i]!);
       else {
-        for (const r of released) {
-          if (r.handleId === undefined) continue;
-          const m = deltas.get(r.handleId) ?? new Map<string, number>();
-          m.set(formatCIDR(t.cidr), (m.get(formatCIDR(t.cidr)) ?? 0) + 1);
-          deltas.set(r.handleId, m);
+        for (const x of released) {
+          if (x.handleId === undefined) continue;
+          const m = deltas.get(x.handleId) ?? new Map<string, number>();
+          m.set(formatCIDR(r.cidr), (m.get(formatCIDR(r.cidr)) ?? 0) + 1);
+          deltas.set(x.handleId, m);
         }
       }
-      planned.push({ t, ips: next ? released.map((r) => formatIP(addressAt(next, r.ordinal))) : [] });
+      planned.push({ i, ips: next ? released.map((x) => formatIP(addressAt(next, x.ordinal))) : [] });
     }
     if (planned.length === 0) return;
 
@@ -235,13 +210,15 @@ export class Releaser {
     if (ops.length > 0) {
       const res = await this.ds.txn(ops);
       this.transactions++;
-      blocksWritten.forEach((block, i) => this.cache.remember(block, ops[i]!, res, i));
+      blocksWritten.forEach((block, n) => this.cache.wrote(block, ops[n]!, res, n));
     }
-    for (const { t, ips } of planned) Object.assign(t, { settled: true, result: ips });
+    for (const { i, ips } of planned) outcomes[i] = { kind: 'done', value: ips };
+    for (const i of deferred) outcomes[i] = { kind: 'defer' };
   }
 
   /** Release by handle in one transaction of its own: every block the handle names, and the handle. */
   private async releaseHandleAlone(handleId: string): Promise<string[]> {
+    const touched: CIDR[] = [];
     return withRetries(
       `releasing handle ${handleId}`,
       this.retry,
@@ -254,8 +231,9 @@ export class Releaser {
         const writes: { block: AllocationBlock; index: number }[] = [];
         for (const text of Object.keys(h.value.block)) {
           const cidr = tryBlockCidr(text);
-          const vb = cidr && (await this.cache.get(cidr));
+          const vb = cidr && (await this.cache.block(cidr));
           if (!vb) continue;
+          touched.push(vb.value.cidr);
           const base = plan.prepare(vb.value);
           const rel = releaseFromBlock(base, ordinalsOfHandle(base, handleId).map((ordinal) => ({ ordinal, handleId })), plan.releasedAt);
           if (rel.released.length === 0) continue;
@@ -266,10 +244,12 @@ export class Releaser {
         ops.push({ op: 'delete', key: h.key, revision: h.revision });
         if (ops.length > MAX_TXN_OPS) throw new IpamError('InvalidRequest', `handle ${handleId} spans ${ops.length - 1} blocks, more than one transaction can release`);
         const res = await this.ds.txn(ops);
-        for (const w of writes) this.cache.remember(w.block, ops[w.index]!, res, w.index);
+        for (const w of writes) this.cache.wrote(w.block, ops[w.index]!, res, w.index);
         return released;
       },
-      () => this.cache.clear(),
+      () => {
+        for (const cidr of touched.splice(0)) this.cache.forgetBlock(cidr);
+      },
     );
   }
 
@@ -291,7 +271,7 @@ function blockWriteOp(vb: Versioned<AllocationBlock>, block: AllocationBlock): T
   // An unowned block with nothing left in it is deleted, as Calico does on release.
   return isEmpty(block) && block.affinity === null
     ? { op: 'delete', key: vb.key, revision: vb.revision }
-    : { op: 'update', key: vb.key, value: blockValue(block, vb.value), revision: vb.revision };
+    : { op: 'update', key: vb.key, value: encodeBlock(block), revision: vb.revision };
 }
 
 export function assigned(block: AllocationBlock, ord: number): AssignedAddress {

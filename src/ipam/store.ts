@@ -90,33 +90,9 @@ export class IpamStore {
     return { blocks, invalid };
   }
 
-  /** Block keys already parsed: a claim lists every block key, and the list only ever grows by a few. */
-  private readonly blockCidrs = new Map<string, CIDR | undefined>();
-
-  /** A family's block keys with their revisions, without the blocks. */
-  async listBlockKeys(family: IPFamily): Promise<readonly KeyInfo[]> {
-    return (await this.blockListing(family)).keys;
-  }
-
-  /** The same with the store revision they were listed at. */
+  /** A family's block keys with their revisions and the store revision they were listed at, without the blocks. */
   blockListing(family: IPFamily): Promise<KeyListResult> {
     return this.ds.listKeys(blockPrefix(family));
-  }
-
-  /** CIDRs of a family's existing blocks, from their keys alone (listed now unless given). */
-  async listBlockCidrs(family: IPFamily, listed?: readonly KeyInfo[]): Promise<CIDR[]> {
-    const out: CIDR[] = [];
-    const keys = listed ?? (await this.listBlockKeys(family));
-    if (this.blockCidrs.size > 4 * keys.length + 1024) this.blockCidrs.clear();
-    for (const { key } of keys) {
-      let cidr = this.blockCidrs.get(key);
-      if (cidr === undefined && !this.blockCidrs.has(key)) {
-        cidr = parseBlockKey(key);
-        this.blockCidrs.set(key, cidr);
-      }
-      if (cidr) out.push(cidr);
-    }
-    return out;
   }
 
   /** Affinities of one node and family, or (no arguments) of every node. */

@@ -9,8 +9,8 @@
 // up (a merge patch, re-read and retried when another writer got in between).
 
 import { ResourceClient, isResourceError } from '../client/index.js';
-import type { Datastore } from '../datastore/datastore.js';
-import { EtcdDatastore } from '../datastore/etcd.js';
+import type { Datastore } from '../datastore/index.js';
+import { EtcdDatastore } from '../datastore/index.js';
 import { type KindInfo, type ResourceObject, kindInfo } from '../model/index.js';
 import { type EtcdBridge, openEtcdBridge } from './etcd-bridge.js';
 import { DEFAULT_POOLS, type LabPlan } from './plan.js';
@@ -34,19 +34,19 @@ export class LabCluster {
   }
 
   /** Bootstraps the datastore and creates the default pools and namespace if missing; returns the pools. */
-  async initialise(): Promise<string[]> {
+  async initialise(vxlanMode: 'Always' | 'CrossSubnet' | 'Never' = 'Never'): Promise<string[]> {
     const pools = DEFAULT_POOLS.map(
       (p) =>
         ({
           apiVersion: 'projectcalico.org/v3',
           kind: 'IPPool',
           metadata: { name: p.name },
-          spec: { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: p.natOutgoing, nodeSelector: 'all()' },
+          spec: { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode, natOutgoing: p.natOutgoing, nodeSelector: 'all()' },
         }) as ResourceObject,
     );
     const defaultNs = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } } as ResourceObject;
     await this.client.createAll([...pools, defaultNs], { skipExisting: true });
-    return DEFAULT_POOLS.map((p) => `${p.cidr} (/${p.blockSize} blocks)`);
+    return DEFAULT_POOLS.map((p) => `${p.cidr} (/${p.blockSize} blocks, vxlanMode ${vxlanMode}${p.natOutgoing ? ', natOutgoing' : ''})`);
   }
 
   /** Stores a resource (create or overwrite) with its conversions. */

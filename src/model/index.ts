@@ -1,8 +1,14 @@
-// Tabby's resource model (DESIGN.md §4): kinds, keys, schemas, validation, defaults, manifests,
-// and the Kubernetes → Calico conversions. Pure: no I/O.
+// Tabby's resource model (DESIGN.md §4), the one place that knows what the datastore holds:
+// kinds, every key (resources and IPAM), schemas, validation, defaults, decoding of stored
+// values (`decodeStored`, `decodeStoredKV`), manifests, Calico's pod annotations, and the
+// Kubernetes → Calico conversions. Pure: no I/O, no clock, no randomness.
 
 export * from './kinds.js';
 export * from './keys.js';
+export * from './ipam-keys.js';
+export * from './stored.js';
+export * from './ipam-records.js';
+export * from './annotations.js';
 export * from './issues.js';
 export type { ObjectMeta, ResourceObject } from './types.js';
 export { ObjectMetaSchema } from './meta.js';

@@ -89,15 +89,15 @@ export const KINDS: readonly KindInfo[] = [
     'skpol',
     'skpols',
   ]),
-  calico('GlobalNetworkSet', 'globalnetworksets', false, ['gnetsets']),
-  calico('NetworkSet', 'networksets', true, ['netsets']),
+  calico('GlobalNetworkSet', 'globalnetworksets', false, ['gns', 'gnetset', 'gnetsets']),
+  calico('NetworkSet', 'networksets', true, ['netset', 'netsets']),
   calico('HostEndpoint', 'hostendpoints', false, ['hep', 'heps']),
   calico('WorkloadEndpoint', 'workloadendpoints', true, ['wep', 'weps']),
   calico('Node', 'nodes', false, ['no', 'nos']),
   calico('Profile', 'profiles', false, ['pro', 'pros']),
   k8s('Namespace', 'v1', 'namespaces', false, ['ns']),
   k8s('Pod', 'v1', 'pods', true, ['po']),
-  k8s('NetworkPolicy', 'networking.k8s.io/v1', 'networkpolicies', true, ['netpol', 'netpols']),
+  k8s('NetworkPolicy', 'networking.k8s.io/v1', 'networkpolicies', true, ['netpol', 'netpols', 'knp', 'knps']),
 ];
 
 /** Names that reach a kind; the Kubernetes kinds also answer to "<plural>.<group>" forms. */
@@ -111,6 +111,7 @@ function namesOf(k: KindInfo): string[] {
   return names;
 }
 
+// layer: frozen — filled from KINDS below while the module loads, only read afterwards.
 const byName = new Map<string, KindInfo>();
 for (const k of KINDS) {
   for (const n of namesOf(k)) {

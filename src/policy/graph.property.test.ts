@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ResourceObject, validateResource } from '../model/index.js';
 import { parseSelector } from '../selector/index.js';
-import { mulberry32 } from '../util/random.js';
+import { mulberry32 } from '../util/index.js';
 import { type GraphEvent, PolicyGraph, deletionOf, evaluateFlow, keyOf, updateFor } from './index.js';
 
 type Doc = Record<string, unknown>;

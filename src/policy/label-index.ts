@@ -35,6 +35,7 @@ function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   if (s.size === 0) m.delete(k);
 }
 
+// layer: frozen — the one empty set handed out for "no selectors"; never added to.
 const EMPTY: ReadonlySet<string> = new Set();
 
 // Labels Calico puts on every workload (orchestrator) or every workload of a namespace. At a

@@ -15,8 +15,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Datastore } from '../../datastore/datastore.js';
-import { EtcdDatastore } from '../../datastore/etcd.js';
+import type { Datastore } from '../../datastore/index.js';
+import { EtcdDatastore } from '../../datastore/index.js';
 import { putPool } from '../../ipam/testing.js';
 import { ETCD_BINARY, type EtcdFixture, startEtcd } from '../../testing/etcd.js';
 import { joinSockets } from '../../util/join-sockets.js';
@@ -118,7 +118,7 @@ export class TestNode {
   /** The `tabby node` command line this node runs with. */
   nodeArgs(extra: readonly string[] = []): string[] {
     return [
-      join(DIST, 'src', 'cli', 'main.js'), 'node',
+      join(DIST, 'src', 'tabby', 'main.js'), 'node',
       '--nodename', this.nodename,
       '--datastore-type', 'etcdv3',
       '--etcd-endpoints', this.etcdEndpointInside,

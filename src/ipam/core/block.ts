@@ -170,49 +170,12 @@ function sameAttrs(a: Readonly<Record<string, string>>, b: Readonly<Record<strin
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-// Where each handle's records sit in an attribute list, so finding a handle's record does not
-// compare the handle with every record of a full block on each assignment. One map is shared by
-// a lineage of lists, each a copy of the one before, perhaps with records appended; entries are
-// only hints, checked against the list on every use (an index past its end, or holding another
-// handle's record, is passed over), so lists that branched from one another can share it. A
-// list made any other way (compaction, decoding) gets its own map when first asked.
-const handleIndex = new WeakMap<readonly AllocationAttribute[], Map<string, number[]>>();
-
-function indexOf(attrs: readonly AllocationAttribute[]): Map<string, number[]> {
-  let m = handleIndex.get(attrs);
-  if (!m) {
-    m = new Map();
-    for (let i = 0; i < attrs.length; i++) {
-      const h = attrs[i]!.handleId;
-      if (h === undefined) continue;
-      const at = m.get(h);
-      if (at) at.push(i);
-      else m.set(h, [i]);
-    }
-    handleIndex.set(attrs, m);
-  }
-  return m;
-}
-
-/**
- * Index in `attrs` (a copy of `prev`) of the first active record for (handle, attrs), appending
- * one when none matches.
- */
-function attributeIndex(prev: readonly AllocationAttribute[], attrs: AllocationAttribute[], handleId: string, secondary: Readonly<Record<string, string>>): number {
-  const m = indexOf(prev);
-  handleIndex.set(attrs, m);
-  const hints = m.get(handleId);
-  let found = -1;
-  for (const i of hints ?? []) {
-    const a = i < prev.length ? attrs[i]! : undefined;
-    if (a && a.handleId === handleId && a.releasedAt === undefined && sameAttrs(a.secondary, secondary) && (found < 0 || i < found)) found = i;
-  }
-  if (found >= 0) return found;
+/** Index in `attrs` of the first active record for (handle, attrs), appending one when none matches. */
+function attributeIndex(attrs: AllocationAttribute[], handleId: string, secondary: Readonly<Record<string, string>>): number {
+  const i = attrs.findIndex((a) => a.handleId === handleId && a.releasedAt === undefined && sameAttrs(a.secondary, secondary));
+  if (i >= 0) return i;
   attrs.push({ handleId, secondary: { ...secondary } });
-  const i = attrs.length - 1;
-  if (hints) hints.push(i);
-  else m.set(handleId, [i]);
-  return i;
+  return attrs.length - 1;
 }
 
 export interface BlockAssignment {
@@ -264,7 +227,7 @@ function markAllocated(
   secondary: Readonly<Record<string, string>>,
 ): AllocationBlock {
   const attributes = [...b.attributes];
-  const idx = attributeIndex(b.attributes, attributes, handleId, secondary);
+  const idx = attributeIndex(attributes, handleId, secondary);
   const allocations = [...b.allocations];
   const seqs: Record<string, number> = { ...b.sequenceNumberForAllocation };
   for (const ord of ords) {

@@ -16,7 +16,7 @@
 // argv[2] is JSON: {endpoints, node, worker, allocs, maxOps, lanes, holdMax, seed, allocPercent?}.
 // Output: JSON lines on stdout; the last is {"event":"done", ...counters, "held":[ips]}.
 
-import { EtcdDatastore } from '../../datastore/etcd.js';
+import { EtcdDatastore } from '../../datastore/index.js';
 import { isDatastoreError } from '../../datastore/datastore.js';
 import { BlockAllocator } from '../allocator.js';
 import { IpamError } from '../api.js';

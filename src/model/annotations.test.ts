@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatIP } from '../../ip/index.js';
+import { formatIP } from '../ip/index.js';
 import { parseIpAddrsAnnotation, parsePoolsAnnotation, resolveIpamAnnotations } from './annotations.js';
 
 describe('IPAM annotations', () => {
@@ -26,5 +26,8 @@ describe('IPAM annotations', () => {
     assert.deepEqual(resolveIpamAnnotations(podAnn, 'pod', nsAnn, 'ns', conf), { ipv4Pools: ['from-pod'], ipv6Pools: ['v6-ns'] });
     assert.deepEqual(resolveIpamAnnotations({}, 'pod', {}, 'ns', conf), { ipv4Pools: ['from-conf'], ipv6Pools: ['v6-conf'] });
     assert.deepEqual(resolveIpamAnnotations(undefined, 'pod', undefined, 'ns'), {});
+    // An empty value is no annotation at all: the next source in line decides.
+    const empty = { 'cni.projectcalico.org/ipv4pools': '', 'cni.projectcalico.org/ipAddrs': '' };
+    assert.deepEqual(resolveIpamAnnotations(empty, 'pod', nsAnn, 'ns', conf), { ipv4Pools: ['from-ns'], ipv6Pools: ['v6-ns'] });
   });
 });

@@ -1,9 +1,9 @@
 // `tabby node` (the per-host supervisor, run as root) and the hidden `tabby agent` it forks.
 // Options mirror calico/node's environment variables; each option's help names its variable.
 import { type Command, Option } from 'commander';
-import { runAgentProcess } from '../agent/dataplane-agent.js';
-import { prepareNode, superviseNode } from '../agent/node.js';
-import { type NodeFlags, resolveNodeOptions } from '../agent/options.js';
+import { runAgentProcess } from '../agent/index.js';
+import { prepareNode, superviseNode } from '../agent/index.js';
+import { type NodeFlags, resolveNodeOptions } from '../agent/index.js';
 import { createLogger, parseLogLevel } from '../util/log.js';
 
 export function registerNodeCommand(program: Command): void {
@@ -29,7 +29,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--cni-bin-dir <dir>', 'where the tabby and tabby-ipam plugins go (env CNI_BIN_DIR; default /opt/cni/bin)')
     .option('--cni-network-name <name>', 'CNI network name (env CNI_NETWORK_NAME; default k8s-pod-network)')
     .option('--cni-socket <path>', 'the agent\'s CNI socket (env TABBY_CNI_SOCKET; default /run/tabby/cni.sock)')
-    .option('--mtu <n>', 'workload interface MTU (env CNI_MTU; default 1500)')
+    .option('--mtu <n>', 'workload interface MTU (env CNI_MTU; default 0: chosen by the agent, the VXLAN MTU when a pool uses VXLAN, else the underlay interface\'s)')
     .option('--assign-ipv4 <bool>', 'conflist ipam.assign_ipv4 (env TABBY_ASSIGN_IPV4; default true)')
     .option('--assign-ipv6 <bool>', 'conflist ipam.assign_ipv6 (env TABBY_ASSIGN_IPV6; default false)')
     .option('--cni-log-level <level>', 'conflist log_level (env TABBY_CNI_LOG_LEVEL; default info)')

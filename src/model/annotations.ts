@@ -1,12 +1,13 @@
 // Calico's IPAM annotations on pods and namespaces (calico-internals.md §4.4), parsed for the
-// CNI path:
+// CNI path (the one parser: CNI and IPAM both read annotations through it):
 //   cni.projectcalico.org/ipv4pools  '["pool-a", "10.1.0.0/16"]'   pools by name or CIDR
 //   cni.projectcalico.org/ipv6pools  '["pool-v6"]'
 //   cni.projectcalico.org/ipAddrs    '["10.1.0.7", "fd00::7"]'     fixed addresses, one per family
 // Pool precedence: pod annotation > namespace annotation > CNI config ipv4_pools/ipv6_pools >
-// automatic choice. Errors name the annotation, its owner and what was expected.
+// automatic choice. An empty annotation value counts as absent. Errors name the annotation, its
+// owner and what was expected.
 
-import { type IPAddr, type IPFamily, formatIP, parseIP, tryParseCIDR } from '../../ip/index.js';
+import { type IPAddr, type IPFamily, formatIP, parseIP, tryParseCIDR } from '../ip/index.js';
 
 export const ANNOTATION_IPV4_POOLS = 'cni.projectcalico.org/ipv4pools';
 export const ANNOTATION_IPV6_POOLS = 'cni.projectcalico.org/ipv6pools';
@@ -88,9 +89,9 @@ export function resolveIpamAnnotations(
   const pools = (family: IPFamily): string[] | undefined => {
     const key = family === 4 ? ANNOTATION_IPV4_POOLS : ANNOTATION_IPV6_POOLS;
     const podValue = pod?.[key];
-    if (podValue !== undefined) return parsePoolsAnnotation(podValue, family, podOwner);
+    if (podValue !== undefined && podValue !== '') return parsePoolsAnnotation(podValue, family, podOwner);
     const nsValue = namespace?.[key];
-    if (nsValue !== undefined) return parsePoolsAnnotation(nsValue, family, namespaceOwner);
+    if (nsValue !== undefined && nsValue !== '') return parsePoolsAnnotation(nsValue, family, namespaceOwner);
     const conf = family === 4 ? cniConfig.ipv4Pools : cniConfig.ipv6Pools;
     return conf && conf.length > 0 ? [...conf] : undefined;
   };
@@ -100,6 +101,6 @@ export function resolveIpamAnnotations(
   return {
     ...(v4 ? { ipv4Pools: v4 } : {}),
     ...(v6 ? { ipv6Pools: v6 } : {}),
-    ...(addrs !== undefined ? { ipAddrs: parseIpAddrsAnnotation(addrs, podOwner) } : {}),
+    ...(addrs !== undefined && addrs !== '' ? { ipAddrs: parseIpAddrsAnnotation(addrs, podOwner) } : {}),
   };
 }
