@@ -76,6 +76,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'bgp/wire/testdata': 'data',
   dataplane: 'driver',
   'dataplane/core': 'core',
+  'dataplane/nft-policy': 'driver',
   ctl: 'entry',
   'ctl/testing.ts': 'test-support',
   tabby: 'entry',
