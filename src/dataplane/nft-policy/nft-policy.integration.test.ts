@@ -36,7 +36,7 @@ const PODS: [string, string, string, Record<string, string>][] = [
   ['b', 'other', '198.19.7.4', { app: 'other' }],
 ];
 
-describe('nft policy dataplane on real packets', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, () => {
+describe('nft policy dataplane on real packets', () => {
   const graph = new PolicyGraph({ localNode: 'n1' });
   let bed: Testbed;
   let dp: PolicyDataplane;
