@@ -80,6 +80,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'bgp/testing': 'test-support',
   dataplane: 'driver',
   'dataplane/core': 'core',
+  'dataplane/nft-policy': 'driver',
   ctl: 'entry',
   'ctl/testing.ts': 'test-support',
   tabby: 'entry',
