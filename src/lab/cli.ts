@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { labDown } from './down.js';
 import { LabError } from './errors.js';
 import { formatStatus, labExec, labProbe, labProbeExternal, labStatus } from './inspect.js';
-import { readDocuments } from './manifest.js';
+import { readLabFile } from './manifest.js';
 import { DEFAULT_ENCAPSULATION, DEFAULT_LAB, ENCAPSULATIONS, type Encapsulation, checkLabName, parseEncapsulation, planLab } from './plan.js';
 import { parseProbeProtocol } from './probe-plan.js';
 import { Progress } from './progress.js';
@@ -66,13 +66,13 @@ export function registerLabCommands(program: Command): Command {
           }
         }),
     )
-    .option('-f, --filename <file>', 'resources to apply once the nodes are ready (Namespaces, Pods)')
+    .option('-f, --filename <file>', 'resources to apply once the nodes are ready (Namespaces, Pods, Deployments, …)')
     .addOption(nameOption())
     .addHelpText('after', `\nExamples:\n  tabby lab up --nodes 3 -f src/lab/samples/demo.yaml\n  tabby lab up --nodes 4 --subnets 2 --encapsulation VXLANCrossSubnet\n(encapsulations: ${ENCAPSULATIONS.join(', ')})`)
     .action((o: { nodes: number; subnets: number; encapsulation: Encapsulation; filename?: string; name: string }) =>
       guarded(async () => {
-        const docs = o.filename === undefined ? [] : readDocuments(o.filename);
-        checkPodsFit(docs, planLab(o.name, o.nodes, o.subnets).nodes.map((n) => n.name));
+        const file = o.filename === undefined ? { documents: [], workloads: [] } : readLabFile(o.filename);
+        checkPodsFit(file.documents, planLab(o.name, o.nodes, o.subnets).nodes.map((n) => n.name));
         const progress = new Progress(err);
         let up;
         try {
@@ -85,8 +85,8 @@ export function registerLabCommands(program: Command): Command {
         }
         const { state, cluster, release } = up;
         try {
-          if (docs.length > 0) {
-            await applyDocuments({ state, cluster, close: async () => {} }, probeBinOf({ binDir: binDir() }), docs, out);
+          if (file.documents.length + file.workloads.length > 0) {
+            await applyDocuments({ state, cluster, close: async () => {} }, probeBinOf({ binDir: binDir() }), file, out);
             progress.step(`applied ${o.filename}`);
           }
         } finally {
@@ -100,7 +100,7 @@ export function registerLabCommands(program: Command): Command {
 
   lab
     .command('apply')
-    .description('apply resources; v1 Pods are scheduled onto nodes and wired through CNI')
+    .description('apply resources; v1 Pods are scheduled onto nodes and wired through CNI, and apps/v1 Deployments, ReplicaSets, StatefulSets, DaemonSets and batch/v1 Jobs make their pods (re-apply to scale)')
     .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin')
     .addOption(nameOption())
     .action((o: { filename: string; name: string }) => guarded(() => (requireRoot(), labApply(o.name, probeBinOf({ binDir: binDir() }), o.filename, out))));

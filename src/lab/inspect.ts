@@ -30,7 +30,7 @@ export interface LabStatus {
   readonly encapsulation: string;
   readonly external: { readonly addresses: string[]; readonly netns: string };
   readonly nodes: { readonly name: string; readonly addresses: string[]; readonly netns: string; readonly state: NodeState }[];
-  readonly pods: { readonly name: string; readonly node: string; readonly ips: string[]; readonly netns: string }[];
+  readonly pods: { readonly name: string; readonly node: string; readonly ips: string[]; readonly netns: string; readonly owner?: string }[];
 }
 
 const processOf = (state: LabState, role: string) =>
@@ -48,7 +48,7 @@ export async function labStatus(name: string, probeBin: string): Promise<LabStat
       return { name: n.name, addresses: [n.address4, n.address6], netns: n.netns, state: nodeState };
     }),
   );
-  const pods = sortPods(state.pods.map((p) => ({ ...p, id: `${p.namespace}/${p.name}` }))).map((p) => ({ name: p.id, node: p.node, ips: p.ips, netns: p.netns }));
+  const pods = sortPods(state.pods.map((p) => ({ ...p, id: `${p.namespace}/${p.name}` }))).map((p) => ({ name: p.id, node: p.node, ips: p.ips, netns: p.netns, ...(p.owner === undefined ? {} : { owner: p.owner }) }));
   return {
     name: state.name,
     phase: state.phase,
@@ -68,7 +68,7 @@ export function formatStatus(s: LabStatus): string {
   const lines = [`lab ${s.name} (${s.phase}), etcd ${s.etcd.endpoint} ${s.etcd.running ? 'running' : 'STOPPED'}, encapsulation ${s.encapsulation}, external host ${s.external.addresses.join(',')}`, ''];
   lines.push(table([['NODE', 'STATE', 'ADDRESSES', 'NETNS'], ...s.nodes.map((n) => [n.name, n.state, n.addresses.join(','), n.netns])]));
   lines.push('');
-  lines.push(s.pods.length === 0 ? 'no pods' : table([['POD', 'NODE', 'IPS'], ...s.pods.map((p) => [p.name, p.node, p.ips.join(',')])]));
+  lines.push(s.pods.length === 0 ? 'no pods' : table([['POD', 'NODE', 'IPS', 'OWNER'], ...s.pods.map((p) => [p.name, p.node, p.ips.join(','), p.owner ?? ''])]));
   return lines.join('\n');
 }
 

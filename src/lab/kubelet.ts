@@ -121,7 +121,7 @@ export async function runPod(state: LabState, probeBin: string, node: NodePlan, 
     await removeSandbox(state, sandbox.netns);
     throw e;
   }
-  const record: PodRecord = { ...sandbox, node: node.name, ips: resultAddresses(result), ports: pod.ports, cniResult: result, cniConfig: network };
+  const record: PodRecord = { ...sandbox, node: node.name, ips: resultAddresses(result), ports: pod.ports, cniResult: result, cniConfig: network, ...(pod.owner === undefined ? {} : { owner: pod.owner }) };
   state.pods.push(record);
   writeState(state);
   return record;

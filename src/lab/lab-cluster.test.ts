@@ -112,7 +112,7 @@ function assertSameNodeReach(m: { pods: string[]; matrix: boolean[][] }, what: s
   }
 }
 
-describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, () => {
+describe('tabby lab: a 2-node cluster with real packets', { timeout: 300_000 }, () => {
   let workdir = '';
   let alphaIPs: string[] = [];
 
@@ -229,6 +229,91 @@ describe('tabby lab: a 2-node cluster with real packets', { timeout: 150_000 }, 
     } finally {
       await cluster.close();
     }
+  });
+
+  it('runs the workloads users copy from tutorials: Deployment, StatefulSet, DaemonSet, Job; scales and deletes them', async () => {
+    const deploy = (replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: alpha}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec: {containers: [{name: c, image: nginx, ports: [{containerPort: 80}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: fixed}
+spec:
+  selector: {matchLabels: {app: fixed}}
+  template:
+    metadata:
+      labels: {app: fixed}
+      annotations: {cni.projectcalico.org/ipAddrs: '["10.244.99.7"]'}
+    spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: c}]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec: {containers: [{name: c}], restartPolicy: Never}
+`;
+    const status = async () => JSON.parse(await ok(['lab', 'status', '--name', LAB, '-o', 'json'])) as { pods: { name: string; node: string; ips: string[]; owner?: string }[] };
+    const owned = (s: { pods: { name: string; owner?: string }[] }, owner: string) => s.pods.filter((p) => p.owner === owner).map((p) => p.name).sort();
+    writeFileSync(join(workdir, 'workloads.yaml'), deploy(2));
+    await ok(['lab', 'apply', '--name', LAB, '-f', join(workdir, 'workloads.yaml')]);
+    let s = await status();
+    const web = owned(s, 'Deployment/web');
+    assert.equal(web.length, 2);
+    for (const name of web) assert.match(name, /^alpha\/web-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    assert.deepEqual(owned(s, 'StatefulSet/db'), ['default/db-0', 'default/db-1']);
+    assert.deepEqual(s.pods.filter((p) => p.owner === 'DaemonSet/agent').map((p) => p.node).sort(), ['node-1', 'node-2']);
+    assert.equal(owned(s, 'Job/once').length, 1);
+    assert.deepEqual(s.pods.find((p) => p.owner === 'Deployment/fixed')?.ips[0], '10.244.99.7', 'the template\'s ipAddrs annotation gives the pod its address');
+    assert.match(await ok(['lab', 'status', '--name', LAB]), /OWNER[\s\S]*Deployment\/web/);
+    // The pods carry the template's labels, as the datastore shows them.
+    const cluster = await openCluster(plan);
+    try {
+      const pod = (await cluster.datastore.get(`/tabby/k8s/core/pods/${web[0]}`))?.value as { metadata: { labels: Record<string, string>; ownerReferences: { kind: string; name: string }[] } };
+      assert.deepEqual([pod.metadata.labels.app, pod.metadata.labels.tier, pod.metadata.ownerReferences[0]?.kind], ['web', 'front', 'Deployment']);
+    } finally {
+      await cluster.close();
+    }
+    // Re-applying scales: up to 3, then down to 1 (the others go through CNI DEL).
+    writeFileSync(join(workdir, 'workloads.yaml'), deploy(3));
+    await ok(['lab', 'apply', '--name', LAB, '-f', join(workdir, 'workloads.yaml')]);
+    assert.equal(owned(await status(), 'Deployment/web').length, 3);
+    writeFileSync(join(workdir, 'workloads.yaml'), deploy(1));
+    await ok(['lab', 'apply', '--name', LAB, '-f', join(workdir, 'workloads.yaml')]);
+    s = await status();
+    assert.equal(owned(s, 'Deployment/web').length, 1);
+    assert.equal(owned(s, 'Job/once').length, 1, 'a Job runs its pod once, re-applying makes no other');
+    // Deleting the workloads deletes their pods.
+    await ok(['lab', 'delete', '--name', LAB, '-f', join(workdir, 'workloads.yaml')]);
+    s = await status();
+    assert.deepEqual(s.pods.filter((p) => p.owner !== undefined), []);
+    assert.deepEqual(s.pods.map((p) => p.name).sort(), ['alpha/a1', 'alpha/a2', 'default/b1', 'default/b2']);
   });
 
   it('delete -f takes a pod down through CNI DEL: namespace, veth and WorkloadEndpoint go', async () => {

@@ -20,7 +20,7 @@ describe('lab manifests', () => {
 
   it('reads only kind, name and namespace for delete, defaulting the namespace', () => {
     const refs = parseRefs('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n', 'd.yaml');
-    assert.deepEqual(refs.map((r) => [r.kind.kind, r.namespace, r.name]), [['Pod', 'default', 'p'], ['Namespace', undefined, 'a']]);
+    assert.deepEqual(refs.map((r) => ['kind' in r ? r.kind.kind : r.workload, r.namespace, r.name]), [['Pod', 'default', 'p'], ['Namespace', undefined, 'a']]);
     assert.throws(() => parseRefs('apiVersion: v1\nkind: Pod\nmetadata: {}\n', 'd.yaml'), /d\.yaml: document 1 \(Pod\): metadata\.name is required/);
     assert.throws(() => parseRefs('apiVersion: v1\nkind: Pdo\nmetadata: {name: p}\n', 'd.yaml'), /unknown kind "Pdo"/);
   });

@@ -17,6 +17,8 @@ export interface PodWorkload {
   readonly name: string;
   readonly nodeName?: string;
   readonly ports: PodPort[];
+  /** The controlling workload ("Deployment/web") named by metadata.ownerReferences. */
+  readonly owner?: string;
 }
 
 export const podId = (p: { readonly namespace: string; readonly name: string }): string => `${p.namespace}/${p.name}`;
@@ -49,7 +51,10 @@ export function podWorkload(pod: unknown, where = 'Pod'): PodWorkload {
     });
   });
   const nodeName = typeof spec.nodeName === 'string' && spec.nodeName !== '' ? spec.nodeName : undefined;
-  return { namespace, name, ports, ...(nodeName === undefined ? {} : { nodeName }) };
+  const refs = Array.isArray(pod.metadata.ownerReferences) ? pod.metadata.ownerReferences : [];
+  const controller = refs.find((r) => isObj(r) && r.controller === true) as { kind: string; name: string } | undefined;
+  const owner = controller === undefined ? undefined : `${controller.kind}/${controller.name}`;
+  return { namespace, name, ports, ...(nodeName === undefined ? {} : { nodeName }), ...(owner === undefined ? {} : { owner }) };
 }
 
 /**

@@ -9,6 +9,7 @@
 
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { LabError } from './errors.js';
+import type { Workload } from './controllers.js';
 import type { LabPlan } from './plan.js';
 
 /** One thing the lab made, in the order it was made; `down` undoes them in reverse. */
@@ -38,6 +39,8 @@ export interface PodRecord {
   readonly cniResult: unknown;
   /** The network configuration the pod was added with (DEL must use the same). */
   readonly cniConfig: unknown;
+  /** The workload that made the pod ("Deployment/web"), when one did. */
+  readonly owner?: string;
 }
 
 export interface LabState {
@@ -48,6 +51,8 @@ export interface LabState {
   readonly plan: LabPlan;
   made: Made[];
   pods: PodRecord[];
+  /** Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs applied (controllers.ts). */
+  workloads?: Workload[];
 }
 
 export const statePath = (stateDir: string): string => `${stateDir}/state.json`;

@@ -11,7 +11,24 @@ import { type LabCluster, openCluster } from './cluster.js';
 import { LabError } from './errors.js';
 import { runPod, stopPod } from './kubelet.js';
 import { kindInfo } from '../model/index.js';
-import { type ManifestDocument, type ResourceRef, isNamespace, isNamespaceRef, isPod, isPodRef, readDocuments, readRefs, whereOf } from './manifest.js';
+import { randomInt, randomUUID } from 'node:crypto';
+import { validateResource } from '../model/index.js';
+import { SUFFIX_ALPHABET, type Workload, ownerOf, parseWorkload, planWorkloadPods } from './controllers.js';
+import {
+  type LabFile,
+  type ManifestDocument,
+  type ResourceRef,
+  type WorkloadDocument,
+  type WorkloadRef,
+  isNamespace,
+  isNamespaceRef,
+  isPod,
+  isPodRef,
+  isWorkloadRef,
+  readLabFile,
+  readRefs,
+  whereOf,
+} from './manifest.js';
 import { type PodWorkload, podId, podWorkload, schedulePods } from './pods.js';
 import { type LabState, type PodRecord, lockLab, readState } from './state.js';
 import { stateDirOf } from './plan.js';
@@ -63,9 +80,44 @@ export function checkPodsFit(docs: readonly ManifestDocument[], nodes: readonly 
   schedulePods(docs.filter(isPod).map((d) => podWorkload(d.resource, whereOf(d))), nodes, new Map());
 }
 
-/** Applies the documents of one file to an open lab. */
-export async function applyDocuments(session: LabSession, probeBin: string, docs: readonly ManifestDocument[], report: Report): Promise<void> {
+const suffix = (): string => Array.from({ length: 5 }, () => SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)]).join('');
+
+/**
+ * The workloads of a file, reconciled: their pods become Pod documents to apply, and the pods
+ * they no longer want (scaled down, older template) are stopped. The workloads are remembered in
+ * the lab's state so a later apply scales them and a delete takes their pods.
+ */
+async function reconcileWorkloads(session: LabSession, workloads: readonly WorkloadDocument[], report: Report): Promise<ManifestDocument[]> {
   const { state, cluster } = session;
+  const nodes = state.plan.nodes.map((n) => n.name);
+  const pods: ManifestDocument[] = [];
+  for (const d of workloads) {
+    const kindName = String((d.raw as { kind?: unknown }).kind);
+    const meta = (d.raw as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
+    const known = (state.workloads ?? []).find((w) => w.kind === kindName && w.name === meta?.name && w.namespace === (meta?.namespace ?? 'default'));
+    const w = parseWorkload(d.raw, d.where, known?.uid ?? randomUUID());
+    const owned = state.pods.filter((p) => p.namespace === w.namespace && p.owner === ownerOf(w));
+    const plan = planWorkloadPods(w, owned, nodes, suffix);
+    for (const name of plan.remove) {
+      const record = owned.find((p) => p.name === name)!;
+      await stopPod(state, record);
+      await cluster.remove(kindInfo('Pod', 'v1'), record.namespace, record.name);
+      report(`pod/${w.namespace}/${name} deleted (${ownerOf(w)})`);
+    }
+    state.workloads = [...(state.workloads ?? []).filter((x) => x !== known), w];
+    report(`${w.kind.toLowerCase()}/${w.namespace}/${w.name} applied: ${w.replicas} replica(s), ${plan.create.length} pod(s) to create, ${plan.remove.length} deleted`);
+    for (const [i, pod] of plan.create.entries()) {
+      pods.push({ source: d.where, index: 0, line: 0, item: i + 1, resource: validateResource(pod, { source: d.where }) });
+    }
+  }
+  return pods;
+}
+
+/** Applies the documents of one file to an open lab. */
+export async function applyDocuments(session: LabSession, probeBin: string, file: LabFile | readonly ManifestDocument[], report: Report): Promise<void> {
+  const { state, cluster } = session;
+  const given = 'documents' in file ? file : { documents: file, workloads: [] };
+  const docs = [...given.documents, ...(await reconcileWorkloads(session, given.workloads, report))];
   const pods = docs.filter(isPod);
   const workloads = pods.map((d) => podWorkload(d.resource, whereOf(d)));
   const nodes = state.plan.nodes.map((n) => n.name);
@@ -119,8 +171,22 @@ export async function applyDocuments(session: LabSession, probeBin: string, docs
 }
 
 /** Deletes the named resources from an open lab; a Namespace takes its pods with it. */
-export async function deleteResources(session: LabSession, refs: readonly ResourceRef[], report: Report): Promise<void> {
+export async function deleteResources(session: LabSession, all: readonly (ResourceRef | WorkloadRef)[], report: Report): Promise<void> {
   const { state, cluster } = session;
+  // A workload goes with its pods (Kubernetes' garbage collector, done at once).
+  for (const r of all.filter(isWorkloadRef)) {
+    const known = (state.workloads ?? []).find((w) => w.kind === r.workload && w.name === r.name && w.namespace === r.namespace);
+    const owner = `${r.workload}/${r.name}`;
+    const owned = state.pods.filter((p) => p.namespace === r.namespace && p.owner === owner);
+    await inParallel(owned, 4, async (p) => {
+      await stopPod(state, p);
+      await cluster.remove(kindInfo('Pod', 'v1'), p.namespace, p.name);
+      report(`pod/${podId(p)} deleted from ${p.node}`);
+    });
+    state.workloads = (state.workloads ?? []).filter((w) => w !== known);
+    report(`${r.workload.toLowerCase()}/${r.namespace}/${r.name} ${known === undefined ? 'not found' : 'deleted'}`);
+  }
+  const refs = all.filter((r): r is ResourceRef => !isWorkloadRef(r));
   const id = (r: ResourceRef) => `${r.namespace === undefined ? '' : `${r.namespace}/`}${r.name}`;
   const namespaces = new Set(refs.filter(isNamespaceRef).map((r) => r.name));
   const targets = new Set(refs.filter(isPodRef).map(id));
@@ -139,7 +205,7 @@ export async function deleteResources(session: LabSession, refs: readonly Resour
 }
 
 export async function labApply(name: string, probeBin: string, file: string, report: Report): Promise<void> {
-  const docs = readDocuments(file);
+  const docs = readLabFile(file);
   const session = await openLab(name, `apply -f ${file}`);
   try {
     await applyDocuments(session, probeBin, docs, report);
