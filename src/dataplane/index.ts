@@ -9,3 +9,4 @@ export { NAT_TABLE, renderNat } from './core/nat.js';
 export { KernelDriver, type CommandRunner, type CommandResult } from './kernel.js';
 export { RouteReconciler, DEFAULT_ROUTE_REFRESH_MS, type ReconcilerStatus, type ReconcilerHooks } from './route-reconciler.js';
 export { TunnelAddresses, randomVtepMac } from './tunnel-addresses.js';
+export * from './nft-policy/index.js';
