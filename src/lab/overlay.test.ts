@@ -234,7 +234,10 @@ if (mode === 'server') {
     const neigh = await inNode('node-1', 'ip', 'neigh', 'show', 'dev', 'vxlan.calico', vtep);
     const mac = /lladdr (\S+)/.exec(neigh)![1]!;
     assert.match(await inNode('node-1', 'bridge', 'fdb', 'show', 'dev', 'vxlan.calico'), new RegExp(`${mac} dst 198\\.19\\.0\\.12`));
-    const before = await agent('node-1');
+    // Let the changes above settle first (a resync that began after them), so that the deletion
+    // below is found by a resync and not undone by a reconcile of those changes.
+    const applied = await agent('node-1');
+    const before = await until('a resync after the changes', () => agent('node-1'), (a) => a.pid === applied.pid && a.routes.resyncs >= applied.routes.resyncs + 1);
     await inNode('node-1', 'sh', '-c', `ip route del ${b2} && ip neigh del ${vtep} dev vxlan.calico && bridge fdb del ${mac} dev vxlan.calico dst 198.19.0.12 self`);
     // Two more resyncs: the second certainly began after the deletion.
     const later = await until('two resyncs', () => agent('node-1'), (a) => a.pid === before.pid && a.routes.resyncs >= before.routes.resyncs + 2);
