@@ -158,6 +158,13 @@ describe('tabbyctl habits', () => {
     assert.equal((await run(['completion', 'fish'])).code, 1);
   });
 
+  it('node status says when no Tabby node runs on this host, with exit code 4; node --help lists status', async () => {
+    const r = await run(['node', 'status', '--health-url', 'http://127.0.0.1:1', '--bgp-socket', join(dir, 'none.sock')]);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /Tabby node is not running on this host: nothing answers on http:\/\/127\.0\.0\.1:1/);
+    assert.match((await run(['node', '--help'])).stdout, /Commands:\n\s+status/);
+  });
+
   it('shows an example in the help of every new command', async () => {
     for (const cmd of ['label', 'convert', 'completion', 'get']) {
       const r = await run([cmd, '--help']);

@@ -15,6 +15,7 @@ import { registerConvertCommand } from './convert.js';
 import { registerGetCommand } from './get.js';
 import { registerIpamCommands } from './ipam.js';
 import { registerLabelCommand } from './label.js';
+import { registerNodeCommands } from './node.js';
 import { registerPatchCommand } from './patch.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerResourceCommands } from './resource-commands.js';
@@ -61,6 +62,7 @@ ${EXIT_CODES_HELP}
   registerPatchCommand(program, ctx);
   registerLabelCommand(program, ctx);
   registerConvertCommand(program, ctx);
+  registerNodeCommands(program, ctx);
   registerIpamCommands(program, ctx);
   registerPolicyCommands(program, ctx);
   registerVersionCommand(program, ctx);

@@ -249,4 +249,23 @@ if (mode === 'server') {
     assert.ok(Number(/^tabby_route_drift_repaired_total (\d+)$/m.exec(metrics)?.[1]) >= 3, 'repaired drift is counted in /metrics');
     assert.match(metrics, /^tabby_routes_programmed\{kind="route"\} [1-9]/m);
   });
+
+  it('tabbyctl node status on a node shows its processes, the routes it programmed and the last resync', async () => {
+    const tabbyctl = join(repo, 'dist/bin/tabbyctl.cjs');
+    const json = JSON.parse(await inNode('node-1', process.execPath, tabbyctl, 'node', 'status', '-o', 'json')) as {
+      node: { ready: boolean; children: { name: string; ready: boolean; detail?: { routes?: { routes: number; resyncs: number; lastResync?: string; devices: { name: string }[] } } }[] };
+      bgp: unknown;
+    };
+    const routes = json.node.children.find((c) => c.detail?.routes !== undefined)?.detail?.routes;
+    assert.equal(json.node.ready, true);
+    assert.ok(routes !== undefined && routes.routes > 0 && routes.resyncs > 0 && routes.lastResync !== undefined, JSON.stringify(json));
+    assert.ok(routes.devices.some((d) => d.name === 'vxlan.calico'));
+    assert.equal(json.bgp, null);
+    const text = await inNode('node-1', process.execPath, tabbyctl, 'node', 'status');
+    assert.match(text, /^Tabby node is running\.\n/);
+    assert.match(text, /Routes programmed by this node \(route protocol 80\):\n  \d+ routes .* in sync with the datastore\n  vxlan\.calico: VNI 4096/);
+    assert.match(text, /last resync \d{4}-\d\d-\d\dT/);
+    const help = await inNode('node-1', process.execPath, tabbyctl, 'node', '--help');
+    assert.match(help, /Commands:\n\s+status/);
+  });
 });

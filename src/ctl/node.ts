@@ -1,0 +1,68 @@
+// tabbyctl node status: this host's Tabby node as calicoctl node status shows Calico's — whether
+// it runs, its processes, the routes its reconciler programmed and when it last resynced, and the
+// BGP peers when the BGP daemon runs (peer address, type, state, since, info, prefixes).
+
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { type NodeStatus, fetchNodeStatus } from '../agent/index.js';
+import { DEFAULT_STATUS_SOCKET, type SpeakerStatus, queryDaemon } from '../bgp/index.js';
+import type { CtlContext } from './context.js';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { UsageError, toJson } from './output.js';
+
+interface NodeStatusFlags {
+  output?: string;
+  healthUrl?: string;
+  bgpSocket?: string;
+}
+
+const table = (rows: readonly (readonly string[])[]): string => {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: readonly string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
+  const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  return [rule, line(rows[0]!), rule, ...rows.slice(1).map(line), rule].join('\n');
+};
+
+export function formatNodeStatus(node: NodeStatus, bgp: SpeakerStatus | undefined): string {
+  const out: string[] = [`Tabby node is running${node.ready ? '' : ' but not ready'}.`, ''];
+  out.push(table([['PROCESS', 'PID', 'STATE', 'READY', 'RESTARTS', 'REASON'], ...node.children.map((c) => [c.name, String(c.pid ?? ''), c.state, c.ready ? 'yes' : 'no', String(c.restarts), c.reason ?? ''])]));
+  const routes = node.children.find((c) => c.detail?.routes !== undefined)?.detail?.routes;
+  if (routes !== undefined) {
+    out.push('', 'Routes programmed by this node (route protocol 80):');
+    out.push(`  ${routes.routes} routes (${routes.blackholes} blackholes), ${routes.neighbours} neighbours, ${routes.fdb} FDB entries; ${routes.inSync ? 'in sync with the datastore' : 'NOT in sync with the datastore'}`);
+    for (const d of routes.devices) out.push(`  ${d.name}: VNI ${d.vni}, MTU ${d.mtu}, address ${d.address}`);
+    out.push(`  last resync ${routes.lastResync ?? 'never'} (${routes.resyncs} resyncs, ${routes.repaired} drifted entries repaired)${routes.lastApply === undefined ? '' : `, last change ${routes.lastApply}`}`);
+    if (routes.lastError !== undefined) out.push(`  last error: ${routes.lastError}`);
+    for (const p of routes.problems) out.push(`  problem: ${p}`);
+  }
+  out.push('');
+  if (bgp === undefined) out.push('No BGP daemon runs on this node.');
+  else {
+    out.push(`BGP: AS ${bgp.asNumber}, router ID ${bgp.routerID}`);
+    out.push(table([['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO', 'PREFIXES IN/OUT'], ...bgp.peers.map((p) => [p.address, p.type, p.state === 'Established' ? 'up' : 'start', p.since, p.state === 'Established' ? 'Established' : `${p.state}${p.lastError ? ` ${p.lastError}` : ''}`, `${p.prefixes.accepted}/${p.prefixes.advertised}`])]));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function registerNodeCommands(program: Command, ctx: CtlContext): void {
+  const node = program.command('node').description("this host's Tabby node: status");
+  node
+    .command('status')
+    .description("print this host's Tabby node status: processes, programmed routes and last resync, BGP peers")
+    .option('-o, --output <format>', 'text (default) or json')
+    .option('--health-url <url>', "the node's health endpoint (default http://127.0.0.1:$TABBY_HEALTH_PORT, port 9099)")
+    .option('--bgp-socket <path>', `the BGP daemon's status socket (default ${DEFAULT_STATUS_SOCKET})`)
+    .addHelpText('after', `\nExamples:\n  tabbyctl node status\n  tabbyctl node status -o json | jq '.node.children[0].detail.routes'\n\n${EXIT_CODES_HELP}\n`)
+    .action(
+      ctx.action(async (opts: NodeStatusFlags) => {
+        const format = (opts.output ?? 'text').toLowerCase();
+        if (format !== 'text' && format !== 'json') throw new UsageError(`node status prints text or json, not "${opts.output}"`);
+        const port = ctx.io.env.TABBY_HEALTH_PORT ?? ctx.io.env.FELIX_HEALTHPORT ?? '9099';
+        const status = await fetchNodeStatus(opts.healthUrl ?? `http://127.0.0.1:${port}`);
+        const socket = opts.bgpSocket ?? DEFAULT_STATUS_SOCKET;
+        const bgp = existsSync(socket) ? ((await queryDaemon(socket, { command: 'status' })) as SpeakerStatus) : undefined;
+        ctx.out(format === 'json' ? toJson({ node: status, bgp: bgp ?? null }) : formatNodeStatus(status, bgp));
+        return ExitCode.Ok;
+      }),
+    );
+}
