@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import type { GcPassResult } from '../controllers/ipam-gc.js';
 import { MemoryDatastore } from '../datastore/memory.js';
 import { BlockAllocator } from '../ipam/allocator.js';
-import { parseDuration } from '../ipam/core/duration.js';
+import { parseDuration } from '../util/duration.js';
 import { putNode, putPool } from '../ipam/testing/fixtures.js';
 import { nullLogger } from '../util/log.js';
 import { KUBE_CONTROLLERS_CONFIG_KEY, configuredLeakGracePeriod, registerControllersCommand, runControllers } from './controllers.js';

@@ -14,13 +14,23 @@
 import type { Datastore, TxnOp } from '../datastore/datastore.js';
 import { isDatastoreError } from '../datastore/datastore.js';
 import { formatCIDR } from '../ip/index.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from '../ipam/core/block.js';
-import { DEFAULT_LEAK_GRACE_PERIOD_MS, type GcPlan, planGc } from '../ipam/core/gc-plan.js';
-import { affinityKey, handleKey } from '../ipam/core/keys.js';
-import { encodeAffinity, encodeHandle } from '../ipam/core/records.js';
-import { classify, endpointsByIp } from '../ipam/core/usage.js';
-import { IpamStore } from '../ipam/store.js';
+import {
+  BlockAllocator,
+  DEFAULT_LEAK_GRACE_PERIOD_MS,
+  type GcPlan,
+  IpamStore,
+  affineNode,
+  classify,
+  collectCooled,
+  encodeAffinity,
+  encodeBlock,
+  encodeHandle,
+  endpointsByIp,
+  isEmpty,
+  planGc,
+  withAffinity,
+} from '../ipam/index.js';
+import { affinityKey, handleKey } from '../model/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 
 export interface IpamGcOptions {

@@ -8,8 +8,8 @@ import { execFile, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { IPAM_CONFIG_KEY } from '../ipam/core/keys.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { IPAM_CONFIG_KEY } from '../model/index.js';
 import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { type CtlRun as Run, TABBY, TABBYCTL, assertOk, etcdForFile, runBinary } from './testing.js';
 

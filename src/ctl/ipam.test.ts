@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryDatastore } from '../datastore/memory.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { IPAM_CONFIG_KEY } from '../ipam/core/keys.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { IPAM_CONFIG_KEY } from '../model/index.js';
 import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { runCtlInProcess } from './testing.js';
 

@@ -6,7 +6,7 @@ import { type CIDR, cidrContains, enclosingCIDR, formatCIDR, formatIP, parseCIDR
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
 import { decodeBlock, encodeBlock, newBlock } from './core/block.js';
-import { IPAM_CONFIG_KEY, affinityKey, blockKey, handleKey } from './core/keys.js';
+import { affinityKey, blockKey, handleKey, IPAM_CONFIG_KEY } from '../model/index.js';
 import { decodeAffinity, decodeHandle, encodeIpamConfig } from './core/records.js';
 import { putNode, putPool, putReservation } from './testing/fixtures.js';
 import { BlockClaimer } from './claim.js';

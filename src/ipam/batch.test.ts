@@ -10,7 +10,7 @@ import { BlockAllocator } from './allocator.js';
 import { type AssignedAddress, IpamError } from './api.js';
 import { checkIpam } from './core/check.js';
 import { decodeBlock, ordinalOf } from './core/block.js';
-import { blockKey } from './core/keys.js';
+import { blockKey } from '../model/index.js';
 import { IpamStore } from './store.js';
 import { putNode, putPool } from './testing/fixtures.js';
 

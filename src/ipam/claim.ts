@@ -19,7 +19,7 @@ import type { Logger } from '../util/log.js';
 import { affineNode, encodeBlock, isEmpty, newBlock, withAffinity } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { blockCandidates, blockOrderSeed } from './core/block-order.js';
-import { affinityKey, blockKey } from './core/keys.js';
+import { affinityKey, blockKey } from '../model/index.js';
 import type { IpamPool } from './core/pools.js';
 import { decodeAffinity, encodeAffinity } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';

@@ -7,23 +7,7 @@ import type { Datastore, KVPair, KeyInfo, KeyListResult } from '../datastore/dat
 import type { CIDR, IPFamily } from '../ip/index.js';
 import { type AllocationBlock, decodeBlock } from './core/block.js';
 import { isJsonObject, type JsonValue } from './core/json.js';
-import {
-  IPAM_CONFIG_KEY,
-  IPPOOL_PREFIX,
-  IPRESERVATION_PREFIX,
-  NODE_PREFIX,
-  WORKLOADENDPOINT_PREFIX,
-  blockKey,
-  blockPrefix,
-  handleKey,
-  HANDLE_PREFIX,
-  HOST_PREFIX,
-  hostAffinityPrefix,
-  nodeKey,
-  parseAffinityKey,
-  parseBlockKey,
-  parseHandleKey,
-} from './core/keys.js';
+import { blockKey, blockPrefix, HANDLE_PREFIX, handleKey, HOST_PREFIX, hostAffinityPrefix, IPAM_CONFIG_KEY, nodeKey, parseAffinityKey, parseBlockKey, parseHandleKey, STORED } from '../model/index.js';
 import { type IpamPool, type Labels, poolFromResource } from './core/pools.js';
 import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './core/records.js';
 import { ReservationSet, reservedCidrsOf } from './core/reservations.js';
@@ -133,7 +117,7 @@ export class IpamStore {
   async listPools(): Promise<{ pools: IpamPool[]; invalid: InvalidRecord[] }> {
     const pools: IpamPool[] = [];
     const invalid: InvalidRecord[] = [];
-    for (const kv of (await this.ds.list(IPPOOL_PREFIX)).items) {
+    for (const kv of (await this.ds.list(STORED.IPPool.keyPrefix)).items) {
       try {
         pools.push(poolFromResource(kv.value, kv.key));
       } catch (e) {
@@ -146,7 +130,7 @@ export class IpamStore {
   async reservations(): Promise<{ set: ReservationSet; invalid: InvalidRecord[] }> {
     const cidrs: CIDR[] = [];
     const invalid: InvalidRecord[] = [];
-    for (const kv of (await this.ds.list(IPRESERVATION_PREFIX)).items) {
+    for (const kv of (await this.ds.list(STORED.IPReservation.keyPrefix)).items) {
       try {
         cidrs.push(...reservedCidrsOf(kv.value, kv.key));
       } catch (e) {
@@ -163,18 +147,18 @@ export class IpamStore {
   }
 
   async listNodes(): Promise<NodeInfo[]> {
-    return (await this.ds.list(NODE_PREFIX)).items.map((kv) => ({ name: kv.key.slice(NODE_PREFIX.length), labels: labelsOf(kv.value) }));
+    return (await this.ds.list(STORED.Node.keyPrefix)).items.map((kv) => ({ name: kv.key.slice(STORED.Node.keyPrefix.length), labels: labelsOf(kv.value) }));
   }
 
   async listWorkloadEndpoints(): Promise<WorkloadEndpointInfo[]> {
-    return (await this.ds.list(WORKLOADENDPOINT_PREFIX)).items.flatMap((kv) => {
+    return (await this.ds.list(STORED.WorkloadEndpoint.keyPrefix)).items.flatMap((kv) => {
       const w = workloadEndpointOf(kv.key, kv.value);
       return w ? [w] : [];
     });
   }
 
   async getWorkloadEndpoint(namespace: string, name: string): Promise<WorkloadEndpointInfo | undefined> {
-    const key = `${WORKLOADENDPOINT_PREFIX}${namespace}/${name}`;
+    const key = `${STORED.WorkloadEndpoint.keyPrefix}${namespace}/${name}`;
     const kv = await this.ds.get(key);
     return kv ? workloadEndpointOf(key, kv.value) : undefined;
   }
