@@ -1,11 +1,7 @@
-// The package's public surface (DESIGN.md §9).
+// The package's public surface (DESIGN.md §9): addresses, selectors, the resource model, the
+// datastore and the typed client. Each folder's own index.ts says what it owns.
 export * from './ip/index.js';
-export * from './datastore/datastore.js';
-export { MemoryDatastore } from './datastore/memory.js';
 export * from './selector/index.js';
-export { EtcdDatastore, type EtcdDatastoreOptions } from './datastore/etcd.js';
-export { EtcdUnavailableError } from './datastore/etcd-transport.js';
-export { type DatastoreConfig, DatastoreConfigError, loadDatastoreConfig } from './datastore/config.js';
-export { openDatastore } from './datastore/open.js';
-export { type SyncStatus, type SyncUpdate, Syncer } from './datastore/syncer.js';
 export * from './model/index.js';
+export * from './datastore/index.js';
+export * from './client/index.js';

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { STORED, decodeStored } from '../model/index.js';
 import { type HostInterface, detectAddress, isGlobalUnicast } from './autodetect.js';
 import { installPlugins, renderConflist } from './cni-install.js';

@@ -10,8 +10,8 @@
 
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DEFAULT_SOCKET as DEFAULT_CNI_SOCKET } from '../cni/forwarder.js';
-import { SUPPORTED_VERSIONS } from '../cni/versions.js';
+import { DEFAULT_SOCKET as DEFAULT_CNI_SOCKET } from '../cni/index.js';
+import { SUPPORTED_VERSIONS } from '../cni/index.js';
 
 export interface ConflistOptions {
   readonly networkName: string;
@@ -90,7 +90,7 @@ export function findExecutable(name: string, searchDirs: readonly string[] = def
 
 /** Directories a checkout's build puts executables in, seen from the running entry point. */
 export function defaultPluginSearchDirs(entry: string = process.argv[1] ?? ''): string[] {
-  // dist/bin/tabby.cjs (bundle) or dist/src/cli/main.js (tsc output)
+  // dist/bin/tabby.cjs (bundle) or dist/src/tabby/main.js (tsc output)
   const here = dirname(entry);
   return [here, join(here, '..', '..', 'bin')];
 }

@@ -7,16 +7,16 @@
 // STATUS answers code 50 while the datastore is unreachable and 51 while this node has no Node
 // resource (other nodes cannot route to its pods). The agent exits when its supervisor goes away.
 
-import { loadDatastoreConfig } from '../datastore/config.js';
-import type { Datastore } from '../datastore/datastore.js';
-import { openDatastore } from '../datastore/open.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { AttachmentStore } from '../cni/attachments.js';
-import type { CniServices, Readiness } from '../cni/context.js';
-import { CniHandler } from '../cni/handler.js';
-import { serveCniSocket } from '../cni/server.js';
-import { useCommandRunner } from '../cni/exec.js';
-import { Spawner } from '../cni/spawner.js';
+import { loadDatastoreConfig } from '../datastore/index.js';
+import type { Datastore } from '../datastore/index.js';
+import { openDatastore } from '../datastore/index.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { AttachmentStore } from '../cni/index.js';
+import type { CniServices, Readiness } from '../cni/index.js';
+import { CniHandler } from '../cni/index.js';
+import { serveCniSocket } from '../cni/index.js';
+import { useCommandRunner } from '../cni/index.js';
+import { Spawner } from '../cni/index.js';
 import { findExecutable } from './cni-install.js';
 import { type Logger, createLogger, parseLogLevel } from '../util/log.js';
 import { Counter, Histogram, Registry } from './metrics.js';

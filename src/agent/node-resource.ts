@@ -14,7 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Datastore, type JsonValue, isDatastoreError } from '../datastore/index.js';
 import { type IPFamily, tryParseIP } from '../ip/index.js';
-import { type Node, STORED, decodeStored, nodeKey } from '../model/index.js';
+import { getStored } from '../client/index.js';
+import { type Node, STORED, nodeKey } from '../model/index.js';
 import { type HostInterface, detectAddress, localCidr, sourceAddressTowards } from './autodetect.js';
 
 export { nodeKey };
@@ -122,8 +123,9 @@ export async function registerNode(
 ): Promise<NodeAddresses> {
   const key = nodeKey(opts.name);
   for (let attempt = 1; ; attempt++) {
-    const kv = await ds.get(key);
-    const existing = kv ? decodeStored(STORED.Node, key, kv.value) : undefined;
+    const found = await getStored(ds, STORED.Node, opts.name);
+    const kv = found?.kv;
+    const existing = found?.value;
     const addrs = await chooseNodeAddresses(opts.settings, addressesOf(existing), opts.interfaces);
     const value = mergeNode(existing, opts.name, addrs, opts.labels, new Date()) as unknown as JsonValue;
     try {

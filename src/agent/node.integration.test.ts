@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCommand } from '../cni/exec.js';
+import { runCommand } from '../cni/index.js';
 import { SHIM, type TestNode, startTestNode } from '../cni/testing/test-node.js';
 import { nodeKey } from './node-resource.js';
 

@@ -9,8 +9,8 @@
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDatastoreConfig } from '../datastore/config.js';
-import { openDatastore } from '../datastore/open.js';
+import { loadDatastoreConfig } from '../datastore/index.js';
+import { openDatastore } from '../datastore/index.js';
 import type { Logger } from '../util/log.js';
 import { readHostInterfaces } from './autodetect.js';
 import { defaultPluginSearchDirs, findPluginExecutable, installPlugins, renderConflist, writeConflist } from './cni-install.js';

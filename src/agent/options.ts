@@ -5,7 +5,7 @@
 // OptionsError naming the option or variable and what a valid value looks like.
 
 import { hostname } from 'node:os';
-import type { DatastoreSettings } from '../datastore/config.js';
+import type { DatastoreSettings } from '../datastore/index.js';
 import type { AddressSettings } from './node-resource.js';
 
 export interface NodeOptions {

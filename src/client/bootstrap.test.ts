@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { ResourceClient } from './client.js';
 import { CLUSTER_VERSION, ensureInitialized } from './bootstrap.js';
 

@@ -10,7 +10,7 @@
 // simply read again and create whatever is still missing.
 
 import { randomUUID } from 'node:crypto';
-import { type Datastore, isDatastoreError } from '../datastore/datastore.js';
+import { type Datastore, isDatastoreError } from '../datastore/index.js';
 import { type ResourceObject, kindInfo, resourceKey, validateResource } from '../model/index.js';
 import { TABBY_VERSION } from '../version.js';
 import { timestamp } from './write-plan.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Datastore, TxnOp } from '../datastore/datastore.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import type { Datastore, TxnOp } from '../datastore/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { ValidationError, type ResourceObject } from '../model/index.js';
 import { ResourceClient } from './client.js';
 import { ResourceError } from './errors.js';

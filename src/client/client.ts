@@ -18,7 +18,7 @@
 // Conflict, never retried around.
 
 import { randomUUID } from 'node:crypto';
-import { type Datastore, type KVPair, MAX_TXN_OPS, isDatastoreError } from '../datastore/datastore.js';
+import { type Datastore, type KVPair, MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
 import { type KindInfo, type ResourceObject, kindInfo, resourceKey, resourceListPrefix } from '../model/index.js';
 import { parseSelector } from '../selector/index.js';
 import { ensureInitialized } from './bootstrap.js';
@@ -36,7 +36,7 @@ import {
   prepareDelete,
   prepareWrite,
 } from './write-plan.js';
-import type { JsonValue } from '../datastore/datastore.js';
+import type { JsonValue } from '../datastore/index.js';
 
 export type KindRef = string | KindInfo;
 

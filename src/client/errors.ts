@@ -6,7 +6,7 @@
 // and print a message that names the resource the way calicoctl does: `IPPool(pool-a)`,
 // `NetworkPolicy(default/allow-dns)`. Validation failures stay the model's `ValidationError`.
 
-import { DatastoreError, type DatastoreErrorCode } from '../datastore/datastore.js';
+import { DatastoreError, type DatastoreErrorCode } from '../datastore/index.js';
 
 export type ResourceErrorCode = DatastoreErrorCode;
 

@@ -2,7 +2,7 @@
 // conversions written, updated and deleted in the same transaction.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { kindInfo, type ResourceObject } from '../model/index.js';
 import { ResourceClient } from './client.js';
 

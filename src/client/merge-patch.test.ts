@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { JsonValue } from '../datastore/datastore.js';
+import type { JsonValue } from '../datastore/index.js';
 import { applyMergePatch } from './merge-patch.js';
 
 describe('applyMergePatch (RFC 7386)', () => {

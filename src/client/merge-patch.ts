@@ -4,7 +4,7 @@
 // the target member by member, `null` removes a member, and anything else (array, string, number,
 // boolean) replaces the target outright — arrays are never merged element by element.
 
-import type { JsonValue } from '../datastore/datastore.js';
+import type { JsonValue } from '../datastore/index.js';
 
 type JsonObject = { [key: string]: JsonValue };
 

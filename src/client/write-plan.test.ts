@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KVPair } from '../datastore/datastore.js';
+import type { KVPair } from '../datastore/index.js';
 import { ValidationError, kindInfo, type ResourceObject } from '../model/index.js';
 import { ResourceError } from './errors.js';
 import { type Prepared, planWrites, prepareDelete, prepareWrite } from './write-plan.js';

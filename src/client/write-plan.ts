@@ -13,7 +13,7 @@
 //   one, the revision just read, so a concurrent writer makes the transaction fail rather than
 //   be overwritten silently (the caller re-reads and plans again).
 
-import type { KVPair, JsonValue, Revision, TxnOp } from '../datastore/datastore.js';
+import type { KVPair, JsonValue, Revision, TxnOp } from '../datastore/index.js';
 import {
   type KindInfo,
   type ResourceObject,

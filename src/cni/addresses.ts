@@ -8,9 +8,9 @@
 // IPAM and datastore errors become CNI errors here: transient ones (CAS retries exhausted,
 // datastore unavailable) are code 11 "try again later", the rest code 100.
 
-import { isDatastoreError } from '../datastore/datastore.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { tryParseIP } from '../ip/index.js';
-import { type AllocationAttrs, type AssignedAddress, type Ipam, IpamError } from '../ipam/api.js';
+import { type AllocationAttrs, type AssignedAddress, type Ipam, IpamError } from '../ipam/index.js';
 import { CniCode, CniError } from './errors.js';
 
 export interface AddressRequest {

@@ -7,12 +7,12 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BlockAllocator } from '../ipam/allocator.js';
+import { BlockAllocator } from '../ipam/index.js';
 import { putPool } from '../ipam/testing.js';
 import { runCommand } from './exec.js';
 import { FORWARDER, SHIM, type TestNode, type TestPod, startTestNode } from './testing/test-node.js';
 import { wepKey } from './workload-endpoint.js';
-import { vethNameForWorkload } from '../model/convert/names.js';
+import { vethNameForWorkload } from '../model/index.js';
 
 let node: TestNode;
 let ipam: BlockAllocator;

@@ -2,8 +2,8 @@
 // state directory, and a readiness probe for STATUS. Injected, so tests can use MemoryDatastore
 // and production the etcd one.
 
-import type { Datastore } from '../datastore/datastore.js';
-import type { Ipam } from '../ipam/api.js';
+import type { Datastore } from '../datastore/index.js';
+import type { Ipam } from '../ipam/index.js';
 import type { Logger } from '../util/log.js';
 import type { AttachmentStore } from './attachments.js';
 import type { NetConf } from './config.js';

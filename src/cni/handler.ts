@@ -14,7 +14,7 @@ import { type NetConf, decodeConfigObject, parseNetConf } from './config.js';
 import { type CniRequestContext, type CniServices, Phases } from './context.js';
 import { type CniEnv, parseCniEnv } from './env.js';
 import { CniCode, CniError } from './errors.js';
-import { KeyedMutex } from '../ipam/keyed-mutex.js';
+import { KeyedMutex } from '../util/index.js';
 import { addAddresses, checkAddresses, releaseAddresses } from './plugin-ipam.js';
 import { addWorkload, checkWorkloadAttachment, collectAttachment, deleteWorkload } from './plugin-tabby.js';
 import type { CniReply, CniRequest } from './protocol.js';

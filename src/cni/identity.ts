@@ -9,7 +9,7 @@
 // The naming rules themselves are the model's (src/model/convert/names.ts), shared with Felix's
 // side of Tabby and with `tabbyctl policy`. Pure.
 
-import { vethNameForContainer, vethNameForWorkload, workloadEndpointName } from '../model/convert/names.js';
+import { vethNameForContainer, vethNameForWorkload, workloadEndpointName } from '../model/index.js';
 import type { K8sIdentity } from './env.js';
 
 export interface EndpointIdentity {

@@ -18,8 +18,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { EtcdDatastore } from '../datastore/etcd.js';
-import { BlockAllocator } from '../ipam/allocator.js';
+import { EtcdDatastore } from '../datastore/index.js';
+import { BlockAllocator } from '../ipam/index.js';
 import { putPool } from '../ipam/testing.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
 import { mustRun, runCommand } from './exec.js';

@@ -18,11 +18,10 @@ import {
   STORED,
   type WorkloadEndpoint,
   decodeStored,
-  namespaceKey,
-  podKey,
   podToWorkloadEndpoint,
   workloadEndpointKey,
 } from '../model/index.js';
+import { getStored } from '../client/index.js';
 import type { EndpointIdentity } from './identity.js';
 
 export const WEP_PREFIX = STORED.WorkloadEndpoint.keyPrefix;
@@ -48,16 +47,14 @@ export function podInfoFromObject(pod: Pod): PodInfo {
 }
 
 export async function readPod(ds: Datastore, namespace: string, name: string): Promise<PodInfo | undefined> {
-  const key = podKey(namespace, name);
-  const kv = await ds.get(key);
-  return kv ? podInfoFromObject(decodeStored(STORED.Pod, key, kv.value)) : undefined;
+  const found = await getStored(ds, STORED.Pod, name, namespace);
+  return found ? podInfoFromObject(found.value) : undefined;
 }
 
 export async function readNamespace(ds: Datastore, name: string): Promise<NamespaceInfo | undefined> {
-  const key = namespaceKey(name);
-  const kv = await ds.get(key);
-  if (!kv) return undefined;
-  const { metadata } = decodeStored(STORED.Namespace, key, kv.value);
+  const found = await getStored(ds, STORED.Namespace, name);
+  if (!found) return undefined;
+  const { metadata } = found.value;
   return { labels: { ...(metadata.labels ?? {}) }, annotations: { ...(metadata.annotations ?? {}) } };
 }
 
@@ -106,11 +103,11 @@ export interface StoredWorkloadEndpoint {
 export type WepRef = Pick<EndpointIdentity, 'namespace' | 'wepName' | 'containerId'>;
 
 export async function readWorkloadEndpoint(ds: Datastore, id: WepRef): Promise<StoredWorkloadEndpoint | undefined> {
-  const kv = await ds.get(wepKey(id.namespace, id.wepName));
-  if (!kv) return undefined;
-  const { spec } = decodeStored(STORED.WorkloadEndpoint, kv.key, kv.value);
+  const found = await getStored(ds, STORED.WorkloadEndpoint, id.wepName, id.namespace);
+  if (!found) return undefined;
+  const { spec } = found.value;
   return {
-    kv,
+    kv: found.kv,
     ...(spec.containerID !== undefined ? { containerId: spec.containerID } : {}),
     ipNetworks: [...(spec.ipNetworks ?? [])],
     ...(spec.mac !== undefined ? { mac: spec.mac } : {}),

@@ -2,7 +2,7 @@
 // the WorkloadEndpoint written to (and removed from) a datastore.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { checkWorkload } from './check.js';
 import { endpointIdentity } from './identity.js';
 import { containerIp, parseObservation, planSetUp, randomMac } from './veth.js';

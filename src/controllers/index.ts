@@ -1,4 +1,5 @@
-// Controllers: long-running loops that keep the cluster's records consistent. Today IPAM garbage
-// collection (`tabby controllers`, and one pass for `tabbyctl ipam gc`): it acts on the IPAM
-// library's GC plan with compare-and-swap writes.
+// The cluster controllers (Calico's kube-controllers): IPAM garbage collection, which acts on the
+// IPAM library's GC plan with compare-and-swap writes (`tabbyctl ipam gc` runs one pass), and the
+// loop that runs it with its configured grace period. What other folders may use.
 export { type GcPassResult, IpamGarbageCollector, type IpamGcLoopOptions, type IpamGcOptions, renderGcResult, runIpamGcLoop } from './ipam-gc.js';
+export { type ControllersOptions, KUBE_CONTROLLERS_CONFIG_KEY, configuredLeakGracePeriod, runControllers } from './run.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Datastore, ListResult } from '../datastore/datastore.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import type { Datastore, ListResult } from '../datastore/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, formatCIDR, parseCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator, checkIpam, IpamStore } from '../ipam/index.js';
 import { affinityKey, blockKey, handleKey } from '../model/index.js';

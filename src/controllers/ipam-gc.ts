@@ -11,8 +11,8 @@
 // Each pass also returns cooled addresses (ipCooldownSeconds passed) to their blocks' free lists,
 // judged on the block as read just before the CAS write, with the cooldown of that snapshot.
 
-import type { Datastore, TxnOp } from '../datastore/datastore.js';
-import { isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore, TxnOp } from '../datastore/index.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { formatCIDR } from '../ip/index.js';
 import {
   BlockAllocator,

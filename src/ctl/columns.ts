@@ -4,7 +4,7 @@
 // NAME only (and NAMESPACE first for namespaced kinds when several namespaces are listed). A cell
 // renders a missing field as empty, never as "undefined", and lists joined by commas.
 
-import type { JsonValue } from '../datastore/datastore.js';
+import type { JsonValue } from '../datastore/index.js';
 
 /** The part of a resource the table reads; any v3 or Kubernetes object fits. */
 export interface TableResource {

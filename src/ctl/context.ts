@@ -28,7 +28,7 @@
 
 import type { Command } from 'commander';
 import { ResourceClient } from '../client/index.js';
-import type { Datastore } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
 import type { ResourceObject } from '../model/index.js';
 import { type DatastoreFlags, addDatastoreOptions, openDatastoreFromFlags } from './datastore-options.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { EtcdDatastore } from '../datastore/etcd.js';
+import { EtcdDatastore } from '../datastore/index.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
 import { TABBYCTL, assertOk, runBinary } from './testing.js';
 

@@ -7,9 +7,9 @@
 // onto them.
 
 import { type Command, Option } from 'commander';
-import { DEFAULT_CONFIG_FILE, type DatastoreSettings, loadDatastoreConfig } from '../datastore/config.js';
-import type { Datastore } from '../datastore/datastore.js';
-import { openDatastore } from '../datastore/open.js';
+import { DEFAULT_CONFIG_FILE, type DatastoreSettings, loadDatastoreConfig } from '../datastore/index.js';
+import type { Datastore } from '../datastore/index.js';
+import { openDatastore } from '../datastore/index.js';
 
 /** Commander's camel-cased names for the datastore flags. */
 export interface DatastoreFlags {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DatastoreError } from '../datastore/datastore.js';
+import { DatastoreError } from '../datastore/index.js';
 import { ValidationError } from '../model/index.js';
 import { ResourceError } from '../client/index.js';
 import { ExitCode, combineExitCodes, exitCodeFor } from './exit-codes.js';

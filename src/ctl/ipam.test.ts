@@ -2,7 +2,7 @@
 // each command does what it says to the datastore.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { BlockAllocator } from '../ipam/index.js';
 import { IPAM_CONFIG_KEY } from '../model/index.js';
 import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';

@@ -28,7 +28,7 @@ import {
   parseReport,
   releaseFromReports,
 } from '../ipam/index.js';
-import { parseDuration } from '../util/duration.js';
+import { parseDuration } from '../util/index.js';
 import type { CtlContext } from './context.js';
 import type { DatastoreFlags } from './datastore-options.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';

@@ -6,7 +6,7 @@
 
 import type { Command } from 'commander';
 import { DEFAULT_NAMESPACE } from '../client/index.js';
-import type { JsonValue } from '../datastore/datastore.js';
+import type { JsonValue } from '../datastore/index.js';
 import { kindInfo } from '../model/index.js';
 import type { CtlContext } from './context.js';
 import type { DatastoreFlags } from './datastore-options.js';

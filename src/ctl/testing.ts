@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { Datastore } from '../datastore/datastore.js';
-import { EtcdDatastore } from '../datastore/etcd.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import type { Datastore } from '../datastore/index.js';
+import { EtcdDatastore } from '../datastore/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
 import { runTabbyctl } from './program.js';
 

@@ -3,7 +3,7 @@
 // Tabby sends or reads, and malformed input (truncated, garbage) that must fail cleanly.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mulberry32 } from '../util/random.js';
+import { mulberry32 } from '../util/index.js';
 import {
   CompareCodec,
   CompareResult,

@@ -243,6 +243,7 @@ function defaults(spec: MessageSpec): Record<string, unknown> {
   return out;
 }
 
+// layer: memo — each message spec's field table, derived from the (constant) spec on first use.
 const fieldIndex = new WeakMap<MessageSpec, Map<number, FieldSpec>>();
 function fieldsOf(spec: MessageSpec): Map<number, FieldSpec> {
   let m = fieldIndex.get(spec);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type TxnOp, conflict } from '../datastore/datastore.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { type TxnOp, conflict } from '../datastore/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { type CIDR, cidrContains, enclosingCIDR, formatCIDR, formatIP, parseCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';

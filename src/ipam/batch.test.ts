@@ -3,8 +3,8 @@
 // one-at-a-time allocation still holds inside a batch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TxnOp, TxnResult } from '../datastore/datastore.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import type { TxnOp, TxnResult } from '../datastore/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { type AssignedAddress, IpamError } from './api.js';

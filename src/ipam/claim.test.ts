@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { parseCIDR } from '../ip/index.js';
 import { BlockClaimer } from './claim.js';
 import { affineNode, decodeBlock, encodeBlock, newBlock } from './core/block.js';

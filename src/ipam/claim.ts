@@ -12,8 +12,8 @@
 // a cluster's blocks hold ~11 KB each, and a claim is on the allocation path. Only when a pool
 // has no free subnet left are the blocks read, to look for an empty one to take over.
 
-import type { Datastore } from '../datastore/datastore.js';
-import { isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { type CIDR, type IPFamily, cidrContains, cidrsOverlap, formatCIDR } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
 import { affineNode, encodeBlock, isEmpty, newBlock, withAffinity } from './core/block.js';

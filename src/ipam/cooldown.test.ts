@@ -3,8 +3,8 @@
 // write return it to the free list once cooled, and with 0 nothing changes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { IpamGarbageCollector } from '../controllers/ipam-gc.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { IpamGarbageCollector } from '../controllers/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';

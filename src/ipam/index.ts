@@ -25,5 +25,3 @@ export { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from '.
 export { encodeAffinity, encodeHandle } from './core/records.js';
 export { classify, endpointsByIp } from './core/usage.js';
 
-// Shared with the CNI server: one-at-a-time sections per key.
-export { KeyedMutex } from './keyed-mutex.js';

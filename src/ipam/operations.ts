@@ -3,13 +3,13 @@
 // only chooses between them (and tests check both without a process). `ipam split` and
 // `release --from-report` are in src/ctl/ipam-split.ts and src/ctl/ipam-report.ts.
 
-import type { Datastore } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
 import { type IPAddr, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
 import { type CheckReport, checkIpam, renderCheck } from './core/check.js';
 import { CLUSTER_INFO_KEY, type ClusterMeta, clusterMetaOf } from './core/cluster-info.js';
-import { isJsonObject } from './core/json.js';
+import { isJsonObject } from '../util/index.js';
 import { IPAM_CONFIG_KEY } from '../model/index.js';
 import { type IpamConfig, DEFAULT_IPAM_CONFIG, DEFAULT_MAX_BLOCKS_PER_HOST, MAX_IP_COOLDOWN_SECONDS, cooldownSeconds, decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from './core/records.js';
 import {

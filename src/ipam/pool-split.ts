@@ -9,12 +9,12 @@
 // (blockSize, encapsulation, selectors, ...) apart from the CIDR.
 
 import { randomUUID } from 'node:crypto';
-import type { Datastore, JsonValue, TxnOp } from '../datastore/datastore.js';
-import { MAX_TXN_OPS, isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore, JsonValue, TxnOp } from '../datastore/index.js';
+import { MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
 import { cidrEquals, formatCIDR, parseCIDR } from '../ip/index.js';
 import { STORED, resourceKey, validateResource } from '../model/index.js';
 import { LOCK_HINT, UNLOCK_HINT } from './core/cluster-info.js';
-import { isJsonObject } from './core/json.js';
+import { isJsonObject } from '../util/index.js';
 import { poolFromResource } from './core/pools.js';
 import { splitCidr, splitPoolName } from './core/split.js';
 import { IpamOperationError, type Rendered, readClusterMeta } from './operations.js';

@@ -13,8 +13,8 @@
 //   - a leaked handle record is deleted only at the revision the report saw.
 // The parsing and merging are pure (core/check-report.ts); this file reads, checks and writes.
 
-import type { Datastore } from '../datastore/datastore.js';
-import { isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { parseIP } from '../ip/index.js';
 import { handleKey } from '../model/index.js';
 import { BlockAllocator } from './allocator.js';

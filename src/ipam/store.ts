@@ -3,7 +3,7 @@
 // which every compare-and-swap write needs. Undecodable values are returned as `invalid` rather
 // than thrown, so `ipam check` can report them and allocation can step round them.
 
-import type { Datastore, KVPair, KeyListResult } from '../datastore/datastore.js';
+import type { Datastore, KVPair, KeyListResult } from '../datastore/index.js';
 import type { CIDR, IPFamily } from '../ip/index.js';
 import { CALICO_ROOT, HOST_PREFIX, IPAM_CONFIG_KEY, STORED, blockKey, blockPrefix, handleKey, hostAffinityPrefix, nodeKey, parseAffinityKey, parseBlockKey } from '../model/index.js';
 import { type AllocationBlock, decodeBlock } from './core/block.js';

@@ -9,8 +9,8 @@
 // up (a merge patch, re-read and retried when another writer got in between).
 
 import { ResourceClient, isResourceError } from '../client/index.js';
-import type { Datastore } from '../datastore/datastore.js';
-import { EtcdDatastore } from '../datastore/etcd.js';
+import type { Datastore } from '../datastore/index.js';
+import { EtcdDatastore } from '../datastore/index.js';
 import { type KindInfo, type ResourceObject, kindInfo } from '../model/index.js';
 import { type EtcdBridge, openEtcdBridge } from './etcd-bridge.js';
 import { DEFAULT_POOLS, type LabPlan } from './plan.js';

@@ -7,6 +7,7 @@ export * from './kinds.js';
 export * from './keys.js';
 export * from './ipam-keys.js';
 export * from './stored.js';
+export * from './ipam-records.js';
 export * from './annotations.js';
 export * from './issues.js';
 export type { ObjectMeta, ResourceObject } from './types.js';

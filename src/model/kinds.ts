@@ -111,6 +111,7 @@ function namesOf(k: KindInfo): string[] {
   return names;
 }
 
+// layer: frozen — filled from KINDS below while the module loads, only read afterwards.
 const byName = new Map<string, KindInfo>();
 for (const k of KINDS) {
   for (const n of namesOf(k)) {

@@ -11,7 +11,7 @@ import { generatedSource } from './compile.js';
 import { SelectorParseError } from './errors.js';
 import { evaluateTree } from './interpret.js';
 import { parseSelector } from './selector.js';
-import { unitRandom as prng } from '../util/random.js';
+import { unitRandom as prng } from '../util/index.js';
 
 
 const LABELS = ['a', 'b', 'app', 'x/y', 'k8s-app', 'constructor'];

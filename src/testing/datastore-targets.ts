@@ -4,8 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import type { ContractTarget } from '../datastore/contract.test-suite.js';
-import { EtcdDatastore, type EtcdDatastoreOptions } from '../datastore/etcd.js';
-import { MemoryDatastore } from '../datastore/memory.js';
+import { EtcdDatastore, type EtcdDatastoreOptions } from '../datastore/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
 import { type EtcdFixture, startEtcd } from './etcd.js';
 import { startTcpProxy } from './tcp-proxy.js';
 

@@ -2,7 +2,7 @@
 // condition on it (event-driven, with a generous deadline only so a broken watch fails the test
 // instead of hanging it; no assertion depends on timing).
 
-import type { KVPair, ListResult, Revision, WatchEvent, WatchHandler } from '../datastore/datastore.js';
+import type { KVPair, ListResult, Revision, WatchEvent, WatchHandler } from '../datastore/index.js';
 
 export type Delivery =
   | { kind: 'events'; events: WatchEvent[]; revision: Revision }

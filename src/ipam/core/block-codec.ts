@@ -4,7 +4,7 @@
 
 import { type CIDR, formatCIDR, parseCIDR } from '../../ip/index.js';
 import type { AllocationAttribute, AllocationBlock } from './block.js';
-import type { JsonValue } from './json.js';
+import type { JsonValue } from '../../util/index.js';
 
 export function encodeBlock(b: AllocationBlock): JsonValue {
   return {

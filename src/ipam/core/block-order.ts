@@ -6,7 +6,7 @@
 // Calico does, because there the node's order would make every claim collide with its last.
 
 import { type CIDR, familyBits, subnetAt, subnetCount } from '../../ip/index.js';
-import { mulberry32 } from '../../util/random.js';
+import { mulberry32 } from '../../util/index.js';
 import type { IpamPool } from './pools.js';
 
 export function fnv1a32(text: string): number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryDatastore } from '../../datastore/memory.js';
+import { MemoryDatastore } from '../../datastore/index.js';
 import { parseIP } from '../../ip/index.js';
 import { BlockAllocator } from '../allocator.js';
 import { IpamStore } from '../store.js';

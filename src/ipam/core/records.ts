@@ -2,7 +2,7 @@
 // with codecs using Calico's field names (libcalico-go model: block_affinity.go, ipam_handle.go,
 // ipam_config.go) so values written by either implementation read back in the other.
 
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 
 // ---- BlockAffinity: {"state":"pending|confirmed|pendingDeletion","deleted":false} ----
 

@@ -4,7 +4,7 @@
 // claiming) is one range lookup.
 
 import { type CIDR, type IPAddr, type IPFamily, cidrFirst, cidrLast, parseCIDR } from '../../ip/index.js';
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 
 interface Range {
   lo: bigint;

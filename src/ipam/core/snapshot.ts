@@ -5,7 +5,7 @@
 
 import { type CIDR, cidrsOverlap, formatIP, parseCIDR, parseIP } from '../../ip/index.js';
 import { type AllocationBlock, decodeBlock } from './block.js';
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 import { IPAM_CONFIG_KEY, parseAffinityKey, parseBlockKey, parseHandleKey, STORED } from '../../model/index.js';
 import { type IpamPool, type Labels, poolFromResource } from './pools.js';
 import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './records.js';

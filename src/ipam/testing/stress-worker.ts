@@ -16,8 +16,8 @@
 // argv[2] is JSON: {endpoints, node, worker, allocs, maxOps, lanes, holdMax, seed, allocPercent?}.
 // Output: JSON lines on stdout; the last is {"event":"done", ...counters, "held":[ips]}.
 
-import { EtcdDatastore } from '../../datastore/etcd.js';
-import { isDatastoreError } from '../../datastore/datastore.js';
+import { EtcdDatastore } from '../../datastore/index.js';
+import { isDatastoreError } from '../../datastore/index.js';
 import { BlockAllocator } from '../allocator.js';
 import { IpamError } from '../api.js';
 import { prng } from '../core/block-order.js';

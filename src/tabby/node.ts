@@ -1,9 +1,9 @@
 // `tabby node` (the per-host supervisor, run as root) and the hidden `tabby agent` it forks.
 // Options mirror calico/node's environment variables; each option's help names its variable.
 import { type Command, Option } from 'commander';
-import { runAgentProcess } from '../agent/dataplane-agent.js';
-import { prepareNode, superviseNode } from '../agent/node.js';
-import { type NodeFlags, resolveNodeOptions } from '../agent/options.js';
+import { runAgentProcess } from '../agent/index.js';
+import { prepareNode, superviseNode } from '../agent/index.js';
+import { type NodeFlags, resolveNodeOptions } from '../agent/index.js';
 import { createLogger, parseLogLevel } from '../util/log.js';
 
 export function registerNodeCommand(program: Command): void {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { TABBY_VERSION } from '../version.js';
 import { registerControllersCommand } from './controllers.js';
 import { registerNodeCommand } from './node.js';
-import { registerLabCommands } from '../lab/cli.js';
+import { registerLabCommands } from '../lab/index.js';
 
 const program = new Command('tabby')
   .description('Tabby: container networking and network policy, speaking Calico\'s API')

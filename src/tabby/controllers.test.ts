@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import type { GcPassResult } from '../controllers/ipam-gc.js';
-import { MemoryDatastore } from '../datastore/memory.js';
-import { BlockAllocator } from '../ipam/allocator.js';
-import { parseDuration } from '../util/duration.js';
+import type { GcPassResult } from '../controllers/index.js';
+import { MemoryDatastore } from '../datastore/index.js';
+import { BlockAllocator } from '../ipam/index.js';
+import { parseDuration } from '../util/index.js';
 import { putNode, putPool } from '../ipam/testing/fixtures.js';
 import { nullLogger } from '../util/log.js';
-import { KUBE_CONTROLLERS_CONFIG_KEY, configuredLeakGracePeriod, registerControllersCommand, runControllers } from './controllers.js';
+import { KUBE_CONTROLLERS_CONFIG_KEY, configuredLeakGracePeriod, runControllers } from '../controllers/index.js';
+import { registerControllersCommand } from './controllers.js';
 
 describe('tabby controllers', () => {
   it('reads the grace period from KubeControllersConfiguration and runs GC passes until stopped', async () => {
