@@ -6,6 +6,7 @@ import { type CIDR, formatCIDR, parseCIDR } from '../../ip/index.js';
 import type { AllocationAttribute, AllocationBlock } from './block.js';
 import type { JsonValue } from '../../util/index.js';
 
+/** The stored form; shares the block's (immutable) arrays rather than copying them. */
 export function encodeBlock(b: AllocationBlock): JsonValue {
   return {
     cidr: formatCIDR(b.cidr),
@@ -13,12 +14,12 @@ export function encodeBlock(b: AllocationBlock): JsonValue {
     // Calico's model.AllocationBlock: `json:"affinity_claim_time,omitempty"`.
     ...(b.affinityClaimTime === undefined ? {} : { affinity_claim_time: b.affinityClaimTime }),
     strictAffinity: b.strictAffinity,
-    allocations: [...b.allocations],
-    unallocated: [...b.unallocated],
+    allocations: b.allocations as (number | null)[],
+    unallocated: b.unallocated as number[],
     attributes: b.attributes.map(encodeAttribute),
     deleted: b.deleted,
     sequenceNumber: b.sequenceNumber,
-    sequenceNumberForAllocation: { ...b.sequenceNumberForAllocation },
+    sequenceNumberForAllocation: b.sequenceNumberForAllocation as Record<string, number>,
   };
 }
 
@@ -26,8 +27,8 @@ export function encodeBlock(b: AllocationBlock): JsonValue {
 export function encodeAttribute(a: AllocationAttribute): JsonValue {
   return {
     ...(a.handleId === undefined ? {} : { handle_id: a.handleId }),
-    ...(Object.keys(a.secondary).length === 0 ? {} : { secondary: { ...a.secondary } }),
-    ...(a.alternate === undefined ? {} : { alternate: { ...a.alternate } }),
+    ...(Object.keys(a.secondary).length === 0 ? {} : { secondary: a.secondary as Record<string, string> }),
+    ...(a.alternate === undefined ? {} : { alternate: a.alternate as Record<string, string> }),
     ...(a.releasedAt === undefined ? {} : { releasedAt: a.releasedAt }),
   };
 }
