@@ -19,8 +19,8 @@ if [ -d /run/tabby/lab/lab ] || ip netns list 2>/dev/null | grep -q '^tabby-lab-
   $tabby lab down
 fi
 
-say "Starting a 3-node lab with the pods in $pods"
-$tabby lab up --nodes 3 -f "$pods"
+say "Starting a 3-node lab with the pods in $pods (pods on different nodes talk over VXLAN)"
+$tabby lab up --nodes 3 --encapsulation VXLAN -f "$pods"
 
 say "Nodes and pods"
 $tabby lab status
@@ -34,18 +34,29 @@ $tabby lab probe --protocol UDP --port 53
 say "Reachability over IPv6"
 $tabby lab probe --family 6
 
+say "Routes node-1 programmed (protocol 80): a blackhole for its own block, the other nodes' blocks over vxlan.calico"
+$tabby lab exec node-1 -- ip route show proto 80
+
+say "The external host (no route to pods): reached through natOutgoing, seeing each pod's node address"
+$tabby lab probe --external
+
 cat <<'TEXT'
 
 What you see is measured: every cell is a real connection attempt from one pod's network
 namespace to another pod's address. Pods on the same node reach each other through the node's
-routes (a /32 and a /128 per pod on its cali* interface). Pods on different nodes do not yet:
-that needs BGP routes between the nodes, which a later Tabby release brings.
+routes (a /32 and a /128 per pod on its cali* interface); pods on different nodes through the
+VXLAN overlay each node's agent programs from the IPAM blocks (vxlan.calico, vxlan-v6.calico,
+VNI 4096, port 4789, MTU 1450/1430). Try --encapsulation VXLANCrossSubnet --subnets 2 for direct
+routes inside an underlay subnet; None leaves cross-node routing to BGP (not in the lab yet).
 
 Look around:
   bin/tabby lab status [-o json]                 nodes, agents' readiness, pods and addresses
   bin/tabby lab probe -o json                    the matrix as JSON (same shape as tabbyctl policy matrix)
   bin/tabby lab exec node-1 -- ip route          anything inside a node (its network, mounts, hostname)
   bin/tabby lab exec shop/frontend -- ip addr    anything inside a pod's network namespace
+  bin/tabby lab exec external -- ip route        the external host (no route to pod CIDRs)
+  bin/tabby lab exec node-1 -- bridge fdb show dev vxlan.calico
+                                                 VTEP entries of the other nodes
   bin/tabby lab exec node-1 -- bin/tabbyctl get workloadendpoints -A
                                                  the lab's datastore (ETCD_ENDPOINTS is set inside nodes)
   bin/tabby lab apply -f FILE / delete -f FILE   add or remove pods and resources

@@ -19,6 +19,11 @@ declare -A need=(
   [ping]=iputils-ping
   [nsenter]=util-linux
   [conntrack]=conntrack
+  [bird]=bird2
+  [birdc]=bird2
+  [gobgpd]=gobgpd
+  [iperf3]=iperf3
+  [bridge]=iproute2
 )
 missing=()
 for cmd in "${!need[@]}"; do

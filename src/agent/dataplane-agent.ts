@@ -6,6 +6,9 @@
 // Readiness: the socket is listening and the datastore answered the last probe (every 10 s).
 // STATUS answers code 50 while the datastore is unreachable and 51 while this node has no Node
 // resource (other nodes cannot route to its pods). The agent exits when its supervisor goes away.
+// The route reconciler (routes.ts → src/dataplane) programs blackholes, cross-node routes, VXLAN
+// devices and natOutgoing; its status travels with the health report, and it chooses the MTU
+// workloads get when the CNI config leaves it at 0.
 
 import { loadDatastoreConfig } from '../datastore/index.js';
 import type { Datastore } from '../datastore/index.js';
@@ -15,13 +18,14 @@ import { AttachmentStore } from '../cni/index.js';
 import type { CniServices, Readiness } from '../cni/index.js';
 import { CniHandler } from '../cni/index.js';
 import { serveCniSocket } from '../cni/index.js';
-import { useCommandRunner } from '../cni/index.js';
+import { runCommand, useCommandRunner } from '../cni/index.js';
 import { Spawner } from '../cni/index.js';
 import { findExecutable } from './cni-install.js';
 import { type Logger, createLogger, parseLogLevel } from '../util/log.js';
 import { Counter, Histogram, Registry } from './metrics.js';
 import { nodeKey } from './node-resource.js';
 import type { NodeOptions } from './options.js';
+import { type RouteWiring, startRoutes } from './routes.js';
 
 export const AGENT_OPTIONS_ENV = 'TABBY_AGENT_OPTIONS';
 
@@ -61,6 +65,7 @@ export async function datastoreReadiness(ds: Datastore, node: string, timeoutMs 
 
 export interface RunningAgent {
   readonly metrics: AgentMetrics;
+  readonly routes: RouteWiring;
   readiness(): Readiness;
   stop(): Promise<void>;
 }
@@ -75,13 +80,17 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   const metrics = agentMetrics();
   let last: Readiness = { ready: false, code: 50, details: 'starting: the datastore has not been probed yet' };
   const refresh = async (): Promise<Readiness> => (last = await datastoreReadiness(ds, opts.nodename));
+  const routes = startRoutes({ ds, ipam, nodename: opts.nodename, run: runCommand, log, registry: metrics.registry });
   const services: CniServices = {
     datastore: ds,
     // No host-wide IPAM lock (Calico's flock): the allocator serialises and batches per node itself.
     ipam,
     nodename: opts.nodename,
     attachments: new AttachmentStore(opts.stateDir),
-    defaultMtu: opts.cni.mtu,
+    // Read per request: an explicit CNI_MTU, else what the route reconciler chose (VXLAN or host MTU).
+    get defaultMtu() {
+      return opts.cni.mtu || routes.workloadMtu() || 1500;
+    },
     log,
     readiness: refresh,
   };
@@ -98,9 +107,11 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   timer.unref();
   return {
     metrics,
+    routes,
     readiness: () => last,
     async stop() {
       clearInterval(timer);
+      await routes.stop();
       spawner?.close();
       await server.close();
       await ds.close();
@@ -117,10 +128,15 @@ export async function runAgentProcess(): Promise<void> {
   const agent = await startAgent(opts, log);
   const report = () => {
     const r = agent.readiness();
-    process.send?.({ type: 'health', live: true, ready: r.ready, ...(r.ready ? {} : { reason: r.details }) });
+    const routes = agent.routes.status();
+    // Felix is ready once its dataplane is in sync: here, once the first route resync has run.
+    const why = !r.ready ? r.details : routes.resyncs === 0 ? `routes not yet programmed${routes.lastError ? `: ${routes.lastError}` : ' (waiting for the datastore to be in sync)'}` : undefined;
+    process.send?.({ type: 'health', live: true, ready: why === undefined, ...(why === undefined ? {} : { reason: why }), detail: { routes } });
   };
   report();
   const healthTimer = setInterval(report, 2000);
+  // Readiness waits for the first route resync: say so as soon as it has run.
+  void agent.routes.firstResync().then(report);
   process.on('message', (m: { type?: string; id?: number }) => {
     if (m?.type === 'metrics?') process.send?.({ type: 'metrics', id: m.id, text: agent.metrics.registry.render() });
   });

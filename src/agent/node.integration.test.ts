@@ -67,7 +67,7 @@ describe('tabby node start-up', () => {
     assert.equal(p.etcd_endpoints, 'http://127.0.0.1:2379');
     for (const key of ['etcd_ca_cert_file', 'etcd_cert_file', 'etcd_key_file', 'log_level', 'log_file_path']) assert.equal(typeof p[key], 'string', key);
     assert.equal(p.nodename, 'node-a');
-    assert.equal(p.mtu, 1500);
+    assert.equal(p.mtu, 0, 'the agent chooses the MTU (VXLAN or host) unless CNI_MTU sets one');
     assert.deepEqual(p.policy, { type: 'k8s' });
     assert.equal(p.tabby_socket, node.socket, 'a non-default socket is named in the config');
   });

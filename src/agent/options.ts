@@ -93,6 +93,10 @@ function int(p: { value: string; from: string }, what: string, min: number, max:
   return n;
 }
 
+function mtuOption(p: { value: string; from: string }): number {
+  return p.value === '0' ? 0 : int(p, 'MTU', 68, 65535);
+}
+
 /** "a=b,c=d" → labels; keys and values as Kubernetes allows them. */
 export function parseLabels(text: string, from: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -143,7 +147,8 @@ export function resolveNodeOptions(flags: NodeFlags, env: Env = process.env): No
       binDir: pick(flags.cniBinDir, env, ['CNI_BIN_DIR'], '/opt/cni/bin').value,
       networkName: pick(flags.cniNetworkName, env, ['CNI_NETWORK_NAME'], 'k8s-pod-network').value,
       socket: pick(flags.cniSocket, env, ['TABBY_CNI_SOCKET'], '/run/tabby/cni.sock').value,
-      mtu: int(pick(flags.mtu, env, ['CNI_MTU'], '1500'), 'MTU', 68, 65535),
+      // 0 (Calico's veth_mtu "0"): the agent decides — the VXLAN MTU when a pool uses VXLAN, else the host interface's.
+      mtu: mtuOption(pick(flags.mtu, env, ['CNI_MTU'], '0')),
       assignIpv4: bool(pick(flags.assignIpv4, env, ['TABBY_ASSIGN_IPV4'], 'true'), 'assign IPv4'),
       assignIpv6: bool(pick(flags.assignIpv6, env, ['TABBY_ASSIGN_IPV6'], 'false'), 'assign IPv6'),
       logLevel: pick(flags.cniLogLevel, env, ['TABBY_CNI_LOG_LEVEL'], 'info').value,

@@ -10,7 +10,7 @@
 //   takes them down.
 // - stop() sends SIGTERM, then SIGKILL after a grace period, and resolves when all have exited.
 //
-// IPC messages, child → supervisor: {type:"health", live, ready, reason?}, {type:"metrics", id, text}.
+// IPC messages, child → supervisor: {type:"health", live, ready, reason?, detail?}, {type:"metrics", id, text}.
 // Supervisor → child: {type:"metrics?", id}.
 
 import { type ChildProcess, fork } from 'node:child_process';
@@ -35,6 +35,8 @@ export interface ChildStatus {
   readonly consecutiveFailures: number;
   readonly ready: boolean;
   readonly reason?: string;
+  /** What the child last reported about its work (the agent: its route reconciler). */
+  readonly detail?: Readonly<Record<string, unknown>>;
 }
 
 export interface BackoffPolicy {
@@ -59,10 +61,11 @@ interface Child {
   startedAt: number;
   ready: boolean;
   reason?: string;
+  detail?: Readonly<Record<string, unknown>>;
   timer?: NodeJS.Timeout;
 }
 
-type ChildMessage = { type: 'health'; live: boolean; ready: boolean; reason?: string } | { type: 'metrics'; id: number; text: string };
+type ChildMessage = { type: 'health'; live: boolean; ready: boolean; reason?: string; detail?: Record<string, unknown> } | { type: 'metrics'; id: number; text: string };
 
 export class Supervisor {
   private readonly children: Child[];
@@ -97,6 +100,7 @@ export class Supervisor {
         c.ready = m.ready;
         if (m.reason !== undefined) c.reason = m.reason;
         else delete c.reason;
+        if (m.detail !== undefined) c.detail = m.detail;
         this.opts.onState?.(c.spec.name, true);
       } else if (m.type === 'metrics') {
         this.pendingMetrics.get(m.id)?.(m.text);
@@ -138,6 +142,7 @@ export class Supervisor {
       consecutiveFailures: c.state === 'running' && Date.now() - c.startedAt >= (this.opts.backoff ?? DEFAULT_BACKOFF).resetAfterMs ? 0 : c.consecutive,
       ready: c.ready,
       ...(c.reason !== undefined ? { reason: c.reason } : {}),
+      ...(c.detail !== undefined ? { detail: c.detail } : {}),
     }));
   }
 

@@ -187,3 +187,63 @@ describe('ResourceClient refuses overlapping IPPools', () => {
     await rejectsWith(client.create(pool('v6b', 'fd00:10:244:1::/64')), 'Invalid');
   });
 });
+
+describe('ResourceClient tiers', () => {
+  const tier = (name: string): ResourceObject => ({ apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name }, spec: { order: 100 } });
+  const gnp = (name: string, tierName: string): ResourceObject => ({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name },
+    spec: { tier: tierName, selector: 'all()', ingress: [{ action: 'Allow' }] },
+  });
+
+  it('a tier delete that lists the tier empty while a policy is created in it fails over to the refusal', async () => {
+    const ds = new MemoryDatastore();
+    const other = new ResourceClient(ds);
+    await other.create(tier('sec'));
+    let interfered = false;
+    // The policy lands between the delete's read of the tier and its transaction.
+    const racing: Datastore = Object.assign(Object.create(ds) as Datastore, {
+      list: async (prefix: string) => {
+        const listed = await ds.list(prefix);
+        if (!interfered && prefix.includes('globalnetworkpolicies')) {
+          interfered = true;
+          await other.create(gnp('sec.late', 'sec'));
+        }
+        return listed;
+      },
+    });
+    await rejectsWith(new ResourceClient(racing).delete('tier', undefined, 'sec'), 'Invalid');
+    assert.equal(interfered, true);
+    assert.ok(await ds.get('/calico/resources/v3/projectcalico.org/tiers/sec'));
+    assert.ok(await ds.get('/calico/resources/v3/projectcalico.org/globalnetworkpolicies/sec.late'));
+  });
+
+  it('a policy create whose tier is deleted before its transaction is refused, not left without a tier', async () => {
+    const ds = new MemoryDatastore();
+    const other = new ResourceClient(ds);
+    await other.create(tier('gone'));
+    let interfered = false;
+    const racing: Datastore = Object.assign(Object.create(ds) as Datastore, {
+      txn: async (ops: readonly TxnOp[]) => {
+        if (!interfered) {
+          interfered = true;
+          await other.delete('tier', undefined, 'gone');
+        }
+        return ds.txn(ops);
+      },
+    });
+    await rejectsWith(new ResourceClient(racing).create(gnp('gone.p', 'gone')), 'NotFound');
+    assert.equal(interfered, true);
+    assert.equal(await ds.get('/calico/resources/v3/projectcalico.org/globalnetworkpolicies/gone.p'), undefined);
+  });
+
+  it('creates a tier and its policies in one batch, labels policies with their tier, and deletes them together', async () => {
+    const ds = new MemoryDatastore();
+    const client = new ResourceClient(ds);
+    const r = await client.createAll([tier('app'), gnp('app.a', 'app')]);
+    assert.equal(r.items[1]!.metadata.labels?.['projectcalico.org/tier'], 'app');
+    await client.deleteAll([tier('app'), gnp('app.a', 'app')]);
+    assert.equal(await ds.get('/calico/resources/v3/projectcalico.org/tiers/app'), undefined);
+  });
+});

@@ -19,11 +19,12 @@
 
 import { randomUUID } from 'node:crypto';
 import { type Datastore, type KVPair, MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
-import { type KindInfo, type ResourceObject, kindInfo, resourceKey, resourceListPrefix } from '../model/index.js';
+import { type KindInfo, MAX_RESOURCE_BYTES, type ResourceObject, kindInfo, resourceKey, resourceListPrefix } from '../model/index.js';
 import { parseSelector } from '../selector/index.js';
 import { ensureInitialized } from './bootstrap.js';
-import { PartialBatchError, ResourceError, describeRef, fromDatastoreError } from './errors.js';
+import { PartialBatchError, ResourceError, type ResourceRef, describeRef, fromDatastoreError } from './errors.js';
 import { applyMergePatch } from './merge-patch.js';
+import { TIERED_KINDS, type TierUse, tierOf } from './tiers.js';
 import {
   type BatchItem,
   DEFAULT_NAMESPACE,
@@ -70,6 +71,13 @@ export interface BatchResult {
   readonly transactions: number;
 }
 
+/** Labels to set and to remove; `overwrite` allows changing a label's existing value. */
+export interface LabelChange {
+  readonly set: Readonly<Record<string, string>>;
+  readonly remove: readonly string[];
+  readonly overwrite?: boolean;
+}
+
 export interface ClientOptions {
   readonly now?: () => Date;
   readonly uuid?: () => string;
@@ -77,7 +85,14 @@ export interface ClientOptions {
   readonly skipBootstrap?: boolean;
 }
 
-const MAX_ATTEMPTS = 5;
+/** Attempts at a write that keeps losing races to other writers, with jittered back-off between. */
+const MAX_ATTEMPTS = 12;
+const BACKOFF_BASE_MS = 2;
+const BACKOFF_CAP_MS = 250;
+
+/** Full-jitter exponential back-off before attempt `attempt + 1`, so racing writers spread out. */
+const backoff = (attempt: number): Promise<void> =>
+  new Promise((done) => setTimeout(done, Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)));
 const resolveKind = (k: KindRef): KindInfo => (typeof k === 'string' ? kindInfo(k) : k);
 const toItem = (o: ResourceObject | BatchItem): BatchItem => ('resource' in o && !('kind' in o) ? (o as BatchItem) : { resource: o as ResourceObject });
 
@@ -175,6 +190,7 @@ export class ResourceClient {
     }
     const pinned = JSON.stringify(patch).includes('"resourceVersion"');
     for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) await backoff(attempt);
       const current = await this.get(kind, namespace, name);
       const patched = applyMergePatch(current as unknown as JsonValue, patch) as unknown as ResourceObject;
       const m = patched.metadata as ResourceObject['metadata'] | undefined;
@@ -184,7 +200,41 @@ export class ResourceClient {
       try {
         return (await this.replaceAll([patched])).items[0]!;
       } catch (err) {
-        if (pinned || attempt >= MAX_ATTEMPTS || !(err instanceof ResourceError && err.code === 'Conflict')) throw err;
+        if (pinned || !(err instanceof ResourceError && err.code === 'Conflict')) throw err;
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new ResourceError(
+            'Conflict',
+            `gave up patching ${describeRef(err.resource ?? { kind: current.kind, name })} after ${attempt} attempts: another writer changed it every time before the patch could be written; try again`,
+            err.resource,
+            { cause: err },
+          );
+        }
+      }
+    }
+  }
+
+  /**
+   * Set and remove labels (calicoctl label / kubectl label). A label that already has another
+   * value is changed only with `overwrite`; removing an absent label is not an error. The
+   * check and the write are one compare-and-swap, retried when another writer got in between.
+   */
+  async label(kind: KindRef, namespace: string | undefined, name: string, change: LabelChange): Promise<ResourceObject> {
+    for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) await backoff(attempt);
+      const current = await this.get(kind, namespace, name);
+      const labels = current.metadata.labels ?? {};
+      const clash = Object.entries(change.set).filter(([k, v]) => labels[k] !== undefined && labels[k] !== v);
+      if (clash.length > 0 && !change.overwrite) {
+        const [k, v] = clash[0]!;
+        throw new ResourceError('Invalid', `${current.kind}(${name}) already has label ${k}=${labels[k]}; use --overwrite to set ${k}=${v}`);
+      }
+      const patch: Record<string, JsonValue> = { ...change.set };
+      for (const k of change.remove) patch[k] = null;
+      const patched = applyMergePatch(current as unknown as JsonValue, { metadata: { labels: patch } }) as unknown as ResourceObject;
+      try {
+        return (await this.replaceAll([patched])).items[0]!;
+      } catch (err) {
+        if (!(err instanceof ResourceError && err.code === 'Conflict') || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
   }
@@ -225,11 +275,15 @@ export class ResourceClient {
 
   private async writeChunk(mode: WriteMode, chunk: readonly Prepared[], opts: BatchOptions): Promise<{ items: ResourceObject[]; skipped: number[] }> {
     for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) await backoff(attempt);
       const keys = keysToRead(chunk);
       const pairs = await Promise.all(keys.map((k) => this.datastore.get(k)));
       const current = new Map<string, KVPair>();
       pairs.forEach((kv) => kv && current.set(kv.key, kv));
-      const plan = planWrites(mode, chunk, current, { now: this.now, uuid: this.uuid, ...opts });
+      // A tier's policies are listed after the tier was read: see tiers.ts.
+      const deletingTier = mode === 'delete' && chunk.some((p) => p.ref.kind === 'Tier');
+      const tierUse = deletingTier ? await listTierUse(this.datastore) : undefined;
+      const plan = planWrites(mode, chunk, current, { now: this.now, uuid: this.uuid, ...opts, ...(tierUse === undefined ? {} : { tierUse }) });
       if (plan.ops.length === 0) return { items: [], skipped: plan.skipped };
       try {
         const { results } = await this.datastore.txn(plan.ops);
@@ -247,20 +301,46 @@ export class ResourceClient {
   }
 }
 
-/** Split prepared objects into runs whose operations (object + conversions) fit one transaction. */
-export function chunkByOps(prepared: readonly Prepared[], limit = MAX_TXN_OPS): Prepared[][] {
+/** Every tiered policy, grouped by its tier. */
+async function listTierUse(ds: Datastore): Promise<TierUse> {
+  const use = new Map<string, { key: string; ref: ResourceRef }[]>();
+  for (const kindName of TIERED_KINDS) {
+    const kind = kindInfo(kindName, 'projectcalico.org/v3');
+    const { items } = await ds.list(kind.keyPrefix);
+    for (const kv of items) {
+      if (kv.key.slice(kind.keyPrefix.length).split('/').length !== (kind.namespaced ? 2 : 1)) continue;
+      const r = kv.value as unknown as ResourceObject;
+      const tier = tierOf(r);
+      if (tier === undefined) continue;
+      const name = r.metadata.name ?? '';
+      const ref: ResourceRef = kind.namespaced ? { kind: kind.kind, namespace: r.metadata.namespace ?? '', name } : { kind: kind.kind, name };
+      use.set(tier, [...(use.get(tier) ?? []), { key: kv.key, ref }]);
+    }
+  }
+  return use;
+}
+
+/**
+ * Split prepared objects into runs that fit one transaction: at most `limit` operations (object,
+ * conversions, tier guards) and values of at most `byteLimit` bytes together (etcd's request size).
+ */
+export function chunkByOps(prepared: readonly Prepared[], limit = MAX_TXN_OPS, byteLimit = MAX_RESOURCE_BYTES): Prepared[][] {
   const chunks: Prepared[][] = [];
   let current: Prepared[] = [];
   let ops = 0;
+  let bytes = 0;
   for (const p of prepared) {
-    const n = 1 + p.derived.length;
-    if (ops + n > limit && current.length > 0) {
+    // A policy's tier is rewritten in the same transaction: count it as an op of its own.
+    const n = 1 + p.derived.length + (p.tiers?.length ?? 0);
+    if ((ops + n > limit || bytes + p.bytes > byteLimit) && current.length > 0) {
       chunks.push(current);
       current = [];
       ops = 0;
+      bytes = 0;
     }
     current.push(p);
     ops += n;
+    bytes += p.bytes;
   }
   if (current.length > 0 || chunks.length === 0) chunks.push(current);
   return chunks;

@@ -2,8 +2,8 @@
 // (validated CRUD, one transaction per batch, Kubernetes conversions, bootstrap), typed point
 // reads (`getStored`) and the typed view of the cluster (`ClusterSyncer`: snapshot then updates).
 export { ResourceClient, chunkByOps, toResource } from './client.js';
-export type { BatchOptions, BatchResult, ClientOptions, KindRef, ListOptions, ResourceList } from './client.js';
-export { PartialBatchError, ResourceError, describeRef, isResourceError } from './errors.js';
+export type { BatchOptions, BatchResult, ClientOptions, KindRef, LabelChange, ListOptions, ResourceList } from './client.js';
+export { PartialBatchError, ResourceError, describeRef, isResourceError, notFoundError } from './errors.js';
 export type { ResourceErrorCode, ResourceRef } from './errors.js';
 export { applyMergePatch } from './merge-patch.js';
 export { CLUSTER_VERSION, bootstrapObjects, ensureInitialized } from './bootstrap.js';

@@ -30,7 +30,7 @@ describe('Kubernetes kinds and their Calico conversions', () => {
     const [ns, profile] = [(await ds.get(NS_KEY))!, (await ds.get(PROFILE_KEY))!];
     assert.equal(ns.revision, profile.revision);
     const spec = (profile.value as { spec: { labelsToApply: Record<string, string> } }).spec;
-    assert.deepEqual(spec.labelsToApply, { 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'prod' });
+    assert.deepEqual(spec.labelsToApply, { 'pcns.kubernetes.io/metadata.name': 'prod', 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'prod' });
     await client.apply(namespace({ team: 'b' }));
     assert.equal(((await ds.get(PROFILE_KEY))!.value as { spec: { labelsToApply: Record<string, string> } }).spec.labelsToApply['pcns.team'], 'b');
     await client.delete('namespace', undefined, 'prod');
@@ -38,7 +38,7 @@ describe('Kubernetes kinds and their Calico conversions', () => {
   });
   it('a Kubernetes NetworkPolicy brings Calico NetworkPolicy knp.default.<name> in tier default at order 1000', async () => {
     const ds = new MemoryDatastore();
-    const client = new ResourceClient(ds, { skipBootstrap: true });
+    const client = new ResourceClient(ds); // bootstrapped: the policy's tier must exist
     await client.create(knp);
     const calico = (await client.get('networkpolicy', 'prod', 'knp.default.web-only')) as ResourceObject & { spec: { tier: string; order: number; selector: string } };
     assert.deepEqual([calico.spec.tier, calico.spec.order], ['default', 1000]);

@@ -9,9 +9,16 @@
 // - a Kubernetes Namespace or NetworkPolicy brings its Calico conversion (Profile `kns.<ns>`,
 //   NetworkPolicy `knp.default.<name>`) into the same plan; conversions are created, overwritten
 //   or deleted to follow their source and never fail the plan on their own;
-// - update and delete compare against the revision the caller gave (resourceVersion) or, without
-//   one, the revision just read, so a concurrent writer makes the transaction fail rather than
-//   be overwritten silently (the caller re-reads and plans again).
+// - update, delete and apply compare against the revision the caller gave (resourceVersion) or,
+//   without one, the revision just read, so a concurrent writer makes the transaction fail rather
+//   than be overwritten silently (the caller re-reads and plans again); an apply whose document
+//   carries a stale resourceVersion is a conflict, not an overwrite;
+// - conversions (`knp.default.*` policies, `kns.*` profiles) are written only alongside their
+//   Kubernetes source: a direct write or delete of one is refused, naming the object to edit;
+// - tiers (tiers.ts): a policy's tier must exist, and the tier is rewritten unchanged in the same
+//   transaction (a compare-and-swap on it), so a concurrent delete of the tier, which compares
+//   against the tier's revision read before it listed the tier's policies, fails instead of
+//   leaving the policy in a tier that is gone; `default` and non-empty tiers are not deleted.
 
 import type { KVPair, JsonValue, Revision, TxnOp } from '../datastore/index.js';
 import {
@@ -29,9 +36,11 @@ import {
   validateResource,
   checkUpdate,
   formatIssue,
+  storedSize,
 } from '../model/index.js';
 import { cidrsOverlap, formatCIDR, parseCIDR } from '../ip/index.js';
 import { type ResourceRef, ResourceError, describeRef } from './errors.js';
+import { type TierUse, derivedSourceProblem, tierDeleteProblem, tierKey, tierOf, withTierLabel } from './tiers.js';
 
 export type WriteMode = 'create' | 'apply' | 'replace' | 'delete';
 
@@ -64,6 +73,10 @@ export interface Prepared {
   readonly value?: ResourceObject;
   readonly expectRevision?: Revision;
   readonly derived: readonly Derived[];
+  /** The tier the value (or a conversion of it) is a policy in; it must exist. */
+  readonly tiers?: readonly string[];
+  /** Stored size of the value and its conversions (JSON, UTF-8): transactions are sized by it. */
+  readonly bytes: number;
 }
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -90,21 +103,31 @@ export function prepareWrite(item: BatchItem): Prepared {
       : input;
   const valid = validateResource(withNs, item.where ?? {});
   const { resourceVersion, ...metadata } = valid.metadata;
-  const value = { ...valid, metadata } as ResourceObject;
+  const value = withTierLabel({ ...valid, metadata } as ResourceObject);
   const ref = refOf(kind, metadata.namespace, metadata.name ?? '');
+  refuseDerived(kind, ref);
   const expectRevision = parseResourceVersion(resourceVersion, ref);
   const key = resourceKey(kind, kind.namespaced ? ref.namespace : undefined, ref.name);
   const derived = derivedOf(kind, value).map((d) => {
     const dKind = kindInfo(d.kind, d.apiVersion);
     const dRef = refOf(dKind, d.metadata.namespace, d.metadata.name ?? '');
-    return { key: resourceKey(dKind, dRef.namespace, dRef.name), ref: dRef, value: d };
+    return { key: resourceKey(dKind, dRef.namespace, dRef.name), ref: dRef, value: withTierLabel(d) };
   });
-  return expectRevision === undefined ? { key, ref, value, derived } : { key, ref, value, expectRevision, derived };
+  const tiers = [...new Set([value, ...derived.map((d) => d.value)].flatMap((v) => tierOf(v) ?? []))];
+  const bytes = [value, ...derived.map((d) => d.value)].reduce((n, v) => n + storedSize(v), 0);
+  return { key, ref, value, derived, bytes, ...(expectRevision === undefined ? {} : { expectRevision }), ...(tiers.length > 0 ? { tiers } : {}) };
+}
+
+/** A conversion is written with its Kubernetes source only; a direct write is refused. */
+function refuseDerived(kind: KindInfo, ref: ResourceRef): void {
+  const problem = derivedSourceProblem(kind, ref);
+  if (problem !== undefined) throw new ResourceError('Invalid', `${describeRef(ref)}: ${problem}`, ref);
 }
 
 /** Compute the key (and conversions' keys) of something to delete. */
 export function prepareDelete(t: DeleteTarget): Prepared {
   const ref = refOf(t.kind, t.namespace, t.name);
+  refuseDerived(t.kind, ref);
   const key = resourceKey(t.kind, ref.namespace, ref.name);
   const expectRevision = parseResourceVersion(t.resourceVersion, ref);
   const derived: Derived[] = [];
@@ -116,7 +139,7 @@ export function prepareDelete(t: DeleteTarget): Prepared {
     const name = `${K8S_NETWORK_POLICY_PREFIX}${t.name}`;
     derived.push({ key: resourceKey(np, ref.namespace, name), ref: { kind: 'NetworkPolicy', namespace: ref.namespace!, name } });
   }
-  return expectRevision === undefined ? { key, ref, derived } : { key, ref, expectRevision, derived };
+  return expectRevision === undefined ? { key, ref, derived, bytes: 0 } : { key, ref, expectRevision, derived, bytes: 0 };
 }
 
 function derivedOf(kind: KindInfo, value: ResourceObject): ResourceObject[] {
@@ -127,7 +150,9 @@ function derivedOf(kind: KindInfo, value: ResourceObject): ResourceObject[] {
 }
 
 /** Every key a plan for these objects needs to read first. */
-export const keysToRead = (objs: readonly Prepared[]): string[] => objs.flatMap((p) => [p.key, ...p.derived.map((d) => d.key)]);
+export const keysToRead = (objs: readonly Prepared[]): string[] => [
+  ...new Set(objs.flatMap((p) => [p.key, ...p.derived.map((d) => d.key), ...(p.tiers ?? []).map(tierKey)])),
+];
 
 /** Why an op is in the transaction: to map a failed op back to the resource it was for. */
 export interface OpOwner {
@@ -151,6 +176,8 @@ export interface PlanOptions {
   readonly skipExisting?: boolean;
   /** delete: leave out objects that do not exist instead of failing. */
   readonly ignoreNotFound?: boolean;
+  /** The policies in each tier being deleted, listed after the tiers were read. */
+  readonly tierUse?: TierUse;
 }
 
 /** RFC 3339 in UTC with second precision, as Kubernetes writes creationTimestamp. */
@@ -197,6 +224,17 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
         primary = { op: 'create', key: p.key, value: stamp(p.value!, undefined) };
         break;
       case 'apply':
+        if (p.expectRevision !== undefined && p.expectRevision !== cur?.revision) {
+          const now = cur === undefined ? 'has been deleted since' : `is at resourceVersion ${cur.revision}, not`;
+          refuse(
+            new ResourceError(
+              'Conflict',
+              `update conflict: ${describeRef(p.ref)} ${now} the document's resourceVersion ${p.expectRevision}; get it again and reapply your change, or remove metadata.resourceVersion from the document to overwrite`,
+              p.ref,
+            ),
+          );
+          return;
+        }
         if (cur !== undefined && !immutableOk(p, cur, refuse)) return;
         primary = cur === undefined ? { op: 'create', key: p.key, value: stamp(p.value!, undefined) } : { op: 'update', key: p.key, value: stamp(p.value!, cur), revision: cur.revision };
         break;
@@ -218,6 +256,14 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
           return;
         }
         if (mode === 'replace' && !immutableOk(p, cur, refuse)) return;
+        if (mode === 'delete' && p.ref.kind === 'Tier') {
+          const deleting = new Set(objs.filter((o) => o.value === undefined).map((o) => o.key));
+          const problem = tierDeleteProblem(p.ref.name, opts.tierUse, deleting);
+          if (problem !== undefined) {
+            refuse(new ResourceError('Invalid', `${describeRef(p.ref)}: ${problem}`, p.ref));
+            return;
+          }
+        }
         primary =
           mode === 'delete'
             ? { op: 'delete', key: p.key, revision: cur.revision }
@@ -237,8 +283,41 @@ export function planWrites(mode: WriteMode, objs: readonly Prepared[], current: 
       owners.push({ ref: d.ref, index, derived: true });
     }
   });
+  guardTiers(mode, objs, current, ops, owners, refusals);
   if (refusals.length > 0) throw combineRefusals(refusals);
   return { ops, owners, skipped };
+}
+
+/**
+ * Every tier a written policy is in must exist, stored or written by this plan; a stored one is
+ * rewritten unchanged with a compare on its revision (see the header), once per plan.
+ */
+function guardTiers(
+  mode: WriteMode,
+  objs: readonly Prepared[],
+  current: ReadonlyMap<string, KVPair>,
+  ops: TxnOp[],
+  owners: OpOwner[],
+  refusals: ResourceError[],
+): void {
+  if (mode === 'delete') return;
+  const guarded = new Set<string>();
+  objs.forEach((p, index) => {
+    for (const tier of p.tiers ?? []) {
+      const key = tierKey(tier);
+      if (guarded.has(key)) continue;
+      guarded.add(key);
+      const creating = objs.some((o) => o.key === key && o.value !== undefined);
+      if (creating) continue;
+      const stored = current.get(key);
+      if (stored === undefined) {
+        refusals.push(new ResourceError('NotFound', `${describeRef(p.ref)}: tier "${tier}" does not exist; create the Tier first (or put the policy in an existing tier)`, p.ref));
+        continue;
+      }
+      ops.push({ op: 'update', key, value: stored.value, revision: stored.revision });
+      owners.push({ ref: { kind: 'Tier', name: tier }, index, derived: true });
+    }
+  });
 }
 
 /** Refuses an update that changes an immutable field (e.g. IPPool cidr); true when it may go ahead. */

@@ -3,7 +3,7 @@
 // and the C shim (shim/). The agent wires these together.
 export { AttachmentStore } from './attachments.js';
 export { type CniServices, type Readiness } from './context.js';
-export { runCommand, useCommandRunner } from './exec.js';
+export { runCommand, spawnCommand, useCommandRunner } from './exec.js';
 export { DEFAULT_SOCKET } from './forwarder.js';
 export { CniHandler } from './handler.js';
 export { serveCniSocket } from './server.js';

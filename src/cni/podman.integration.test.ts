@@ -83,7 +83,7 @@ before(async () => {
   agent = spawn(
     process.execPath,
     [
-      join(DIST, 'src', 'cli', 'main.js'), 'node',
+      join(DIST, 'src', 'tabby', 'main.js'), 'node',
       '--nodename', 'podman-test-node',
       '--ip', '198.18.254.1/32',
       '--etcd-endpoints', etcd.endpoints.join(','),

@@ -107,27 +107,51 @@ const COLUMNS: Record<string, Column[]> = {
   ClusterInformation: [name, col('CALICOVERSION', 'spec.calicoVersion', true), col('DATASTOREREADY', 'spec.datastoreReady', true), col('CLUSTERGUID', 'spec.clusterGUID', true)],
   'v1/Namespace': [name, labels],
   'v1/Pod': [name, col('NODE', 'spec.nodeName'), col('IP', 'status.podIP'), labels],
-  'networking.k8s.io/v1/NetworkPolicy': [name, col('POD-SELECTOR', 'spec.podSelector'), col('POLICYTYPES', 'spec.policyTypes', true)],
+  'networking.k8s.io/v1/NetworkPolicy': [name, { header: 'POD-SELECTOR', value: (r) => kubectlSelector((r.spec as { podSelector?: K8sSelector } | undefined)?.podSelector) }, col('POLICYTYPES', 'spec.policyTypes', true)],
 };
+
+interface K8sSelector {
+  readonly matchLabels?: Record<string, string>;
+  readonly matchExpressions?: readonly { key: string; operator: string; values?: readonly string[] }[];
+}
+
+/** A Kubernetes LabelSelector as kubectl prints it (`app=web,env in (a,b)`), `<none>` when empty. */
+export function kubectlSelector(s: K8sSelector | undefined): string {
+  const terms = [
+    ...Object.entries(s?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(s?.matchExpressions ?? []).map((e) => {
+      const values = `(${(e.values ?? []).join(',')})`;
+      if (e.operator === 'In') return `${e.key} in ${values}`;
+      if (e.operator === 'NotIn') return `${e.key} notin ${values}`;
+      if (e.operator === 'Exists') return e.key;
+      return `!${e.key}`;
+    }),
+  ];
+  return terms.length === 0 ? '<none>' : terms.join(',');
+}
 
 /** Table key of a kind: the kind for Calico kinds, `<apiVersion>/<kind>` for Kubernetes ones. */
 export const columnsKey = (kind: { kind: string; apiVersion: string; kubernetes: boolean }): string =>
   kind.kubernetes ? `${kind.apiVersion}/${kind.kind}` : kind.kind;
 
 /** The columns for a kind (by columnsKey), with NAMESPACE first when `withNamespace`. */
-export function columnsFor(key: string, opts: { wide: boolean; withNamespace: boolean }): Column[] {
+export function columnsFor(key: string, opts: { wide: boolean; withNamespace: boolean; showLabels?: boolean }): Column[] {
   const all = COLUMNS[key] ?? [name];
   const chosen = all.filter((c) => opts.wide || !c.wide);
-  return opts.withNamespace ? [{ header: 'NAMESPACE', value: (r) => r.metadata.namespace ?? '' }, ...chosen] : chosen;
+  // --show-labels: the LABELS column, once, last (kubectl's place for it).
+  const withLabels = opts.showLabels ? [...chosen.filter((c) => c !== labels), { ...labels, wide: false }] : chosen;
+  return opts.withNamespace ? [{ header: 'NAMESPACE', value: (r) => r.metadata.namespace ?? '' }, ...withLabels] : withLabels;
 }
 
 /** Render rows as a left-aligned table: columns separated by three spaces, no trailing blanks. */
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], opts: { noHeaders?: boolean } = {}): string {
+  const shown = opts.noHeaders ? rows : [headers, ...rows];
+  if (shown.length === 0) return '';
+  const widths = headers.map((h, i) => Math.max(opts.noHeaders ? 0 : h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
       .join('   ')
       .trimEnd();
-  return [headers, ...rows].map(line).join('\n') + '\n';
+  return shown.map(line).join('\n') + '\n';
 }

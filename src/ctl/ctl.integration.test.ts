@@ -180,7 +180,10 @@ describe('tabbyctl against etcd', () => {
     assert.deepEqual([sel.code, sel.stdout], [0, 'networkpolicy/allow-web\n']);
     const pools = await ctl(['get', 'ippool', '-l', '!has(env)', '-o', 'name'], plainEnv());
     assert.deepEqual([pools.code, pools.stdout], [0, 'ippool/pool-b\n']);
-    const bad = await ctl(['get', 'ippool', '-l', 'env = prod'], plainEnv());
+    // kubectl's form is taken too (see habits.test.ts); this is neither language.
+    const kubectlForm = await ctl(['get', 'ippool', '-l', 'env = prod', '-o', 'name'], plainEnv());
+    assert.deepEqual([kubectlForm.code, kubectlForm.stdout], [0, 'ippool/pool-a\n']);
+    const bad = await ctl(['get', 'ippool', '-l', "env == 'prod' &&"], plainEnv());
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^error: .*selector/i);
   });

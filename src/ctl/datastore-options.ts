@@ -9,7 +9,7 @@
 import { type Command, Option } from 'commander';
 import { DEFAULT_CONFIG_FILE, type DatastoreSettings, loadDatastoreConfig } from '../datastore/index.js';
 import type { Datastore } from '../datastore/index.js';
-import { openDatastore } from '../datastore/index.js';
+import { ReadOnlyDatastore, openDatastore } from '../datastore/index.js';
 
 /** Commander's camel-cased names for the datastore flags. */
 export interface DatastoreFlags {
@@ -48,5 +48,13 @@ export async function openDatastoreFromFlags(flags: DatastoreFlags, env: Readonl
     env,
     ...(flags.config === undefined ? {} : { configFile: flags.config }),
   });
-  return openDatastore(config);
+  const ds = openDatastore(config);
+  if (config.datastoreType !== 'memory') return ds;
+  // Each tabbyctl run would get a fresh, empty memory store: reads work (and find nothing),
+  // writes are refused rather than reported as done and lost.
+  const from = config.sources.datastoreType === undefined ? '' : ` (${config.sources.datastoreType})`;
+  return new ReadOnlyDatastore(
+    ds,
+    `the datastore type is memory${from}, which keeps nothing once this command ends; use etcdv3 with ETCD_ENDPOINTS (or --etcd-endpoints) to store resources`,
+  );
 }

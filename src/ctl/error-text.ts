@@ -17,7 +17,7 @@ const hasIssues = (err: unknown): err is { issues: readonly ValidationIssue[] } 
 export function formatError(err: unknown, opts: { nothingStored?: boolean; datastore?: string } = {}): string {
   if (hasIssues(err) && err.issues.length > 0) {
     const fromFiles = err.issues.some((i) => i.document !== undefined);
-    const docs = new Set(err.issues.map((i) => `${i.source ?? ''}#${i.document ?? ''}#${i.kind ?? ''}/${i.name ?? ''}`)).size;
+    const docs = new Set(err.issues.map((i) => `${i.source ?? ''}#${i.document ?? ''}#${i.item ?? ''}#${i.kind ?? ''}/${i.name ?? ''}`)).size;
     const what = fromFiles ? (docs === 1 ? '1 document is' : `${docs} documents are`) : docs === 1 ? 'the resource is' : `${docs} resources are`;
     const head = `error: ${what} invalid${opts.nothingStored ? '; nothing was stored' : ''}:`;
     return [head, ...err.issues.map((i) => `  ${issueLine(i)}`)].join('\n') + '\n';

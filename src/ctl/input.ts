@@ -57,11 +57,57 @@ function manifestFilesIn(dir: string): string[] {
 }
 
 function readText(file: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new InputError(`cannot read ${file}: ${systemReason(err)}`, { cause: err });
   }
+  return decodeUtf8(bytes, file);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text of a manifest, which must be UTF-8 (as YAML and JSON are): bytes that are not are
+ * refused with where they are — file, document, line, byte offset — and never echoed, since
+ * they would print as garbage or drive the terminal.
+ */
+export function decodeUtf8(bytes: Uint8Array, source: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    const before = Buffer.from(bytes.subarray(0, at)).toString('latin1');
+    const lines = before.split('\n');
+    // Documents are counted as loadManifests counts them: a "---" after some content starts one.
+    let document = 1;
+    let content = false;
+    for (const l of lines) {
+      if (/^---(\s|$)/.test(l)) {
+        if (content) document++;
+        content = false;
+      } else if (l.trim() !== '' && !l.trimStart().startsWith('#')) content = true;
+    }
+    throw new InputError(
+      `${source}: document ${document} (line ${lines.length}): not UTF-8 text: byte ${at} (0x${bytes[at]!.toString(16).padStart(2, '0')}) does not start or continue a UTF-8 character; save the file as UTF-8`,
+    );
+  }
+}
+
+/** Offset of the first byte that is not part of a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    // Overlong, surrogate and out-of-range forms of 3- and 4-byte sequences.
+    const c1 = b[i + 1] ?? 0;
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return i;
+    i += n + 1;
+  }
+  return b.length;
 }
 
 function systemReason(err: unknown): string {

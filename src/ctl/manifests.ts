@@ -35,7 +35,7 @@ export function loadTexts(texts: readonly SourceText[], opts: LoadOptions = {}):
     const loaded = loadManifests(text, source);
     issues.push(...loaded.issues);
     for (const d of loaded.documents) {
-      const where = { source: d.source, document: d.index, line: d.line };
+      const where = { source: d.source, document: d.index, ...(d.item === undefined ? {} : { item: d.item }), line: d.line };
       const withNs = applyNamespace(d.resource, opts.namespace);
       if (typeof withNs === 'string') {
         issues.push({ ...where, kind: d.resource.kind, ...(d.resource.metadata.name === undefined ? {} : { name: d.resource.metadata.name }), path: 'metadata.namespace', rule: 'namespace-mismatch', message: withNs });

@@ -68,6 +68,6 @@ describe('yaml, json and name output', () => {
   });
   it('parses -o values and refuses unknown ones with the list of valid ones', () => {
     assert.deepEqual(['yaml', 'JSON', 'wide', 'name', undefined].map(parseOutputFormat), ['yaml', 'json', 'wide', 'name', 'table']);
-    assert.throws(() => parseOutputFormat('xml'), /unknown output format "xml"; use one of yaml, json, wide, name/);
+    assert.throws(() => parseOutputFormat('xml'), /unknown output format "xml"; use one of yaml, json, wide, name, custom-columns/);
   });
 });

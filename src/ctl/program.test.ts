@@ -41,7 +41,7 @@ kind: IPPool
 metadata:
   name: pool-c
 spec:
-  cidr: 10.3.0.1/16
+  cidr: 10.3.0.0/33
 `;
 
 describe('tabbyctl help and usage', () => {
@@ -58,7 +58,7 @@ describe('tabbyctl help and usage', () => {
     assert.equal((await run(['frobnicate'])).code, 1);
     assert.equal((await run(['get', 'ippool', '--bogus'])).code, 1);
     const r = await run(['get', 'ippool', '-o', 'xml']);
-    assert.deepEqual([r.code, r.stderr], [1, 'error: unknown output format "xml"; use one of yaml, json, wide, name (or leave -o out for the table)\n']);
+    assert.deepEqual([r.code, r.stderr], [1, 'error: unknown output format "xml"; use one of yaml, json, wide, name, custom-columns=SPEC, jsonpath=TEMPLATE (or leave -o out for the table)\n']);
   });
   it('exits 1 naming the kind when it is unknown', async () => {
     const r = await run(['get', 'ipoool']);

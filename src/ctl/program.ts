@@ -10,9 +10,13 @@ import { Command, CommanderError } from 'commander';
 import { TABBY_VERSION } from '../version.js';
 import { type CtlContext, type CtlIO, type DatastoreOpener, createContext } from './context.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { registerCompletionCommand } from './completion.js';
+import { registerConvertCommand } from './convert.js';
 import { registerGetCommand } from './get.js';
 import { registerIpamCommands } from './ipam.js';
+import { registerLabelCommand } from './label.js';
 import { registerPatchCommand } from './patch.js';
+import { registerPolicyCommands } from './policy.js';
 import { registerResourceCommands } from './resource-commands.js';
 import { registerVersionCommand } from './version.js';
 
@@ -42,7 +46,10 @@ Examples:
   tabbyctl get ippools -o wide
   tabbyctl get networkpolicy -A -l 'app == "web"'
   tabbyctl patch ippool pool-a -p '{"spec":{"natOutgoing":true}}'
-  tabbyctl delete ippool pool-a
+  tabbyctl label ippool pool-a env=prod --overwrite
+  tabbyctl delete ippool/pool-a
+  tabbyctl convert -f k8s-netpol.yaml
+  source <(tabbyctl completion bash)
 
 ${DATASTORE_HELP}
 
@@ -52,8 +59,13 @@ ${EXIT_CODES_HELP}
   registerResourceCommands(program, ctx);
   registerGetCommand(program, ctx);
   registerPatchCommand(program, ctx);
+  registerLabelCommand(program, ctx);
+  registerConvertCommand(program, ctx);
   registerIpamCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
   registerVersionCommand(program, ctx);
+  // Last, so the script it prints knows every command registered before it.
+  registerCompletionCommand(program, ctx);
   return program;
 }
 

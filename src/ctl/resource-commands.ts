@@ -8,13 +8,14 @@
 // the first failure.
 
 import type { Command } from 'commander';
-import { type BatchItem, type BatchResult, PartialBatchError, type ResourceClient } from '../client/index.js';
-import { type ResourceObject, ValidationError, kindInfo } from '../model/index.js';
+import { type BatchItem, type BatchResult, PartialBatchError, type ResourceClient, type ResourceRef, notFoundError } from '../client/index.js';
+import { type KindInfo, type ResourceObject, ValidationError } from '../model/index.js';
 import type { CtlContext } from './context.js';
 import type { DatastoreFlags } from './datastore-options.js';
 import { EXIT_CODES_HELP, ExitCode, combineExitCodes } from './exit-codes.js';
 import { type ManifestDocument, loadInputs, summary } from './manifests.js';
 import { UsageError } from './output.js';
+import { parseTargets } from './targets.js';
 
 interface FileFlags extends DatastoreFlags {
   filename?: string[];
@@ -66,17 +67,19 @@ export function registerResourceCommands(program: Command, ctx: CtlContext): voi
   ctx
     .addDatastoreOptions(fileOptions(program.command('delete')))
     .description('delete resources named in files, or KIND NAME...')
-    .argument('[kind]', 'resource kind or alias (ippool, networkpolicy, gnp, ...), when not using -f')
-    .argument('[names...]', 'names of the resources to delete')
+    .argument('[kind]', 'resource kind or alias (ippool, networkpolicy, gnp, ...), or KIND/NAME, when not using -f')
+    .argument('[names...]', 'names of the resources to delete, or more KIND/NAME')
     .option('--skip-not-found', 'do not fail for resources that do not exist')
     .option('--continue-on-error', 'delete each resource on its own; report and skip the ones that fail')
-    .addHelpText('after', examples(['tabbyctl delete -f pools.yaml', 'tabbyctl delete ippool pool-a pool-b', 'tabbyctl delete networkpolicy allow-dns -n prod']))
+    .addHelpText('after', examples(['tabbyctl delete -f pools.yaml', 'tabbyctl delete ippool pool-a pool-b', 'tabbyctl delete ippool/pool-a gnp/deny-all', 'tabbyctl delete networkpolicy allow-dns -n prod']))
     .action(
       ctx.action(async (kind: string | undefined, names: string[], opts: FileFlags) => {
         if (kind !== undefined) {
           if (opts.filename?.length) throw new UsageError('give either -f FILE or KIND NAME..., not both');
-          if (names.length === 0) throw new UsageError(`name the ${kind} resource(s) to delete: tabbyctl delete ${kind} NAME...`);
-          return deleteByName(ctx, kindInfo(kind), names, opts);
+          const targets = parseTargets([kind, ...names], 'delete');
+          const unnamed = targets.find((t) => t.names.length === 0);
+          if (unnamed !== undefined) throw new UsageError(`name the ${unnamed.kind.kind} resource(s) to delete: tabbyctl delete ${kind} NAME... or KIND/NAME`);
+          return deleteByName(ctx, targets.flatMap((t) => t.names.map((name) => ({ kind: t.kind, name }))), opts);
         }
         return writeFromFiles(ctx, 'delete', opts);
       }),
@@ -85,7 +88,8 @@ export function registerResourceCommands(program: Command, ctx: CtlContext): voi
 
 function validate(ctx: CtlContext, opts: FileFlags): ExitCode {
   const loaded = loadInputs(opts.filename ?? [], ctx.io.readStdin, opts.namespace === undefined ? {} : { namespace: opts.namespace });
-  if (loaded.issues.length > 0) throw new ValidationError(loaded.issues);
+  // validate never writes, so its report does not say "nothing was stored".
+  if (loaded.issues.length > 0) return ctx.report(new ValidationError(loaded.issues));
   ctx.out(`Valid: ${loaded.documents.length} resource(s) in ${loaded.sources} file(s)\n`);
   return ExitCode.Ok;
 }
@@ -124,7 +128,7 @@ async function writeFromFiles(ctx: CtlContext, verb: Verb, opts: FileFlags): Pro
         codes.push(ctx.report(err));
       }
     }
-    const total = loaded.documents.length + (loaded.issues.length > 0 ? new Set(loaded.issues.map((i) => `${i.source}#${i.document}`)).size : 0);
+    const total = loaded.documents.length + (loaded.issues.length > 0 ? new Set(loaded.issues.map((i) => `${i.source}#${i.document}#${i.item}`)).size : 0);
     const code = combineExitCodes(codes);
     ctx.out(code === ExitCode.Ok ? `${summary(PAST[verb], done.map((d) => d.resource))}\n` : `Partial success: ${PAST[verb]} ${done.length} out of ${total} resource(s)\n`);
     return code;
@@ -158,30 +162,40 @@ function report(ctx: CtlContext, verb: Verb, docs: readonly ManifestDocument[], 
   ctx.out(`${summary(PAST[verb], written)}${skipped.size > 0 ? `; skipped ${skipped.size} that ${why}` : ''}\n`);
 }
 
-async function deleteByName(ctx: CtlContext, kind: ReturnType<typeof kindInfo>, names: string[], opts: FileFlags): Promise<ExitCode> {
-  const targets = names.map((name) => ({ kind, name, ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }) }));
+const refOf = (t: { kind: KindInfo; name: string; namespace?: string }): ResourceRef =>
+  t.kind.namespaced ? { kind: t.kind.kind, namespace: t.namespace ?? 'default', name: t.name } : { kind: t.kind.kind, name: t.name };
+
+async function deleteByName(ctx: CtlContext, named: readonly { kind: KindInfo; name: string }[], opts: FileFlags): Promise<ExitCode> {
+  const targets = named.map((t) => ({ ...t, ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }) }));
   return ctx.withClient(opts, async (client) => {
     const ignore = opts.skipNotFound ? { ignoreNotFound: true } : {};
     if (!opts.continueOnError) {
-      const result = await client.deleteAll(targets, ignore);
+      // kubectl's way: the ones that exist are deleted (together), each missing one is reported,
+      // and the exit code says something was not found unless --skip-not-found was given.
+      const result = await client.deleteAll(targets, { ignoreNotFound: true });
       const skipped = new Set(result.skipped);
-      const deleted = targets.filter((_, i) => !skipped.has(i)).map(() => ({ kind: kind.kind }) as ResourceObject);
-      ctx.out(`${summary('deleted', deleted)}${skipped.size > 0 ? `; skipped ${skipped.size} that did not exist` : ''}\n`);
-      return ExitCode.Ok;
+      const deleted = targets.filter((_, i) => !skipped.has(i)).map((t) => ({ kind: t.kind.kind }) as ResourceObject);
+      if (opts.skipNotFound || skipped.size === 0) {
+        ctx.out(`${summary('deleted', deleted)}${skipped.size > 0 ? `; skipped ${skipped.size} that did not exist` : ''}\n`);
+        return ExitCode.Ok;
+      }
+      if (deleted.length > 0) ctx.out(`${summary('deleted', deleted)}\n`);
+      for (const i of result.skipped) ctx.report(notFoundError(refOf(targets[i]!)));
+      return ExitCode.NotFound;
     }
     const codes: ExitCode[] = [];
-    let deleted = 0;
+    const deletedKinds: { kind: string }[] = [];
     for (const t of targets) {
       try {
         const r = await client.deleteAll([t], ignore);
-        deleted += r.items.length;
+        deletedKinds.push(...r.items);
         codes.push(ExitCode.Ok);
       } catch (err) {
         codes.push(ctx.report(err));
       }
     }
     const code = combineExitCodes(codes);
-    ctx.out(code === ExitCode.Ok ? `${summary('deleted', Array(deleted).fill({ kind: kind.kind }))}\n` : `Partial success: deleted ${deleted} out of ${targets.length} resource(s)\n`);
+    ctx.out(code === ExitCode.Ok ? `${summary('deleted', deletedKinds)}\n` : `Partial success: deleted ${deletedKinds.length} out of ${targets.length} resource(s)\n`);
     return code;
   });
 }

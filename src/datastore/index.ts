@@ -22,3 +22,4 @@ export {
 } from './config.js';
 export { openDatastore, type OpenOptions } from './open.js';
 export { Syncer, type SyncStatus, type SyncUpdate, type SyncerCallbacks, type SyncerOptions } from './syncer.js';
+export { ReadOnlyDatastore } from './read-only.js';

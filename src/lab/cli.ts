@@ -5,9 +5,9 @@ import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { labDown } from './down.js';
 import { LabError } from './errors.js';
-import { formatStatus, labExec, labProbe, labStatus } from './inspect.js';
+import { formatStatus, labExec, labProbe, labProbeExternal, labStatus } from './inspect.js';
 import { readDocuments } from './manifest.js';
-import { DEFAULT_LAB, checkLabName, planLab } from './plan.js';
+import { DEFAULT_ENCAPSULATION, DEFAULT_LAB, ENCAPSULATIONS, type Encapsulation, checkLabName, parseEncapsulation, planLab } from './plan.js';
 import { parseProbeProtocol } from './probe-plan.js';
 import { Progress } from './progress.js';
 import { labUp, probeBinOf, requireRoot } from './up.js';
@@ -52,19 +52,31 @@ export function registerLabCommands(program: Command): Command {
 
   lab
     .command('up')
-    .description('start a lab: switch, etcd and N nodes running `tabby node`; optionally pods from a file')
+    .description('start a lab: switch, etcd, an external host and N nodes running `tabby node`; optionally pods from a file')
     .addOption(new Option('--nodes <n>', 'number of nodes').default(2).argParser(intArg('--nodes', 1, 50)))
     .addOption(new Option('--subnets <n>', 'underlay subnets (2: nodes alternate between 198.18.0.0/24 and 198.19.0.0/24)').default(1).argParser(intArg('--subnets', 1, 2)))
+    .addOption(
+      new Option('--encapsulation <mode>', `default pools' vxlanMode: VXLAN (Always), VXLANCrossSubnet (CrossSubnet: direct inside a subnet, VXLAN across), None (Never: cross-node routes come from BGP, which the lab does not run yet, so None has no cross-node routes)`)
+        .default(DEFAULT_ENCAPSULATION)
+        .argParser((t) => {
+          try {
+            return parseEncapsulation(t);
+          } catch (e) {
+            throw new InvalidArgumentError((e as Error).message);
+          }
+        }),
+    )
     .option('-f, --filename <file>', 'resources to apply once the nodes are ready (Namespaces, Pods)')
     .addOption(nameOption())
-    .action((o: { nodes: number; subnets: number; filename?: string; name: string }) =>
+    .addHelpText('after', `\nExamples:\n  tabby lab up --nodes 3 -f src/lab/samples/demo.yaml\n  tabby lab up --nodes 4 --subnets 2 --encapsulation VXLANCrossSubnet\n(encapsulations: ${ENCAPSULATIONS.join(', ')})`)
+    .action((o: { nodes: number; subnets: number; encapsulation: Encapsulation; filename?: string; name: string }) =>
       guarded(async () => {
         const docs = o.filename === undefined ? [] : readDocuments(o.filename);
         checkPodsFit(docs, planLab(o.name, o.nodes, o.subnets).nodes.map((n) => n.name));
         const progress = new Progress(err);
         let up;
         try {
-          up = await labUp({ binDir: binDir(), progress }, { name: o.name, nodes: o.nodes, subnets: o.subnets });
+          up = await labUp({ binDir: binDir(), progress }, { name: o.name, nodes: o.nodes, subnets: o.subnets, encapsulation: o.encapsulation });
         } catch (e) {
           if (e instanceof LabError && e.code !== 'LabExists' && e.code !== 'NotRoot' && e.code !== 'InvalidArgument') {
             err(`tabby lab: the lab is left as it is for inspection; \`tabby lab down --name ${o.name}\` removes it`);
@@ -115,7 +127,8 @@ export function registerLabCommands(program: Command): Command {
 
   lab
     .command('probe')
-    .description('reachability matrix between pods from real packets (rows = from, columns = to)')
+    .description('reachability matrix between pods from real packets (rows = from, columns = to); with --external, each pod against the external host')
+    .option('--external', 'probe the external host (TCP and UDP on --port, default 80) from every pod: {"pods","reached","seenSource"}')
     .addOption(new Option('--port <port>', 'port to probe (default: each target\'s first declared port)').argParser(intArg('--port', 1, 65535)))
     .addOption(new Option('--protocol <protocol>', 'TCP or UDP (default: the declared port\'s)').argParser((t) => {
       try {
@@ -128,9 +141,18 @@ export function registerLabCommands(program: Command): Command {
     .addOption(new Option('--timeout-ms <ms>', 'per-probe timeout').default(1000).argParser(intArg('--timeout-ms', 10, 60_000)))
     .addOption(outputOption())
     .addOption(nameOption())
-    .action((o: { port?: number; protocol?: 'TCP' | 'UDP'; family?: '4' | '6'; timeoutMs: number; output: string; name: string }) =>
+    .addHelpText('after', '\nExamples:\n  tabby lab probe --protocol UDP --port 53\n  tabby lab probe --external --port 80 -o json')
+    .action((o: { external?: boolean; port?: number; protocol?: 'TCP' | 'UDP'; family?: '4' | '6'; timeoutMs: number; output: string; name: string }) =>
       guarded(async () => {
         requireRoot();
+        if (o.external) {
+          const x = await labProbeExternal(o.name, probeBinOf({ binDir: binDir() }), { port: o.port ?? 80, family: o.family === '6' ? 6 : 4, timeoutMs: o.timeoutMs });
+          if (o.output === 'json') return out(JSON.stringify(x));
+          const w = Math.max(4, ...x.pods.map((p) => p.length));
+          out(`${'POD'.padEnd(w)}  REACHED  SEEN SOURCE`);
+          x.pods.forEach((p, i) => out(`${p.padEnd(w)}  ${(x.reached[i] ? 'yes' : 'no').padEnd(7)}  ${x.seenSource[i] ?? '-'}`));
+          return;
+        }
         const m = await labProbe(o.name, probeBinOf({ binDir: binDir() }), {
           timeoutMs: o.timeoutMs,
           ...(o.port === undefined ? {} : { port: o.port }),
@@ -146,8 +168,8 @@ export function registerLabCommands(program: Command): Command {
 
   lab
     .command('exec')
-    .description('run a command in a node\'s namespaces (NODE) or a pod\'s network namespace (NS/POD)')
-    .argument('<target>', 'node name (node-1) or pod (namespace/name)')
+    .description('run a command in a node\'s namespaces (NODE), a pod\'s network namespace (NS/POD) or the external host\'s (external)')
+    .argument('<target>', 'node name (node-1), pod (namespace/name) or external')
     .argument('<command...>', 'the command, after --')
     .addOption(nameOption())
     .action((target: string, argv: string[], o: { name: string }) => guarded(() => (requireRoot(), labExec(o.name, target, argv))));

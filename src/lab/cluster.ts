@@ -34,19 +34,19 @@ export class LabCluster {
   }
 
   /** Bootstraps the datastore and creates the default pools and namespace if missing; returns the pools. */
-  async initialise(): Promise<string[]> {
+  async initialise(vxlanMode: 'Always' | 'CrossSubnet' | 'Never' = 'Never'): Promise<string[]> {
     const pools = DEFAULT_POOLS.map(
       (p) =>
         ({
           apiVersion: 'projectcalico.org/v3',
           kind: 'IPPool',
           metadata: { name: p.name },
-          spec: { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: p.natOutgoing, nodeSelector: 'all()' },
+          spec: { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode, natOutgoing: p.natOutgoing, nodeSelector: 'all()' },
         }) as ResourceObject,
     );
     const defaultNs = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } } as ResourceObject;
     await this.client.createAll([...pools, defaultNs], { skipExisting: true });
-    return DEFAULT_POOLS.map((p) => `${p.cidr} (/${p.blockSize} blocks)`);
+    return DEFAULT_POOLS.map((p) => `${p.cidr} (/${p.blockSize} blocks, vxlanMode ${vxlanMode}${p.natOutgoing ? ', natOutgoing' : ''})`);
   }
 
   /** Stores a resource (create or overwrite) with its conversions. */

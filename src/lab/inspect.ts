@@ -27,6 +27,8 @@ export interface LabStatus {
   readonly name: string;
   readonly phase: LabState['phase'];
   readonly etcd: { readonly endpoint: string; readonly netns: string; readonly running: boolean };
+  readonly encapsulation: string;
+  readonly external: { readonly addresses: string[]; readonly netns: string };
   readonly nodes: { readonly name: string; readonly addresses: string[]; readonly netns: string; readonly state: NodeState }[];
   readonly pods: { readonly name: string; readonly node: string; readonly ips: string[]; readonly netns: string }[];
 }
@@ -47,7 +49,15 @@ export async function labStatus(name: string, probeBin: string): Promise<LabStat
     }),
   );
   const pods = sortPods(state.pods.map((p) => ({ ...p, id: `${p.namespace}/${p.name}` }))).map((p) => ({ name: p.id, node: p.node, ips: p.ips, netns: p.netns }));
-  return { name: state.name, phase: state.phase, etcd: { endpoint: plan.etcd.endpoint, netns: plan.etcd.netns, running: etcd !== undefined && isRunning(etcd) }, nodes, pods };
+  return {
+    name: state.name,
+    phase: state.phase,
+    etcd: { endpoint: plan.etcd.endpoint, netns: plan.etcd.netns, running: etcd !== undefined && isRunning(etcd) },
+    encapsulation: plan.encapsulation,
+    external: { addresses: [plan.external.address4, plan.external.address6], netns: plan.external.netns },
+    nodes,
+    pods,
+  };
 }
 
 export function formatStatus(s: LabStatus): string {
@@ -55,7 +65,7 @@ export function formatStatus(s: LabStatus): string {
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
   };
-  const lines = [`lab ${s.name} (${s.phase}), etcd ${s.etcd.endpoint} ${s.etcd.running ? 'running' : 'STOPPED'}`, ''];
+  const lines = [`lab ${s.name} (${s.phase}), etcd ${s.etcd.endpoint} ${s.etcd.running ? 'running' : 'STOPPED'}, encapsulation ${s.encapsulation}, external host ${s.external.addresses.join(',')}`, ''];
   lines.push(table([['NODE', 'STATE', 'ADDRESSES', 'NETNS'], ...s.nodes.map((n) => [n.name, n.state, n.addresses.join(','), n.netns])]));
   lines.push('');
   lines.push(s.pods.length === 0 ? 'no pods' : table([['POD', 'NODE', 'IPS'], ...s.pods.map((p) => [p.name, p.node, p.ips.join(',')])]));
@@ -77,15 +87,59 @@ export async function labProbe(name: string, probeBin: string, opts: ProbeOption
   return assembleMatrix(pods, targets, answers);
 }
 
-/** The namespaces of a node ("node-1") or a pod ("ns/name") of the lab. */
+export interface ExternalProbe {
+  readonly pods: string[];
+  readonly reached: boolean[];
+  /** The source address the external host saw, per pod (null when not reached). */
+  readonly seenSource: (string | null)[];
+}
+
+/**
+ * Every pod tries the external host (TCP and UDP on `port`, both served by a probe server started
+ * for the occasion with --tell-source); a pod reached it when both answered, and the address the
+ * host saw is what NAT made of the pod's.
+ */
+export async function labProbeExternal(name: string, probeBin: string, opts: { port: number; family: 4 | 6; timeoutMs?: number }): Promise<ExternalProbe> {
+  const state = loadLab(name);
+  const ext = state.plan.external;
+  const pods = sortPods(state.pods.map((p) => ({ ...p, id: `${p.namespace}/${p.name}` })));
+  const host = opts.family === 4 ? ext.address4 : `[${ext.address6}]`;
+  const server = spawn('ip', ['netns', 'exec', ext.netns, probeBin, 'serve', '--tell-source', '--tcp', String(opts.port), '--udp', String(opts.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      server.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('ready')) resolve();
+      });
+      server.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      server.on('exit', (code) => reject(new LabError('CommandFailed', `the external host's probe server exited (${code}): ${err.trim()}`)));
+    });
+    const answers = await Promise.all(
+      pods.map(async (from) => {
+        const r = await runIn({ netns: from.netns }, [probeBin, 'connect', '--timeout-ms', String(opts.timeoutMs ?? 1000), '--source', `tcp:${host}:${opts.port}`, `udp:${host}:${opts.port}`]);
+        const [tcp = '', udp = ''] = r.stdout.trim().split('\n');
+        const seen = /^ok (\S+)$/.exec(tcp)?.[1] ?? /^ok (\S+)$/.exec(udp)?.[1] ?? null;
+        return { reached: tcp.startsWith('ok') && udp.startsWith('ok'), seen };
+      }),
+    );
+    return { pods: pods.map((p) => p.id), reached: answers.map((a) => a.reached), seenSource: answers.map((a) => (a.reached ? a.seen : null)) };
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+/** The namespaces of a node ("node-1"), a pod ("ns/name") or the external host ("external"). */
 export function resolveTarget(state: LabState, target: string): { ns: NamespaceSet; isNode: boolean } {
+  if (target === 'external') return { ns: { netns: state.plan.external.netns }, isNode: false };
   if (target.includes('/')) {
     const pod = state.pods.find((p) => `${p.namespace}/${p.name}` === target);
     if (pod === undefined) throw new LabError('NotFound', `lab ${state.name} has no pod ${target} (pods: ${state.pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none'})`);
     return { ns: { netns: pod.netns }, isNode: false };
   }
   const node = state.plan.nodes.find((n) => n.name === target);
-  if (node === undefined) throw new LabError('NotFound', `lab ${state.name} has no node ${target} (nodes: ${state.plan.nodes.map((n) => n.name).join(', ')}; a pod is NAMESPACE/NAME)`);
+  if (node === undefined) throw new LabError('NotFound', `lab ${state.name} has no node ${target} (nodes: ${state.plan.nodes.map((n) => n.name).join(', ')}; a pod is NAMESPACE/NAME; the external host is "external")`);
   return { ns: nodeNamespaces(node), isNode: true };
 }
 

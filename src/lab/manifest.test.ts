@@ -13,7 +13,7 @@ describe('lab manifests', () => {
 
   it('rejects the whole file when one document is invalid, naming file, document and field', () => {
     assert.throws(
-      () => parseDocuments('apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: x}\nspec: {cidr: 10.9.0.1/16}\n', 'pools.yaml'),
+      () => parseDocuments('apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: x}\nspec: {cidr: 10.9.0.0/33}\n', 'pools.yaml'),
       (e: Error) => /pools\.yaml has 1 problem\(s\); nothing was applied/.test(e.message) && /document 2/.test(e.message) && /spec\.cidr/.test(e.message),
     );
   });

@@ -82,4 +82,4 @@ export const isPod = (d: ManifestDocument): boolean => isKubernetes(d.resource, 
 export const isNamespace = (d: ManifestDocument): boolean => isKubernetes(d.resource, 'Namespace');
 
 /** "document 3 of pods.yaml": how a document is named in the lab's messages. */
-export const whereOf = (d: ManifestDocument): string => `${d.source} document ${d.index} (line ${d.line})`;
+export const whereOf = (d: ManifestDocument): string => `${d.source} ${d.item === undefined ? '' : `item ${d.item} of the List in `}document ${d.index} (line ${d.line})`;

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LabError } from './errors.js';
-import { NODE_DIRS, checkLabName, planLab, podNetnsName } from './plan.js';
+import { NODE_DIRS, checkLabName, parseEncapsulation, planLab, podNetnsName, vxlanModeOf } from './plan.js';
 
 describe('lab plan', () => {
   it('names every namespace with the tabby-<lab>- prefix and keeps veth names within 15 characters', () => {
     const plan = planLab('lab', 50, 2);
-    const names = [plan.switchNetns, plan.etcd.netns, ...plan.nodes.map((n) => n.netns)];
+    const names = [plan.switchNetns, plan.etcd.netns, plan.external.netns, ...plan.nodes.map((n) => n.netns)];
     for (const n of names) assert.ok(n.startsWith('tabby-lab-'), n);
-    for (const port of [plan.etcd.switchPort, ...plan.nodes.map((n) => n.switchPort), ...plan.subnets.map((s) => s.bridge)]) {
+    for (const port of [plan.etcd.switchPort, plan.external.switchPort, ...plan.nodes.map((n) => n.switchPort), ...plan.subnets.map((s) => s.bridge)]) {
       assert.ok(port.length <= 15, `${port} is too long for a Linux interface name`);
     }
   });
@@ -49,5 +49,15 @@ describe('lab plan', () => {
 
   it('names pod namespaces so namespace and pod can be told apart', () => {
     assert.equal(podNetnsName('lab', 'default', 'web-1.a'), 'tabby-lab-default.web-1.a');
+  });
+
+  it('places the external host on subnet 0 beside etcd, and maps encapsulations to the pools\' vxlanMode', () => {
+    const plan = planLab('lab', 2);
+    assert.deepEqual([plan.external.netns, plan.external.address4, plan.external.address6, plan.external.subnet], ['tabby-lab-external', '198.18.0.3', '2001:2::3', 0]);
+    assert.equal(plan.encapsulation, 'VXLAN');
+    assert.equal(planLab('lab', 2, 2, 'VXLANCrossSubnet').encapsulation, 'VXLANCrossSubnet');
+    assert.deepEqual(['VXLAN', 'VXLANCrossSubnet', 'None'].map((e) => vxlanModeOf(parseEncapsulation(e))), ['Always', 'CrossSubnet', 'Never']);
+    assert.equal(parseEncapsulation('vxlancrosssubnet'), 'VXLANCrossSubnet');
+    assert.throws(() => parseEncapsulation('IPIP'), (e: unknown) => e instanceof LabError && /--encapsulation IPIP is not supported: use VXLAN, VXLANCrossSubnet, None/.test(e.message));
   });
 });

@@ -10,6 +10,13 @@
 //   subnet 0: 198.18.0.0/24, 2001:2::/64      switch .1/::1, etcd .2/::2, nodes .(10+i)
 //   subnet 1: 198.19.0.0/24, 2001:2:0:1::/64  switch .1/::1, nodes .(10+i) (with --subnets 2)
 // Node i (1-based) sits on subnet (i-1) mod subnets, so with two subnets nodes alternate.
+// The external host (.3 on subnet 0) stands for the world outside the cluster: nodes reach it, it
+// has no route to any pod CIDR (its default route leads to the switch, which has none either), so
+// a pod reaches it only when natOutgoing rewrites the pod's address to its node's.
+//
+// Encapsulation (the words of Calico's operator Installation): VXLAN → the default pools'
+// vxlanMode Always, VXLANCrossSubnet → CrossSubnet, None → Never (routes between nodes then come
+// from BGP; until the BGP daemon runs in the lab, None has no cross-node routes).
 
 import { LabError } from './errors.js';
 
@@ -34,6 +41,21 @@ export const DEFAULT_POOLS = [
   { name: 'default-ipv4-ippool', cidr: '10.244.0.0/16', blockSize: 26, natOutgoing: true },
   { name: 'default-ipv6-ippool', cidr: 'fd00:10:244::/48', blockSize: 122, natOutgoing: false },
 ] as const;
+
+export const ENCAPSULATIONS = ['VXLAN', 'VXLANCrossSubnet', 'None'] as const;
+export type Encapsulation = (typeof ENCAPSULATIONS)[number];
+export const DEFAULT_ENCAPSULATION: Encapsulation = 'VXLAN';
+
+/** The default pools' vxlanMode for an encapsulation. */
+export function vxlanModeOf(e: Encapsulation): 'Always' | 'CrossSubnet' | 'Never' {
+  return e === 'VXLAN' ? 'Always' : e === 'VXLANCrossSubnet' ? 'CrossSubnet' : 'Never';
+}
+
+export function parseEncapsulation(text: string): Encapsulation {
+  const e = ENCAPSULATIONS.find((x) => x.toLowerCase() === text.toLowerCase());
+  if (!e) throw new LabError('InvalidArgument', `--encapsulation ${text} is not supported: use ${ENCAPSULATIONS.join(', ')}`);
+  return e;
+}
 
 export interface SubnetPlan {
   readonly index: number;
@@ -69,6 +91,9 @@ export interface LabPlan {
   readonly switchNetns: string;
   readonly subnets: readonly SubnetPlan[];
   readonly etcd: AttachmentPlan & { readonly dataDir: string; readonly endpoint: string; readonly socket: string };
+  /** The external host: reachable from the nodes, no route to pods. */
+  readonly external: AttachmentPlan;
+  readonly encapsulation: Encapsulation;
   readonly nodes: readonly NodePlan[];
 }
 
@@ -98,7 +123,7 @@ function hostAddresses(s: number, host: number): { address4: string; address6: s
   return { address4: `198.${18 + s}.0.${host}`, address6: s === 0 ? `2001:2::${host}` : `2001:2:0:${s}::${host}` };
 }
 
-export function planLab(name: string, nodeCount: number, subnetCount = 1): LabPlan {
+export function planLab(name: string, nodeCount: number, subnetCount = 1, encapsulation: Encapsulation = DEFAULT_ENCAPSULATION): LabPlan {
   checkLabName(name);
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_NODES) {
     throw new LabError('InvalidArgument', `--nodes ${nodeCount} is out of range: a lab has 1 to ${MAX_NODES} nodes`);
@@ -140,6 +165,8 @@ export function planLab(name: string, nodeCount: number, subnetCount = 1): LabPl
       endpoint: `http://${etcdAddr.address4}:${ETCD_CLIENT_PORT}`,
       socket: `${stateDir}/${ETCD_SOCKET}`,
     },
+    external: { netns: `${prefix}external`, subnet: 0, ...hostAddresses(0, 3), switchPort: 'tabby-external' },
+    encapsulation,
     nodes,
   };
 }

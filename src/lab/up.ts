@@ -13,7 +13,7 @@ import { LabError } from './errors.js';
 import { startEtcd } from './etcd.js';
 import { createNamespaceDir, ensureMountTargets } from './node-namespaces.js';
 import { createNode, startNodeAgent, waitNodeReady } from './nodes.js';
-import { type LabPlan, planLab } from './plan.js';
+import { type Encapsulation, type LabPlan, planLab, vxlanModeOf } from './plan.js';
 import type { Progress } from './progress.js';
 import { type LabState, lockLab, readState, writeState } from './state.js';
 import { addNetns, attach, createSwitch } from './underlay.js';
@@ -54,11 +54,12 @@ export interface UpOptions {
   readonly name: string;
   readonly nodes: number;
   readonly subnets?: number;
+  readonly encapsulation?: Encapsulation;
 }
 
 export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: LabState; cluster: LabCluster; release: () => void }> {
   requireRoot();
-  const plan = planLab(opts.name, opts.nodes, opts.subnets ?? 1);
+  const plan = planLab(opts.name, opts.nodes, opts.subnets ?? 1, opts.encapsulation);
   refuseExisting(plan);
   const { progress } = tools;
   const ancestors = missingAncestors(plan.stateDir);
@@ -87,9 +88,13 @@ export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: 
     await startEtcd(state, plan);
     progress.step(`etcd ${plan.etcd.endpoint} ready (netns ${plan.etcd.netns}, data ${plan.etcd.dataDir})`);
 
+    await addNetns(state, plan.external.netns);
+    await attach(plan, plan.external);
+    progress.step(`external host ${plan.external.address4} ${plan.external.address6} (netns ${plan.external.netns}): no route to pods`);
+
     cluster = await openCluster(plan);
-    const pools = await cluster.initialise();
-    progress.step(`datastore initialised; pools ${pools.join(', ')}`);
+    const pools = await cluster.initialise(vxlanModeOf(plan.encapsulation));
+    progress.step(`datastore initialised (encapsulation ${plan.encapsulation}); pools ${pools.join(', ')}`);
 
     await Promise.all(
       plan.nodes.map(async (node) => {

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { KINDS, type ResourceObject, applyDefaults, deepEqual, loadManifests, stripDefaults, validateResource } from './index.js';
+import { KINDS, type ResourceObject, applyDefaults, deepEqual, formatIssue, loadManifests, stripDefaults, validateResource } from './index.js';
 
 // dist/src/model/*.test.js → <repo>/src/model/testdata/calico-docs
 const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src/model/testdata/calico-docs');
@@ -74,12 +74,13 @@ describe('Calico documentation samples', () => {
     const result = loadManifests(readFileSync(join(dir, file), 'utf8'), file);
     assert.equal(result.documents.length, 0);
     assert.deepEqual(
-      result.issues.map((i) => [i.document, i.path, i.rule, i.name]),
+      result.issues.map((i) => [i.document, i.item, i.path, i.rule, i.name]),
       [
-        [1, 'spec.interface', 'unknown-field', 'endpoint1'],
-        [2, 'spec.interface', 'unknown-field', 'endpoint2'],
+        [1, 1, 'spec.interface', 'unknown-field', 'endpoint1'],
+        [1, 2, 'spec.interface', 'unknown-field', 'endpoint2'],
       ],
     );
+    assert.match(formatIssue(result.issues[1]!), /^overview-hostendpoint-list\.yaml: item 2 of the List in document 1 \(line \d+\) HostEndpoint "endpoint2": spec\.interface: /);
     assert.match(result.issues[0]!.message, /unknown field "interface"; the fields here are: .*interfaceName/);
   });
 });

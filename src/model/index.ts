@@ -95,3 +95,4 @@ export {
   type WorkloadEndpointIdentifiers,
 } from './convert/names.js';
 export { checkUpdate } from './immutable.js';
+export { ETCD_MAX_REQUEST_BYTES, MAX_RESOURCE_BYTES, sizeProblem, storedSize } from './limits.js';

@@ -12,6 +12,8 @@ export type FieldPath = readonly (string | number)[];
 export interface Where {
   readonly source?: string;
   readonly document?: number;
+  /** 1-based item of a List (or top-level array) that `document` holds. */
+  readonly item?: number;
   /** Line of the document's start (1-based). */
   readonly line?: number;
   /** Line of a field inside the document, when the text is at hand. */
@@ -21,6 +23,7 @@ export interface Where {
 export interface ValidationIssue {
   readonly source?: string;
   readonly document?: number;
+  readonly item?: number;
   readonly line?: number;
   readonly kind?: string;
   readonly name?: string;
@@ -44,7 +47,9 @@ export function formatPath(path: FieldPath): string {
 
 export function formatIssue(i: ValidationIssue): string {
   let head = i.source === undefined ? '' : `${i.source}: `;
-  if (i.document !== undefined) head += `document ${i.document}${i.line === undefined ? '' : ` (line ${i.line})`} `;
+  const line = i.line === undefined ? '' : ` (line ${i.line})`;
+  if (i.document !== undefined && i.item !== undefined) head += `item ${i.item} of the List in document ${i.document}${line} `;
+  else if (i.document !== undefined) head += `document ${i.document}${line} `;
   else if (i.line !== undefined) head += `line ${i.line} `;
   if (i.kind !== undefined) {
     head += i.kind;

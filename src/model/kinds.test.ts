@@ -24,7 +24,9 @@ describe('kind registry', () => {
       ipamconfig: 'IPAMConfiguration',
       reservation: 'IPReservation',
       gnetsets: 'GlobalNetworkSet',
+      gns: 'GlobalNetworkSet',
       netsets: 'NetworkSet',
+      netset: 'NetworkSet',
       no: 'Node',
       pro: 'Profile',
       tiers: 'Tier',
@@ -35,6 +37,7 @@ describe('kind registry', () => {
       po: 'Pod',
     };
     for (const [alias, kind] of Object.entries(expected)) assert.equal(kindInfo(alias).kind, kind, alias);
+    assert.equal(kindInfo('knp').apiVersion, 'networking.k8s.io/v1');
   });
 
   it('tells the two NetworkPolicies apart by apiVersion or qualified name', () => {

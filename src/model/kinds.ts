@@ -89,15 +89,15 @@ export const KINDS: readonly KindInfo[] = [
     'skpol',
     'skpols',
   ]),
-  calico('GlobalNetworkSet', 'globalnetworksets', false, ['gnetsets']),
-  calico('NetworkSet', 'networksets', true, ['netsets']),
+  calico('GlobalNetworkSet', 'globalnetworksets', false, ['gns', 'gnetset', 'gnetsets']),
+  calico('NetworkSet', 'networksets', true, ['netset', 'netsets']),
   calico('HostEndpoint', 'hostendpoints', false, ['hep', 'heps']),
   calico('WorkloadEndpoint', 'workloadendpoints', true, ['wep', 'weps']),
   calico('Node', 'nodes', false, ['no', 'nos']),
   calico('Profile', 'profiles', false, ['pro', 'pros']),
   k8s('Namespace', 'v1', 'namespaces', false, ['ns']),
   k8s('Pod', 'v1', 'pods', true, ['po']),
-  k8s('NetworkPolicy', 'networking.k8s.io/v1', 'networkpolicies', true, ['netpol', 'netpols']),
+  k8s('NetworkPolicy', 'networking.k8s.io/v1', 'networkpolicies', true, ['netpol', 'netpols', 'knp', 'knps']),
 ];
 
 /** Names that reach a kind; the Kubernetes kinds also answer to "<plural>.<group>" forms. */

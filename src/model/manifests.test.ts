@@ -7,14 +7,14 @@ const pool = (name: string, cidr: string) => `apiVersion: projectcalico.org/v3\n
 
 describe('loadManifests', () => {
   it('numbers documents and renders issues with file, document, line, kind, name, path', () => {
-    const text = `${pool('good', '10.1.0.0/16')}---\n# a comment\n${pool('bad', '10.0.0.1/16')}`;
+    const text = `${pool('good', '10.1.0.0/16')}---\n# a comment\n${pool('bad', '10.0.0.1')}`;
     const { documents, issues } = loadManifests(text, 'pools.yaml');
     assert.deepEqual(
       documents.map((d) => [d.index, d.line, d.resource.metadata.name]),
       [[1, 1, 'good']],
     );
     assert.equal(issues.length, 1);
-    assert.equal(formatIssue(issues[0]!), 'pools.yaml: document 2 (line 14) IPPool "bad": spec.cidr: host bits are set; the network is 10.0.0.0/16');
+    assert.equal(formatIssue(issues[0]!), 'pools.yaml: document 2 (line 14) IPPool "bad": spec.cidr: "10.0.0.1" is not a CIDR: missing "/prefix" (e.g. "10.244.0.0/16")');
   });
 
   it('gives every issue of a document, each at its own line', () => {
@@ -50,10 +50,10 @@ describe('loadManifests', () => {
     assert.equal(loadManifests(JSON.stringify(obj), 'a.json').documents.length, 1);
     const arr = loadManifests(JSON.stringify([obj, { ...obj, metadata: { name: 'b' } }], null, 2), 'a.json');
     assert.deepEqual(
-      arr.documents.map((d) => [d.index, d.line, d.resource.metadata.name]),
+      arr.documents.map((d) => [d.index, d.item, d.line, d.resource.metadata.name]),
       [
-        [1, 2, 'a'],
-        [2, 12, 'b'],
+        [1, 1, 2, 'a'],
+        [1, 2, 12, 'b'],
       ],
     );
     const list = loadManifests(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [obj] }), 'l.json');
@@ -61,6 +61,28 @@ describe('loadManifests', () => {
     const bad = loadManifests('{"apiVersion": "projectcalico.org/v3",\n "kind": "IPPool",\n "metadata": {"name": "a"},\n "spec": {"cidr": "10.1.0.0/16", "natOutgoing": "yes"}}', 'b.json');
     assert.deepEqual(bad.issues.map((i) => [i.line, i.path, i.rule]), [[4, 'spec.natOutgoing', 'type']]);
     assert.equal(loadManifests('{"kind": ', 'x.json').issues[0]?.rule, 'syntax');
+  });
+
+  it('refuses deep nesting with a position instead of overflowing the stack', () => {
+    const head = 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: a\nspec:\n  cidr: 10.0.0.0/16\n';
+    const flow = loadManifests(`${head}  x: ${'['.repeat(30_000)}${']'.repeat(30_000)}\n`, 'deep.yaml');
+    const block = loadManifests(`${head}  x:\n    ${'- '.repeat(20_000)}x\n`, 'deep.yaml');
+    assert.deepEqual(block.documents, []);
+    assert.equal(block.issues[0]?.rule, 'nesting');
+    assert.deepEqual(flow.documents, []);
+    assert.deepEqual(flow.issues.map((i) => [i.rule, i.line]), [['nesting', 7]]);
+    assert.match(formatIssue(flow.issues[0]!), /^deep\.yaml: line 7: the document nests mappings and sequences more than 64 levels deep \(from line 7\)/);
+    const moderate = loadManifests(`${head}  x:\n    ${'- '.repeat(70)}x\n`, 'deep.yaml');
+    assert.deepEqual(moderate.issues.map((i) => [i.rule, i.line, i.document]), [['nesting', 8, 1]]);
+    assert.match(moderate.issues[0]!.message, /at spec\.x(\[0\])+/);
+  });
+
+  it('refuses a YAML alias bomb, naming file and document, without expanding it', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    const { documents, issues } = loadManifests(`${pool('ok', '10.1.0.0/16')}---\n${bomb}\n`, 'bomb.yaml');
+    assert.deepEqual(documents, []);
+    assert.deepEqual(issues.map((i) => [i.rule, i.document]), [['aliases', 2]]);
+    assert.match(formatIssue(issues[0]!), /^bomb\.yaml: document 2 \(line 8\): the document uses YAML aliases/);
   });
 
   it('skips empty documents and accepts an empty file', () => {
@@ -107,6 +129,30 @@ describe('decoding like calicoctl', () => {
       allowedUses: ['Workload', 'Tunnel'],
       assignmentMode: 'Automatic',
     });
+  });
+  it('accepts an IPPool CIDR with host bits set and stores it normalised, as Calico does', () => {
+    const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'tutorial' }, spec: { cidr: '10.244.3.220/24' } });
+    assert.equal((r.spec as { cidr: string }).cidr, '10.244.3.0/24');
+    const v6 = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'v6' }, spec: { cidr: 'fd00:10:244::17/64' } });
+    assert.equal((v6.spec as { cidr: string }).cidr, 'fd00:10:244::/64');
+  });
+  it('accepts a KubeControllersConfiguration host endpoint template with annotations', () => {
+    const text = 'apiVersion: projectcalico.org/v3\nkind: KubeControllersConfiguration\nmetadata: {name: default}\nspec:\n  controllers:\n    node:\n      hostEndpoint:\n        autoCreate: Enabled\n        templates:\n        - generateName: custom-host-endpoint\n          annotations: {owner: platform-team}\n          nodeSelector: has(zone)\n';
+    const { documents, issues } = loadManifests(text, 'kcc.yaml');
+    assert.deepEqual(issues, []);
+    assert.equal(documents.length, 1);
+  });
+  it('accepts a WorkloadEndpoint whose name is the one its identifiers give', () => {
+    const wep = { apiVersion: 'projectcalico.org/v3', kind: 'WorkloadEndpoint', metadata: { name: 'node--1-k8s-my--pod-eth0', namespace: 'ns' }, spec: { node: 'node-1', orchestrator: 'k8s', pod: 'my-pod', endpoint: 'eth0' } };
+    assert.equal(validateResource(wep).metadata.name, 'node--1-k8s-my--pod-eth0');
+  });
+  it('refuses a resource too large for one etcd request, naming it and the limit', () => {
+    const nets = Array.from({ length: 40_000 }, (_, i) => `fd00:1111:2222:3333:4444:5555:${(0x1000 + (i >> 12)).toString(16)}:${(0x1000 + (i & 0xfff)).toString(16)}/128`);
+    const big = { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 'huge' }, spec: { nets } };
+    assert.throws(
+      () => validateResource(big, { source: 'big.yaml', document: 1 }),
+      (e: unknown) => e instanceof ValidationError && /big\.yaml: document 1 GlobalNetworkSet "huge": .*bytes as stored, over the 1564672-byte limit \(etcd refuses requests over 1572864 bytes/.test(formatIssue(e.issues[0]!)),
+    );
   });
   it('takes an IPPool blockSize of 0 as the default, as Go\'s zero value', () => {
     const r = validateResource({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'a' }, spec: { cidr: '10.1.0.0/16', blockSize: 0 } });

@@ -3,10 +3,16 @@
 // Accepts multi-document YAML (documents split by "---", line numbers kept) and JSON: one object,
 // a JSON array of objects, or a `kind: List` / `*List` with `items` (in YAML too). Empty YAML
 // documents are skipped. A syntax error names the file and line, and then nothing is returned.
-// Documents are numbered from 1 in file order; each item of a List or array counts as a document.
+// Documents are numbered from 1 in file order (empty ones not counted); the items of a List or a
+// top-level array keep their document's number and are numbered from 1 within it, so a message
+// says "item 3 of the List in document 2".
+//
+// Hostile input is refused with a position, never a crash: YAML aliases are limited (an alias
+// bomb expands exponentially), and so is nesting, both of the text (the parser recurses) and of
+// the value (validation recurses); Calico's resources nest a dozen levels.
 
 import { type Document, LineCounter, isPair, isScalar, isSeq, parseAllDocuments, type Node, visit } from 'yaml';
-import { type FieldPath, type ValidationIssue, ValidationError, type Where } from './issues.js';
+import { type FieldPath, type ValidationIssue, ValidationError, type Where, formatPath } from './issues.js';
 import type { ResourceObject } from './types.js';
 import { validateResource } from './validate.js';
 
@@ -14,6 +20,8 @@ export interface ManifestDocument {
   readonly source: string;
   /** 1-based document number within the source. */
   readonly index: number;
+  /** 1-based item number when the document is a List or an array. */
+  readonly item?: number;
   /** Line where the document (or List item) starts. */
   readonly line: number;
   /** Validated, with defaults applied. */
@@ -27,6 +35,8 @@ export interface LoadedManifests {
 
 interface RawDocument {
   readonly value: unknown;
+  readonly document: number;
+  readonly item?: number;
   readonly line: number;
   readonly lineOf?: (path: FieldPath) => number | undefined;
 }
@@ -84,6 +94,49 @@ function smallIntsAsNumbers(x: unknown): unknown {
   return x;
 }
 
+/** Deepest nesting of mappings and sequences read from a manifest. */
+export const MAX_MANIFEST_NESTING = 64;
+/** Most alias references (`*name`) one document may use. */
+const MAX_ALIASES = 100;
+
+/**
+ * The line where flow brackets (`[`, `{`) outside quotes and comments first nest deeper than
+ * `limit`, for the message when the YAML parser itself runs out of stack on deep nesting.
+ */
+function deepFlowLine(text: string, limit: number): number | undefined {
+  let depth = 0;
+  let line = 1;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') line++;
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#') while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    else if (c === '[' || c === '{') {
+      if (++depth > limit) return line;
+    } else if (c === ']' || c === '}') depth--;
+  }
+  return undefined;
+}
+
+/** The path to the first place where `value` nests deeper than `limit` (iteratively: no recursion). */
+function tooDeep(value: unknown, limit: number): FieldPath | undefined {
+  const stack: { v: unknown; path: FieldPath }[] = [{ v: value, path: [] }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (path.length >= limit) return path;
+    for (const [k, child] of Object.entries(v)) stack.push({ v: child, path: [...path, Array.isArray(v) ? Number(k) : k] });
+  }
+  return undefined;
+}
+
+const nestingMessage = (where: string) =>
+  `the document nests mappings and sequences more than ${MAX_MANIFEST_NESTING} levels deep${where}; Calico resources nest about a dozen levels, so this is not a resource`;
+
 /**
  * YAML 1.2 is a superset of JSON, so one parser serves both and keeps line numbers for JSON too.
  * A top-level sequence (a JSON array) and a `*List` with `items` both yield their items.
@@ -92,30 +145,50 @@ function parseText(text: string, source: string): RawDocument[] | ValidationIssu
   const counter = new LineCounter();
   // intAsBigInt keeps integers beyond 2^53 exact (a YAML number can fill a string field, see
   // schema-kit str()); they are turned back into numbers below where that loses nothing.
+  // Deep flow nesting ([[[[…) is refused before the parser recurses into it; deep block nesting
+  // is caught after parsing (tooDeep), or from the parser's own report of a stack overflow.
+  const deepLine = deepFlowLine(text, MAX_MANIFEST_NESTING);
+  if (deepLine !== undefined) return { source, line: deepLine, path: '', rule: 'nesting', message: nestingMessage(` (from line ${deepLine})`) };
   const parsed = parseAllDocuments(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, intAsBigInt: true });
   if (!Array.isArray(parsed)) return []; // an empty stream
   const out: RawDocument[] = [];
+  let document = 0;
   for (const [i, doc] of parsed.entries()) {
     const err = doc.errors[0];
     if (err !== undefined) {
       const line = counter.linePos(err.pos[0]).line;
+      if (err.message.includes('Maximum call stack')) return { source, document: document + 1, line, path: '', rule: 'nesting', message: nestingMessage('') };
       const what = text.trimStart().startsWith('{') || text.trimStart().startsWith('[') ? 'JSON/YAML' : 'YAML';
-      return { source, document: out.length + 1, line, path: '', rule: 'syntax', message: `${what} syntax error in document ${i + 1}: ${err.message.split('\n')[0]}` };
+      return { source, document: document + 1, line, path: '', rule: 'syntax', message: `${what} syntax error in document ${i + 1}: ${err.message.split('\n')[0]}` };
     }
     if (doc.contents === null) continue; // an empty document, e.g. after a trailing "---"
+    document++;
+    const at = { source, document, line: counter.linePos(doc.contents.range?.[0] ?? 0).line, path: '' };
     const dup = duplicateKey(doc, counter);
-    if (dup !== undefined) return { source, document: out.length + 1, line: dup.line, path: '', rule: 'duplicate-key', message: dup.message };
-    const value = smallIntsAsNumbers(doc.toJS({ maxAliasCount: 100 }) as unknown);
+    if (dup !== undefined) return { ...at, line: dup.line, rule: 'duplicate-key', message: dup.message };
+    let js: unknown;
+    try {
+      js = doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (e) {
+      if (e instanceof RangeError) return { ...at, rule: 'nesting', message: nestingMessage('') };
+      if (e instanceof ReferenceError) {
+        return { ...at, rule: 'aliases', message: `the document uses YAML aliases (*name) more than ${MAX_ALIASES} times over; an alias bomb expands exponentially, so it is not read` };
+      }
+      throw e;
+    }
+    const deep = tooDeep(js, MAX_MANIFEST_NESTING);
+    if (deep !== undefined) return { ...at, line: yamlLineOf(doc, counter, [])(deep) ?? at.line, rule: 'nesting', message: nestingMessage(` at ${formatPath(deep)}`) };
+    const value = smallIntsAsNumbers(js);
     const itemsAt: FieldPath | undefined = isSeq(doc.contents) ? [] : isList(value) && isSeq(doc.get('items', true)) ? ['items'] : undefined;
     if (itemsAt === undefined) {
-      out.push({ value, line: counter.linePos(doc.contents.range[0]).line, lineOf: yamlLineOf(doc, counter, []) });
+      out.push({ value, document, line: at.line, lineOf: yamlLineOf(doc, counter, []) });
       continue;
     }
     const items = (itemsAt.length === 0 ? value : (value as Obj).items) as unknown[];
     items.forEach((item, j) => {
       const node = doc.getIn([...itemsAt, j], true) as Node | undefined;
-      const line = node?.range ? counter.linePos(node.range[0]).line : counter.linePos(doc.contents!.range[0]).line;
-      out.push({ value: item, line, lineOf: yamlLineOf(doc, counter, [...itemsAt, j]) });
+      const line = node?.range ? counter.linePos(node.range[0]).line : at.line;
+      out.push({ value: item, document, item: j + 1, line, lineOf: yamlLineOf(doc, counter, [...itemsAt, j]) });
     });
   }
   return out;
@@ -130,10 +203,11 @@ export function loadManifests(text: string, source: string): LoadedManifests {
   if (!Array.isArray(raw)) return { documents: [], issues: [raw] };
   const documents: ManifestDocument[] = [];
   const issues: ValidationIssue[] = [];
-  raw.forEach((d, i) => {
-    const where: Where = { source, document: i + 1, line: d.line, ...(d.lineOf === undefined ? {} : { lineOf: d.lineOf }) };
+  raw.forEach((d) => {
+    const item = d.item === undefined ? {} : { item: d.item };
+    const where: Where = { source, document: d.document, ...item, line: d.line, ...(d.lineOf === undefined ? {} : { lineOf: d.lineOf }) };
     try {
-      documents.push({ source, index: i + 1, line: d.line, resource: validateResource(d.value, where) });
+      documents.push({ source, index: d.document, ...item, line: d.line, resource: validateResource(d.value, where) });
     } catch (e) {
       if (e instanceof ValidationError) issues.push(...e.issues);
       else throw e;

@@ -18,7 +18,7 @@ const rule = (body: string, dir = 'ingress') => np(`${dir}:\n- action: Allow\n${
 
 const CASES: Case[] = [
   // IPPool
-  { name: 'IPPool CIDR with host bits', yaml: v3('IPPool', 'p', 'cidr: 10.0.0.1/16'), expect: [['spec.cidr', 'cidr']] },
+  { name: 'IPPool CIDR without a prefix', yaml: v3('IPPool', 'p', 'cidr: 10.0.0.1'), expect: [['spec.cidr', 'cidr']] },
   { name: 'IPPool without a CIDR', yaml: v3('IPPool', 'p', 'natOutgoing: true'), expect: [['spec.cidr', 'required']] },
   { name: 'IPPool IPv4 block size below 20', yaml: v3('IPPool', 'p', 'cidr: 10.0.0.0/16\nblockSize: 19'), expect: [['spec.blockSize', 'block-size']] },
   { name: 'IPPool IPv6 block size above 128', yaml: v3('IPPool', 'p', 'cidr: fd00::/48\nblockSize: 129'), expect: [['spec.blockSize', 'integer-range']] },
@@ -147,6 +147,8 @@ const CASES: Case[] = [
   { name: 'WorkloadEndpoint NAT outside its networks', yaml: v3('WorkloadEndpoint', 'w', 'ipNetworks: [10.0.0.1/32]\nipNATs: [{internalIP: 10.0.0.2, externalIP: 172.16.0.1}]', '  namespace: ns\n'), expect: [['spec.ipNATs[0].internalIP', 'nat-not-in-networks']] },
   { name: 'WorkloadEndpoint port without name or hostPort', yaml: v3('WorkloadEndpoint', 'w', 'ports: [{protocol: TCP, port: 80}]', '  namespace: ns\n'), expect: [['spec.ports[0].name', 'port-name-required']] },
   { name: 'WorkloadEndpoint bad MAC', yaml: v3('WorkloadEndpoint', 'w', 'mac: ee:ee', '  namespace: ns\n'), expect: [['spec.mac', 'mac']] },
+  { name: 'WorkloadEndpoint whose name does not match its spec', yaml: v3('WorkloadEndpoint', 'node1-k8s-other--pod-eth0', 'node: node1\norchestrator: k8s\npod: my-pod\nendpoint: eth0', '  namespace: ns\n'), expect: [['metadata.name', 'name-matches-spec']] },
+  { name: 'WorkloadEndpoint without its identifiers', yaml: v3('WorkloadEndpoint', 'node1-k8s-p-eth0', 'node: node1\norchestrator: k8s\nendpoint: eth0', '  namespace: ns\n'), expect: [['spec', 'identifiers-required']] },
   { name: 'Node with empty bgp', yaml: v3('Node', 'n', 'bgp: {}'), expect: [['spec.bgp', 'empty-bgp']] },
   { name: 'Node ipv4Address of IPv6', yaml: v3('Node', 'n', 'bgp: {ipv4Address: "fd00::1/64"}'), expect: [['spec.bgp.ipv4Address', 'cidr']] },
   { name: 'Node route reflector cluster ID not IPv4', yaml: v3('Node', 'n', 'bgp: {ipv4Address: 10.0.0.1/24, routeReflectorClusterID: rr1}'), expect: [['spec.bgp.routeReflectorClusterID', 'ip']] },
@@ -172,6 +174,9 @@ const CASES: Case[] = [
   { name: 'Namespace name with a dot', yaml: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a.b}\n', expect: [['metadata.name', 'name']] },
   { name: 'Namespace with a namespace', yaml: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a, namespace: b}\n', expect: [['metadata.namespace', 'namespace-not-allowed']] },
   { name: 'Namespace with a spec field that does not exist', yaml: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\nspec: {labels: {}}\n', expect: [['spec.labels', 'unknown-field']] },
+
+  // Cluster configuration
+  { name: 'KubeControllersConfiguration template generateName not a name', yaml: v3('KubeControllersConfiguration', 'default', 'controllers:\n  node:\n    hostEndpoint:\n      autoCreate: Enabled\n      templates:\n      - generateName: test$set\n        nodeSelector: all()'), expect: [['spec.controllers.node.hostEndpoint.templates[0].generateName', 'name']] },
 
   // Envelope
   { name: 'unknown kind', yaml: 'apiVersion: projectcalico.org/v3\nkind: IPPoolz\nmetadata: {name: a}\n', expect: [['kind', 'unknown-kind']] },

@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { clone, fillDefaults, removeDefaults } from './defaults.js';
 import { type FieldPath, type ValidationIssue, ValidationError, type Where, formatPath } from './issues.js';
 import { CALICO_API_VERSION, KINDS, type KindInfo, normaliseApiVersion } from './kinds.js';
+import { sizeProblem, storedSize } from './limits.js';
 import { modelOf } from './registry.js';
 import { matchFieldCase, toSchemaIssues } from './schema-kit.js';
 import type { ResourceObject } from './types.js';
@@ -30,6 +31,7 @@ function issueAt(where: Where, r: Obj | undefined, path: FieldPath, rule: string
   return {
     ...(where.source === undefined ? {} : { source: where.source }),
     ...(where.document === undefined ? {} : { document: where.document }),
+    ...(where.item === undefined ? {} : { item: where.item }),
     ...(line === undefined ? {} : { line }),
     ...(r !== undefined && typeof r.kind === 'string' ? { kind: r.kind } : {}),
     ...(typeof meta.name === 'string' && meta.name !== '' ? { name: meta.name } : {}),
@@ -83,7 +85,10 @@ export function validateResource(input: unknown, where: Where = {}): ResourceObj
     throw new ValidationError(toSchemaIssues(result.issues).map((i) => issueAt(where, doc, i.path, i.rule, i.message)));
   }
   const normalised = model.normalise === undefined ? result.output : model.normalise(result.output);
-  return fillDefaults(normalised, model.defaults) as ResourceObject;
+  const valid = fillDefaults(normalised, model.defaults) as ResourceObject;
+  const tooLarge = sizeProblem(storedSize(valid));
+  if (tooLarge !== undefined) throw new ValidationError([issueAt(where, doc, [], 'size', tooLarge)]);
+  return valid;
 }
 
 /** The resource with Calico's defaults filled in (it must already be valid). */

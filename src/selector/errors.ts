@@ -16,6 +16,7 @@ export type SelectorProblem =
   | 'ExpectedSet'
   | 'ExpectedSetItem'
   | 'ExpectedExpression'
+  | 'TooDeep'
   | 'TrailingInput';
 
 export class SelectorParseError extends Error {

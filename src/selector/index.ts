@@ -17,3 +17,4 @@ export {
   type K8sLabelSelectorRequirement,
   type K8sSelectorType,
 } from './k8s.js';
+export { selectorFromLabelFlag } from './kubectl-text.js';

@@ -27,12 +27,20 @@ const SET_OPS: Partial<Record<TokenKind, SetOp>> = { in: 'in', notIn: 'notIn' };
 
 const ALL: SelectorNode = { kind: 'all' };
 
+/**
+ * Deepest nesting of parentheses the parser follows. Calico's selectors nest a few levels; the
+ * limit keeps a hostile selector from exhausting the stack ("Maximum call stack size exceeded")
+ * and turns it into an error with a position.
+ */
+export const MAX_SELECTOR_NESTING = 100;
+
 export function parseSelectorText(input: string): SelectorNode {
   return new Parser(input, tokenize(input)).parseSelector();
 }
 
 class Parser {
   private next = 0;
+  private depth = 0;
 
   constructor(
     private readonly input: string,
@@ -109,7 +117,11 @@ class Parser {
       case 'global':
         return { kind: 'global' };
       case 'lparen': {
+        if (++this.depth > MAX_SELECTOR_NESTING) {
+          this.fail(token, 'TooDeep', `parentheses nest more than ${MAX_SELECTOR_NESTING} levels deep here; flatten the expression`);
+        }
         const inner = this.parseOr();
+        this.depth--;
         const close = this.take();
         if (close.kind !== 'rparen') {
           this.fail(close, 'ExpectedCloseParen', `expected ')' to close the '(' at position ${token.pos}, found ${this.describe(close)}`);

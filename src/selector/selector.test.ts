@@ -57,6 +57,12 @@ describe('labels', () => {
     rejects(`${'a'.repeat(513)} == "v"`, 'LabelTooLong', 0, /^invalid selector \(520 characters\) near "a{30}…" at position 0: label is 513 characters long; the limit is 512$/);
     rejects(`x == "v" || has(${'b'.repeat(513)})`, 'LabelTooLong', 16);
   });
+  it('follows 100 levels of parentheses and refuses deeper nesting with the position, not a stack overflow', () => {
+    const nested = (n: number) => `${'('.repeat(n)}a == "b"${')'.repeat(n)}`;
+    assert.equal(parseSelector(nested(100)).toString(), 'a == "b"');
+    rejects(nested(101), 'TooDeep', 100, /nest more than 100 levels/);
+    rejects(nested(200_000), 'TooDeep', 100, /nest more than 100 levels/);
+  });
   it('lets operator words be label names where no label precedes them', () => {
     assert.equal(canonical('in == "x"'), 'in == "x"');
     assert.equal(canonical('not in {"x"}'), 'not in {"x"}');

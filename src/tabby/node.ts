@@ -29,7 +29,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--cni-bin-dir <dir>', 'where the tabby and tabby-ipam plugins go (env CNI_BIN_DIR; default /opt/cni/bin)')
     .option('--cni-network-name <name>', 'CNI network name (env CNI_NETWORK_NAME; default k8s-pod-network)')
     .option('--cni-socket <path>', 'the agent\'s CNI socket (env TABBY_CNI_SOCKET; default /run/tabby/cni.sock)')
-    .option('--mtu <n>', 'workload interface MTU (env CNI_MTU; default 1500)')
+    .option('--mtu <n>', 'workload interface MTU (env CNI_MTU; default 0: chosen by the agent, the VXLAN MTU when a pool uses VXLAN, else the underlay interface\'s)')
     .option('--assign-ipv4 <bool>', 'conflist ipam.assign_ipv4 (env TABBY_ASSIGN_IPV4; default true)')
     .option('--assign-ipv6 <bool>', 'conflist ipam.assign_ipv6 (env TABBY_ASSIGN_IPV6; default false)')
     .option('--cni-log-level <level>', 'conflist log_level (env TABBY_CNI_LOG_LEVEL; default info)')

@@ -118,7 +118,7 @@ export class TestNode {
   /** The `tabby node` command line this node runs with. */
   nodeArgs(extra: readonly string[] = []): string[] {
     return [
-      join(DIST, 'src', 'cli', 'main.js'), 'node',
+      join(DIST, 'src', 'tabby', 'main.js'), 'node',
       '--nodename', this.nodename,
       '--datastore-type', 'etcdv3',
       '--etcd-endpoints', this.etcdEndpointInside,

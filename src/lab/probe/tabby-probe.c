@@ -1,17 +1,21 @@
 /*
  * tabby-probe: the lab's in-namespace traffic tool (no dependencies, starts in about a millisecond).
  *
- *   tabby-probe serve [--tcp PORT]... [--udp PORT]...
+ *   tabby-probe serve [--tell-source] [--tcp PORT]... [--udp PORT]...
  *       Listens on every address of the current network namespace (one dual-stack IPv6 socket per
  *       port when IPv6 exists, else IPv4). TCP: accepts and closes. UDP: echoes each datagram back
  *       to its sender. Prints "ready" on stdout once every port is bound, then closes stdout, so the
  *       caller can wait for that line. Exits 0 on SIGTERM/SIGINT.
+ *       --tell-source: tell each client the source address this end saw (the lab's external host
+ *       shows whether a pod's traffic was masqueraded): TCP writes "ADDR\n" before closing; UDP
+ *       answers "DATAGRAM ADDR".
  *
- *   tabby-probe connect [--timeout-ms N] TARGET...
+ *   tabby-probe connect [--timeout-ms N] [--source] TARGET...
  *       TARGET is tcp:ADDR:PORT or udp:ADDR:PORT (IPv6 in brackets: tcp:[fd00::1]:80). Tries every
  *       target at once and prints one line per target, in argument order: "ok", or "fail REASON"
  *       (refused, timeout, unreachable, or the errno text). TCP is ok when the handshake completes;
  *       UDP is ok when the echo of a random token comes back (resent every 200 ms until timeout).
+ *       --source: read the source address a `serve --tell-source` saw and print "ok ADDR".
  *
  *   tabby-probe http-status [--timeout-ms N] ADDR PORT PATH
  *       GETs http://ADDR:PORT/PATH and prints the status code (0 if there was no HTTP answer).
@@ -37,8 +41,8 @@
 
 static void usage(const char *why) {
   fprintf(stderr, "tabby-probe: %s\n"
-                  "usage: tabby-probe serve [--tcp PORT]... [--udp PORT]...\n"
-                  "       tabby-probe connect [--timeout-ms N] tcp:ADDR:PORT|udp:ADDR:PORT...\n"
+                  "usage: tabby-probe serve [--tell-source] [--tcp PORT]... [--udp PORT]...\n"
+                  "       tabby-probe connect [--timeout-ms N] [--source] tcp:ADDR:PORT|udp:ADDR:PORT...\n"
                   "       tabby-probe http-status [--timeout-ms N] ADDR PORT PATH\n",
           why);
   exit(2);
@@ -86,10 +90,27 @@ static int bind_wildcard(int type, int port) {
   return fd;
 }
 
+/* The peer's address as text; an IPv4-mapped IPv6 address is printed as IPv4. */
+static void peer_text(const struct sockaddr_storage *a, char *out, size_t len) {
+  if (a->ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, out, (socklen_t)len);
+    return;
+  }
+  const struct in6_addr *v6 = &((const struct sockaddr_in6 *)a)->sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(v6)) inet_ntop(AF_INET, &v6->s6_addr[12], out, (socklen_t)len);
+  else inet_ntop(AF_INET6, v6, out, (socklen_t)len);
+}
+
 static int cmd_serve(int argc, char **argv) {
   struct pollfd fds[MAX_PORTS];
   int is_tcp[MAX_PORTS];
   int n = 0;
+  int tell = 0;
+  if (argc > 0 && strcmp(argv[0], "--tell-source") == 0) {
+    tell = 1;
+    argc--;
+    argv++;
+  }
   for (int i = 0; i < argc; i++) {
     int tcp = strcmp(argv[i], "--tcp") == 0;
     if (!tcp && strcmp(argv[i], "--udp") != 0) usage("serve takes --tcp PORT and --udp PORT");
@@ -127,13 +148,30 @@ static int cmd_serve(int argc, char **argv) {
       if (!(fds[i].revents & POLLIN)) continue;
       if (is_tcp[i]) {
         int c;
-        while ((c = accept4(fds[i].fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) close(c);
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        while ((c = accept4(fds[i].fd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC)) >= 0) {
+          if (tell) {
+            char line[INET6_ADDRSTRLEN + 2];
+            peer_text(&peer, line, sizeof line - 1);
+            strcat(line, "\n");
+            if (write(c, line, strlen(line)) < 0) { /* the client went away: nothing to tell */ }
+          }
+          close(c);
+          pl = sizeof peer;
+        }
       } else {
         struct sockaddr_storage from;
         socklen_t fl;
         ssize_t got;
-        while ((fl = sizeof from, got = recvfrom(fds[i].fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl)) >= 0)
+        while ((fl = sizeof from, got = recvfrom(fds[i].fd, buf, sizeof buf - INET6_ADDRSTRLEN - 2, 0, (struct sockaddr *)&from, &fl)) >= 0) {
+          if (tell) {
+            buf[got++] = ' ';
+            peer_text(&from, buf + got, INET6_ADDRSTRLEN);
+            got += (ssize_t)strlen(buf + got);
+          }
           sendto(fds[i].fd, buf, (size_t)got, 0, (struct sockaddr *)&from, fl);
+        }
       }
     }
   }
@@ -151,7 +189,11 @@ struct target {
   int err;  /* 0 = reached, else the errno that ended the attempt */
   char token[32];
   long last_send;
+  int reading;                           /* TCP with --source: connected, reading the source line */
+  char source[INET6_ADDRSTRLEN + 1];     /* what the server saw, when it told */
 };
+
+static int want_source = 0;
 
 /* Parses "tcp:10.0.0.1:80" or "udp:[fd00::1]:53" into t. Returns 0 or -1. */
 static int parse_target(const char *text, struct target *t) {
@@ -201,7 +243,7 @@ static void finish(struct target *t, int err) {
 static void print_result(const struct target *t) {
   if (!t->done) { printf("fail timeout\n"); return; }
   switch (t->err) {
-  case 0: printf("ok\n"); break;
+  case 0: printf(want_source && t->source[0] ? "ok %s\n" : "ok\n", t->source); break;
   case ECONNREFUSED: printf("fail refused\n"); break;
   case EHOSTUNREACH:
   case ENETUNREACH: printf("fail unreachable\n"); break;
@@ -231,20 +273,36 @@ static void start_target(struct target *t, long now, unsigned seed) {
 static void step_target(struct target *t, short revents) {
   int err = 0;
   socklen_t el = sizeof err;
+  if (t->tcp && t->reading) {
+    char line[INET6_ADDRSTRLEN + 2] = {0};
+    ssize_t got = recv(t->fd, line, sizeof line - 1, 0);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (got > 0) {
+      line[strcspn(line, "\n")] = '\0';
+      snprintf(t->source, sizeof t->source, "%s", line);
+    }
+    finish(t, 0); /* connected either way; the source is known if the server told it */
+    return;
+  }
   if (t->tcp) {
     if (!(revents & (POLLOUT | POLLERR | POLLHUP))) return;
     getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-    finish(t, err);
+    if (err == 0 && want_source) t->reading = 1;
+    else finish(t, err);
     return;
   }
-  char buf[64];
+  char buf[128];
   ssize_t got = recv(t->fd, buf, sizeof buf - 1, 0);
   if (got < 0) {
     if (errno != EAGAIN && errno != EINTR) finish(t, errno);
     return;
   }
   buf[got] = '\0';
-  if (strcmp(buf, t->token) == 0) finish(t, 0);
+  size_t tl = strlen(t->token);
+  if (strncmp(buf, t->token, tl) == 0 && (buf[tl] == '\0' || buf[tl] == ' ')) {
+    if (buf[tl] == ' ') snprintf(t->source, sizeof t->source, "%s", buf + tl + 1);
+    finish(t, 0);
+  }
 }
 
 static int run_targets(struct target *ts, int n, long timeout_ms) {
@@ -261,7 +319,7 @@ static int run_targets(struct target *ts, int n, long timeout_ms) {
       if (!ts[i].tcp && now - ts[i].last_send >= 200) udp_send(&ts[i], now);
       if (ts[i].done) continue;
       pfd[m].fd = ts[i].fd;
-      pfd[m].events = ts[i].tcp ? POLLOUT : POLLIN;
+      pfd[m].events = ts[i].tcp && !ts[i].reading ? POLLOUT : POLLIN;
       idx[m++] = i;
     }
     if (m == 0) break;
@@ -294,6 +352,11 @@ static long parse_timeout(int *argc, char ***argv) {
 
 static int cmd_connect(int argc, char **argv) {
   long timeout = parse_timeout(&argc, &argv);
+  if (argc > 0 && strcmp(argv[0], "--source") == 0) {
+    want_source = 1;
+    argc--;
+    argv++;
+  }
   if (argc > MAX_TARGETS) usage("too many targets");
   static struct target ts[MAX_TARGETS];
   for (int i = 0; i < argc; i++) {

@@ -171,7 +171,7 @@ describe('Namespace → Profile', () => {
     assert.deepEqual(p.spec, {
       ingress: [{ action: 'Allow' }],
       egress: [{ action: 'Allow' }],
-      labelsToApply: { 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'shop' },
+      labelsToApply: { 'pcns.kubernetes.io/metadata.name': 'shop', 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'shop' },
     });
     assert.deepEqual(validateResource(p).spec, p.spec);
   });
@@ -204,6 +204,9 @@ describe('Kubernetes NetworkPolicy → Calico NetworkPolicy', () => {
 
   it('no policyTypes means Ingress', () => {
     assert.deepEqual(k8sNetworkPolicyToCalico(knp('a', { podSelector: {} })).spec.types, ['Ingress']);
+  });
+  it('no policyTypes with egress rules means Ingress and Egress (the API server\'s defaulting)', () => {
+    assert.deepEqual(k8sNetworkPolicyToCalico(knp('a', { podSelector: {}, egress: [{}] })).spec.types, ['Ingress', 'Egress']);
   });
 
   it('multiple peers give one rule per peer; an empty port entry means every TCP port', () => {

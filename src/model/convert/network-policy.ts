@@ -2,7 +2,8 @@
 // kube-controllers writes it; calico-internals §2.3): tier default, order 1000; the pod selector
 // prefixed with projectcalico.org/orchestrator == 'k8s'; one Allow rule per peer and protocol
 // (protocols sorted, TCP when a port entry gives none), ports coalesced into ranges, endPort as
-// "port:endPort"; ipBlock → nets/notNets; types from policyTypes, else Ingress.
+// "port:endPort"; ipBlock → nets/notNets; types from policyTypes, else (as the API server
+// defaults them) Ingress, plus Egress when egress rules are present.
 
 import { formatCIDR, tryParseCIDR } from '../../ip/index.js';
 import { type K8sLabelSelector, k8sLabelSelectorToCalico } from '../../selector/index.js';
@@ -120,7 +121,10 @@ export function k8sNetworkPolicyToCalico(np: K8sNetworkPolicy): NetworkPolicy {
   if (name === '' || namespace === '') throw new ConversionError('a NetworkPolicy needs a name and a namespace to be converted');
   const ingress = (np.spec.ingress ?? []).flatMap((r) => convertRules(r.from, r.ports, 'ingress'));
   const egress = (np.spec.egress ?? []).flatMap((r) => convertRules(r.to, r.ports, 'egress'));
-  const declared = np.spec.policyTypes ?? [];
+  // Kubernetes' API server fills an empty policyTypes with Ingress, plus Egress when the policy
+  // has egress rules (SetDefaults_NetworkPolicy); Tabby stands in for the API server, so the
+  // defaulting happens here before Calico's own "empty means Ingress".
+  const declared = (np.spec.policyTypes ?? []).length > 0 ? np.spec.policyTypes! : (np.spec.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
   const types: ('Ingress' | 'Egress')[] = [];
   if (declared.includes('Ingress')) types.push('Ingress');
   if (declared.includes('Egress')) types.push('Egress');

@@ -10,6 +10,7 @@
 import * as v from 'valibot';
 import { type DefaultRule, defaultRule } from '../defaults.js';
 import { CALICO_API_VERSION } from '../kinds.js';
+import { checkDNS1123Subdomain } from '../names.js';
 import { type RuleIssue, bool, check, withRules, int, list, obj, oneOf, opt, str, strMap } from '../schema-kit.js';
 import { selectorField } from './ippool.js';
 import { type NameRule, envelope, envelopeWithStatus } from './envelope.js';
@@ -26,7 +27,9 @@ const reconciler = () => opt(obj({ reconcilerPeriod: opt(durationField()) }));
 const ENABLED = ['Enabled', 'Disabled'] as const;
 
 const HostEndpointTemplate = obj({
-  generateName: opt(v.pipe(str(), check('max-length', (s: string) => (s.length <= 253 ? undefined : 'at most 253 characters')))),
+  // A HostEndpoint name is generated from it, so it must itself be a valid (DNS-1123) name.
+  generateName: opt(v.pipe(str(), check('name', (s: string) => checkDNS1123Subdomain(s, 'generateName')))),
+  annotations: opt(strMap()),
   interfaceCIDRs: opt(list(cidrField())),
   interfacePattern: opt(str()),
   labels: opt(strMap()),

@@ -12,6 +12,7 @@ import { CALICO_API_VERSION } from '../kinds.js';
 import { checkDNS1123Subdomain } from '../names.js';
 import { type RuleIssue, check, withRules, int, list, obj, oneOf, opt, str } from '../schema-kit.js';
 import { envelope, envelopeWithStatus } from './envelope.js';
+import { WorkloadEndpointNameError, workloadEndpointName } from '../convert/names.js';
 import { INTERFACE_NAME, asNumberField, cidrField, ipField, ipProblem, netField, parseNet, protocolField, protocolSupportsPorts } from './fields.js';
 
 const nameField = (what: string) =>
@@ -154,10 +155,45 @@ function workloadEndpointRules(s: WorkloadEndpointSpec): RuleIssue[] {
   return issues;
 }
 
+/**
+ * Calico refuses a WorkloadEndpoint whose name is not the one its identifiers give
+ * (`<node>-<orchestrator>-<pod|containerID|workload>-<endpoint>`, "-" doubled inside a segment):
+ * the dataplane finds endpoints by those identifiers, so a mismatched name would be a second,
+ * unreachable copy. A spec without all identifiers is refused for the missing one.
+ */
+function workloadEndpointNameMatchesSpec(r: { metadata: { name?: string | undefined }; spec: WorkloadEndpointSpec }): RuleIssue[] {
+  const name = r.metadata.name;
+  if (name === undefined || name === '') return [];
+  const s = r.spec;
+  let expected: string;
+  try {
+    expected = workloadEndpointName({
+      node: s.node ?? '',
+      orchestrator: s.orchestrator ?? '',
+      endpoint: s.endpoint ?? '',
+      ...(s.pod === undefined ? {} : { pod: s.pod }),
+      ...(s.containerID === undefined ? {} : { containerID: s.containerID }),
+      ...(s.workload === undefined ? {} : { workload: s.workload }),
+    });
+  } catch (e) {
+    if (!(e instanceof WorkloadEndpointNameError)) throw e;
+    return [{ path: ['spec'], rule: 'identifiers-required', message: `${e.message}: a WorkloadEndpoint's spec names its node, orchestrator, workload (pod for k8s, containerID for cni) and endpoint` }];
+  }
+  if (expected === name) return [];
+  return [
+    {
+      path: ['metadata', 'name'],
+      rule: 'name-matches-spec',
+      message: `the name does not match the identifiers in the spec: expected "${expected}" (node-orchestrator-workload-endpoint, with "-" inside a segment written as "--")`,
+    },
+  ];
+}
+
 export const WorkloadEndpointSchema = envelope('WorkloadEndpoint', {
   apiVersion: CALICO_API_VERSION,
   namespaced: true,
   spec: withRules(WorkloadEndpointSpecShape, workloadEndpointRules),
+  rules: workloadEndpointNameMatchesSpec,
 });
 export type WorkloadEndpoint = v.InferOutput<typeof WorkloadEndpointSchema>;
 

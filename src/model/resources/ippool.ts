@@ -29,10 +29,15 @@ export function selectorField(opts: { allowGlobal?: boolean } = {}) {
   );
 }
 
+/**
+ * A pool CIDR as Calico's validator reads it: host bits are allowed and masked off
+ * ("10.244.3.220/24" is the pool 10.244.3.0/24, stored normalised), but the prefix is required.
+ */
 function parsePoolCIDR(text: string): CIDR | string {
   if (text.length > 48) return `CIDR is ${text.length} characters long; at most 48 are allowed`;
+  if (!text.includes('/')) return `${JSON.stringify(text)} is not a CIDR: missing "/prefix" (e.g. "10.244.0.0/16")`;
   try {
-    return parseCIDR(text);
+    return parseCIDR(text, { lenient: true });
   } catch (e) {
     if (e instanceof CIDRParseError) return e.reason === 'missing "/prefix"' ? `${JSON.stringify(text)} is not a CIDR: ${e.reason} (e.g. "10.244.0.0/16")` : e.reason;
     throw e;

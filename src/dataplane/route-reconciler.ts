@@ -1,0 +1,263 @@
+// The agent's route reconciler (Felix's route-table and VXLAN managers): the cluster view in,
+// kernel routes, neighbours, FDB entries, VXLAN devices and the natOutgoing table out.
+//
+//   datastore updates ─▶ ClusterView ─▶ computeDesired (pure) ─▶ planApply vs kernel ─▶ one batch
+//
+// Invariants:
+// - Nothing is applied before the datastore view is in sync: acting on half a snapshot would
+//   remove routes to nodes not yet seen (Felix never fabricates InSync).
+// - The first pass, and every periodic resync, reads the kernel and applies only differences: a
+//   restarted agent whose kernel already holds the desired state sends no command at all, so
+//   established flows never notice the restart. Entries a resync had to restore count as
+//   repaired drift.
+// - Between resyncs a pass diffs against what the last successful apply left; a pass with failed
+//   lines makes the next pass a full one (re-read the kernel).
+// - One pass at a time: updates arriving during a pass are coalesced into one more pass.
+
+import type { Logger } from '../util/log.js';
+import { ClusterView, type LearnedRoute } from './core/cluster-view.js';
+import { type DesiredState, type HostFacts, computeDesired } from './core/desired.js';
+import { EMPTY_KERNEL, type KernelState, hostFactsFrom, kernelAfter, planApply } from './core/kernel-state.js';
+import { natComment, renderNat } from './core/nat.js';
+import type { FailedLine, KernelDriver } from './kernel.js';
+
+export const DEFAULT_ROUTE_REFRESH_MS = 90_000;
+const RETRY_MS = 5000;
+
+export interface ReconcilerStatus {
+  readonly inSync: boolean;
+  readonly routes: number;
+  readonly blackholes: number;
+  readonly neighbours: number;
+  readonly fdb: number;
+  readonly devices: readonly { readonly name: string; readonly mtu: number; readonly vni: number; readonly address: string }[];
+  readonly workloadMtu?: number;
+  readonly resyncs: number;
+  /** Entries a periodic resync found missing or wrong and put back. */
+  readonly repaired: number;
+  readonly lastResync?: string;
+  readonly lastApply?: string;
+  readonly lastError?: string;
+  readonly problems: readonly string[];
+}
+
+export interface ReconcilerHooks {
+  /** After each pass that reached the kernel. */
+  onPass?(s: { full: boolean; changes: number; repaired: number; failed: number; seconds: number }): void;
+  /** When the MTU workloads should get changes (the CNI path reads it). */
+  onWorkloadMtu?(mtu: number): void;
+}
+
+export interface RouteReconcilerOptions {
+  readonly nodename: string;
+  readonly driver: KernelDriver;
+  readonly log: Logger;
+  readonly hooks?: ReconcilerHooks;
+  /** Resync interval unless FelixConfiguration routeRefreshInterval says otherwise. */
+  readonly defaultRefreshMs?: number;
+  readonly now?: () => Date;
+}
+
+export class RouteReconciler {
+  readonly view: ClusterView;
+  private inSync = false;
+  private running = false;
+  private again: 'no' | 'incremental' | 'full' = 'no';
+  private lastFullAt = 0;
+  /** The next pass must re-read the kernel (first pass, or the last one failed). */
+  private needFull = true;
+  private kernel: KernelState = EMPTY_KERNEL;
+  private natMark: string | undefined;
+  private host: HostFacts = {};
+  private desired: DesiredState | undefined;
+  private resyncs = 0;
+  private repaired = 0;
+  private lastResync: Date | undefined;
+  private lastApply: Date | undefined;
+  private lastError: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+  private prefetched: Promise<[{ kernel: KernelState; links: unknown }, string]> | undefined;
+
+  constructor(private readonly opts: RouteReconcilerOptions) {
+    this.view = new ClusterView(opts.nodename);
+  }
+
+  /**
+   * Starts reading the kernel while the datastore sync runs, so the first pass only computes and
+   * applies. Call just before starting the datastore watch.
+   */
+  start(): void {
+    const { driver } = this.opts;
+    this.prefetched = Promise.all([driver.read(), driver.natComment()]);
+    // A failed prefetch is retried by the first pass itself.
+    this.prefetched.catch(() => (this.prefetched = undefined));
+  }
+
+  /** Datastore changes (value undefined = deleted). */
+  onUpdates(updates: readonly { readonly key: string; readonly value: unknown }[]): void {
+    const refresh = this.refreshMs();
+    let relevant = false;
+    for (const u of updates) {
+      relevant = this.view.applyKV(u.key, u.value) || relevant;
+      const problem = this.view.problems.get(u.key);
+      if (problem) this.opts.log.warn('ignoring a resource the route reconciler cannot use', { key: u.key, problem });
+    }
+    if (relevant) this.schedule('incremental');
+    // A new routeRefreshInterval takes effect now, not after the old interval ran out.
+    if (this.refreshMs() !== refresh && this.lastFullAt !== 0) this.armTimer();
+  }
+
+  /**
+   * The datastore view is complete (or, false, being re-listed): passes wait while it is not.
+   * Becoming in sync runs the first (full) pass, or catches up with what arrived meanwhile.
+   */
+  setInSync(inSync: boolean): void {
+    const became = inSync && !this.inSync;
+    this.inSync = inSync;
+    if (became) this.schedule(this.lastFullAt === 0 ? 'full' : 'incremental');
+  }
+
+  /** Routes learned elsewhere (BGP) as one more input. */
+  setLearned(routes: readonly LearnedRoute[]): void {
+    this.view.setLearned(routes);
+    this.schedule('incremental');
+  }
+
+  /** Runs a full resync now (and whenever the refresh interval passes). */
+  resync(): Promise<void> {
+    this.schedule('full');
+    return this.idle;
+  }
+
+  /** Resolves when no pass is running or queued. */
+  settled(): Promise<void> {
+    return this.idle;
+  }
+
+  private refreshMs(): number {
+    return this.view.settings().routeRefreshMs ?? this.opts.defaultRefreshMs ?? DEFAULT_ROUTE_REFRESH_MS;
+  }
+
+  private armTimer(after?: number): void {
+    clearTimeout(this.timer);
+    const ms = after ?? this.refreshMs();
+    if (ms <= 0 || this.stopped) return;
+    this.timer = setTimeout(() => this.schedule('full'), ms);
+    this.timer.unref();
+  }
+
+  private schedule(kind: 'incremental' | 'full'): void {
+    if (this.stopped || !this.inSync) return;
+    if (kind === 'full') this.again = 'full';
+    else if (this.again === 'no') this.again = 'incremental';
+    if (this.running) return;
+    this.running = true;
+    this.idle = new Promise((r) => (this.markIdle = r));
+    // Let a burst of watch events land before computing (they arrive in the same tick or close).
+    setImmediate(() => void this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.again !== 'no' && !this.stopped) {
+        const full = this.again === 'full' || this.needFull;
+        this.again = 'no';
+        this.needFull = false;
+        await this.pass(full).catch((e: Error) => {
+          this.lastError = e.message;
+          this.opts.log.error('route reconciliation failed; the next pass re-reads the kernel', { error: e.message });
+          this.needFull = true;
+        });
+        // After a failure, try again soon rather than a whole refresh interval later.
+        if (this.needFull) this.armTimer(Math.min(RETRY_MS, this.refreshMs() || RETRY_MS));
+        else if (full) this.armTimer();
+      }
+    } finally {
+      this.running = false;
+      this.markIdle();
+    }
+  }
+
+  private async pass(full: boolean): Promise<void> {
+    const started = process.hrtime.bigint();
+    const me = this.view.nodes.get(this.opts.nodename);
+    const { driver } = this.opts;
+    const periodic = full && this.lastFullAt > 0;
+    if (full || this.natMark === undefined) {
+      // The first pass takes the read started with the datastore sync (it needs no cluster data).
+      const pending = this.prefetched ?? Promise.all([driver.read(), driver.natComment()]);
+      this.prefetched = undefined;
+      const [{ kernel, links }, mark] = await pending;
+      this.kernel = kernel;
+      this.host = hostFactsFrom(links, me?.ipv4?.address, me?.ipv6?.address);
+      this.natMark = mark;
+    } else if ((me?.ipv4 && !this.host.underlay4) || (me?.ipv6 && !this.host.underlay6)) {
+      this.host = await driver.hostFacts(me?.ipv4?.address, me?.ipv6?.address);
+    }
+    const desired = computeDesired(this.view, this.host);
+    if (desired.workloadMtu !== this.desired?.workloadMtu) this.opts.hooks?.onWorkloadMtu?.(desired.workloadMtu);
+    this.desired = desired;
+    const plan = planApply(desired, this.kernel);
+    const failed: FailedLine[] = plan.changes > 0 ? await driver.apply(plan) : [];
+    const wantMark = natComment(desired.nat);
+    let natChanged = 0;
+    if (wantMark !== this.natMark) {
+      await driver.applyNat(renderNat(desired.nat));
+      this.natMark = wantMark;
+      natChanged = 1;
+    }
+    const now = (this.opts.now ?? (() => new Date()))();
+    if (full) {
+      this.resyncs++;
+      this.lastResync = now;
+      this.lastFullAt = now.getTime();
+    }
+    const changes = plan.changes + natChanged;
+    const repairedNow = periodic ? changes : 0;
+    this.repaired += repairedNow;
+    if (changes > 0) this.lastApply = now;
+    if (failed.length > 0) {
+      this.lastError = `${failed.length} kernel change(s) failed, first: ${failed[0]!.line}: ${failed[0]!.error}`;
+      this.opts.log.warn('some route changes failed; the next pass re-reads the kernel', { failed: failed.slice(0, 5) });
+      this.needFull = true;
+    } else {
+      this.kernel = kernelAfter(desired);
+      if (changes > 0) this.lastError = undefined;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (changes > 0 || full) this.opts.hooks?.onPass?.({ full, changes, repaired: repairedNow, failed: failed.length, seconds });
+    if (changes > 0) this.opts.log.info('routes reconciled', { full, changes, repaired: repairedNow, routes: desired.routes.length, ms: Math.round(seconds * 1000) });
+  }
+
+  status(): ReconcilerStatus {
+    const d = this.desired;
+    return {
+      inSync: this.inSync,
+      routes: d?.routes.length ?? 0,
+      blackholes: d?.routes.filter((r) => r.kind === 'blackhole').length ?? 0,
+      neighbours: d?.neighbours.length ?? 0,
+      fdb: d?.fdb.length ?? 0,
+      devices: (d?.devices ?? []).map((x) => ({ name: x.name, mtu: x.mtu, vni: x.vni, address: x.address })),
+      ...(d ? { workloadMtu: d.workloadMtu } : {}),
+      resyncs: this.resyncs,
+      repaired: this.repaired,
+      ...(this.lastResync ? { lastResync: this.lastResync.toISOString() } : {}),
+      ...(this.lastApply ? { lastApply: this.lastApply.toISOString() } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      problems: [...this.view.problems].map(([k, why]) => `${k}: ${why}`),
+    };
+  }
+
+  /** The routes this node programs now (for `tabbyctl node status` and tests). */
+  desiredState(): DesiredState | undefined {
+    return this.desired;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,300 @@
+// The flow evaluator: for one flow, which stage, tier, policy and rule decides, every policy
+// consulted on the way and why it did not decide, and what each staged policy would change.
+// `policy matrix` and `policy explain` both call evaluateFlow; the plans and IP sets it reads are
+// the calculation graph's, the same the dataplane programs.
+//
+// Semantics (Felix's per-endpoint chains, calico-internals §2.2 and §6.3):
+// - A flow passes the source endpoint's egress stage and the destination's ingress stage.
+//   Addresses that are no endpoint have no stage (Tabby does not police them).
+// - In a stage, tiers run in order; a tier takes part only if one of its enforced policies
+//   selects the endpoint. Rules run in order: Allow and Deny decide, Pass leaves the tier, Log
+//   notes and goes on. A tier nobody decided in drops the packet (end of tier) unless its
+//   defaultAction is Pass.
+// - After the tiers (none took part, or all passed), the endpoint's profiles run in order; a
+//   missing profile denies (fail closed); if none decides the packet is dropped.
+// - Host endpoints (Calico's "summary of host endpoint policies"): failsafe ports are allowed
+//   first; then untracked, then preDNAT policy. Neither has a default drop: what they neither
+//   allow nor deny goes on. An Allow there accepts the packet for that host endpoint, skipping
+//   its later stages (untracked skips preDNAT and normal; preDNAT skips normal). Traffic
+//   forwarded through a host endpoint sees only its applyOnForward policies, no profiles, and is
+//   allowed when none applies; the destination workload's own policy still runs.
+// - Staged policies never decide. For each one selecting an endpoint on the path, the flow is
+//   evaluated again as if it were enforced (stagedAction Set: replacing the enforced policy it
+//   shadows; Delete: with that policy gone) and the what-if verdict is reported.
+
+import { type IPAddr, cidrContainsIP, formatIP, parseCIDR, parseIP } from '../ip/index.js';
+import { comparePolicies } from './compile-policies.js';
+import type { PolicyGraph } from './graph.js';
+import type { CompiledRule, Direction, EndpointIR } from './ir.js';
+import { type FlowPackets, protocolName, ruleMatches, rulesOf } from './match.js';
+import type { EndpointPlan, Stage, TierPlan } from './plan.js';
+
+export interface FlowPeer {
+  readonly ip: string;
+  /** Filled in by the evaluator: "ns/pod", "host endpoint <name>", ... */
+  readonly name?: string;
+  /** The endpoint the address belongs to (found from the address when not given). */
+  readonly endpoint?: string;
+  readonly port?: number;
+}
+
+export interface Flow {
+  readonly src: FlowPeer;
+  readonly dst: FlowPeer;
+  readonly protocol: number;
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+  /** Host endpoint the flow arrives through and is forwarded on (applyOnForward, preDNAT). */
+  readonly viaHostEndpoint?: string;
+}
+
+export type Decision =
+  | { readonly by: 'rule'; readonly tier: string; readonly policy: string; readonly rule: number; readonly action: 'Allow' | 'Deny' | 'Pass'; readonly ruleText: unknown }
+  | { readonly by: 'end-of-tier'; readonly tier: string }
+  | { readonly by: 'profile'; readonly profile: string; readonly rule: number; readonly action: 'Allow' | 'Deny'; readonly ruleText: unknown }
+  | { readonly by: 'missing-profile'; readonly profile: string }
+  | { readonly by: 'no-profile-allowed' }
+  | { readonly by: 'failsafe'; readonly protocol: string; readonly port: number }
+  | { readonly by: 'no-policy' };
+
+export interface PolicyTrace {
+  readonly policy: string;
+  readonly outcome: 'allow' | 'deny' | 'pass' | 'no-match';
+  readonly rule?: number;
+  readonly logged: readonly number[];
+  /** Why each rule did not match, in rule order (only for rules before the deciding one). */
+  readonly misses: readonly { readonly rule: number; readonly reason: string }[];
+}
+
+export interface TierTrace {
+  readonly tier: string;
+  readonly defaultAction: 'Deny' | 'Pass';
+  readonly policies: readonly PolicyTrace[];
+  readonly outcome: 'allow' | 'deny' | 'pass' | 'end-of-tier-deny' | 'end-of-tier-pass';
+}
+
+export interface StageVerdict {
+  readonly stage: Stage;
+  readonly endpoint: string;
+  /** What a person calls the endpoint: "ns/pod", "host endpoint <name>". */
+  readonly endpointName: string;
+  /** allow / deny decide; continue means the stage let the packet on to the next one. */
+  readonly result: 'allow' | 'deny' | 'continue';
+  readonly decision: Decision;
+  readonly tiers: readonly TierTrace[];
+}
+
+export interface StagedVerdict {
+  readonly policy: string;
+  readonly stagedAction: string;
+  readonly allowed: boolean;
+  /** True when enforcing the staged policy would change the verdict. */
+  readonly changes: boolean;
+  readonly decision?: Decision;
+}
+
+export interface FlowVerdict {
+  readonly allowed: boolean;
+  readonly flow: { readonly src: FlowPeer; readonly dst: FlowPeer; readonly protocol: string; readonly icmpType?: number; readonly icmpCode?: number };
+  readonly stages: readonly StageVerdict[];
+  /** The stage that decided (the first deny, or the last allow). */
+  readonly decidedBy?: StageVerdict;
+  readonly staged: readonly StagedVerdict[];
+}
+
+/** Overrides for what-if evaluation of a staged policy. */
+interface WhatIf {
+  readonly add?: string;
+  readonly remove?: string;
+}
+
+function resolvePeer(graph: PolicyGraph, p: FlowPeer): { ip: string; endpoint?: EndpointIR; port?: number } {
+  const ip = formatIP(parseIP(p.ip));
+  let ep = p.endpoint === undefined ? undefined : graph.endpoint(p.endpoint);
+  if (ep === undefined && p.endpoint === undefined) {
+    const ids = graph.endpointsWithNet(`${ip}/${ip.includes(':') ? 128 : 32}`);
+    ep = ids.length === 0 ? undefined : graph.endpoint(ids[0]!);
+  }
+  return { ip, ...(ep === undefined ? {} : { endpoint: ep }), ...(p.port === undefined ? {} : { port: p.port }) };
+}
+
+export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
+  const src = resolvePeer(graph, flow.src);
+  const dst = resolvePeer(graph, flow.dst);
+  const packets: FlowPackets = {
+    src: { ip: src.ip, ...(src.port === undefined ? {} : { port: src.port }) },
+    dst: { ip: dst.ip, ...(dst.port === undefined ? {} : { port: dst.port }) },
+    protocol: flow.protocol,
+    ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
+    ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
+  };
+  const via = flow.viaHostEndpoint === undefined ? undefined : graph.endpoint(flow.viaHostEndpoint);
+  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, src.endpoint, dst.endpoint, via, whatIf);
+  const stages = run({});
+  const allowed = verdictOf(stages);
+  const staged: StagedVerdict[] = [];
+  const seen = new Set<string>();
+  for (const ep of [src.endpoint, dst.endpoint, via]) {
+    if (ep === undefined) continue;
+    const plan = graph.planFor(ep.id);
+    for (const tiers of Object.values(plan?.stages ?? {})) {
+      for (const t of tiers) {
+        for (const id of t.staged) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const p = graph.policy(id)!;
+          const whatIf: WhatIf = p.stagedAction === 'Delete' ? { remove: p.shadows! } : p.stagedAction === 'Set' ? { add: id, remove: p.shadows! } : {};
+          const again = run(whatIf);
+          const a = verdictOf(again);
+          const d = decidingStage(again)?.decision;
+          staged.push({ policy: id, stagedAction: p.stagedAction ?? 'Set', allowed: a, changes: a !== allowed, ...(d === undefined ? {} : { decision: d }) });
+        }
+      }
+    }
+  }
+  const decided = decidingStage(stages);
+  return {
+    allowed,
+    flow: {
+      src: { ip: src.ip, ...(src.endpoint ? { endpoint: src.endpoint.id, name: displayName(src.endpoint) } : {}), ...(src.port === undefined ? {} : { port: src.port }) },
+      dst: { ip: dst.ip, ...(dst.endpoint ? { endpoint: dst.endpoint.id, name: displayName(dst.endpoint) } : {}), ...(dst.port === undefined ? {} : { port: dst.port }) },
+      protocol: protocolName(flow.protocol),
+      ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
+      ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
+    },
+    stages,
+    ...(decided === undefined ? {} : { decidedBy: decided }),
+    staged,
+  };
+}
+
+function verdictOf(stages: readonly StageVerdict[]): boolean {
+  return !stages.some((s) => s.result === 'deny');
+}
+
+function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefined {
+  return stages.find((s) => s.result === 'deny') ?? [...stages].reverse().find((s) => s.result === 'allow');
+}
+
+/** Every stage on the flow's path, stopping at the first deny. */
+function evaluatePath(graph: PolicyGraph, flow: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
+  const out: StageVerdict[] = [];
+  const steps: [EndpointIR | undefined, Stage, Direction][] = [];
+  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress'], [via, 'preDNAT', 'ingress'], [via, 'forwardIngress', 'ingress']);
+  // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
+  const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
+  if (srcFailsafe !== undefined) out.push(srcFailsafe);
+  else {
+    if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
+    steps.push([src, 'egress', 'egress']);
+  }
+  const dstFailsafe = dst?.kind === 'host' ? failsafeHit(graph, flow, dst, 'ingress') : undefined;
+  if (dstFailsafe === undefined) {
+    if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
+    steps.push([dst, 'ingress', 'ingress']);
+  }
+  // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages do not run.
+  const accepted = new Set<EndpointIR>();
+  for (const [ep, stage, direction] of steps) {
+    if (ep === undefined || ep.kind === 'networkset' || accepted.has(ep)) continue;
+    const v = evaluateStage(graph, flow, ep, stage, direction, whatIf);
+    if (v === undefined) continue;
+    out.push(v);
+    if (v.result === 'deny') return out;
+    if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(ep);
+  }
+  if (dstFailsafe !== undefined) out.push(dstFailsafe);
+  return out;
+}
+
+function failsafeHit(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, direction: Direction): StageVerdict | undefined {
+  const list = direction === 'ingress' ? graph.failsafePorts().inbound : graph.failsafePorts().outbound;
+  const peer = parseIP(direction === 'ingress' ? flow.src.ip : flow.dst.ip);
+  const hit = list.find((f) => f.protocol === flow.protocol && f.port === flow.dst.port && (f.net === undefined || netContains(f.net, peer)));
+  if (hit === undefined) return undefined;
+  return { stage: direction, endpoint: ep.id, endpointName: displayName(ep), result: 'allow', decision: { by: 'failsafe', protocol: protocolName(hit.protocol), port: hit.port }, tiers: [] };
+}
+
+export function displayName(ep: EndpointIR): string {
+  if (ep.kind === 'workload') return `${ep.namespace}/${ep.pod ?? ep.name}`;
+  if (ep.kind === 'host') return `host endpoint ${ep.name}`;
+  return ep.namespace === undefined ? `global network set ${ep.name}` : `network set ${ep.namespace}/${ep.name}`;
+}
+
+function netContains(net: string, ip: IPAddr): boolean {
+  const c = parseCIDR(net, { lenient: true });
+  return c.family === ip.family && cidrContainsIP(c, ip);
+}
+
+function applyWhatIf(t: TierPlan, graph: PolicyGraph, whatIf: WhatIf): string[] {
+  let list = t.policies.filter((id) => id !== whatIf.remove);
+  if (whatIf.add !== undefined && t.staged.includes(whatIf.add)) {
+    list = [...list, whatIf.add].sort((a, b) => comparePolicies(graph.policy(a)!, graph.policy(b)!));
+  }
+  return list;
+}
+
+function evaluateStage(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, stage: Stage, direction: Direction, whatIf: WhatIf): StageVerdict | undefined {
+  const plan: EndpointPlan | undefined = graph.planFor(ep.id);
+  if (plan === undefined) return undefined;
+  const tiers: TierTrace[] = [];
+  const noDefaultDrop = stage === 'preDNAT' || stage.startsWith('untracked');
+  for (const t of plan.stages[stage] ?? []) {
+    const enforced = applyWhatIf(t, graph, whatIf);
+    if (enforced.length === 0) continue;
+    const traces: PolicyTrace[] = [];
+    let outcome: TierTrace['outcome'] | undefined;
+    let decision: Decision | undefined;
+    for (const id of enforced) {
+      const p = graph.policy(id)!;
+      const trace = evaluateRules(graph, rulesOf(p, direction), flow);
+      traces.push({ policy: id, ...trace });
+      if (trace.outcome === 'no-match') continue;
+      const rule = rulesOf(p, direction)[trace.rule!]!;
+      decision = { by: 'rule', tier: t.tier, policy: id, rule: trace.rule!, action: rule.action as 'Allow' | 'Deny' | 'Pass', ruleText: rule.original };
+      outcome = trace.outcome;
+      break;
+    }
+    if (outcome === 'allow' || outcome === 'deny') {
+      tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome });
+      return { stage, endpoint: ep.id, endpointName: displayName(ep), result: outcome, decision: decision!, tiers };
+    }
+    // Untracked and preDNAT policy have no default drop: the packet goes on.
+    if (outcome === 'pass' || t.defaultAction === 'Pass' || noDefaultDrop) {
+      tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome: outcome === 'pass' ? 'pass' : 'end-of-tier-pass' });
+      continue;
+    }
+    tiers.push({ tier: t.tier, defaultAction: t.defaultAction, policies: traces, outcome: 'end-of-tier-deny' });
+    return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'deny', decision: { by: 'end-of-tier', tier: t.tier }, tiers };
+  }
+  if (stage === 'preDNAT' || stage.startsWith('untracked')) return tiers.length === 0 ? undefined : { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'continue', decision: { by: 'no-policy' }, tiers };
+  if (stage.startsWith('forward')) return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'allow', decision: { by: 'no-policy' }, tiers };
+  for (const name of plan.profiles) {
+    const prof = graph.profile(name);
+    if (prof === undefined) return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'deny', decision: { by: 'missing-profile', profile: name }, tiers };
+    const trace = evaluateRules(graph, rulesOf(prof, direction), flow);
+    if (trace.outcome === 'allow' || trace.outcome === 'deny') {
+      const rule = rulesOf(prof, direction)[trace.rule!]!;
+      return { stage, endpoint: ep.id, endpointName: displayName(ep), result: trace.outcome, decision: { by: 'profile', profile: name, rule: trace.rule!, action: rule.action as 'Allow' | 'Deny', ruleText: rule.original }, tiers };
+    }
+  }
+  return { stage, endpoint: ep.id, endpointName: displayName(ep), result: 'deny', decision: { by: 'no-profile-allowed' }, tiers };
+}
+
+function evaluateRules(graph: PolicyGraph, rules: readonly CompiledRule[], flow: FlowPackets): Omit<PolicyTrace, 'policy'> {
+  const logged: number[] = [];
+  const misses: { rule: number; reason: string }[] = [];
+  for (const r of rules) {
+    const m = ruleMatches(graph, r, flow);
+    if (!m.matched) {
+      misses.push({ rule: r.index, reason: m.reason });
+      continue;
+    }
+    if (r.action === 'Log') {
+      logged.push(r.index);
+      continue;
+    }
+    return { outcome: r.action === 'Allow' ? 'allow' : r.action === 'Deny' ? 'deny' : 'pass', rule: r.index, logged, misses };
+  }
+  return { outcome: 'no-match', logged, misses };
+}
