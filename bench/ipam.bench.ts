@@ -21,7 +21,7 @@ import { EtcdDatastore } from '../src/datastore/etcd.js';
 import { parseCIDR } from '../src/ip/index.js';
 import { BlockAllocator } from '../src/ipam/allocator.js';
 import { assignFromBlock, encodeBlock, newBlock } from '../src/ipam/core/block.js';
-import { IPAM_CONFIG_KEY } from '../src/ipam/core/keys.js';
+import { IPAM_CONFIG_KEY } from '../src/model/index.js';
 import { encodeIpamConfig } from '../src/ipam/core/records.js';
 import { checkIpam } from '../src/ipam/core/check.js';
 import { IpamStore } from '../src/ipam/store.js';

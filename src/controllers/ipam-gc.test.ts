@@ -3,10 +3,8 @@ import { describe, it } from 'node:test';
 import type { Datastore, ListResult } from '../datastore/index.js';
 import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, formatCIDR, parseCIDR, parseIP } from '../ip/index.js';
-import { BlockAllocator } from '../ipam/index.js';
-import { checkIpam } from '../ipam/index.js';
+import { BlockAllocator, checkIpam, IpamStore } from '../ipam/index.js';
 import { affinityKey, blockKey, handleKey } from '../model/index.js';
-import { IpamStore } from '../ipam/index.js';
 import { putNode, putPool, putWorkloadEndpoint, wepKey } from '../ipam/testing/fixtures.js';
 import { IpamGarbageCollector } from './ipam-gc.js';
 

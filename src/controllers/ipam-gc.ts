@@ -14,13 +14,23 @@
 import type { Datastore, TxnOp } from '../datastore/index.js';
 import { isDatastoreError } from '../datastore/index.js';
 import { formatCIDR } from '../ip/index.js';
-import { BlockAllocator } from '../ipam/index.js';
-import { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from '../ipam/index.js';
-import { DEFAULT_LEAK_GRACE_PERIOD_MS, type GcPlan, planGc } from '../ipam/index.js';
+import {
+  BlockAllocator,
+  DEFAULT_LEAK_GRACE_PERIOD_MS,
+  type GcPlan,
+  IpamStore,
+  affineNode,
+  classify,
+  collectCooled,
+  encodeAffinity,
+  encodeBlock,
+  encodeHandle,
+  endpointsByIp,
+  isEmpty,
+  planGc,
+  withAffinity,
+} from '../ipam/index.js';
 import { affinityKey, handleKey } from '../model/index.js';
-import { encodeAffinity, encodeHandle } from '../ipam/index.js';
-import { classify, endpointsByIp } from '../ipam/index.js';
-import { IpamStore } from '../ipam/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 
 export interface IpamGcOptions {

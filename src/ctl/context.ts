@@ -33,7 +33,7 @@ import type { ResourceObject } from '../model/index.js';
 import { type DatastoreFlags, addDatastoreOptions, openDatastoreFromFlags } from './datastore-options.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { type RenderOptions, renderResources } from './output.js';
-import { formatError } from './report.js';
+import { formatError } from './error-text.js';
 
 export interface CtlIO {
   readonly stdout: { write(text: string): unknown };

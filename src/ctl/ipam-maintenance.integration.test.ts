@@ -7,10 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { BlockAllocator } from '../ipam/index.js';
-import { IpamError } from '../ipam/index.js';
-import { IPAM_CONFIG_KEY } from '../model/index.js';
-import { IPPOOL_PREFIX } from '../ipam/index.js';
+import { BlockAllocator, IpamError } from '../ipam/index.js';
+import { IPAM_CONFIG_KEY, STORED } from '../model/index.js';
 import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { TABBYCTL, assertOk, etcdForFile, runBinary } from './testing.js';
 
@@ -85,7 +83,7 @@ describe('tabbyctl ipam maintenance commands on a real etcd', { timeout: 120_000
     const split = await ctl('ipam', 'split', '2', '--cidr', '10.246.0.0/24');
     ok(split);
     assert.match(split.stdout, /^IP Pool pool-big was successfully split into 2 smaller pools\.\nCreated split-pool-big-0 with CIDR 10\.246\.0\.0\/25\.\nCreated split-pool-big-1 with CIDR 10\.246\.0\.128\/25\.\n/);
-    assert.equal(await fx.ds.get(`${IPPOOL_PREFIX}pool-big`), undefined);
+    assert.equal(await fx.ds.get(`${STORED.IPPool.keyPrefix}pool-big`), undefined);
     const pools = await ctl('get', 'ippools', '-o', 'wide');
     ok(pools);
     assert.match(pools.stdout, /split-pool-big-1\s+10\.246\.0\.128\/25\s+true/);

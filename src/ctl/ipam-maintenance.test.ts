@@ -8,9 +8,7 @@ import { after, describe, it } from 'node:test';
 import { ensureInitialized } from '../client/index.js';
 import { MemoryDatastore } from '../datastore/index.js';
 import { BlockAllocator } from '../ipam/index.js';
-import { CLUSTER_INFO_KEY } from '../ipam/index.js';
-import { IPAM_CONFIG_KEY, handleKey } from '../model/index.js';
-import { IPPOOL_PREFIX } from '../ipam/index.js';
+import { CLUSTER_INFORMATION_KEY as CLUSTER_INFO_KEY, handleKey, IPAM_CONFIG_KEY, STORED } from '../model/index.js';
 import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
 import { runCtlInProcess } from './testing.js';
 
@@ -213,12 +211,12 @@ describe('tabbyctl ipam split', () => {
       assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re);
     }
-    await ds.put(`${IPPOOL_PREFIX}split-pool-a-1`, { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'split-pool-a-1' }, spec: { cidr: '10.60.0.0/24' } });
+    await ds.put(`${STORED.IPPool.keyPrefix}split-pool-a-1`, { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'split-pool-a-1' }, spec: { cidr: '10.60.0.0/24' } });
     const clash = await run(ds, 'ipam', 'split', '2', '--cidr', '10.50.0.0/24');
     assert.equal(clash.code, 3);
     assert.match(clash.stderr, /IPPool split-pool-a-1 already exists; nothing was changed/);
-    assert.ok(await ds.get(`${IPPOOL_PREFIX}pool-a`), 'the parent is untouched');
-    await ds.delete(`${IPPOOL_PREFIX}split-pool-a-1`);
+    assert.ok(await ds.get(`${STORED.IPPool.keyPrefix}pool-a`), 'the parent is untouched');
+    await ds.delete(`${STORED.IPPool.keyPrefix}split-pool-a-1`);
 
     const r = await run(ds, 'ipam', 'split', '4', '--cidr', '10.50.0.0/24');
     ok(r);
@@ -227,8 +225,8 @@ describe('tabbyctl ipam split', () => {
       'IP Pool pool-a was successfully split into 4 smaller pools.\nCreated split-pool-a-0 with CIDR 10.50.0.0/26.\nCreated split-pool-a-1 with CIDR 10.50.0.64/26.\nCreated split-pool-a-2 with CIDR 10.50.0.128/26.\nCreated split-pool-a-3 with CIDR 10.50.0.192/26.\n' +
         `When done, unlock the datastore: tabbyctl patch clusterinformation default -p '{"spec":{"datastoreReady":true}}'\n`,
     );
-    assert.equal(await ds.get(`${IPPOOL_PREFIX}pool-a`), undefined);
-    const child = (await ds.get(`${IPPOOL_PREFIX}split-pool-a-2`))!.value as { spec: Record<string, unknown>; metadata: Record<string, unknown> };
+    assert.equal(await ds.get(`${STORED.IPPool.keyPrefix}pool-a`), undefined);
+    const child = (await ds.get(`${STORED.IPPool.keyPrefix}split-pool-a-2`))!.value as { spec: Record<string, unknown>; metadata: Record<string, unknown> };
     assert.deepEqual({ cidr: child.spec['cidr'], disabled: child.spec['disabled'], natOutgoing: child.spec['natOutgoing'], blockSize: child.spec['blockSize'] }, { cidr: '10.50.0.128/26', disabled: false, natOutgoing: true, blockSize: 26 });
     assert.equal(typeof child.metadata['uid'], 'string');
     const pools = await run(ds, 'get', 'ippools');

@@ -1,6 +1,6 @@
 // tabbyctl ipam show|check|release|configure|split|gc — calicoctl's IPAM commands
-// (calico-internals.md §4.6). Wiring only: the work is in ipam/operations.ts, ipam-report.ts,
-// ipam-split.ts and the GC controller.
+// (calico-internals.md §4.6). Wiring only: parse the arguments, call the IPAM library (its
+// operations, report release and pool split) or the GC controller, print the result.
 //
 // `ipam check -o` takes calicoctl's report FILE as well as our formats: `-o text` / `-o json`
 // print to stdout, any other value is a path the JSON report is written to (whole, or not at all).
@@ -10,16 +10,26 @@
 // (scripts: `tabbyctl ipam check --exit-code || page-someone`).
 
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { IpamGarbageCollector, renderGcResult } from '../controllers/index.js';
+import {
+  DEFAULT_LEAK_GRACE_PERIOD_MS,
+  LOCK_HINT,
+  MAX_IP_COOLDOWN_SECONDS,
+  type ParsedReport,
+  ReportError,
+  UNLOCK_HINT,
+  ipamCheck,
+  ipamConfigure,
+  ipamRelease,
+  ipamShow,
+  ipamSplit,
+  parseReport,
+  releaseFromReports,
+} from '../ipam/index.js';
 import { parseDuration } from '../util/index.js';
-import { DEFAULT_LEAK_GRACE_PERIOD_MS } from '../ipam/index.js';
-import { MAX_IP_COOLDOWN_SECONDS } from '../ipam/index.js';
-import { ipamCheck, ipamConfigure, ipamRelease, ipamShow } from '../ipam/index.js';
 import type { CtlContext } from './context.js';
-import { readReports, releaseFromReports } from './ipam-report.js';
-import { registerIpamSplitCommand } from './ipam-split.js';
 import type { DatastoreFlags } from './datastore-options.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { UsageError } from './output.js';
@@ -53,6 +63,19 @@ function bool(flag: string, text: string): boolean {
   if (/^(true|t|1|yes)$/i.test(text)) return true;
   if (/^(false|f|0|no)$/i.test(text)) return false;
   throw new UsageError(`${flag}=${text}: expected true or false`);
+}
+
+/** Read the report files; errors name the file. */
+function readReports(files: readonly string[]): ParsedReport[] {
+  return files.map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ReportError(`cannot read report ${file}: ${(e as Error).message}`);
+    }
+    return parseReport(text, file);
+  });
 }
 
 export function registerIpamCommands(program: Command, ctx: CtlContext): void {
@@ -162,7 +185,27 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
       }),
     );
 
-  registerIpamSplitCommand(ipam, ctx);
+  ctx
+    .addDatastoreOptions(ipam.command('split'))
+    .description('split an IP pool into N equal pools (N a power of two); the datastore must be locked')
+    .argument('<number>', 'how many pools to split into: 2, 4, 8, ...')
+    .option('--cidr <cidr>', 'CIDR of the IP pool to split')
+    .option('--name <pool>', 'name of the IP pool to split')
+    .option('-o, --output <format>', 'text (default) or json')
+    .addHelpText(
+      'after',
+      `\nThe new pools are named split-<pool>-0, split-<pool>-1, ... in address order, are enabled, and keep\nthe pool's other settings. Lock the datastore first and unlock it after:\n  ${LOCK_HINT}\n  ${UNLOCK_HINT}\n\nExamples:\n  tabbyctl ipam split 2 --cidr 172.16.0.0/16\n  tabbyctl ipam split 4 --name default-ipv4-ippool\n\n${EXIT_CODES_HELP}\n`,
+    )
+    .action(
+      ctx.action(async (number: string, opts: DatastoreFlags & { cidr?: string; name?: string; output?: string }) => {
+        if (opts.output !== undefined && !['text', 'json'].includes(opts.output)) throw new UsageError(`-o ${opts.output}: ipam split prints text (the default) or json`);
+        if (!/^\d+$/.test(number)) throw new UsageError(`${number}: the number of pools must be a whole number (2, 4, 8, ...)`);
+        const r = await ctx.withDatastore(opts, (ds) =>
+          ipamSplit(ds, Number(number), { ...(opts.cidr === undefined ? {} : { cidr: opts.cidr }), ...(opts.name === undefined ? {} : { name: opts.name }) }),
+        );
+        ctx.out(opts.output === 'json' ? JSON.stringify(r.data, null, 2) + '\n' : r.text);
+      }),
+    );
 
   ctx
     .addDatastoreOptions(ipam.command('gc'))

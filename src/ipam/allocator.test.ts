@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type TxnOp, conflict } from '../datastore/datastore.js';
+import { type TxnOp, conflict } from '../datastore/index.js';
 import { MemoryDatastore } from '../datastore/index.js';
 import { type CIDR, cidrContains, enclosingCIDR, formatCIDR, formatIP, parseCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
 import { decodeBlock, encodeBlock, newBlock } from './core/block.js';
-import { IPAM_CONFIG_KEY, affinityKey, blockKey, handleKey } from './core/keys.js';
+import { affinityKey, blockKey, handleKey, IPAM_CONFIG_KEY } from '../model/index.js';
 import { decodeAffinity, decodeHandle, encodeIpamConfig } from './core/records.js';
 import { putNode, putPool, putReservation } from './testing/fixtures.js';
 import { BlockClaimer } from './claim.js';

@@ -35,7 +35,7 @@
 // of it" (crash after the allocate txn): the allocation carries its pod/namespace/node
 // attributes and no WorkloadEndpoint appears, so GC frees it after the leak grace period.
 
-import type { Datastore, TxnOp, TxnResult } from '../datastore/datastore.js';
+import type { Datastore, TxnOp, TxnResult } from '../datastore/index.js';
 import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR } from '../ip/index.js';
 import { handleKey, isValidHandleId, isValidNodeName } from '../model/index.js';
 import { parseSelector } from '../selector/index.js';
@@ -61,7 +61,7 @@ import { type IpamPool, type SelectorParser, choosePools, overlapLosers, poolCon
 import { type IpamConfig, type IpamHandle, adjustHandle, cooldownSeconds, effectiveMaxBlocks, encodeHandle } from './core/records.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
 import { GroupCommit } from './group-commit.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../util/index.js';
 import { Releaser, assigned, parseAddress } from './release.js';
 import { DEFAULT_RETRY, type RetryPolicy, RetryableConflict, withRetries } from './retry.js';
 import { IpamStore, type StoredAffinity, type Versioned } from './store.js';

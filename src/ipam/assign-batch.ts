@@ -17,8 +17,8 @@
 // - One request per handle per batch: a second request for a handle already in the batch is
 //   deferred to the next one, so each handle is written once per transaction.
 
-import type { Datastore, TxnOp } from '../datastore/datastore.js';
-import { MAX_TXN_OPS, isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore, TxnOp } from '../datastore/index.js';
+import { MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
 import { type CIDR, type IPAddr, type IPFamily, formatCIDR } from '../ip/index.js';
 import { handleKey } from '../model/index.js';
 import type { Logger } from '../util/log.js';

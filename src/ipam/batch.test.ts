@@ -3,14 +3,14 @@
 // one-at-a-time allocation still holds inside a batch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TxnOp, TxnResult } from '../datastore/datastore.js';
+import type { TxnOp, TxnResult } from '../datastore/index.js';
 import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { type AssignedAddress, IpamError } from './api.js';
 import { checkIpam } from './core/check.js';
 import { decodeBlock, ordinalOf } from './core/block.js';
-import { blockKey } from './core/keys.js';
+import { blockKey } from '../model/index.js';
 import { IpamStore } from './store.js';
 import { putNode, putPool } from './testing/fixtures.js';
 

@@ -18,7 +18,7 @@
 // - The `cached*` accessors answer without a trip through the event loop (undefined when a read
 //   is due): that is every request's path once the caches are warm.
 
-import type { KeyListResult, TxnOp, TxnResult } from '../datastore/datastore.js';
+import type { KeyListResult, TxnOp, TxnResult } from '../datastore/index.js';
 import type { CIDR, IPAddr, IPFamily } from '../ip/index.js';
 import { blockKey, blockPrefix, parseBlockKey } from '../model/index.js';
 import type { Logger } from '../util/log.js';

@@ -4,7 +4,7 @@ import { MemoryDatastore } from '../datastore/index.js';
 import { parseCIDR } from '../ip/index.js';
 import { BlockClaimer } from './claim.js';
 import { affineNode, decodeBlock, encodeBlock, newBlock } from './core/block.js';
-import { affinityKey, blockKey } from './core/keys.js';
+import { affinityKey, blockKey } from '../model/index.js';
 import { decodeAffinity } from './core/records.js';
 import { IpamStore } from './store.js';
 import { nullLogger } from '../util/log.js';

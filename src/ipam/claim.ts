@@ -12,14 +12,14 @@
 // a cluster's blocks hold ~11 KB each, and a claim is on the allocation path. Only when a pool
 // has no free subnet left are the blocks read, to look for an empty one to take over.
 
-import type { Datastore } from '../datastore/datastore.js';
-import { isDatastoreError } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { type CIDR, type IPFamily, cidrContains, cidrsOverlap, formatCIDR } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
 import { affineNode, encodeBlock, isEmpty, newBlock, withAffinity } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { blockCandidates, blockOrderSeed } from './core/block-order.js';
-import { affinityKey, blockKey } from './core/keys.js';
+import { affinityKey, blockKey } from '../model/index.js';
 import type { IpamPool } from './core/pools.js';
 import { decodeAffinity, encodeAffinity } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';

@@ -10,7 +10,7 @@ import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
 import { coolingOrdinals } from './core/block.js';
 import { checkIpam } from './core/check.js';
-import { IPAM_CONFIG_KEY, blockKey, handleKey } from './core/keys.js';
+import { blockKey, handleKey, IPAM_CONFIG_KEY } from '../model/index.js';
 import { encodeIpamConfig } from './core/records.js';
 import { addressInfo, renderAddressInfo, renderUtilisation, utilisation } from './core/show.js';
 import { IpamStore } from './store.js';

@@ -11,7 +11,7 @@
 // queue for the next batch, and a batch defers a request only when it settles another, so the
 // queue always drains. A batch that throws fails every request in it.
 
-import type { KeyedMutex } from './keyed-mutex.js';
+import type { KeyedMutex } from '../util/index.js';
 
 export type Outcome<R> =
   | { readonly kind: 'done'; readonly value: R }

@@ -1,18 +1,27 @@
-// The IPAM module's public surface: the `Ipam` API and its errors, the block allocator, the pool
-// overlap check and the store. Pod annotations are parsed by the model (model/annotations.ts).
+// IPAM: Calico's block allocator over the Datastore contract, and the maintenance behind
+// `tabbyctl ipam`. Owns every read and write of IPAM records (blocks, affinities, handles, the
+// IPAM configuration) except their key spelling, which is the model's. `core/` holds the pure
+// decisions (no I/O, clocks, randomness or module-level state); everything else drives them.
+// CNI, the agent, the controllers and tabbyctl import from here only.
+
+// The service: assignment, release, tunnel addresses.
 export * from './api.js';
 export { BlockAllocator, type AllocatorOptions } from './allocator.js';
-export { checkPoolOverlap, poolFromResource, type IpamPool } from './core/pools.js';
 export { IpamStore } from './store.js';
-export { type AllocationAttrs, type AssignedAddress, IpamError } from './api.js';
-export { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from './core/block.js';
-export { checkIpam } from './core/check.js';
-export { CLUSTER_INFO_KEY, LOCK_HINT, UNLOCK_HINT, clusterMetaOf } from './core/cluster-info.js';
+export { checkPoolOverlap, poolFromResource, type IpamPool } from './core/pools.js';
+export { MAX_IP_COOLDOWN_SECONDS, encodeIpamConfig } from './core/records.js';
+
+// Maintenance: `tabbyctl ipam show|check|release|configure|split`.
+export { IpamOperationError, type Rendered, ipamCheck, ipamConfigure, ipamRelease, ipamShow } from './operations.js';
+export { type ReportReleaseResult, releaseFromReports } from './release-from-report.js';
+export { type SplitResult, ipamSplit } from './pool-split.js';
+export { type ParsedReport, ReportError, parseReport } from './core/check-report.js';
+export { LOCK_HINT, UNLOCK_HINT } from './core/cluster-info.js';
+export { type CheckReport, checkIpam } from './core/check.js';
+
+// Garbage collection's decisions, for the controller that performs them (controllers/ipam-gc.ts).
 export { DEFAULT_LEAK_GRACE_PERIOD_MS, type GcPlan, planGc } from './core/gc-plan.js';
-export { MAX_IP_COOLDOWN_SECONDS, encodeAffinity, encodeHandle } from './core/records.js';
-export { type ParsedReport, ReportError, mergeReports, parseReport } from './core/report.js';
-export { addressInfo } from './core/show.js';
-export { splitCidr, splitPoolName } from './core/split.js';
+export { affineNode, collectCooled, encodeBlock, isEmpty, withAffinity } from './core/block.js';
+export { encodeAffinity, encodeHandle } from './core/records.js';
 export { classify, endpointsByIp } from './core/usage.js';
-export { IpamOperationError, REPORT_VERSION, type Rendered, ipamCheck, ipamConfigure, ipamRelease, ipamShow } from './operations.js';
-export { IPPOOL_PREFIX } from './core/keys.js';
+

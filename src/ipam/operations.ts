@@ -3,14 +3,14 @@
 // only chooses between them (and tests check both without a process). `ipam split` and
 // `release --from-report` are in src/ctl/ipam-split.ts and src/ctl/ipam-report.ts.
 
-import type { Datastore } from '../datastore/datastore.js';
+import type { Datastore } from '../datastore/index.js';
 import { type IPAddr, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
 import { type CheckReport, checkIpam, renderCheck } from './core/check.js';
 import { CLUSTER_INFO_KEY, type ClusterMeta, clusterMetaOf } from './core/cluster-info.js';
-import { isJsonObject } from './core/json.js';
-import { IPAM_CONFIG_KEY } from './core/keys.js';
+import { isJsonObject } from '../util/index.js';
+import { IPAM_CONFIG_KEY } from '../model/index.js';
 import { type IpamConfig, DEFAULT_IPAM_CONFIG, DEFAULT_MAX_BLOCKS_PER_HOST, MAX_IP_COOLDOWN_SECONDS, cooldownSeconds, decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from './core/records.js';
 import {
   type AddressInfo,
@@ -54,6 +54,12 @@ function address(text: string): IPAddr {
 
 /** The version written into check reports and compared by release --from-report. */
 export const REPORT_VERSION = `v${TABBY_VERSION}`;
+
+/** ClusterInformation `default` as the maintenance commands read it. */
+export async function readClusterMeta(ds: Datastore): Promise<ClusterMeta> {
+  const kv = await ds.get(CLUSTER_INFO_KEY);
+  return clusterMetaOf(kv?.value, kv?.revision);
+}
 
 /** One listing of /calico/: the IPAM snapshot and ClusterInformation at the same revision. */
 export async function readIpamState(ds: Datastore): Promise<{ snap: IpamSnapshot; cluster: ClusterMeta }> {

@@ -17,8 +17,8 @@
 // release is exactly as above. The configuration comes from the allocator's request context
 // (cache.ts), so a change reaches releases as soon as it reaches assignments.
 
-import type { Datastore, TxnOp } from '../datastore/datastore.js';
-import { MAX_TXN_OPS } from '../datastore/datastore.js';
+import type { Datastore, TxnOp } from '../datastore/index.js';
+import { MAX_TXN_OPS } from '../datastore/index.js';
 import { type CIDR, type IPAddr, enclosingCIDR, formatCIDR, formatIP, parseIP } from '../ip/index.js';
 import { blockKey, isValidHandleId } from '../model/index.js';
 import { type AssignedAddress, IpamError, type ReleaseRequest } from './api.js';
@@ -26,7 +26,7 @@ import type { IpamCache } from './cache.js';
 import { type AllocationBlock, addressAt, affineNode, collectCooled, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
 import { type IpamHandle, adjustHandle, cooldownSeconds, encodeHandle } from './core/records.js';
 import { GroupCommit, type Outcome } from './group-commit.js';
-import type { KeyedMutex } from './keyed-mutex.js';
+import type { KeyedMutex } from '../util/index.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import type { IpamStore, Versioned } from './store.js';
 

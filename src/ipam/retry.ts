@@ -5,7 +5,7 @@
 // spread out instead of colliding again), and after `attempts` tries the operation fails with
 // IpamError RetriesExhausted. There is no unbounded loop anywhere in IPAM.
 
-import { isDatastoreError } from '../datastore/datastore.js';
+import { isDatastoreError } from '../datastore/index.js';
 import { IpamError } from './api.js';
 
 export interface RetryPolicy {

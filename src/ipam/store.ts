@@ -3,27 +3,10 @@
 // which every compare-and-swap write needs. Undecodable values are returned as `invalid` rather
 // than thrown, so `ipam check` can report them and allocation can step round them.
 
-import type { Datastore, KVPair, KeyInfo, KeyListResult } from '../datastore/datastore.js';
+import type { Datastore, KVPair, KeyListResult } from '../datastore/index.js';
 import type { CIDR, IPFamily } from '../ip/index.js';
+import { CALICO_ROOT, HOST_PREFIX, IPAM_CONFIG_KEY, STORED, blockKey, blockPrefix, handleKey, hostAffinityPrefix, nodeKey, parseAffinityKey, parseBlockKey } from '../model/index.js';
 import { type AllocationBlock, decodeBlock } from './core/block.js';
-import { isJsonObject, type JsonValue } from './core/json.js';
-import {
-  IPAM_CONFIG_KEY,
-  IPPOOL_PREFIX,
-  IPRESERVATION_PREFIX,
-  NODE_PREFIX,
-  WORKLOADENDPOINT_PREFIX,
-  blockKey,
-  blockPrefix,
-  handleKey,
-  HANDLE_PREFIX,
-  HOST_PREFIX,
-  hostAffinityPrefix,
-  nodeKey,
-  parseAffinityKey,
-  parseBlockKey,
-  parseHandleKey,
-} from './core/keys.js';
 import { type IpamPool, type Labels, poolFromResource } from './core/pools.js';
 import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './core/records.js';
 import { ReservationSet, reservedCidrsOf } from './core/reservations.js';
@@ -48,21 +31,28 @@ export interface StoredAffinity {
   readonly revision: number;
 }
 
-export type WorkloadEndpointInfo = SnapshotWorkloadEndpoint;
-
-export interface NodeInfo {
-  readonly name: string;
-  readonly labels: Labels;
-}
-
 const versioned = <T>(kv: KVPair, value: T): Versioned<T> => ({ key: kv.key, value, revision: kv.revision });
+
+/** Decode every item, setting aside (with the reason) those that do not decode. */
+function decodeAll<T>(items: readonly KVPair[], decode: (kv: KVPair) => T): { values: T[]; invalid: InvalidRecord[] } {
+  const values: T[] = [];
+  const invalid: InvalidRecord[] = [];
+  for (const kv of items) {
+    try {
+      values.push(decode(kv));
+    } catch (e) {
+      invalid.push({ key: kv.key, error: (e as Error).message });
+    }
+  }
+  return { values, invalid };
+}
 
 export class IpamStore {
   constructor(readonly ds: Datastore) {}
 
   /** Everything IPAM reasons about, from one listing (one revision) of /calico/. */
   async snapshot(): Promise<IpamSnapshot> {
-    const { items, revision } = await this.ds.list('/calico/');
+    const { items, revision } = await this.ds.list(CALICO_ROOT);
     return buildSnapshot(items, revision);
   }
 
@@ -71,23 +61,15 @@ export class IpamStore {
     return kv && versioned(kv, decodeBlock(kv.value, kv.key));
   }
 
-  async listBlocks(family?: IPFamily): Promise<{ blocks: Versioned<AllocationBlock>[]; invalid: InvalidRecord[] }> {
-    const prefixes = family ? [blockPrefix(family)] : [blockPrefix(4), blockPrefix(6)];
-    const blocks: Versioned<AllocationBlock>[] = [];
-    const invalid: InvalidRecord[] = [];
-    for (const prefix of prefixes) {
-      for (const kv of (await this.ds.list(prefix)).items) {
-        const cidr = parseBlockKey(kv.key);
-        try {
-          const b = decodeBlock(kv.value, kv.key);
-          if (!cidr || cidr.base !== b.cidr.base || cidr.prefix !== b.cidr.prefix) throw new Error(`${kv.key}: key does not match the block's cidr field`);
-          blocks.push(versioned(kv, b));
-        } catch (e) {
-          invalid.push({ key: kv.key, error: (e as Error).message });
-        }
-      }
-    }
-    return { blocks, invalid };
+  /** A family's blocks; one whose key does not match its `cidr` field is invalid. */
+  async listBlocks(family: IPFamily): Promise<{ blocks: Versioned<AllocationBlock>[]; invalid: InvalidRecord[] }> {
+    const { values, invalid } = decodeAll((await this.ds.list(blockPrefix(family))).items, (kv) => {
+      const b = decodeBlock(kv.value, kv.key);
+      const cidr = parseBlockKey(kv.key);
+      if (!cidr || cidr.base !== b.cidr.base || cidr.prefix !== b.cidr.prefix) throw new Error(`${kv.key}: key does not match the block's cidr field`);
+      return versioned(kv, b);
+    });
+    return { blocks: values, invalid };
   }
 
   /** A family's block keys with their revisions and the store revision they were listed at, without the blocks. */
@@ -112,48 +94,19 @@ export class IpamStore {
     return kv && versioned(kv, decodeHandle(kv.value, handleId));
   }
 
-  async listHandles(): Promise<Versioned<IpamHandle>[]> {
-    const out: Versioned<IpamHandle>[] = [];
-    for (const kv of (await this.ds.list(HANDLE_PREFIX)).items) {
-      const id = parseHandleKey(kv.key);
-      if (id !== undefined) out.push(versioned(kv, decodeHandle(kv.value, id)));
-    }
-    return out;
-  }
-
-  async getConfig(): Promise<Versioned<IpamConfig> | undefined> {
-    const kv = await this.ds.get(IPAM_CONFIG_KEY);
-    return kv && versioned(kv, decodeIpamConfig(kv.value));
-  }
-
   async config(): Promise<IpamConfig> {
-    return (await this.getConfig())?.value ?? DEFAULT_IPAM_CONFIG;
+    const kv = await this.ds.get(IPAM_CONFIG_KEY);
+    return kv ? decodeIpamConfig(kv.value) : DEFAULT_IPAM_CONFIG;
   }
 
   async listPools(): Promise<{ pools: IpamPool[]; invalid: InvalidRecord[] }> {
-    const pools: IpamPool[] = [];
-    const invalid: InvalidRecord[] = [];
-    for (const kv of (await this.ds.list(IPPOOL_PREFIX)).items) {
-      try {
-        pools.push(poolFromResource(kv.value, kv.key));
-      } catch (e) {
-        invalid.push({ key: kv.key, error: (e as Error).message });
-      }
-    }
-    return { pools, invalid };
+    const { values, invalid } = decodeAll((await this.ds.list(STORED.IPPool.keyPrefix)).items, (kv) => poolFromResource(kv.value, kv.key));
+    return { pools: values, invalid };
   }
 
   async reservations(): Promise<{ set: ReservationSet; invalid: InvalidRecord[] }> {
-    const cidrs: CIDR[] = [];
-    const invalid: InvalidRecord[] = [];
-    for (const kv of (await this.ds.list(IPRESERVATION_PREFIX)).items) {
-      try {
-        cidrs.push(...reservedCidrsOf(kv.value, kv.key));
-      } catch (e) {
-        invalid.push({ key: kv.key, error: (e as Error).message });
-      }
-    }
-    return { set: new ReservationSet(cidrs), invalid };
+    const { values, invalid } = decodeAll((await this.ds.list(STORED.IPReservation.keyPrefix)).items, (kv) => reservedCidrsOf(kv.value, kv.key));
+    return { set: new ReservationSet(values.flat()), invalid };
   }
 
   /** The Node resource's labels, or undefined when the Node does not exist. */
@@ -162,21 +115,12 @@ export class IpamStore {
     return kv ? labelsOf(kv.value) : undefined;
   }
 
-  async listNodes(): Promise<NodeInfo[]> {
-    return (await this.ds.list(NODE_PREFIX)).items.map((kv) => ({ name: kv.key.slice(NODE_PREFIX.length), labels: labelsOf(kv.value) }));
+  async listNodes(): Promise<{ name: string; labels: Labels }[]> {
+    const prefix = STORED.Node.keyPrefix;
+    return (await this.ds.list(prefix)).items.map((kv) => ({ name: kv.key.slice(prefix.length), labels: labelsOf(kv.value) }));
   }
 
-  async listWorkloadEndpoints(): Promise<WorkloadEndpointInfo[]> {
-    return (await this.ds.list(WORKLOADENDPOINT_PREFIX)).items.flatMap((kv) => {
-      const w = workloadEndpointOf(kv.key, kv.value);
-      return w ? [w] : [];
-    });
-  }
-
-  async getWorkloadEndpoint(namespace: string, name: string): Promise<WorkloadEndpointInfo | undefined> {
-    const key = `${WORKLOADENDPOINT_PREFIX}${namespace}/${name}`;
-    const kv = await this.ds.get(key);
-    return kv ? workloadEndpointOf(key, kv.value) : undefined;
+  async listWorkloadEndpoints(): Promise<SnapshotWorkloadEndpoint[]> {
+    return (await this.ds.list(STORED.WorkloadEndpoint.keyPrefix)).items.flatMap((kv) => workloadEndpointOf(kv.key, kv.value) ?? []);
   }
 }
-

@@ -4,32 +4,37 @@
 
 import { type CIDR, formatCIDR, parseCIDR } from '../../ip/index.js';
 import type { AllocationAttribute, AllocationBlock } from './block.js';
-import type { JsonValue } from './json.js';
+import type { JsonValue } from '../../util/index.js';
 
+// Built by assignment rather than object spreads: a block is encoded on every allocation, and
+// spreading conditional literals cost several times what building the object does.
+
+/** The stored form; shares the block's (immutable) arrays and maps rather than copying them. */
 export function encodeBlock(b: AllocationBlock): JsonValue {
-  return {
-    cidr: formatCIDR(b.cidr),
-    affinity: b.affinity,
-    // Calico's model.AllocationBlock: `json:"affinity_claim_time,omitempty"`.
-    ...(b.affinityClaimTime === undefined ? {} : { affinity_claim_time: b.affinityClaimTime }),
-    strictAffinity: b.strictAffinity,
-    allocations: [...b.allocations],
-    unallocated: [...b.unallocated],
-    attributes: b.attributes.map(encodeAttribute),
-    deleted: b.deleted,
-    sequenceNumber: b.sequenceNumber,
-    sequenceNumberForAllocation: { ...b.sequenceNumberForAllocation },
-  };
+  const out: Record<string, JsonValue> = { cidr: formatCIDR(b.cidr), affinity: b.affinity };
+  // Calico's model.AllocationBlock: `json:"affinity_claim_time,omitempty"`.
+  if (b.affinityClaimTime !== undefined) out['affinity_claim_time'] = b.affinityClaimTime;
+  out['strictAffinity'] = b.strictAffinity;
+  out['allocations'] = b.allocations as (number | null)[];
+  out['unallocated'] = b.unallocated as number[];
+  out['attributes'] = b.attributes.map(encodeAttribute);
+  out['deleted'] = b.deleted;
+  out['sequenceNumber'] = b.sequenceNumber;
+  out['sequenceNumberForAllocation'] = b.sequenceNumberForAllocation as Record<string, number>;
+  return out;
 }
 
-/** One entry of a block's `attributes`, field names as Calico's AllocationAttribute. */
+/** One entry of a block's `attributes`, field names as Calico's AllocationAttribute (empty ones omitted). */
 export function encodeAttribute(a: AllocationAttribute): JsonValue {
-  return {
-    ...(a.handleId === undefined ? {} : { handle_id: a.handleId }),
-    ...(Object.keys(a.secondary).length === 0 ? {} : { secondary: { ...a.secondary } }),
-    ...(a.alternate === undefined ? {} : { alternate: { ...a.alternate } }),
-    ...(a.releasedAt === undefined ? {} : { releasedAt: a.releasedAt }),
-  };
+  const out: Record<string, JsonValue> = {};
+  if (a.handleId !== undefined) out['handle_id'] = a.handleId;
+  for (const _ in a.secondary) {
+    out['secondary'] = a.secondary as Record<string, string>;
+    break;
+  }
+  if (a.alternate !== undefined) out['alternate'] = a.alternate as Record<string, string>;
+  if (a.releasedAt !== undefined) out['releasedAt'] = a.releasedAt;
+  return out;
 }
 
 export class BlockDecodeError extends Error {

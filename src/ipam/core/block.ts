@@ -23,7 +23,7 @@
 //
 // Every function here is pure: it returns a new block and never mutates its input.
 
-import { type CIDR, type IPAddr, cidrContainsIP, cidrSize, formatCIDR } from '../../ip/index.js';
+import { type CIDR, type IPAddr, cidrSize, formatCIDR } from '../../ip/index.js';
 
 export interface AllocationAttribute {
   readonly handleId?: string;
@@ -72,7 +72,6 @@ export function newBlock(cidr: CIDR, node: string | null, now: Date): Allocation
 
 export const ordinalOf = (b: AllocationBlock, a: IPAddr): number => Number(a.value - b.cidr.base);
 export const addressAt = (b: AllocationBlock, ord: number): IPAddr => ({ family: b.cidr.family, value: b.cidr.base + BigInt(ord) });
-export const inBlock = (b: AllocationBlock, a: IPAddr): boolean => cidrContainsIP(b.cidr, a);
 
 export function allocatedCount(b: AllocationBlock): number {
   return b.allocations.reduce<number>((n, a) => (a === null ? n : n + 1), 0);

@@ -4,7 +4,7 @@
 // refuse a report taken before the lock changed. Pure: decoding only.
 
 import { CLUSTER_INFORMATION_KEY } from '../../model/index.js';
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 
 export const CLUSTER_INFO_KEY = CLUSTER_INFORMATION_KEY;
 

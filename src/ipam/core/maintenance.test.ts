@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { formatCIDR, parseCIDR } from '../../ip/index.js';
 import { clusterMetaOf } from './cluster-info.js';
 import { decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from './records.js';
-import { mergeReports, parseReport } from './report.js';
+import { mergeReports, parseReport } from './check-report.js';
 import { splitCidr, splitPoolName } from './split.js';
 
 describe('ipam split arithmetic', () => {

@@ -8,7 +8,7 @@
 
 import { type CIDR, type IPFamily, cidrsOverlap, formatCIDR, parseCIDR, tryParseCIDR } from '../../ip/index.js';
 import { type ResourceObject, validateResource } from '../../model/index.js';
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 
 export type IntendedUse = 'Workload' | 'Tunnel' | 'LoadBalancer';
 export type Labels = Readonly<Record<string, string>>;

@@ -2,7 +2,7 @@
 // with codecs using Calico's field names (libcalico-go model: block_affinity.go, ipam_handle.go,
 // ipam_config.go) so values written by either implementation read back in the other.
 
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 
 // ---- BlockAffinity: {"state":"pending|confirmed|pendingDeletion","deleted":false} ----
 
@@ -46,7 +46,6 @@ export function decodeHandle(v: JsonValue, handleId: string): IpamHandle {
   return { handleId, block, deleted: isJsonObject(v) && v['deleted'] === true };
 }
 
-export const handleTotal = (h: IpamHandle): number => Object.values(h.block).reduce((a, b) => a + b, 0);
 
 /** Add (or with a negative delta, remove) addresses of a block to a handle's counts. */
 export function adjustHandle(h: IpamHandle, blockCidr: string, delta: number): IpamHandle {

@@ -3,8 +3,8 @@
 // "is this address reserved" is a binary search and "is this whole block reserved" (skip it when
 // claiming) is one range lookup.
 
-import { type CIDR, type IPAddr, type IPFamily, cidrFirst, cidrLast, formatCIDR, parseCIDR } from '../../ip/index.js';
-import { isJsonObject, type JsonValue } from './json.js';
+import { type CIDR, type IPAddr, type IPFamily, cidrFirst, cidrLast, parseCIDR } from '../../ip/index.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 
 interface Range {
   lo: bigint;
@@ -78,4 +78,3 @@ export function reservedCidrsOf(value: JsonValue, key: string): CIDR[] {
   });
 }
 
-export const describeCidrs = (cs: readonly CIDR[]): string => cs.map(formatCIDR).join(', ');

@@ -5,17 +5,8 @@
 
 import { type CIDR, cidrsOverlap, formatIP, parseCIDR, parseIP } from '../../ip/index.js';
 import { type AllocationBlock, decodeBlock } from './block.js';
-import { isJsonObject, type JsonValue } from './json.js';
-import {
-  IPAM_CONFIG_KEY,
-  IPPOOL_PREFIX,
-  IPRESERVATION_PREFIX,
-  NODE_PREFIX,
-  WORKLOADENDPOINT_PREFIX,
-  parseAffinityKey,
-  parseBlockKey,
-  parseHandleKey,
-} from './keys.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
+import { IPAM_CONFIG_KEY, parseAffinityKey, parseBlockKey, parseHandleKey, STORED } from '../../model/index.js';
 import { type IpamPool, type Labels, poolFromResource } from './pools.js';
 import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './records.js';
 import { ReservationSet, reservedCidrsOf } from './reservations.js';
@@ -76,10 +67,10 @@ export function buildSnapshot(items: readonly StoredItem[], revision: number): I
   let config = DEFAULT_IPAM_CONFIG;
   for (const { key, value, revision: rev } of items) {
     try {
-      if (key.startsWith(IPPOOL_PREFIX)) pools.push(poolFromResource(value, key));
-      else if (key.startsWith(IPRESERVATION_PREFIX)) reserved.push(...reservedCidrsOf(value, key));
-      else if (key.startsWith(NODE_PREFIX)) nodes.set(key.slice(NODE_PREFIX.length), labelsOf(value));
-      else if (key.startsWith(WORKLOADENDPOINT_PREFIX)) {
+      if (key.startsWith(STORED.IPPool.keyPrefix)) pools.push(poolFromResource(value, key));
+      else if (key.startsWith(STORED.IPReservation.keyPrefix)) reserved.push(...reservedCidrsOf(value, key));
+      else if (key.startsWith(STORED.Node.keyPrefix)) nodes.set(key.slice(STORED.Node.keyPrefix.length), labelsOf(value));
+      else if (key.startsWith(STORED.WorkloadEndpoint.keyPrefix)) {
         const w = workloadEndpointOf(key, value);
         if (w) workloadEndpoints.push(w);
       } else if (key === IPAM_CONFIG_KEY) config = decodeIpamConfig(value);
@@ -111,7 +102,7 @@ export function labelsOf(v: JsonValue): Labels {
 }
 
 export function workloadEndpointOf(key: string, v: JsonValue): SnapshotWorkloadEndpoint | undefined {
-  const rest = key.slice(WORKLOADENDPOINT_PREFIX.length).split('/');
+  const rest = key.slice(STORED.WorkloadEndpoint.keyPrefix.length).split('/');
   if (rest.length !== 2 || !isJsonObject(v)) return undefined;
   const spec = isJsonObject(v['spec']) ? v['spec'] : {};
   const nets = Array.isArray(spec['ipNetworks']) ? spec['ipNetworks'] : [];

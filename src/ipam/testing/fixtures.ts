@@ -1,9 +1,9 @@
 // Fixtures for IPAM tests: write IPPools, IPReservations, Nodes and WorkloadEndpoints the way
 // tabbyctl/the CNI would store them (v3 JSON under Calico's keys). Test support only.
 
-import type { Datastore } from '../../datastore/datastore.js';
-import { IPPOOL_PREFIX, IPRESERVATION_PREFIX, NODE_PREFIX, WORKLOADENDPOINT_PREFIX } from '../core/keys.js';
-import type { JsonValue } from '../core/json.js';
+import type { Datastore } from '../../datastore/index.js';
+import { STORED } from '../../model/index.js';
+import type { JsonValue } from '../../util/index.js';
 
 const meta = (name: string, extra: Record<string, JsonValue> = {}) => ({
   name,
@@ -13,15 +13,15 @@ const meta = (name: string, extra: Record<string, JsonValue> = {}) => ({
 });
 
 export async function putPool(ds: Datastore, name: string, spec: Record<string, JsonValue>): Promise<void> {
-  await ds.put(`${IPPOOL_PREFIX}${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: meta(name), spec });
+  await ds.put(`${STORED.IPPool.keyPrefix}${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: meta(name), spec });
 }
 
 export async function putReservation(ds: Datastore, name: string, reservedCIDRs: string[]): Promise<void> {
-  await ds.put(`${IPRESERVATION_PREFIX}${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'IPReservation', metadata: meta(name), spec: { reservedCIDRs } });
+  await ds.put(`${STORED.IPReservation.keyPrefix}${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'IPReservation', metadata: meta(name), spec: { reservedCIDRs } });
 }
 
 export async function putNode(ds: Datastore, name: string, labels: Record<string, string> = {}): Promise<void> {
-  await ds.put(`${NODE_PREFIX}${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: meta(name, { labels }), spec: {} });
+  await ds.put(`${STORED.Node.keyPrefix}${name}`, { apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: meta(name, { labels }), spec: {} });
 }
 
 export function wepName(node: string, pod: string): string {
@@ -30,7 +30,7 @@ export function wepName(node: string, pod: string): string {
 }
 
 export function wepKey(namespace: string, node: string, pod: string): string {
-  return `${WORKLOADENDPOINT_PREFIX}${namespace}/${wepName(node, pod)}`;
+  return `${STORED.WorkloadEndpoint.keyPrefix}${namespace}/${wepName(node, pod)}`;
 }
 
 export async function putWorkloadEndpoint(ds: Datastore, namespace: string, node: string, pod: string, ips: string[]): Promise<string> {

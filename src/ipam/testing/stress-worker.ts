@@ -17,11 +17,11 @@
 // Output: JSON lines on stdout; the last is {"event":"done", ...counters, "held":[ips]}.
 
 import { EtcdDatastore } from '../../datastore/index.js';
-import { isDatastoreError } from '../../datastore/datastore.js';
+import { isDatastoreError } from '../../datastore/index.js';
 import { BlockAllocator } from '../allocator.js';
 import { IpamError } from '../api.js';
 import { prng } from '../core/block-order.js';
-import { WORKLOADENDPOINT_PREFIX } from '../core/keys.js';
+import { STORED } from '../../model/index.js';
 
 interface WorkerArgs {
   endpoints: string[];
@@ -40,7 +40,7 @@ interface WorkerArgs {
 }
 
 export const STRESS_NAMESPACE = 'stress';
-export const stressEndpointKey = (ip: string) => `${WORKLOADENDPOINT_PREFIX}${STRESS_NAMESPACE}/ip-${ip.replace(/[.:]/g, '-')}`;
+export const stressEndpointKey = (ip: string) => `${STORED.WorkloadEndpoint.keyPrefix}${STRESS_NAMESPACE}/ip-${ip.replace(/[.:]/g, '-')}`;
 
 interface Held {
   ip: string;

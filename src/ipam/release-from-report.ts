@@ -1,4 +1,4 @@
-// tabbyctl ipam release --from-report FILE [--from-report FILE2 ...] [--force]: release the
+// `tabbyctl ipam release --from-report FILE [--from-report FILE2 ...] [--force]`: release the
 // leaked addresses and handles an `ipam check -o FILE` report lists (calico-internals.md §4.6),
 // with calicoctl's safeguards:
 //   - the report must be of this cluster (clusterGUID; not even --force overrides that) and of
@@ -11,20 +11,19 @@
 //     carries a new sequence number and is left alone. Tabby also skips any address a
 //     WorkloadEndpoint lists now.
 //   - a leaked handle record is deleted only at the revision the report saw.
-// The parsing and merging are pure (ipam/core/report.ts); this file reads, checks and writes.
+// The parsing and merging are pure (core/check-report.ts); this file reads, checks and writes.
 
-import { readFileSync } from 'node:fs';
 import type { Datastore } from '../datastore/index.js';
 import { isDatastoreError } from '../datastore/index.js';
 import { parseIP } from '../ip/index.js';
-import { BlockAllocator } from '../ipam/index.js';
-import { CLUSTER_INFO_KEY, LOCK_HINT, UNLOCK_HINT, clusterMetaOf } from '../ipam/index.js';
 import { handleKey } from '../model/index.js';
-import { type ParsedReport, ReportError, mergeReports, parseReport } from '../ipam/index.js';
-import { addressInfo } from '../ipam/index.js';
-import { endpointsByIp } from '../ipam/index.js';
-import { IpamOperationError, REPORT_VERSION, type Rendered } from '../ipam/index.js';
-import { IpamStore } from '../ipam/index.js';
+import { BlockAllocator } from './allocator.js';
+import { type ParsedReport, mergeReports } from './core/check-report.js';
+import { LOCK_HINT, UNLOCK_HINT } from './core/cluster-info.js';
+import { addressInfo } from './core/show.js';
+import { endpointsByIp } from './core/usage.js';
+import { IpamOperationError, REPORT_VERSION, type Rendered, readClusterMeta } from './operations.js';
+import { IpamStore } from './store.js';
 
 export interface ReportReleaseResult {
   readonly released: string[];
@@ -38,23 +37,9 @@ export interface ReportReleaseResult {
   readonly warnings: string[];
 }
 
-/** Read the report files; errors name the file. */
-export function readReports(files: readonly string[]): ParsedReport[] {
-  return files.map((file) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new ReportError(`cannot read report ${file}: ${(e as Error).message}`);
-    }
-    return parseReport(text, file);
-  });
-}
-
 export async function releaseFromReports(ds: Datastore, reports: readonly ParsedReport[], force: boolean): Promise<Rendered<ReportReleaseResult>> {
   if (reports.length === 0) throw new IpamOperationError('Invalid', 'give at least one --from-report FILE');
-  const info = await ds.get(CLUSTER_INFO_KEY);
-  const cluster = clusterMetaOf(info?.value, info?.revision);
+  const cluster = await readClusterMeta(ds);
   if (!cluster.exists) throw new IpamOperationError('NotFound', 'ClusterInformation default does not exist in this datastore, so no report can be matched to it; nothing released');
   const warnings: string[] = [];
   for (const r of reports) {

@@ -4,7 +4,7 @@
 // allocation the report saw — the sequence number guards against one released and handed out
 // again since. Pure: parsing, validation (errors name the file and the field) and merging.
 
-import { isJsonObject, type JsonValue } from './json.js';
+import { isJsonObject, type JsonValue } from '../../util/index.js';
 
 export class ReportError extends Error {
   override readonly name = 'ReportError';
