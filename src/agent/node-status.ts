@@ -3,6 +3,8 @@
 // daemon (its status socket). calicoctl node status reads BIRD's socket the same way: it is a
 // question for this host, not for the datastore.
 
+import type { ReconcilerStatus } from '../dataplane/index.js';
+
 export interface ChildState {
   readonly name: string;
   readonly pid?: number;
@@ -13,21 +15,8 @@ export interface ChildState {
   readonly detail?: { readonly routes?: RouteStatus };
 }
 
-/** The route reconciler's report (dataplane RouteReconciler status, as the agent serves it). */
-export interface RouteStatus {
-  readonly inSync: boolean;
-  readonly routes: number;
-  readonly blackholes: number;
-  readonly neighbours: number;
-  readonly fdb: number;
-  readonly devices: readonly { readonly name: string; readonly mtu: number; readonly vni: number; readonly address: string }[];
-  readonly resyncs: number;
-  readonly repaired: number;
-  readonly lastResync?: string;
-  readonly lastApply?: string;
-  readonly lastError?: string;
-  readonly problems: readonly string[];
-}
+/** The route reconciler's report, as the agent serves it under its child's `detail.routes`. */
+export type RouteStatus = ReconcilerStatus;
 
 export interface NodeStatus {
   readonly ready: boolean;
