@@ -69,6 +69,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'lab/probe': 'data',
   'lab/samples': 'data',
   'lab/testdata': 'data',
+  'lab/testing.ts': 'test-support',
   policy: 'core',
   'policy/testdata': 'test-support',
   bgp: 'driver',

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runTabby, tabbyOk } from './testing.js';
 import { openCluster } from './cluster.js';
 import { labDown, mountsUnder } from './down.js';
 import { planLab } from './plan.js';
@@ -62,19 +63,8 @@ spec:
   - {name: c, ports: [{containerPort: 80}, {containerPort: 53, protocol: UDP}]}
 `;
 
-function tabby(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [join(repo, 'dist/bin/tabby.cjs'), ...args], { timeout: 90_000 }, (err, stdout, stderr) => {
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function ok(args: string[]): Promise<string> {
-  const r = await tabby(args);
-  assert.equal(r.code, 0, `tabby ${args.join(' ')} failed:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const tabby = (args: string[]) => runTabby(args, 90_000);
+const ok = (args: string[]) => tabbyOk(args, 90_000);
 
 async function probe(extra: string[]): Promise<{ pods: string[]; matrix: boolean[][] }> {
   return JSON.parse(await ok(['lab', 'probe', '--name', LAB, '-o', 'json', ...extra])) as { pods: string[]; matrix: boolean[][] };

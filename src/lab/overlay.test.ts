@@ -7,12 +7,13 @@
 // Needs root and a `make build`.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tabbyOk } from './testing.js';
 import { enclosingCIDR, formatCIDR, parseIP } from '../ip/index.js';
 import { labDown } from './down.js';
 import { planLab } from './plan.js';
@@ -45,18 +46,7 @@ metadata: {name: default-ipv6-ippool}
 spec: {cidr: "fd00:10:244::/48", blockSize: 122, vxlanMode: ${mode}, natOutgoing: ${nat6}, nodeSelector: all()}
 `;
 
-function tabby(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [join(repo, 'dist/bin/tabby.cjs'), ...args], { timeout: 300_000 }, (err, stdout, stderr) => {
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-async function ok(args: string[]): Promise<string> {
-  const r = await tabby(args);
-  assert.equal(r.code, 0, `tabby ${args.join(' ')} failed:\n${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+const ok = (args: string[]) => tabbyOk(args, 300_000);
 const inNode = (node: string, ...argv: string[]) => ok(['lab', 'exec', '--name', LAB, node, '--', ...argv]);
 
 type Matrix = { pods: string[]; matrix: boolean[][] };

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { tabbyOk } from './testing.js';
 import { openCluster } from './cluster.js';
 import { labDown } from './down.js';
 import { openEtcdBridge } from './etcd-bridge.js';
@@ -121,13 +122,7 @@ function run(bin: string, args: readonly string[], endpoint: string): Promise<st
   });
 }
 
-function tabby(args: string[]): Promise<void> {
-  return new Promise((done, fail) => {
-    execFile(process.execPath, [join(repo, 'dist/bin/tabby.cjs'), ...args], { timeout: 120_000 }, (err, stdout, stderr) =>
-      err ? fail(new Error(`tabby ${args.join(' ')} failed:\n${stderr}${stdout}`)) : done(),
-    );
-  });
-}
+const tabby = async (args: string[]): Promise<void> => void (await tabbyOk(args, 120_000));
 
 const PATTERNS: readonly [RegExp, string][] = [
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, 'uuid'],
