@@ -76,6 +76,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'bgp/wire': 'core',
   'bgp/wire/testdata': 'data',
   'bgp/fsm': 'core',
+  'bgp/bfd': 'core',
   'bgp/rib': 'core',
   'bgp/session': 'driver',
   'bgp/testing': 'test-support',
