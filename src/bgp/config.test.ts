@@ -74,4 +74,27 @@ peers:
     assert.ok(p.some((x) => x.startsWith('asNumber:')), p.join('\n'));
     assert.ok(p.some((x) => x.includes('listenPrt')), p.join('\n'));
   });
+
+  it('reads the per-peer bfd option: true for the defaults, an object for chosen intervals', () => {
+    const c = parseSpeakerConfig(`
+asNumber: 65001
+routerID: 198.18.0.1
+peers:
+  - { peerIP: 198.18.0.2, asNumber: 65002, bfd: true }
+  - { peerIP: 198.18.0.3, asNumber: 65002, bfd: { minTxMs: 100, multiplier: 5 } }
+  - { peerIP: 198.18.0.4, asNumber: 65002, bfd: false }
+  - { peerIP: 198.18.0.5, asNumber: 65002 }
+`, 'bgp.yaml');
+    assert.deepEqual(c.peers.map((p) => p.bfd), [
+      { minTxMs: 300, minRxMs: 300, multiplier: 3 },
+      { minTxMs: 100, minRxMs: 300, multiplier: 5 },
+      undefined,
+      undefined,
+    ]);
+    const p = problems('asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.2, asNumber: 2, bfd: { minTxMs: 1 } }\n  - { peerIP: 198.18.0.4, asNumber: 2, bfd: { echo: true } }\n');
+    assert.ok(p.some((x) => x.startsWith('peers.0.bfd.minTxMs: Invalid value: Expected >=10')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('peers.1.bfd:')), p.join('\n'));
+    const m = problems('asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.3, asNumber: 2, multihop: 3, bfd: true }\n');
+    assert.ok(m.some((x) => x.startsWith('peers[0].bfd: BFD here is single-hop')), m.join('\n'));
+  });
 });

@@ -38,7 +38,21 @@ export interface PeerConfig {
   readonly maxRestartTime: number;
   readonly importFilter: PrefixFilter;
   readonly exportFilter: PrefixFilter;
+  /** BFD (RFC 5880/5881, single hop) for this peer; undefined = off. */
+  readonly bfd?: BfdPeerConfig;
 }
+
+/** `bfd: true` or `bfd: { minTxMs, minRxMs, multiplier }` on a peer. */
+export interface BfdPeerConfig {
+  /** Desired Min TX interval once Up, milliseconds. */
+  readonly minTxMs: number;
+  /** Required Min RX interval, milliseconds. */
+  readonly minRxMs: number;
+  /** Detect Mult: packets missed before the peer declares us down. */
+  readonly multiplier: number;
+}
+
+export const DEFAULT_BFD: BfdPeerConfig = { minTxMs: 300, minRxMs: 300, multiplier: 3 };
 
 export interface SpeakerConfig {
   readonly asNumber: number;
@@ -104,6 +118,14 @@ const peerSchema = v.strictObject({
   gracefulRestart: v.optional(v.boolean()),
   maxRestartTime: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4095))),
   filters: v.optional(v.array(text), []),
+  bfd: v.optional(v.union([
+    v.boolean(),
+    v.strictObject({
+      minTxMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(60000))),
+      minRxMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(60000))),
+      multiplier: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(255))),
+    }),
+  ])),
 });
 
 const configSchema = v.strictObject({
@@ -234,7 +256,11 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
       maxRestartTime: p.maxRestartTime ?? c.gracefulRestart.restartTime,
       importFilter: merge('imp'),
       exportFilter: merge('exp'),
+      ...(p.bfd === true || typeof p.bfd === 'object'
+        ? { bfd: { minTxMs: (typeof p.bfd === 'object' && p.bfd.minTxMs) || DEFAULT_BFD.minTxMs, minRxMs: (typeof p.bfd === 'object' && p.bfd.minRxMs) || DEFAULT_BFD.minRxMs, multiplier: (typeof p.bfd === 'object' && p.bfd.multiplier) || DEFAULT_BFD.multiplier } }
+        : {}),
     });
+    if (p.bfd && p.multihop !== undefined && p.multihop > 1) problems.push(`${where}.bfd: BFD here is single-hop (RFC 5881); a multihop peer (multihop: ${p.multihop}) needs RFC 5883, which Tabby does not implement`);
     const hold = p.holdTime ?? c.holdTime;
     if (hold === 1 || hold === 2) problems.push(`${where}.holdTime: must be 0 or at least 3 seconds`);
   });

@@ -13,6 +13,8 @@ import { parseSpeakerConfig, type SpeakerConfig } from './config.js';
 import { Speaker } from './speaker.js';
 
 const STATE_NUMBER: Record<string, number> = { Idle: 0, Connect: 1, Active: 2, OpenSent: 3, OpenConfirm: 4, Established: 5 };
+/** RFC 5880's own numbering of the BFD states. */
+const BFD_STATE_NUMBER: Record<string, number> = { AdminDown: 0, Down: 1, Init: 2, Up: 3 };
 
 export type StatusRequest = { command: 'status' } | { command: 'routes'; family?: 4 | 6 } | { command: 'refresh'; peer: string } | { command: 'metrics' };
 
@@ -53,6 +55,10 @@ export function renderMetrics(speaker: Speaker): string {
     family('tabby_bgp_peer_updates_total', 'counter', 'UPDATE messages per peer and direction', per((p, l) => [[{ ...l, direction: 'received' }, p.updates.received], [{ ...l, direction: 'sent' }, p.updates.sent]])),
     family('tabby_bgp_peer_notifications_total', 'counter', 'NOTIFICATION messages per peer and direction', per((p, l) => [[{ ...l, direction: 'received' }, p.notifications.received], [{ ...l, direction: 'sent' }, p.notifications.sent]])),
     family('tabby_bgp_peer_malformed_updates_survived_total', 'counter', 'UPDATE errors handled by treat-as-withdraw or attribute-discard (RFC 7606)', per((p, l) => [[l, p.malformedUpdatesSurvived]])),
+    family('tabby_bgp_peer_bfd_state', 'gauge', 'BFD session state of the peer (0 AdminDown, 1 Down, 2 Init, 3 Up); peers with BFD only', per((p, l) => (p.bfd ? [[l, BFD_STATE_NUMBER[p.bfd.state] ?? 1]] : []))),
+    family('tabby_bgp_peer_bfd_up', 'gauge', '1 when the peer\'s BFD session is Up; peers with BFD only', per((p, l) => (p.bfd ? [[l, p.bfd.state === 'Up' ? 1 : 0]] : []))),
+    family('tabby_bgp_peer_bfd_down_total', 'counter', 'BFD sessions going from Up to another state', per((p, l) => (p.bfd ? [[l, p.bfd.downTransitions]] : []))),
+    family('tabby_bgp_peer_bfd_detection_time_seconds', 'gauge', 'Agreed BFD detection time (0 before the peer sent a packet)', per((p, l) => (p.bfd ? [[l, p.bfd.detectionTimeMs / 1000]] : []))),
     family('tabby_bgp_loc_rib_prefixes', 'gauge', 'Prefixes in the Loc-RIB per family', [[{ family: 'ipv4' }, s.routes.ipv4], [{ family: 'ipv6' }, s.routes.ipv6]]),
     family('tabby_bgp_kernel_routes', 'gauge', 'Routes installed in the kernel with protocol 81', s.kernel ? [[{ table: String(s.kernel.table) }, s.kernel.installed]] : []),
   ].join('');

@@ -11,12 +11,20 @@
 //   (a previous run left them), we are restarting: our OPEN carries the R and F bits, kernel
 //   routes are only added or replaced, never removed, and nothing is advertised until every GR
 //   peer sent End-of-RIB for its families (or our restart time ran out).
+//
+// BFD (RFC 5880/5881, peers with `bfd`): one BFD session per such peer, from start to stop,
+// whatever the BGP state. When it goes from Up to Down — except when the peer said AdminDown
+// (RFC 5882 §3.2) — the BGP session is torn down at once with Cease/10 "BFD Down" (RFC 9384) and
+// its routes withdrawn, graceful restart or not (as BIRD's `bfd on`); BGP then reconnects as after
+// any error. Stopping the speaker sends AdminDown, so peers do not take that for a failure.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { type CIDR, type IPAddr, formatCIDR, formatIP, tryParseIP } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
 import type { PeerConfig, SpeakerConfig } from './config.js';
-import type { DownCause } from './fsm/index.js';
+import { type DownCause, NOTIFY } from './fsm/index.js';
+import { diagName } from './bfd/index.js';
+import { BfdService, type BfdLink, type BfdStateChange, type BfdStatus } from './session/bfd.js';
 import { type AttrSet, Rib, type RibEntry } from './rib/index.js';
 import { KernelRoutes } from './session/kernel.js';
 import { PeerSession } from './session/peer-session.js';
@@ -56,12 +64,15 @@ export class Speaker {
   restarting = false;
   private deferralTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
+  readonly bfd: BfdService | undefined;
+  private readonly bfdLinks = new Map<PeerSession, BfdLink>();
 
   constructor(readonly config: SpeakerConfig, readonly log: Logger) {
     this.rib = new Rib(
       { localAs: config.asNumber, routerId: config.routerID, clusterId: config.routeReflectorClusterID },
       (entry, o, n) => this.onBestChange(entry, o, n),
     );
+    if (config.peers.some((p) => p.bfd)) this.bfd = new BfdService(log.child({ part: 'bfd' }));
     if (config.kernelTable !== undefined) this.kernel = new KernelRoutes(config.kernelTable, log.child({ part: 'kernel' }), config.kernelResyncSeconds);
     for (const pc of config.peers) {
       const internal = pc.asNumber === config.asNumber;
@@ -90,6 +101,12 @@ export class Speaker {
       } else if (left > 0) void this.kernel.apply();
     }
     for (const p of this.config.originate) this.rib.originate(p);
+    for (const p of this.peerList) {
+      const b = p.config.bfd;
+      if (!b || !this.bfd) continue;
+      const timers = { desiredMinTxUs: b.minTxMs * 1000, requiredMinRxUs: b.minRxMs * 1000, detectMult: b.multiplier };
+      this.bfdLinks.set(p, await this.bfd.add(p.config.address, p.config.localAddress, timers, (c) => this.bfdChanged(p, c)));
+    }
     if (this.config.listenPort > 0) await this.listen();
     for (const p of this.peerList) p.start();
   }
@@ -102,6 +119,7 @@ export class Speaker {
     this.server?.close();
     const keep = graceful && this.peerList.some((p) => p.config.gracefulRestart);
     for (const p of this.peerList) (keep ? p.abandon() : p.stop());
+    await this.bfd?.stop();
     if (this.kernel) {
       this.kernel.stop();
       if (!keep) await this.kernel.removeAll();
@@ -165,6 +183,13 @@ export class Speaker {
       });
     }
     return { type: 'OPEN', version: 4, myAs: twoOctetAs(this.config.asNumber), holdTime: pc.holdTime, bgpId: this.config.routerID, capabilities: caps };
+  }
+
+  /** BFD saw the path to a peer fail: take its BGP session down now rather than at hold-timer expiry. */
+  private bfdChanged(peer: PeerSession, c: BfdStateChange): void {
+    if (c.from !== 'Up' || c.to !== 'Down' || c.remoteAdminDown || peer.state.name === 'Idle') return;
+    peer.log.warn('BFD session down: closing the BGP session', { state: peer.state.name, diagnostic: diagName(c.diag) });
+    peer.feed({ type: 'AutomaticStop', reason: `BFD session down (${diagName(c.diag)})`, cease: { ...NOTIFY.ceaseBfdDown, reason: `BFD: ${diagName(c.diag)}` } });
   }
 
   private sessionUp(peer: PeerSession): void {
@@ -389,6 +414,7 @@ export class Speaker {
           notifications: { received: p.stats.notificationsIn, sent: p.stats.notificationsOut },
           malformedUpdatesSurvived: p.stats.updateIssues,
           lastError: p.lastError,
+          bfd: this.bfdLinks.get(p)?.status() ?? null,
         };
       }),
     };
@@ -474,6 +500,8 @@ export type PeerStatus = {
   notifications: { received: number; sent: number };
   malformedUpdatesSurvived: number;
   lastError: string;
+  /** null when BFD is off for this peer. */
+  bfd: BfdStatus | null;
 };
 
 export const formatId = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');

@@ -21,9 +21,13 @@ function table(rows: string[][]): string {
 export function formatPeers(s: SpeakerStatus, wide: boolean): string {
   const head = ['PEER', 'ADDRESS', 'AS', 'TYPE', 'STATE', 'UPTIME', 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'];
   if (wide) head.splice(5, 0, 'ROUTER ID', 'HOLD', 'FAMILIES');
+  // A BFD column when a peer uses BFD (or always in wide): its state, and its detection time when Up.
+  const bfd = wide || s.peers.some((p) => p.bfd);
+  if (bfd) head.splice(5, 0, 'BFD');
   const rows = s.peers.map((p: PeerStatus) => {
     const r = [p.name, p.address, String(p.asNumber), p.type, p.state + (p.stale ? ' (stale routes)' : ''), fmtDuration(p.uptimeSeconds), String(p.prefixes.received), String(p.prefixes.accepted), String(p.prefixes.advertised), p.lastError];
     if (wide) r.splice(5, 0, p.remoteRouterID || '-', String(p.holdTime), p.families.join(',') || '-');
+    if (bfd) r.splice(5, 0, !p.bfd ? '-' : p.bfd.state === 'Up' ? `Up/${p.bfd.detectionTimeMs}ms` : p.bfd.state);
     return r;
   });
   const header = `BGP speaker AS ${s.asNumber}, router ID ${s.routerID}, port ${s.listenPort}${s.restarting ? ', graceful restart in progress' : ''}; Loc-RIB ${s.routes.ipv4} IPv4 / ${s.routes.ipv6} IPv6 prefixes${s.kernel ? `, ${s.kernel.installed} kernel routes in table ${s.kernel.table}` : ''}\n`;

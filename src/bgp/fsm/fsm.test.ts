@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  DEFAULT_FSM_CONFIG, type FsmConfig, type FsmEvent, type FsmEventType, type FsmState, type FsmStateName,
+  DEFAULT_FSM_CONFIG, NOTIFY, type FsmConfig, type FsmEvent, type FsmEventType, type FsmState, type FsmStateName,
   checkOpen, collisionLoser, initialState, negotiateHoldTime, step,
 } from './index.js';
 
@@ -130,6 +130,18 @@ describe('BGP FSM behaviour', () => {
     assert.deepEqual(r.actions.find((a) => a.kind === 'sessionDown'), { kind: 'sessionDown', cause: 'stopped' });
     assert.ok(!r.actions.some((a) => a.kind === 'startTimer'));
     assert.equal(r.state.since, 5);
+  });
+
+  it('an automatic stop sends Cease/6, or the Cease its event names (BFD Down, RFC 9384), and restarts later', () => {
+    const est = run([EVENTS.ManualStart, EVENTS.Tcp_CR_Acked, EVENTS.BGPOpen, EVENTS.KeepAliveMsg]).state;
+    const plain = step(est, EVENTS.AutomaticStop, 5, cfg);
+    assert.deepEqual(plain.actions.find((a) => a.kind === 'sendNotification'), { kind: 'sendNotification', notification: { code: 6, subcode: 6 } });
+    const bfd = step(est, { type: 'AutomaticStop', reason: 'BFD session down', cease: NOTIFY.ceaseBfdDown }, 5, cfg);
+    assert.equal(bfd.state.name, 'Idle');
+    assert.deepEqual(bfd.actions.find((a) => a.kind === 'sendNotification'), { kind: 'sendNotification', notification: { code: 6, subcode: 10 } });
+    assert.deepEqual(bfd.actions.find((a) => a.kind === 'sessionDown'), { kind: 'sessionDown', cause: 'notification-sent' });
+    assert.ok(bfd.actions.some((a) => a.kind === 'startTimer' && a.timer === 'IdleHold'));
+    assert.match(bfd.reason, /BFD session down/);
   });
 
   it('a passive peer never connects and waits in Active', () => {

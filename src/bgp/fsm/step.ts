@@ -76,7 +76,7 @@ export function step(state: FsmState, event: FsmEvent, now: number, config: FsmC
 
   function applyOp(op: Op): void {
     if (typeof op === 'object') {
-      if ('notify' in op) actions.push({ kind: 'sendNotification', notification: op.notify });
+      if ('notify' in op) actions.push({ kind: 'sendNotification', notification: (event.type === 'AutomaticStop' && event.cease) || op.notify });
       else if (state.name === 'Established') actions.push({ kind: 'sessionDown', cause: op.release });
       return;
     }

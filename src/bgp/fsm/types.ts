@@ -14,7 +14,7 @@ export type FsmEvent =
   | { type: 'AutomaticStart' } // 3
   | { type: 'ManualStart_with_PassiveTcpEstablishment' } // 4
   | { type: 'AutomaticStart_with_PassiveTcpEstablishment' } // 5
-  | { type: 'AutomaticStop'; reason?: string } // 8
+  | { type: 'AutomaticStop'; reason?: string; cease?: NotificationSpec } // 8: `cease` replaces the default Cease/6 (BFD Down: Cease/10)
   | { type: 'ConnectRetryTimer_Expires' } // 9
   | { type: 'HoldTimer_Expires' } // 10
   | { type: 'KeepaliveTimer_Expires' } // 11
@@ -126,4 +126,6 @@ export const NOTIFY = {
   ceaseAdminShutdown: { code: 6, subcode: 2 },
   ceaseOtherConfigChange: { code: 6, subcode: 6 },
   ceaseCollision: { code: 6, subcode: 7 },
+  /** RFC 9384: the session went down because BFD said the path is down. */
+  ceaseBfdDown: { code: 6, subcode: 10 },
 } as const;

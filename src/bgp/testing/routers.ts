@@ -14,6 +14,14 @@ export interface Neighbor {
   readonly family: 'ipv4' | 'ipv6';
   readonly rrClient?: boolean;
   readonly passive?: boolean;
+  /** BFD for this neighbour (RFC 5880/5881, single hop) with these intervals; undefined = off. */
+  readonly bfd?: BfdSpec;
+}
+
+export interface BfdSpec {
+  readonly minTxMs: number;
+  readonly minRxMs: number;
+  readonly multiplier: number;
 }
 
 export interface RouterSpec {
@@ -84,6 +92,7 @@ export class TabbyRouter implements Router {
         '    holdTime: 30',
         ...(n.rrClient ? ['    routeReflectorClient: true'] : []),
         ...(n.passive ? ['    passive: true'] : []),
+        ...(n.bfd ? [`    bfd: { minTxMs: ${n.bfd.minTxMs}, minRxMs: ${n.bfd.minRxMs}, multiplier: ${n.bfd.multiplier} }`] : []),
       ]),
     ];
     return lines.join('\n') + '\n';
@@ -103,7 +112,7 @@ export class TabbyRouter implements Router {
     return this.lab.exec(this.spec.node, process.execPath, [TABBY_BIN, 'bgp', ...args, '--socket', this.socket]);
   }
 
-  async status(): Promise<{ peers: { address: string; state: string; since: string; prefixes: { received: number; accepted: number; advertised: number }; updates: { received: number; sent: number }; stale: boolean; lastError: string }[]; restarting: boolean }> {
+  async status(): Promise<{ peers: { address: string; state: string; since: string; prefixes: { received: number; accepted: number; advertised: number }; updates: { received: number; sent: number }; stale: boolean; lastError: string; bfd: { state: string; remoteState: string; diagnostic: string; detectionTimeMs: number; downTransitions: number } | null }[]; restarting: boolean }> {
     // The status socket is a file: the test process reaches it without entering the namespace.
     return (await queryDaemon(this.socket, { command: 'status' })) as Awaited<ReturnType<TabbyRouter['status']>>;
   }
@@ -169,6 +178,12 @@ export class BirdRouter implements Router {
     const v6s = s.originate.filter(v6);
     if (v4.length) out.push(`protocol static s4 { ipv4; ${v4.map((p) => `route ${p} blackhole;`).join(' ')} }`);
     if (v6s.length) out.push(`protocol static s6 { ipv6; ${v6s.map((p) => `route ${p} blackhole;`).join(' ')} }`);
+    const bfd = s.neighbors.find((n) => n.bfd)?.bfd;
+    if (bfd) {
+      out.push('protocol bfd {', '  interface "eth0" {',
+        `    min rx interval ${bfd.minRxMs} ms; min tx interval ${bfd.minTxMs} ms; idle tx interval 1 s; multiplier ${bfd.multiplier};`,
+        '  };', '}');
+    }
     for (const n of s.neighbors) {
       const local = v6(n.address) ? node.v6 : node.v4;
       out.push(`protocol bgp ${this.protoName(n)} {`,
@@ -178,6 +193,7 @@ export class BirdRouter implements Router {
         '  connect delay time 1; connect retry time 1; error wait time 1, 2; hold time 30;',
         ...(s.restartTime !== undefined ? [`  graceful restart on; graceful restart time ${s.restartTime};`] : ['  graceful restart off;']),
         ...(n.rrClient ? ['  rr client;'] : []),
+        ...(n.bfd ? ['  bfd on;'] : []),
         ...(n.rrClient && s.clusterId ? [`  rr cluster id ${s.clusterId};`] : []),
         '}');
     }
@@ -246,6 +262,13 @@ export class BirdRouter implements Router {
 
   async refreshIn(neighbor: string): Promise<void> {
     await this.birdc(`reload in ${this.protoName(this.neighborOf(neighbor))}`);
+  }
+
+  /** BFD session state for a neighbour as BIRD's `show bfd sessions` has it (Up, Down, Init, ...). */
+  async bfdState(neighbor: string): Promise<string | undefined> {
+    const t = await this.birdc('show bfd sessions');
+    const line = t.split('\n').find((l) => l.trim().startsWith(`${neighbor} `));
+    return line?.trim().split(/\s+/)[2];
   }
 }
 
@@ -346,6 +369,7 @@ export class FrrRouter implements Router {
     for (const n of s.neighbors) {
       out.push(` neighbor ${n.address} remote-as ${n.as}`, ` neighbor ${n.address} timers connect 1`, ` neighbor ${n.address} update-source ${v6(n.address) ? node.v6 : node.v4}`);
       if (n.passive) out.push(` neighbor ${n.address} passive`);
+      if (n.bfd) out.push(` neighbor ${n.address} bfd`, ` neighbor ${n.address} bfd profile tabby`);
     }
     for (const fam of ['ipv4', 'ipv6'] as const) {
       const ns = s.neighbors.filter((n) => n.family === fam);
@@ -375,8 +399,22 @@ export class FrrRouter implements Router {
     this.lab.spawn(node, `zebra-${node}`, '/usr/lib/frr/zebra', ['-f', zconf, '-i', `${this.vtyDir}/zebra.pid`, ...common]);
     // test -S as root sees the socket as soon as zebra made it.
     await waitFor('zebra socket', async () => ((await sh('test', ['-S', zsock])).code === 0 ? true : undefined), 15_000);
+    const bfd = this.spec.neighbors.find((n) => n.bfd)?.bfd;
+    if (bfd) {
+      // bfdd holds the sessions; bgpd asks for them through zebra. The profile sets the intervals.
+      const fconf = this.lab.file(`frr-${node}-bfdd.conf`, ['bfd', ' profile tabby', `  receive-interval ${bfd.minRxMs}`, `  transmit-interval ${bfd.minTxMs}`, `  detect-multiplier ${bfd.multiplier}`, ' exit', 'exit', ''].join('\n'));
+      this.lab.spawn(node, `bfdd-${node}`, '/usr/lib/frr/bfdd', ['-f', fconf, '-i', `${this.vtyDir}/bfdd.pid`, '--bfdctl', `${this.vtyDir}/bfdd.sock`, ...common]);
+      await waitFor('bfdd vty', async () => ((await this.vtysh('show bfd peers')).code === 0 ? true : undefined), 15_000);
+    }
     this.lab.spawn(node, `bgpd-${node}`, '/usr/lib/frr/bgpd', ['-f', bconf, '-i', `${this.vtyDir}/bgpd.pid`, ...common, '-p', '179']);
     await waitFor('bgpd vty', async () => ((await this.vtysh('show bgp summary')).code === 0 ? true : undefined), 15_000);
+  }
+
+  /** BFD session state for a neighbour as FRR's bfdd has it (up, down, init, ...). */
+  async bfdState(neighbor: string): Promise<string | undefined> {
+    const r = await this.vtysh('show bfd peers json');
+    if (r.code !== 0) return undefined;
+    return (JSON.parse(r.stdout) as { peer: string; status: string }[]).find((p) => p.peer === neighbor)?.status;
   }
 
   vtysh(cmd: string) {
@@ -385,6 +423,7 @@ export class FrrRouter implements Router {
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await this.lab.kill(`bgpd-${this.spec.node}`, signal);
+    await this.lab.kill(`bfdd-${this.spec.node}`, signal);
     await this.lab.kill(`zebra-${this.spec.node}`, signal);
   }
 

@@ -1,0 +1,126 @@
+// BFD (RFC 5880/5881) between Tabby and BIRD 2, FRR (bfdd) and another Tabby, in network
+// namespaces: the BFD session comes Up on both ends, then the peer's link goes down and Tabby
+// must notice within BFD's detection time — not the 30 s BGP hold time — tear the BGP session
+// down and remove the peer's routes from the kernel. The time from `ip link set eth0 down` to
+// the route's deletion (seen by `ip monitor route` in Tabby's namespace) is printed; it is
+// asserted only loosely (under 3 s; the hold time is 30 s) because the host is shared and loaded.
+// Then the link comes back and so do BFD, the session and the routes.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { NetLab, waitFor } from './testing/netlab.js';
+import { type BfdSpec, BirdRouter, FrrRouter, type Router, type RouterSpec, TabbyRouter } from './testing/routers.js';
+
+// A lab id of our own (addresses 198.18.<id>.x, namespaces tbs-<id>-…), apart from the fixed
+// ids of the other interop tests.
+const LAB = 100 + (process.pid % 140);
+const PEER_ROUTE = '10.2.0.0/24';
+
+type Kind = 'tabby' | 'bird' | 'frr';
+/** Tabby's own defaults (300 ms × 3) on both ends: detection in 900 ms. */
+const BFD: BfdSpec = { minTxMs: 300, minRxMs: 300, multiplier: 3 };
+
+async function kernelHas(lab: NetLab, node: string, prefix: string): Promise<boolean> {
+  const r = await lab.exec(node, 'ip', ['-j', '-4', 'route', 'show', 'proto', '81']);
+  return (JSON.parse(r.stdout || '[]') as { dst: string }[]).some((x) => x.dst === prefix);
+}
+
+describe('BFD interop', { concurrency: false }, () => {
+  let lab: NetLab;
+  const running: Router[] = [];
+  const figures: string[] = [];
+
+  before(async () => {
+    lab = await NetLab.create(LAB, ['t', 'x']);
+  });
+  after(async () => {
+    for (const r of running.splice(0)) await r.stop('SIGKILL').catch(() => {});
+    await lab?.destroy();
+    if (figures.length) process.stdout.write(`# BFD link-down → routes removed from Tabby's kernel:\n${figures.map((f) => `#   ${f}\n`).join('')}`);
+  });
+
+  for (const kind of ['tabby', 'bird', 'frr'] as Kind[]) {
+    it(`with ${kind}: BFD comes Up, and a link going down removes the peer's routes within BFD's detection time`, async () => {
+      const T = lab.node('t');
+      const X = lab.node('x');
+      const peerSpec: RouterSpec = {
+        node: 'x', as: 65002, routerId: X.v4, originate: [PEER_ROUTE],
+        neighbors: [{ address: T.v4, as: 65001, family: 'ipv4', bfd: BFD }],
+      };
+      const peer: Router = kind === 'tabby' ? new TabbyRouter(lab, peerSpec) : kind === 'bird' ? new BirdRouter(lab, peerSpec) : new FrrRouter(lab, peerSpec);
+      const tabby = new TabbyRouter(lab, {
+        node: 't', as: 65001, routerId: T.v4, originate: ['10.1.0.0/24'],
+        neighbors: [{ address: X.v4, as: 65002, family: 'ipv4', bfd: BFD }],
+      });
+      try {
+        await peer.start();
+        running.push(peer);
+        await tabby.start();
+        running.push(tabby);
+
+        // Up on both ends, the session established, the peer's route installed.
+        await waitFor('BFD Up at Tabby and BGP established', async () => {
+          const p = await tabby.peer(X.v4);
+          return p.bfd?.state === 'Up' && p.state === 'Established' ? p : undefined;
+        });
+        const peerBfd = async () =>
+          peer instanceof BirdRouter || peer instanceof FrrRouter ? peer.bfdState(T.v4) : (await (peer as TabbyRouter).peer(T.v4)).bfd?.state;
+        await waitFor(`BFD Up at ${kind}`, async () => ((await peerBfd())?.toLowerCase() === 'up' ? true : undefined));
+        await waitFor('the peer\'s route in Tabby\'s kernel', async () => ((await kernelHas(lab, 't', PEER_ROUTE)) ? true : undefined));
+        const up = await tabby.peer(X.v4);
+        assert.equal(up.bfd!.remoteState, 'Up');
+        assert.equal(up.bfd!.detectionTimeMs, 900, '3 × max(300 ms, 300 ms)');
+        const table = (await tabby.cli(['status'])).stdout;
+        assert.match(table, /\bBFD\b/);
+        assert.match(table, new RegExp(`${X.v4.replace(/\./g, '\\.')}\\s+65002\\s+ebgp\\s+Established\\s+Up/900ms`));
+        const metrics = (await tabby.cli(['metrics'])).stdout;
+        assert.match(metrics, new RegExp(`tabby_bgp_peer_bfd_state\\{peer="[^"]+",address="${X.v4.replace(/\./g, '\\.')}",as="65002"\\} 3`));
+        assert.match(metrics, /tabby_bgp_peer_bfd_up\{[^}]*\} 1/);
+
+        // The peer's link goes down. Tabby's own link stays up: only BFD can tell.
+        const monitor = lab.spawn('t', `monitor-${kind}`, 'ip', ['monitor', 'route']);
+        await new Promise((r) => setTimeout(r, 200));
+        const gone = new Promise<number>((resolve) => {
+          let buf = '';
+          monitor.stdout!.on('data', (d: Buffer) => {
+            buf += d.toString();
+            if (new RegExp(`^Deleted ${PEER_ROUTE.replace(/\./g, '\\.')} `, 'm').test(buf)) resolve(performance.now());
+          });
+        });
+        const t0 = performance.now();
+        const down = await lab.exec('x', 'ip', ['link', 'set', 'eth0', 'down']);
+        assert.equal(down.code, 0, down.stderr);
+        const removed = await Promise.race([gone, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('the peer\'s route was not removed within 20 s')), 20_000))]);
+        const ms = removed - t0;
+        figures.push(`${kind}: ${ms.toFixed(0)} ms (BFD ${BFD.minTxMs} ms × ${BFD.multiplier}: detection ${BFD.minTxMs * BFD.multiplier} ms; BGP hold time 30 s)`);
+        process.stdout.write(`# BFD with ${kind}: peer route removed ${ms.toFixed(0)} ms after its link went down\n`);
+        assert.ok(ms < 3000, `routes removed after ${ms.toFixed(0)} ms: BFD should have beaten the 30 s hold time by far`);
+        await lab.kill(`monitor-${kind}`);
+
+        const after1 = await tabby.peer(X.v4);
+        assert.notEqual(after1.bfd!.state, 'Up');
+        assert.equal(after1.bfd!.diagnostic, 'Control Detection Time Expired');
+        assert.equal(after1.bfd!.downTransitions, 1);
+        assert.match(after1.lastError, /NOTIFICATION 6\/10 \(Cease \/ BFD Down\)/);
+        assert.notEqual(after1.state, 'Established');
+        assert.match((await tabby.cli(['metrics'])).stdout, /tabby_bgp_peer_bfd_down_total\{[^}]*\} 1/);
+
+        // The link comes back: BFD, then BGP, then the route.
+        await lab.exec('x', 'ip', ['link', 'set', 'eth0', 'up']);
+        await waitFor('BFD Up again and the session back', async () => {
+          const p = await tabby.peer(X.v4);
+          return p.bfd?.state === 'Up' && p.state === 'Established' ? true : undefined;
+        }, 60_000);
+        await waitFor('the peer\'s route back in the kernel', async () => ((await kernelHas(lab, 't', PEER_ROUTE)) ? true : undefined), 30_000);
+      } catch (e) {
+        const logs = ['tabby-t', 'tabby-x', 'bird-x', 'bgpd-x', 'bfdd-x'].map((n) => `--- ${n}\n${lab.logOf(n).split('\n').slice(-30).join('\n')}`).join('\n');
+        (e as Error).message += `\n${logs}`;
+        throw e;
+      } finally {
+        for (const r of running.splice(0)) await r.stop('SIGKILL');
+        await lab.exec('x', 'ip', ['link', 'set', 'eth0', 'up']);
+        for (const n of ['t', 'x']) await lab.exec(n, 'ip', ['-4', 'route', 'flush', 'proto', '81']);
+      }
+    });
+  }
+});
