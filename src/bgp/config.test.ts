@@ -86,8 +86,8 @@ peers:
   - { peerIP: 198.18.0.5, asNumber: 65002 }
 `, 'bgp.yaml');
     assert.deepEqual(c.peers.map((p) => p.bfd), [
-      { minTxMs: 300, minRxMs: 300, multiplier: 3 },
-      { minTxMs: 100, minRxMs: 300, multiplier: 5 },
+      { minTxMs: 200, minRxMs: 200, multiplier: 3 },
+      { minTxMs: 100, minRxMs: 200, multiplier: 5 },
       undefined,
       undefined,
     ]);

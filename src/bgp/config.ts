@@ -52,7 +52,7 @@ export interface BfdPeerConfig {
   readonly multiplier: number;
 }
 
-export const DEFAULT_BFD: BfdPeerConfig = { minTxMs: 300, minRxMs: 300, multiplier: 3 };
+export const DEFAULT_BFD: BfdPeerConfig = { minTxMs: 200, minRxMs: 200, multiplier: 3 };
 
 export interface SpeakerConfig {
   readonly asNumber: number;

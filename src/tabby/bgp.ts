@@ -69,7 +69,7 @@ export function registerBgpCommand(program: Command): Command {
 
   bgp
     .command('status')
-    .description('peers: address, AS, state, uptime, prefixes received/accepted/advertised, last error')
+    .description('peers: address, AS, state, BFD state (peers with BFD), uptime, prefixes received/accepted/advertised, last error')
     .option(...socketOpt)
     .option('-o, --output <format>', 'table, wide, json or yaml', 'table')
     .addHelpText('after', '\nExample:\n  tabby bgp status -o json\n\nExit codes: 0 answered, 1 error, 3 daemon not running.\n')

@@ -12,6 +12,9 @@
 // GTSM check of §5 (discard unless the TTL is 255) is not done on receipt; our own packets carry
 // 255, so peers that check (BIRD, FRR) accept them.
 //
+// A timer's expiry is fed to the machine only after the sockets were read in the same loop turn,
+// so a stall of our own process is not taken for silence of the peer.
+//
 // Demultiplexing (§3): a packet with Your Discriminator is for the session with that local
 // discriminator, and must come from that session's peer address; a packet without (the first
 // ones of a handshake) is matched by its source address.
@@ -99,7 +102,10 @@ export class BfdLink {
     clearTimeout(this.timer);
     if (this.closed) return;
     const wait = Math.max(0, nextWake(this.session) - performance.now());
-    this.timer = setTimeout(() => this.feed({ type: 'timer' }), wait);
+    // After a stall of our own event loop, Node runs due timers before it reads the sockets: the
+    // detection time would run out with the peer's packets still unread. `setImmediate` runs
+    // after this turn's I/O, so those packets count first.
+    this.timer = setTimeout(() => setImmediate(() => this.feed({ type: 'timer' })), wait);
   }
 
   status(): BfdStatus {
