@@ -4,7 +4,9 @@
 // down and remove the peer's routes from the kernel. The time from `ip link set eth0 down` to
 // the route's deletion (seen by `ip monitor route` in Tabby's namespace) is printed; it is
 // asserted only loosely (under 3 s; the hold time is 30 s) because the host is shared and loaded.
-// Then the link comes back and so do BFD, the session and the routes.
+// Then the link comes back and so do BFD, the session and the routes. And a peer that stops on
+// purpose says AdminDown, which must not count as a failure (RFC 5882 §3.2): with graceful restart
+// its routes stay.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -40,6 +42,42 @@ describe('BFD interop', { concurrency: false }, () => {
     for (const r of running.splice(0)) await r.stop('SIGKILL').catch(() => {});
     await lab?.destroy();
     if (figures.length) process.stdout.write(`# BFD link-down → routes removed from Tabby's kernel:\n${figures.map((f) => `#   ${f}\n`).join('')}`);
+  });
+
+  it('a peer stopping on purpose says AdminDown: not taken for a failure, and graceful restart keeps its routes', async () => {
+    const T = lab.node('t');
+    const X = lab.node('x');
+    const peer = new TabbyRouter(lab, { node: 'x', as: 65002, routerId: X.v4, restartTime: 30, originate: [PEER_ROUTE], neighbors: [{ address: T.v4, as: 65001, family: 'ipv4', bfd: BFD }] });
+    const tabby = new TabbyRouter(lab, { node: 't', as: 65001, routerId: T.v4, restartTime: 30, originate: ['10.1.0.0/24'], neighbors: [{ address: X.v4, as: 65002, family: 'ipv4', bfd: BFD }] });
+    try {
+      await peer.start();
+      running.push(peer);
+      await tabby.start();
+      running.push(tabby);
+      await waitFor('BFD Up and BGP established', async () => {
+        const p = await tabby.peer(X.v4);
+        return p.bfd?.state === 'Up' && p.state === 'Established' ? true : undefined;
+      });
+      await waitFor('the peer\'s route in Tabby\'s kernel', async () => ((await kernelHas(lab, 't', PEER_ROUTE)) ? true : undefined));
+      // SIGTERM with graceful restart: the peer closes BGP without a NOTIFICATION and BFD with AdminDown.
+      await peer.stop('SIGTERM');
+      running.splice(running.indexOf(peer), 1);
+      const p = await waitFor('Tabby to hear AdminDown', async () => {
+        const q = await tabby.peer(X.v4);
+        return q.bfd?.remoteState === 'AdminDown' && q.state !== 'Established' ? q : undefined;
+      });
+      assert.equal(p.bfd!.state, 'Down');
+      assert.equal(p.bfd!.diagnostic, 'Neighbor Signaled Session Down');
+      assert.doesNotMatch(p.lastError, /6\/10/, 'BGP was not torn down for BFD');
+      assert.equal(p.stale, true, 'routes kept stale for the restart time');
+      assert.ok(await kernelHas(lab, 't', PEER_ROUTE), 'still installed');
+    } catch (e) {
+      (e as Error).message += `\n--- tabby-t\n${lab.logOf('tabby-t').split('\n').slice(-30).join('\n')}\n--- tabby-x\n${lab.logOf('tabby-x').split('\n').slice(-30).join('\n')}`;
+      throw e;
+    } finally {
+      for (const r of running.splice(0)) await r.stop('SIGKILL');
+      for (const n of ['t', 'x']) for (const f of ['-4', '-6']) await lab.exec(n, 'ip', [f, 'route', 'flush', 'proto', '81']);
+    }
   });
 
   for (const kind of ['tabby', 'bird', 'frr'] as Kind[]) {

@@ -118,8 +118,9 @@ export class Speaker {
     for (const x of this.extra.values()) clearTimeout(x.staleTimer);
     this.server?.close();
     const keep = graceful && this.peerList.some((p) => p.config.gracefulRestart);
-    for (const p of this.peerList) (keep ? p.abandon() : p.stop());
+    // BFD's AdminDown first, so peers know the sessions that follow end on purpose (RFC 5882 §3.2).
     await this.bfd?.stop();
+    for (const p of this.peerList) (keep ? p.abandon() : p.stop());
     if (this.kernel) {
       this.kernel.stop();
       if (!keep) await this.kernel.removeAll();
