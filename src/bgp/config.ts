@@ -237,6 +237,10 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
       v6: chosen.flatMap((f) => f?.[pick].v6 ?? []),
     });
     const gr = p.gracefulRestart ?? c.gracefulRestart.enabled;
+    const b = p.bfd;
+    const bfd: BfdPeerConfig | undefined = b === true ? DEFAULT_BFD
+      : b ? { minTxMs: b.minTxMs ?? DEFAULT_BFD.minTxMs, minRxMs: b.minRxMs ?? DEFAULT_BFD.minRxMs, multiplier: b.multiplier ?? DEFAULT_BFD.multiplier }
+      : undefined;
     peers.push({
       name: p.name ?? `peer_${p.peerIP.replace(/[.:]/g, '_')}`,
       address,
@@ -256,9 +260,7 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
       maxRestartTime: p.maxRestartTime ?? c.gracefulRestart.restartTime,
       importFilter: merge('imp'),
       exportFilter: merge('exp'),
-      ...(p.bfd === true || typeof p.bfd === 'object'
-        ? { bfd: { minTxMs: (typeof p.bfd === 'object' && p.bfd.minTxMs) || DEFAULT_BFD.minTxMs, minRxMs: (typeof p.bfd === 'object' && p.bfd.minRxMs) || DEFAULT_BFD.minRxMs, multiplier: (typeof p.bfd === 'object' && p.bfd.multiplier) || DEFAULT_BFD.multiplier } }
-        : {}),
+      ...(bfd ? { bfd } : {}),
     });
     if (p.bfd && p.multihop !== undefined && p.multihop > 1) problems.push(`${where}.bfd: BFD here is single-hop (RFC 5881); a multihop peer (multihop: ${p.multihop}) needs RFC 5883, which Tabby does not implement`);
     const hold = p.holdTime ?? c.holdTime;

@@ -59,6 +59,7 @@ export function renderMetrics(speaker: Speaker): string {
     family('tabby_bgp_peer_bfd_up', 'gauge', '1 when the peer\'s BFD session is Up; peers with BFD only', per((p, l) => (p.bfd ? [[l, p.bfd.state === 'Up' ? 1 : 0]] : []))),
     family('tabby_bgp_peer_bfd_down_total', 'counter', 'BFD sessions going from Up to another state', per((p, l) => (p.bfd ? [[l, p.bfd.downTransitions]] : []))),
     family('tabby_bgp_peer_bfd_detection_time_seconds', 'gauge', 'Agreed BFD detection time (0 before the peer sent a packet)', per((p, l) => (p.bfd ? [[l, p.bfd.detectionTimeMs / 1000]] : []))),
+    family('tabby_bgp_bfd_packets_discarded_total', 'counter', 'BFD packets refused before reaching a session (RFC 5880 §6.8.6)', s.bfd ? [[{}, s.bfd.discardedPackets]] : []),
     family('tabby_bgp_loc_rib_prefixes', 'gauge', 'Prefixes in the Loc-RIB per family', [[{ family: 'ipv4' }, s.routes.ipv4], [{ family: 'ipv6' }, s.routes.ipv6]]),
     family('tabby_bgp_kernel_routes', 'gauge', 'Routes installed in the kernel with protocol 81', s.kernel ? [[{ table: String(s.kernel.table) }, s.kernel.installed]] : []),
   ].join('');

@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_BFD } from './index.js';
+import { DEFAULT_BFD, type SpeakerStatus, queryDaemon } from './index.js';
 import { NetLab, waitFor } from './testing/netlab.js';
 import { type BfdSpec, BirdRouter, FrrRouter, type Router, type RouterSpec, TabbyRouter } from './testing/routers.js';
 
@@ -59,6 +59,21 @@ describe('BFD interop', { concurrency: false }, () => {
         return p.bfd?.state === 'Up' && p.state === 'Established' ? true : undefined;
       });
       await waitFor('the peer\'s route in Tabby\'s kernel', async () => ((await kernelHas(lab, 't', PEER_ROUTE)) ? true : undefined));
+      // Packets §6.8.6 discards, sent from the peer's address: one with Keyed SHA1 authentication,
+      // one for a discriminator Tabby never gave out. Counted, and the session does not notice.
+      const discarded = async () => ((await queryDaemon(tabby.socket, { command: 'status' })) as SpeakerStatus).bfd!.discardedPackets;
+      const before0 = await discarded();
+      const send = [
+        "const s = require('dgram').createSocket('udp4');",
+        'const a = Buffer.alloc(52); a[0] = 0x20; a[1] = 0xc4; a[2] = 3; a[3] = 52; a.writeUInt32BE(7, 4); a.writeUInt32BE(9, 8); a[24] = 4; a[25] = 28;',
+        'const b = Buffer.alloc(24); b[0] = 0x20; b[1] = 0xc0; b[2] = 3; b[3] = 24; b.writeUInt32BE(7, 4); b.writeUInt32BE(12345, 8);',
+        `s.send(a, 3784, '${T.v4}', () => s.send(b, 3784, '${T.v4}', () => s.close()));`,
+      ].join('\n');
+      const sent = await lab.exec('x', process.execPath, ['-e', send]);
+      assert.equal(sent.code, 0, sent.stderr);
+      await waitFor('both packets discarded', async () => ((await discarded()) >= before0 + 2 ? true : undefined), 5000);
+      assert.match((await tabby.cli(['metrics'])).stdout, /tabby_bgp_bfd_packets_discarded_total [1-9]/);
+      assert.equal((await tabby.peer(X.v4)).bfd!.state, 'Up');
       // SIGTERM with graceful restart: the peer closes BGP without a NOTIFICATION and BFD with AdminDown.
       await peer.stop('SIGTERM');
       running.splice(running.indexOf(peer), 1);

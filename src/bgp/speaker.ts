@@ -418,6 +418,7 @@ export class Speaker {
           bfd: this.bfdLinks.get(p)?.status() ?? null,
         };
       }),
+      bfd: this.bfd ? { discardedPackets: this.bfd.dropped } : null,
     };
   }
 
@@ -480,6 +481,8 @@ export type SpeakerStatus = {
   routes: { ipv4: number; ipv6: number; attributeSets: number };
   kernel: { table: number; installed: number } | null;
   peers: PeerStatus[];
+  /** BFD packets refused before reaching a session (malformed, authenticated, unknown discriminator or address); null without BFD peers. */
+  bfd: { discardedPackets: number } | null;
 };
 
 export type PeerStatus = {

@@ -139,7 +139,7 @@ export class BfdService {
   private readonly tx = new Map<string, Socket>();
   private readonly byDiscr = new Map<number, BfdLink>();
   private readonly byAddr = new Map<string, BfdLink>();
-  /** Packets refused before reaching a session, by reason (for debugging interop). */
+  /** Packets refused before reaching a session (each logged at debug level with its reason). */
   dropped = 0;
 
   constructor(private readonly log: Logger) {}
