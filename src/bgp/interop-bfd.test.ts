@@ -6,12 +6,13 @@
 // asserted only loosely (under 3 s; the hold time is 30 s) because the host is shared and loaded.
 // Then the link comes back and so do BFD, the session and the routes. And a peer that stops on
 // purpose says AdminDown, which must not count as a failure (RFC 5882 §3.2): with graceful restart
-// its routes stay.
+// its routes stay. A peer frozen by SIGSTOP (TCP still open) is taken down by BFD too.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BFD, type SpeakerStatus, queryDaemon } from './index.js';
-import { NetLab, waitFor } from './testing/netlab.js';
+import { NetLab, sh, waitFor } from './testing/netlab.js';
 import { type BfdSpec, BirdRouter, FrrRouter, type Router, type RouterSpec, TabbyRouter } from './testing/routers.js';
 
 // A lab id of our own (addresses 198.18.<id>.x, namespaces tbs-<id>-…), apart from the fixed
@@ -41,7 +42,61 @@ describe('BFD interop', { concurrency: false }, () => {
   after(async () => {
     for (const r of running.splice(0)) await r.stop('SIGKILL').catch(() => {});
     await lab?.destroy();
-    if (figures.length) process.stdout.write(`# BFD link-down → routes removed from Tabby's kernel:\n${figures.map((f) => `#   ${f}\n`).join('')}`);
+    if (figures.length) process.stdout.write(`# BFD: peer gone (link down, or frozen) → its route removed from Tabby's kernel:\n${figures.map((f) => `#   ${f}\n`).join('')}`);
+  });
+
+  it('a frozen peer (SIGSTOP: its TCP connection stays open) is taken down by BFD, not after the hold time', async () => {
+    const T = lab.node('t');
+    const X = lab.node('x');
+    const peer = new TabbyRouter(lab, { node: 'x', as: 65002, routerId: X.v4, originate: [PEER_ROUTE], neighbors: [{ address: T.v4, as: 65001, family: 'ipv4', bfd: BFD }] });
+    const tabby = new TabbyRouter(lab, { node: 't', as: 65001, routerId: T.v4, originate: ['10.1.0.0/24'], neighbors: [{ address: X.v4, as: 65002, family: 'ipv4', bfd: BFD }] });
+    let frozen: number | undefined;
+    try {
+      await peer.start();
+      running.push(peer);
+      await tabby.start();
+      running.push(tabby);
+      await waitFor('BFD Up and BGP established', async () => {
+        const p = await tabby.peer(X.v4);
+        return p.bfd?.state === 'Up' && p.state === 'Established' ? true : undefined;
+      });
+      await waitFor('the peer\'s route in Tabby\'s kernel', async () => ((await kernelHas(lab, 't', PEER_ROUTE)) ? true : undefined));
+      // The peer's daemon: the one process in x's namespace running its configuration.
+      const pids = (await sh('ip', ['netns', 'pids', X.ns])).stdout.split(/\s+/).filter(Boolean);
+      frozen = pids.map(Number).find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${peer.name}.yaml`);
+        } catch {
+          return false;
+        }
+      });
+      assert.ok(frozen, 'the peer daemon\'s pid');
+      const routeMon = lab.spawn('t', 'monitor-route-frozen', 'ip', ['-ts', 'monitor', 'route']);
+      const deletedAt = new Promise<number>((resolve) => {
+        let buf = '';
+        routeMon.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const m = new RegExp(`^\\[([^\\]]+)\\] Deleted ${PEER_ROUTE.replace(/\./g, '\\.')} `, 'm').exec(buf);
+          if (m) resolve(new Date(m[1]!).getTime());
+        });
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = Date.now();
+      process.kill(frozen, 'SIGSTOP');
+      const timeout = new Promise<never>((_, rej) => setTimeout(() => rej(new Error('the frozen peer\'s route was not removed within 20 s')), 20_000).unref());
+      const ms = (await Promise.race([deletedAt, timeout])) - t0;
+      figures.push(`tabby frozen by SIGSTOP: ${ms} ms (TCP still open; BFD detection ${DETECT_MS} ms; BGP hold time 30 s)`);
+      process.stdout.write(`# BFD with a frozen Tabby: peer route removed ${ms} ms after SIGSTOP\n`);
+      assert.ok(ms < 3000, `routes removed ${ms} ms after the peer froze: BFD should have beaten the 30 s hold time by far`);
+      const p = await tabby.peer(X.v4);
+      assert.equal(p.bfd!.diagnostic, 'Control Detection Time Expired');
+      assert.match(p.lastError, /NOTIFICATION 6\/10/);
+      await lab.kill('monitor-route-frozen');
+    } finally {
+      if (frozen) process.kill(frozen, 'SIGCONT');
+      for (const r of running.splice(0)) await r.stop('SIGKILL');
+      for (const n of ['t', 'x']) for (const f of ['-4', '-6']) await lab.exec(n, 'ip', [f, 'route', 'flush', 'proto', '81']);
+    }
   });
 
   it('a peer stopping on purpose says AdminDown: not taken for a failure, and graceful restart keeps its routes', async () => {
