@@ -96,5 +96,7 @@ peers:
     assert.ok(p.some((x) => x.startsWith('peers.1.bfd:')), p.join('\n'));
     const m = problems('asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.3, asNumber: 2, multihop: 3, bfd: true }\n');
     assert.ok(m.some((x) => x.startsWith('peers[0].bfd: BFD here is single-hop')), m.join('\n'));
+    const d = problems('asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.3, asNumber: 2, bfd: true }\n  - { peerIP: 198.18.0.3, port: 1179, asNumber: 3, bfd: true }\n');
+    assert.ok(d.some((x) => x.startsWith('peers[1].bfd: another peer at 198.18.0.3 has BFD already')), d.join('\n'));
   });
 });

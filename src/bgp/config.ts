@@ -212,6 +212,7 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
   }
 
   const seen = new Set<string>();
+  const bfdAddresses = new Set<string>();
   const peers: PeerConfig[] = [];
   c.peers.forEach((p, i) => {
     const where = `peers[${i}]`;
@@ -262,6 +263,9 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
       exportFilter: merge('exp'),
       ...(bfd ? { bfd } : {}),
     });
+    const bfdKey = `${address.family}/${address.value}`;
+    if (bfd && bfdAddresses.has(bfdKey)) problems.push(`${where}.bfd: another peer at ${p.peerIP} has BFD already; one BFD session serves one address`);
+    if (bfd) bfdAddresses.add(bfdKey);
     if (p.bfd && p.multihop !== undefined && p.multihop > 1) problems.push(`${where}.bfd: BFD here is single-hop (RFC 5881); a multihop peer (multihop: ${p.multihop}) needs RFC 5883, which Tabby does not implement`);
     const hold = p.holdTime ?? c.holdTime;
     if (hold === 1 || hold === 2) problems.push(`${where}.holdTime: must be 0 or at least 3 seconds`);
