@@ -300,27 +300,40 @@ export class Rib {
     const entries = this.journal.entries;
     let i = this.journal.cursor(slot);
     let n = 0;
+    // Runs of entries share their best path: without a per-prefix export filter, the export and
+    // the group of the previous entry are those of the next one with the same best path.
+    const perPrefix = !isAcceptAll(p.exportFilter);
+    let lastBest: AttrSet | undefined;
+    let lastOut: OutAttrs | null = null;
+    let lastGroup: { attrs: PathAttributes; key: string; nlri: Nlri[] } | undefined;
     while (i < entries.length && n < limit) {
       const entry = entries[i++]!;
       if (!getBit(entry, PEND, slot)) continue;
       setBit(entry, PEND, slot, false);
       n++;
       const best = entry.best;
-      const out = best ? this.exportFor(best, p, entry) : null;
+      const reuse = best !== undefined && best === lastBest && !perPrefix;
+      const out: OutAttrs | null = reuse ? lastOut : best ? this.exportFor(best, p, entry) : null;
       const was = getBit(entry, ADV, slot);
       if (out) {
         if (!was) {
           setBit(entry, ADV, slot, true);
           p.counters.advertised++;
         }
-        let g = groups.get(out.key);
+        let g = reuse ? lastGroup : groups.get(out.key);
         if (!g) groups.set(out.key, (g = { attrs: out.attrs, key: out.key, nlri: [] }));
         g.nlri.push(entry.nlri);
-      } else if (was) {
-        setBit(entry, ADV, slot, false);
-        p.counters.advertised--;
-        (entry.prefix.family === 4 ? w4 : w6).push(entry.nlri);
+        lastGroup = g;
+      } else {
+        lastGroup = undefined;
+        if (was) {
+          setBit(entry, ADV, slot, false);
+          p.counters.advertised--;
+          (entry.prefix.family === 4 ? w4 : w6).push(entry.nlri);
+        }
       }
+      lastBest = best;
+      lastOut = out;
     }
     this.journal.advance(slot, i);
     const withdraw: { family: IPFamily; nlri: Nlri[] }[] = [];
