@@ -134,9 +134,12 @@ const tabby: Target = {
         '',
       ].join('\n'),
     );
-    // BGP_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the speaker.
+    // Started as a user starts it: the launcher bin/tabby, which gives the daemon its Node
+    // options (a small young generation). BGP_BENCH_NODE_ARGS (e.g. "--cpu-prof
+    // --cpu-prof-dir=/tmp/prof") runs the bundle with exactly those options instead.
     const nodeArgs = process.env['BGP_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
-    return { argv: [process.execPath, ...nodeArgs, join(repo, 'dist/bin/tabby.cjs'), 'bgp', 'run', '--config', conf] };
+    if (nodeArgs.length > 0) return { argv: [process.execPath, ...nodeArgs, join(repo, 'dist/bin/tabby.cjs'), 'bgp', 'run', '--config', conf] };
+    return { argv: [join(repo, 'bin/tabby'), 'bgp', 'run', '--config', conf] };
   },
 };
 

@@ -1,10 +1,12 @@
 // Bundles each executable's entry point into one CommonJS file with esbuild, for fast start.
-import { chmodSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const entries = {
   tabbyctl: 'dist/src/ctl/main.js',
-  tabby: 'dist/src/tabby/main.js',
+  // dist/bin/tabby.cjs is a dispatcher (written below): the BGP daemon loads its own bundle only.
+  'tabby-cli': 'dist/src/tabby/main.js',
+  'tabby-bgp': 'dist/src/tabby/bgp-main.js',
   // The TypeScript CNI forwarder: installed as the `tabby`/`tabby-ipam` plugins when no C compiler built the shim.
   'tabby-cni': 'dist/src/cni/forwarder-main.js',
 };
@@ -30,4 +32,16 @@ await Promise.all(
     if (fixtures.length > 0) throw new Error(`bundle ${name} includes test support: ${fixtures.join(', ')}`);
     if (executable.has(name)) chmodSync(`dist/bin/${name}.cjs`, 0o755);
   }),
+);
+// `tabby bgp run` is a long-running daemon: it gets the bundle holding only the BGP speaker
+// (src/tabby/bgp-main.ts), every other command the whole CLI.
+writeFileSync(
+  'dist/bin/tabby.cjs',
+  [
+    "'use strict';",
+    '// Written by scripts/bundle.mjs: `tabby bgp run` loads the BGP speaker alone, the rest the whole CLI.',
+    "const [cmd, sub] = process.argv.slice(2);",
+    "require(cmd === 'bgp' && sub === 'run' ? './tabby-bgp.cjs' : './tabby-cli.cjs');",
+    '',
+  ].join('\n'),
 );

@@ -79,18 +79,26 @@ export class KernelDriver {
   }
 
   /**
-   * Runs a plan: FDB, then neighbours and routes (a VTEP before the routes through it). When a
-   * device must be made first, it goes at the head of the `ip` batch and the FDB follows: the
-   * device is new, so nothing used it before, and one process is saved on a cold start.
-   * Returns the lines that failed.
+   * Runs a plan. When a device must be made (or remade) first, it goes at the head of the `ip`
+   * batch and the FDB follows, since FDB entries need their device (and one process is saved on
+   * a cold start). Otherwise the `bridge` batch (FDB) and the `ip` batch (neighbours, routes) run
+   * at the same time: they touch different kernel tables, each takes the rtnl lock per line, and
+   * no line of one batch can fail because of a line of the other (routes are onlink, a neighbour
+   * needs only its device). The order only decides which packets in flight during the few
+   * milliseconds of a batch find the path incomplete, and a packet to an entry being added had no
+   * path before it either. Returns the lines that failed.
    */
   async apply(plan: ApplyPlan): Promise<FailedLine[]> {
-    const failed: FailedLine[] = [];
-    const ipLines = [...plan.deviceLines, ...plan.ipLines];
-    if (plan.deviceLines.length === 0 && plan.fdbLines.length > 0) failed.push(...(await this.batch('bridge', plan.fdbLines)));
-    if (ipLines.length > 0) failed.push(...(await this.batch('ip', ipLines)));
-    if (plan.deviceLines.length > 0 && plan.fdbLines.length > 0) failed.push(...(await this.batch('bridge', plan.fdbLines)));
-    return failed;
+    if (plan.deviceLines.length > 0) {
+      const failed = await this.batch('ip', [...plan.deviceLines, ...plan.ipLines]);
+      if (plan.fdbLines.length > 0) failed.push(...(await this.batch('bridge', plan.fdbLines)));
+      return failed;
+    }
+    const [fdb, ip] = await Promise.all([
+      plan.fdbLines.length > 0 ? this.batch('bridge', plan.fdbLines) : [],
+      plan.ipLines.length > 0 ? this.batch('ip', plan.ipLines) : [],
+    ]);
+    return [...fdb, ...ip];
   }
 
   private async batch(tool: 'ip' | 'bridge', lines: readonly string[]): Promise<FailedLine[]> {

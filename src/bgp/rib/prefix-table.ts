@@ -23,13 +23,14 @@ export class PrefixTable<E> {
     if (this.family === 4) {
       let m = this.byLength[p.prefix];
       if (!m) this.byLength[p.prefix] = m = new Map();
-      const k = Number(p.base) | 0;
-      if (!m.has(k)) this.count++;
-      m.set(k, e);
+      // One hash lookup, not two: the map's size tells whether the key is new.
+      const before = m.size;
+      m.set(Number(p.base) | 0, e);
+      this.count += m.size - before;
     } else {
-      const k = `${p.base.toString(16)}/${p.prefix}`;
-      if (!this.v6.has(k)) this.count++;
-      this.v6.set(k, e);
+      const before = this.v6.size;
+      this.v6.set(`${p.base.toString(16)}/${p.prefix}`, e);
+      this.count += this.v6.size - before;
     }
   }
 

@@ -7,9 +7,11 @@
 //   the queue of changes not yet sent, so repeated changes to a prefix before the next send
 //   collapse into one (MRAI pacing), and `drain` groups the queue by attributes for packing.
 //
-// Paths are a flat array per entry, [tag, attrs, tag, attrs, …], tag = slot·4 + flags, so a
-// path costs two array slots instead of an object. Invariant: when an entry has an accepted path,
-// the best one sits at index 0; entries with no paths are removed from the table.
+// A path is a tag (slot·4 + flags) and an attribute set. The first path lives in two fields of
+// the entry and further paths in a flat array [tag, attrs, tag, attrs, …] made only when a
+// second peer sends the prefix: most prefixes have one path, and an array per prefix was a
+// quarter of the heap at 100k prefixes. Invariant: when an entry has an accepted path, the best
+// one is path 0; entries with no paths are removed from the table.
 
 import type { CIDR, IPFamily } from '../../ip/index.js';
 import type { Nlri, PathAttributes, UpdateMessage } from '../wire/index.js';
@@ -27,30 +29,68 @@ export const LOCAL_SLOT = 0;
 
 
 export class RibEntry implements OutBits {
-  /** [tag, attrs, tag, attrs, …]; best accepted path first. */
-  paths: Array<number | AttrSet> = [];
+  /** Path 0 (the best accepted one, when any is accepted); `set0` undefined = no path at all. */
+  tag0: number;
+  set0: AttrSet | undefined;
+  /** Paths 1…n as [tag, attrs, tag, attrs, …]; undefined while the entry has one path. */
+  more: Array<number | AttrSet> | undefined = undefined;
   pend = 0;
   adv = 0;
   qpos = -1;
   wide: Uint32Array | undefined = undefined;
-  /** The route key as received (its path ID dropped), reused for sending: no copy per prefix.
-   *  `paths` starts as the exact two-slot array of its first path (no growth slack). */
+  /** The route key as received (its path ID dropped), reused for sending: no copy per prefix. */
   constructor(readonly nlri: Nlri, tag: number, first: AttrSet) {
-    this.paths = [tag, first];
+    this.tag0 = tag;
+    this.set0 = first;
   }
   get prefix(): CIDR {
     return this.nlri.prefix;
   }
   /** The Loc-RIB route: the best accepted path, if any. */
   get best(): AttrSet | undefined {
-    const tag = this.paths[0] as number | undefined;
-    return tag !== undefined && (tag & REJECTED) === 0 ? (this.paths[1] as AttrSet) : undefined;
+    return this.set0 !== undefined && (this.tag0 & REJECTED) === 0 ? this.set0 : undefined;
+  }
+  /** How many paths the entry holds. */
+  get count(): number {
+    return this.set0 === undefined ? 0 : 1 + (this.more === undefined ? 0 : this.more.length >> 1);
+  }
+  tagAt(i: number): number {
+    return i === 0 ? this.tag0 : (this.more![2 * i - 2] as number);
+  }
+  setAt(i: number): AttrSet {
+    return i === 0 ? this.set0! : (this.more![2 * i - 1] as AttrSet);
+  }
+  /** Overwrites path i (0 ≤ i < count). */
+  put(i: number, tag: number, set: AttrSet): void {
+    if (i === 0) {
+      this.tag0 = tag;
+      this.set0 = set;
+    } else {
+      this.more![2 * i - 2] = tag;
+      this.more![2 * i - 1] = set;
+    }
+  }
+  /** Appends a path after the others (arrival order is kept). */
+  add(tag: number, set: AttrSet): void {
+    if (this.set0 === undefined) this.put(0, tag, set);
+    else if (this.more === undefined) this.more = [tag, set];
+    else this.more.push(tag, set);
+  }
+  /** Removes path i, keeping the others in their order. */
+  removeAt(i: number): void {
+    const last = this.count - 1;
+    for (let j = i; j < last; j++) this.put(j, this.tagAt(j + 1), this.setAt(j + 1));
+    if (last === 0) {
+      this.set0 = undefined;
+      this.tag0 = 0;
+    } else if (last === 1) this.more = undefined;
+    else this.more!.length -= 2;
   }
   /** Every path with its slot and flags, for status output. */
   *allPaths(): Generator<{ slot: number; attrs: AttrSet; stale: boolean; rejected: boolean; best: boolean }> {
-    for (let i = 0; i < this.paths.length; i += 2) {
-      const tag = this.paths[i] as number;
-      yield { slot: tag >> 2, attrs: this.paths[i + 1] as AttrSet, stale: (tag & STALE) !== 0, rejected: (tag & REJECTED) !== 0, best: i === 0 && (tag & REJECTED) === 0 };
+    for (let i = 0; i < this.count; i++) {
+      const tag = this.tagAt(i);
+      yield { slot: tag >> 2, attrs: this.setAt(i), stale: (tag & STALE) !== 0, rejected: (tag & REJECTED) !== 0, best: i === 0 && (tag & REJECTED) === 0 };
     }
   }
 }
@@ -168,8 +208,7 @@ export class Rib {
   markStale(slot: number, family?: IPFamily): void {
     for (const f of family ? [family] : ([4, 6] as const)) {
       for (const entry of this.tables[f].values()) {
-        const paths = entry.paths;
-        for (let i = 0; i < paths.length; i += 2) if ((paths[i] as number) >> 2 === slot) paths[i] = (paths[i] as number) | STALE;
+        for (let i = 0; i < entry.count; i++) if (entry.tagAt(i) >> 2 === slot) entry.put(i, entry.tagAt(i) | STALE, entry.setAt(i));
       }
     }
   }
@@ -182,8 +221,8 @@ export class Rib {
   hasStale(slot: number): boolean {
     for (const f of [4, 6] as const) {
       for (const entry of this.tables[f].values()) {
-        for (let i = 0; i < entry.paths.length; i += 2) {
-          const tag = entry.paths[i] as number;
+        for (let i = 0; i < entry.count; i++) {
+          const tag = entry.tagAt(i);
           if (tag >> 2 === slot && (tag & STALE) !== 0) return true;
         }
       }
@@ -261,27 +300,40 @@ export class Rib {
     const entries = this.journal.entries;
     let i = this.journal.cursor(slot);
     let n = 0;
+    // Runs of entries share their best path: without a per-prefix export filter, the export and
+    // the group of the previous entry are those of the next one with the same best path.
+    const perPrefix = !isAcceptAll(p.exportFilter);
+    let lastBest: AttrSet | undefined;
+    let lastOut: OutAttrs | null = null;
+    let lastGroup: { attrs: PathAttributes; key: string; nlri: Nlri[] } | undefined;
     while (i < entries.length && n < limit) {
       const entry = entries[i++]!;
       if (!getBit(entry, PEND, slot)) continue;
       setBit(entry, PEND, slot, false);
       n++;
       const best = entry.best;
-      const out = best ? this.exportFor(best, p, entry) : null;
+      const reuse = best !== undefined && best === lastBest && !perPrefix;
+      const out: OutAttrs | null = reuse ? lastOut : best ? this.exportFor(best, p, entry) : null;
       const was = getBit(entry, ADV, slot);
       if (out) {
         if (!was) {
           setBit(entry, ADV, slot, true);
           p.counters.advertised++;
         }
-        let g = groups.get(out.key);
+        let g = reuse ? lastGroup : groups.get(out.key);
         if (!g) groups.set(out.key, (g = { attrs: out.attrs, key: out.key, nlri: [] }));
         g.nlri.push(entry.nlri);
-      } else if (was) {
-        setBit(entry, ADV, slot, false);
-        p.counters.advertised--;
-        (entry.prefix.family === 4 ? w4 : w6).push(entry.nlri);
+        lastGroup = g;
+      } else {
+        lastGroup = undefined;
+        if (was) {
+          setBit(entry, ADV, slot, false);
+          p.counters.advertised--;
+          (entry.prefix.family === 4 ? w4 : w6).push(entry.nlri);
+        }
       }
+      lastBest = best;
+      lastOut = out;
     }
     this.journal.advance(slot, i);
     const withdraw: { family: IPFamily; nlri: Nlri[] }[] = [];
@@ -333,50 +385,47 @@ export class Rib {
       if (entry.best) this.bestChanged(entry, undefined, entry.best);
       return;
     }
-    const paths = entry.paths;
+    const n = entry.count;
     let i = 0;
-    while (i < paths.length && (paths[i] as number) >> 2 !== slot) i += 2;
+    while (i < n && entry.tagAt(i) >> 2 !== slot) i++;
     const oldBest = entry.best;
     const counters = slot === LOCAL_SLOT ? undefined : this.peers[slot]?.counters;
     // Retain the new set before releasing the old one: they may be the same object.
     if (set) this.attrTable.retain(set);
-    if (i < paths.length) {
-      const oldTag = paths[i] as number;
-      this.attrTable.release(paths[i + 1] as AttrSet);
+    if (i < n) {
+      const oldTag = entry.tagAt(i);
+      this.attrTable.release(entry.setAt(i));
       if (counters && (oldTag & REJECTED) === 0) counters.accepted--;
-      if (set) {
-        paths[i] = (slot << 2) | (rejected ? REJECTED : 0);
-        paths[i + 1] = set;
-      } else {
-        paths.splice(i, 2);
+      if (set) entry.put(i, (slot << 2) | (rejected ? REJECTED : 0), set);
+      else {
+        entry.removeAt(i);
         if (counters) counters.received--;
       }
     } else if (set) {
-      paths.push((slot << 2) | (rejected ? REJECTED : 0), set);
+      entry.add((slot << 2) | (rejected ? REJECTED : 0), set);
       if (counters) counters.received++;
     } else return;
     if (set && counters && !rejected) counters.accepted++;
     this.select(entry);
-    if (paths.length === 0) table.delete(prefix);
+    if (entry.count === 0) table.delete(prefix);
     const newBest = entry.best;
     if (oldBest !== newBest) this.bestChanged(entry, oldBest, newBest);
   }
 
   /** Moves the best accepted path to index 0. */
   private select(entry: RibEntry): void {
-    const paths = entry.paths;
+    if (entry.more === undefined) return; // one path (or none): nothing to choose between
+    const n = entry.count;
     let best = -1;
-    for (let i = 0; i < paths.length; i += 2) {
-      if (((paths[i] as number) & REJECTED) !== 0) continue;
-      if (best < 0 || comparePaths(paths[i + 1] as AttrSet, paths[best + 1] as AttrSet) < 0) best = i;
+    for (let i = 0; i < n; i++) {
+      if ((entry.tagAt(i) & REJECTED) !== 0) continue;
+      if (best < 0 || comparePaths(entry.setAt(i), entry.setAt(best)) < 0) best = i;
     }
     if (best > 0) {
-      const t = paths[0]!;
-      const a = paths[1]!;
-      paths[0] = paths[best]!;
-      paths[1] = paths[best + 1]!;
-      paths[best] = t;
-      paths[best + 1] = a;
+      const t = entry.tag0;
+      const a = entry.set0!;
+      entry.put(0, entry.tagAt(best), entry.setAt(best));
+      entry.put(best, t, a);
     }
   }
 
@@ -385,9 +434,8 @@ export class Rib {
     for (const f of family ? [family] : ([4, 6] as const)) {
       const doomed: RibEntry[] = [];
       for (const entry of this.tables[f].values()) {
-        const paths = entry.paths;
-        for (let i = 0; i < paths.length; i += 2) {
-          const tag = paths[i] as number;
+        for (let i = 0; i < entry.count; i++) {
+          const tag = entry.tagAt(i);
           if (tag >> 2 === slot && which(tag)) doomed.push(entry);
         }
       }

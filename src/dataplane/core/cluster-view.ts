@@ -9,7 +9,7 @@
 // - A malformed value never throws: it is treated as absent and reported in `problems` (by key),
 //   so one bad resource cannot stop routes to every other node.
 
-import { type CIDR, type IPAddr, type IPFamily, cidrAddress, formatIP, parseCIDRKeySegment, tryParseCIDR, tryParseIP } from '../../ip/index.js';
+import { type CIDR, type IPAddr, type IPFamily, cidrAddress, formatCIDR, formatIP, parseCIDRKeySegment, tryParseCIDR, tryParseIP } from '../../ip/index.js';
 
 export type EncapMode = 'Always' | 'CrossSubnet' | 'Never';
 
@@ -23,20 +23,31 @@ export interface PoolView {
 
 export interface Vtep {
   readonly address: IPAddr;
+  /** `address` as text (normalised), kept so that each pass does not format it again. */
+  readonly text: string;
   readonly mac: string;
+}
+
+/** A node's underlay address with its subnet, and the address as normalised text. */
+export interface Underlay {
+  readonly address: IPAddr;
+  readonly subnet: CIDR;
+  readonly text: string;
 }
 
 export interface NodeView {
   readonly name: string;
   /** The node's underlay address with its subnet (spec.bgp.ipv4Address, "198.18.0.11/24"). */
-  readonly ipv4?: { readonly address: IPAddr; readonly subnet: CIDR };
-  readonly ipv6?: { readonly address: IPAddr; readonly subnet: CIDR };
+  readonly ipv4?: Underlay;
+  readonly ipv6?: Underlay;
   readonly vtep4?: Vtep;
   readonly vtep6?: Vtep;
 }
 
 export interface BlockView {
   readonly cidr: CIDR;
+  /** `cidr` as normalised text ("10.244.1.0/26"). */
+  readonly dst: string;
   /** The node the block is affine to ("host:<node>"), if any. */
   readonly affinity?: string;
   /** Allocated addresses held by a node other than the block's affinity ("borrowed"), text → node. */
@@ -78,14 +89,14 @@ function decodePool(name: string, value: unknown): PoolView | string {
   return { name, cidr, vxlanMode: mode, natOutgoing: spec.natOutgoing === true, disabled: spec.disabled === true };
 }
 
-function underlay(text: unknown, family: IPFamily): { address: IPAddr; subnet: CIDR } | undefined {
+function underlay(text: unknown, family: IPFamily): Underlay | undefined {
   const t = str(text);
   if (!t) return undefined;
   const [a, p] = t.split('/');
   const address = tryParseIP(a ?? '');
   if (!address || address.family !== family) return undefined;
   const subnet = tryParseCIDR(`${a}/${p ?? (family === 4 ? 32 : 128)}`, { lenient: true });
-  return subnet ? { address, subnet } : undefined;
+  return subnet ? { address, subnet, text: formatIP(address) } : undefined;
 }
 
 function vtep(addr: unknown, mac: unknown, family: IPFamily): Vtep | undefined {
@@ -93,7 +104,7 @@ function vtep(addr: unknown, mac: unknown, family: IPFamily): Vtep | undefined {
   // Absent fields are common (a node without an IPv6 VTEP): no parse, no exception to build.
   const address = text === undefined ? undefined : tryParseIP(text);
   const m = str(mac)?.toLowerCase();
-  return address && address.family === family && m && MAC.test(m) ? { address, mac: m } : undefined;
+  return address && address.family === family && m && MAC.test(m) ? { address, text: formatIP(address), mac: m } : undefined;
 }
 
 function decodeNode(name: string, value: unknown): NodeView | string {
@@ -115,20 +126,24 @@ function decodeBlock(segment: string, value: unknown): BlockView | string {
     return `key segment ${segment} is not a block CIDR`;
   }
   if (!isObj(value)) return 'is not an object';
-  if (value.deleted === true) return { cidr, borrowed: new Map() };
+  const dst = formatCIDR(cidr);
+  if (value.deleted === true) return { cidr, dst, borrowed: new Map() };
   const aff = str(value.affinity);
   const affinity = aff?.startsWith('host:') ? aff.slice(5) : undefined;
   const borrowed = new Map<string, string>();
   const allocations = Array.isArray(value.allocations) ? value.allocations : [];
   const attributes = Array.isArray(value.attributes) ? value.attributes : [];
-  allocations.forEach((a, ordinal) => {
-    if (typeof a !== 'number') return;
-    const attr = attributes[a];
+  // An address can only be borrowed when some allocation has attributes naming its holder.
+  const size = attributes.length === 0 ? 0 : Math.min(allocations.length, 2 ** Math.min(64, (cidr.family === 4 ? 32 : 128) - cidr.prefix));
+  for (let ordinal = 0; ordinal < size; ordinal++) {
+    const a: unknown = allocations[ordinal];
+    if (typeof a !== 'number') continue;
+    const attr: unknown = attributes[a];
     const holder = isObj(attr) && isObj(attr.secondary) ? str(attr.secondary.node) : undefined;
-    if (holder === undefined || holder === affinity) return;
-    if (BigInt(ordinal) < 1n << BigInt((cidr.family === 4 ? 32 : 128) - cidr.prefix)) borrowed.set(formatIP(cidrAddress(cidr, BigInt(ordinal))), holder);
-  });
-  return { cidr, ...(affinity ? { affinity } : {}), borrowed };
+    if (holder === undefined || holder === affinity) continue;
+    borrowed.set(formatIP(cidrAddress(cidr, BigInt(ordinal))), holder);
+  }
+  return { cidr, dst, ...(affinity ? { affinity } : {}), borrowed };
 }
 
 /** Go duration text ("90s", "1m30s", "250ms") → milliseconds, or undefined. */

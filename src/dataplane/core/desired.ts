@@ -92,7 +92,12 @@ export interface HostFacts {
   readonly underlay6?: { readonly dev: string; readonly mtu: number };
 }
 
-const byText = <T>(key: (t: T) => string) => (a: T, b: T): number => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+/** `xs` sorted by a text key computed once per element (not twice per comparison). */
+function sortedBy<T>(xs: readonly T[], key: (t: T) => string): T[] {
+  const keyed = xs.map((x) => ({ k: key(x), x }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((e) => e.x);
+}
 
 /** The pool holding `c` (the most specific one when pools nest). */
 function poolOf(pools: readonly PoolView[], c: CIDR): PoolView | undefined {
@@ -124,8 +129,8 @@ export function computeDesired(view: ClusterView, host: HostFacts): DesiredState
       port: settings.vxlanPort ?? DEFAULT_VXLAN_PORT,
       mtu: configured ?? hostDev.mtu - VXLAN_OVERHEAD[family],
       mac: mine.mac,
-      address: formatIP(mine.address),
-      local: formatIP(under.address),
+      address: mine.text,
+      local: under.text,
       parent: hostDev.dev,
     });
   }
@@ -138,19 +143,19 @@ export function computeDesired(view: ClusterView, host: HostFacts): DesiredState
     const theirs = underlayOf(node, family);
     const hostDev = family === 4 ? host.underlay4 : host.underlay6;
     if (mode === 'CrossSubnet' && mineUnder && theirs && hostDev && cidrContainsIP(mineUnder.subnet, theirs.address)) {
-      return { kind: 'direct', gateway: formatIP(theirs.address), dev: hostDev.dev };
+      return { kind: 'direct', gateway: theirs.text, dev: hostDev.dev };
     }
     const dev = deviceOf.get(family);
     const vtep = vtepOf(node, family);
     if (!dev || !vtep) return undefined;
-    return { kind: 'vxlan', gateway: formatIP(vtep.address), dev: dev.name, onlink: true };
+    return { kind: 'vxlan', gateway: vtep.text, dev: dev.name, onlink: true };
   };
 
   const routes = new Map<string, RouteEntry>();
   for (const block of view.blocks.values()) {
     const pool = poolOf(pools, block.cidr);
     const family = block.cidr.family;
-    const dst = formatCIDR(block.cidr);
+    const dst = block.dst;
     if (block.affinity === view.nodename) {
       routes.set(dst, { dst, family, kind: 'blackhole' });
     } else if (pool && block.affinity !== undefined) {
@@ -180,8 +185,8 @@ export function computeDesired(view: ClusterView, host: HostFacts): DesiredState
       const vtep = vtepOf(node, dev.family);
       const under = underlayOf(node, dev.family);
       if (!vtep || !under) continue;
-      neighbours.push({ dev: dev.name, ip: formatIP(vtep.address), mac: vtep.mac });
-      fdb.push({ dev: dev.name, mac: vtep.mac, dst: formatIP(under.address) });
+      neighbours.push({ dev: dev.name, ip: vtep.text, mac: vtep.mac });
+      fdb.push({ dev: dev.name, mac: vtep.mac, dst: under.text });
     }
   }
 
@@ -205,9 +210,9 @@ export function computeDesired(view: ClusterView, host: HostFacts): DesiredState
   const workloadMtu = mtus.length > 0 ? Math.min(...mtus) : 1500;
   return {
     devices,
-    routes: [...routes.values()].sort(byText((r) => r.dst)),
-    neighbours: neighbours.sort(byText((n) => `${n.dev} ${n.ip}`)),
-    fdb: fdb.sort(byText((e) => `${e.dev} ${e.mac}`)),
+    routes: sortedBy([...routes.values()], (r) => r.dst),
+    neighbours: sortedBy(neighbours, (n) => `${n.dev} ${n.ip}`),
+    fdb: sortedBy(fdb, (e) => `${e.dev} ${e.mac}`),
     nat,
     workloadMtu,
   };

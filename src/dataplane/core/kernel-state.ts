@@ -1,6 +1,7 @@
 // What the kernel holds of ours, read from `ip -j` / `bridge -j` output, and the plan that turns
-// it into the desired state: `ip -batch` and `bridge -batch` lines, in Felix's order (devices
-// first; FDB and neighbours before the routes that use them; stale routes before stale devices).
+// it into the desired state: `ip -batch` and `bridge -batch` lines (devices first; in the `ip`
+// batch, neighbours before the routes that use them and stale routes before stale devices; the
+// FDB batch runs after a new device, else alongside the `ip` batch: see KernelDriver.apply).
 //
 // Ownership (BRIEF: route protocol 80): routes with protocol 80 in the main table; permanent
 // neighbours and FDB entries on vxlan.calico / vxlan-v6.calico; those two devices. Nothing else
