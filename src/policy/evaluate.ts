@@ -46,6 +46,12 @@ export interface Flow {
   readonly icmpCode?: number;
   /** Host endpoint the flow arrives through and is forwarded on (applyOnForward, preDNAT). */
   readonly viaHostEndpoint?: string;
+  /**
+   * Where DNAT sends the flow (a node port to a pod): untracked and preDNAT policy see `dst`,
+   * every later stage sees this. The host endpoint owning `dst` becomes the one the flow
+   * arrives through when `viaHostEndpoint` is not given.
+   */
+  readonly dnat?: { readonly ip: string; readonly port?: number };
 }
 
 export type Decision =
@@ -95,7 +101,7 @@ export interface StagedVerdict {
 
 export interface FlowVerdict {
   readonly allowed: boolean;
-  readonly flow: { readonly src: FlowPeer; readonly dst: FlowPeer; readonly protocol: string; readonly icmpType?: number; readonly icmpCode?: number };
+  readonly flow: { readonly src: FlowPeer; readonly dst: FlowPeer; readonly protocol: string; readonly icmpType?: number; readonly icmpCode?: number; readonly dnat?: { readonly ip: string; readonly port?: number } };
   readonly stages: readonly StageVerdict[];
   /** The stage that decided (the first deny, or the last allow). */
   readonly decidedBy?: StageVerdict;
@@ -120,7 +126,8 @@ function resolvePeer(graph: PolicyGraph, p: FlowPeer): { ip: string; endpoint?: 
 
 export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
   const src = resolvePeer(graph, flow.src);
-  const dst = resolvePeer(graph, flow.dst);
+  const original = resolvePeer(graph, flow.dst);
+  const dst = flow.dnat === undefined ? original : resolvePeer(graph, { ip: flow.dnat.ip, ...(flow.dnat.port === undefined ? {} : { port: flow.dnat.port }) });
   const packets: FlowPackets = {
     src: { ip: src.ip, ...(src.port === undefined ? {} : { port: src.port }) },
     dst: { ip: dst.ip, ...(dst.port === undefined ? {} : { port: dst.port }) },
@@ -128,8 +135,10 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
     ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
     ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
   };
-  const via = flow.viaHostEndpoint === undefined ? undefined : graph.endpoint(flow.viaHostEndpoint);
-  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, src.endpoint, dst.endpoint, via, whatIf);
+  const preDnat: FlowPackets = flow.dnat === undefined ? packets : { ...packets, dst: { ip: original.ip, ...(original.port === undefined ? {} : { port: original.port }) } };
+  const via =
+    flow.viaHostEndpoint !== undefined ? graph.endpoint(flow.viaHostEndpoint) : flow.dnat !== undefined && original.endpoint?.kind === 'host' ? original.endpoint : undefined;
+  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, whatIf);
   const stages = run({});
   const allowed = verdictOf(stages);
   const staged: StagedVerdict[] = [];
@@ -161,6 +170,7 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
       protocol: protocolName(flow.protocol),
       ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
       ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
+      ...(flow.dnat === undefined ? {} : { dnat: { ...flow.dnat } }),
     },
     stages,
     ...(decided === undefined ? {} : { decidedBy: decided }),
@@ -176,11 +186,14 @@ function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefine
   return stages.find((s) => s.result === 'deny') ?? [...stages].reverse().find((s) => s.result === 'allow');
 }
 
-/** Every stage on the flow's path, stopping at the first deny. */
-function evaluatePath(graph: PolicyGraph, flow: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
+/**
+ * Every stage on the flow's path, stopping at the first deny. `preDnat` is the flow as the
+ * untracked and preDNAT stages of the arrival host endpoint see it (before any DNAT).
+ */
+function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
   const out: StageVerdict[] = [];
-  const steps: [EndpointIR | undefined, Stage, Direction][] = [];
-  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress'], [via, 'preDNAT', 'ingress'], [via, 'forwardIngress', 'ingress']);
+  const steps: [EndpointIR | undefined, Stage, Direction, FlowPackets?][] = [];
+  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat], [via, 'forwardIngress', 'ingress']);
   // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
   const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
   if (srcFailsafe !== undefined) out.push(srcFailsafe);
@@ -195,9 +208,9 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, src: EndpointIR | u
   }
   // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages do not run.
   const accepted = new Set<EndpointIR>();
-  for (const [ep, stage, direction] of steps) {
+  for (const [ep, stage, direction, packets] of steps) {
     if (ep === undefined || ep.kind === 'networkset' || accepted.has(ep)) continue;
-    const v = evaluateStage(graph, flow, ep, stage, direction, whatIf);
+    const v = evaluateStage(graph, packets ?? flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
     out.push(v);
     if (v.result === 'deny') return out;
