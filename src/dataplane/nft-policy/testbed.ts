@@ -10,16 +10,18 @@ import { fileURLToPath } from 'node:url';
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** dist/bin/tabby-probe, built by `make build`. */
-export function probeBinary(): string {
+/** dist/bin/<name> (tabby-probe, tabby-nflog), built by `make build`. */
+export function distBinary(name: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'bin', 'tabby-probe');
+    const p = join(dir, 'bin', name);
     if (existsSync(p)) return p;
     dir = dirname(dir);
   }
-  throw new Error('tabby-probe not found under dist/bin: run make build');
+  throw new Error(`${name} not found under dist/bin: run make build`);
 }
+
+export const probeBinary = (): string => distBinary('tabby-probe');
 
 export interface TestPod {
   readonly name: string;
