@@ -147,7 +147,7 @@ describe('nft policy renderer: host endpoints', () => {
     const firstPolicy = hin.findIndex((x) => x.startsWith('jump pi_'));
     const failsafe = hin.slice(0, firstPolicy).filter((x) => / th dport 22 counter accept /.test(x));
     assert.equal(failsafe.length, 1, hin.join('\n'));
-    assert.match(hin[hin.length - 1]!, /^counter drop comment "no policy or profile allowed/);
+    assert.match(hin[hin.length - 1]!, /^counter goto dl_[0-9a-f]+ comment "no policy or profile allowed/);
     assert.equal(r.state.maps.get('host_in')!.elems.get('eth0'), 'goto hin_eth0');
     const hout = r.state.chains.get('hout_eth0')!.rules;
     assert.ok(hout.some((x) => x.includes('th dport 2379 counter accept')), 'outbound failsafe (etcd)');
@@ -188,13 +188,13 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
     const hri = base(r, 'hri_eth0');
     assert.match(hri[0]!, /^fib daddr type local meta l4proto 6 th dport 22 counter accept$/, 'failsafe to the host itself first');
     assert.ok(hri.includes('meta mark and 0x00010000 == 0x00010000 meta mark set meta mark or 0x00040000 notrack accept'), hri.join('\n'));
-    assert.ok(!hri.some((x) => x.endsWith('counter drop')), 'untracked policy has no default drop');
+    assert.ok(!hri.some((x) => /counter (drop|goto dl_\w+)$/.test(x)), 'untracked policy has no default drop');
     const hpre = base(r, 'hpre_eth0');
     assert.ok(hpre.includes('meta mark and 0x00010000 == 0x00010000 meta mark set meta mark or 0x00040000 accept'), hpre.join('\n'));
-    assert.ok(!hpre.some((x) => x.endsWith('counter drop')), 'preDNAT policy has no default drop');
+    assert.ok(!hpre.some((x) => /counter (drop|goto dl_\w+)$/.test(x)), 'preDNAT policy has no default drop');
     const hfi = base(r, 'hfi_eth0');
     assert.ok(!hfi.some((x) => / th dport 22 /.test(x)), 'no failsafe for forwarded traffic');
-    assert.ok(hfi.some((x) => x.endsWith('counter drop')), 'a forward tier drops at its end');
+    assert.ok(hfi.some((x) => /counter (drop|goto dl_\w+)$/.test(x)), 'a forward tier drops at its end');
     // The preDNAT policy is in neither the normal nor the forward chain.
     const preChain = r.state.chains.get('hpre_eth0')!.rules.find((x) => x.includes('jump pi_'))!.split(' ')[1];
     assert.ok(!base(r, 'hin_eth0').some((x) => x.includes(`jump ${preChain}`)) && !hfi.some((x) => x.includes(`jump ${preChain}`)));
@@ -223,20 +223,31 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
     const hin = base(r, 'hin_eth0');
     const policy = base(r, r.state.chains.get('hin_eth0')!.rules.find((x) => x.includes('jump pi_'))!.split(' ')[1]!);
     const prefixOf = (x: string): string => /prefix "([^"]+)"/.exec(x)![1]!;
-    const [logRule, allowRule, logDeny, deny] = policy;
+    /** The prefix a deny's `goto dl_…` logs with (the shared log chain's first rule). */
+    const denyPrefix = (x: string): string => {
+      const chain = /goto (dl_[0-9a-f]+)$/.exec(x)![1]!;
+      const rules = base(r, chain);
+      assert.equal(rules[1], 'drop');
+      return prefixOf(rules[0]!);
+    };
+    const [logRule, allowRule, deny] = policy;
+    assert.equal(policy.length, 3, 'one nft rule per Calico rule: a deny is not doubled by its log');
     assert.match(logRule!, /^meta nfproto ipv4 meta l4proto 17 counter limit rate 5\/second log group 7 prefix "tby:L:[0-9a-f]{12}"$/);
     assert.match(allowRule!, / counter meta mark set meta mark or 0x00010000 return$/);
-    assert.match(logDeny!, /^meta nfproto ipv4 meta l4proto 17 limit rate 5\/second log group 7 prefix "tby:D:[0-9a-f]{12}"$/);
-    assert.match(deny!, /^meta nfproto ipv4 meta l4proto 17 counter drop$/);
+    assert.match(deny!, /^meta nfproto ipv4 meta l4proto 17 counter goto dl_[0-9a-f]{12}$/);
+    assert.match(base(r, /goto (dl_\w+)/.exec(deny!)![1]!)[0]!, /^limit rate 5\/second log group 7 prefix "tby:D:[0-9a-f]{12}"$/);
     assert.deepEqual(r.logEntry(prefixOf(logRule!)), { tier: 'sec', policy: 'gnp/sec.guard', rule: 0, direction: 'ingress', action: 'log' });
-    assert.deepEqual(r.logEntry(prefixOf(logDeny!)), { tier: 'sec', policy: 'gnp/sec.guard', rule: 2, direction: 'ingress', action: 'deny' });
-    const eot = hin.find((x) => x.startsWith('meta mark and 0x00020000 == 0 limit rate'))!;
-    assert.deepEqual(r.logEntry(prefixOf(eot)), { tier: 'sec', policy: null, rule: 'end-of-tier', direction: 'ingress', action: 'deny' });
+    const logDeny = denyPrefix(deny!);
+    assert.deepEqual(r.logEntry(logDeny), { tier: 'sec', policy: 'gnp/sec.guard', rule: 2, direction: 'ingress', action: 'deny' });
+    const eot = denyPrefix(hin.find((x) => x.startsWith('meta mark and 0x00020000 == 0 counter goto dl_'))!);
+    assert.deepEqual(r.logEntry(eot), { tier: 'sec', policy: null, rule: 'end-of-tier', direction: 'ingress', action: 'deny' });
+    assert.deepEqual(r.logEntry(denyPrefix(hin[hin.length - 1]!)), { tier: null, policy: null, rule: 'no-profile-allowed', direction: 'ingress', action: 'deny' });
     assert.equal(r.logEntry('tby:D:000000000000'), undefined);
     // The policy goes: its prefixes are forgotten with its chains.
     r.apply(g.apply([{ kind: 'GlobalNetworkPolicy', key: 'sec.guard', value: undefined }]));
-    assert.equal(r.logEntry(prefixOf(logDeny!)), undefined);
-    assert.equal(r.logEntry(prefixOf(eot)), undefined);
+    assert.equal(r.logEntry(logDeny), undefined);
+    assert.equal(r.logEntry(eot), undefined);
+    assert.ok(![...r.state.chains.keys()].includes(`dl_${logDeny.slice(6)}`), 'its log chain went with it');
     // No logging at all when asked.
     const quiet = new NftPolicyRenderer({ logDenied: false });
     quiet.apply(new PolicyGraph({ localNode: 'n1' }).apply(up([hep])));

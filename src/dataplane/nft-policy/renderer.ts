@@ -31,10 +31,11 @@
 // - Staged policies are rendered as counting chains (`pi_`/`po_` like the others) jumped at their
 //   place in their tier: each rule counts and returns, never marks or drops, so the verdict is
 //   unchanged and the counters show what the policy would have matched.
-// - Denied-flow logs: every Deny rule, end-of-tier drop and no-profile drop is preceded by a
-//   rate-limited `log group N` with a compact prefix (`tby:D:<digest>`), and a Log rule logs to
-//   the same group (`tby:L:<digest>`); `logEntry(prefix)` maps a prefix back to tier, policy,
-//   rule and direction (DeniedFlowLog reads the group).
+// - Denied-flow logs: every Deny rule, end-of-tier drop and no-profile drop is a counted `goto`
+//   to a shared chain `dl_<digest>` per log prefix (`tby:D:<digest>`): a rate-limited
+//   `log group N`, then drop; a Log rule logs to the same group (`tby:L:<digest>`) and goes on.
+//   `logEntry(prefix)` maps a prefix back to tier, policy, rule and direction (DeniedFlowLog
+//   reads the group).
 
 import { type CIDR, cidrContains, parseCIDR } from '../../ip/index.js';
 import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, Stage, TierPlan } from '../../policy/index.js';
@@ -275,20 +276,32 @@ export class NftPolicyRenderer {
 
   // ---- policies and profiles ----------------------------------------------------------------
 
-  /** `limit … log group … prefix …` for one log entry (registered for `chain`). */
+  /** `limit … log group … prefix …` for one log entry (registered with the chain's lines). */
   private logStatement(lines: ChainLines, kind: 'D' | 'L', key: string, entry: LogEntry): string | undefined {
     if (!this.logDenied) return undefined;
     const prefix = N.logPrefix(kind, key);
     lines.logs.set(prefix, entry);
+    return this.logText(prefix);
+  }
+
+  private logText(prefix: string): string {
     return `limit rate ${this.logRate} log group ${this.logGroup} prefix "${prefix}"`;
   }
 
-  /** Lines of a deny: the rate-limited log (when enabled), then the counted drop. */
+  /**
+   * A deny: the counted drop, or (logging) a counted `goto` to the prefix's shared log chain
+   * (`dl_<digest>`: the rate-limited log, then drop), so a deny stays one rule and its match is
+   * evaluated once.
+   */
   private denyLines(lines: ChainLines, match: string, label: string, key: string, entry: LogEntry): void {
     const m = match === '' ? '' : `${match} `;
-    const log = this.logStatement(lines, 'D', key, entry);
-    if (log !== undefined) lines.push([`${m}${log}`, `log ${label}`]);
-    lines.push([`${m}counter drop`, label]);
+    if (!this.logDenied) {
+      lines.push([`${m}counter drop`, label]);
+      return;
+    }
+    const prefix = N.logPrefix('D', key);
+    lines.logs.set(prefix, entry);
+    lines.push([`${m}counter goto ${logChainOf(prefix)}`, label]);
   }
 
   private rulesChain(name: string, rules: readonly CompiledRule[], label: string, ctx: { tier: string; policy: string; direction: 'ingress' | 'egress'; staged: boolean; inProfile: boolean }): ChainLines {
@@ -312,20 +325,24 @@ export class NftPolicyRenderer {
   /** Writes a chain from its lines (comments added) and keeps its log prefixes registered. */
   private put(c: Change, name: string, lines: ChainLines, rank: ChainRank): void {
     c.putChain(name, { rules: lines.map(([body, label], i) => withComment(name, i, body, label)) }, rank);
-    this.registerLogs(name, lines.logs);
+    this.registerLogs(c, name, lines.logs);
   }
 
   private drop(c: Change, name: string): void {
     c.dropChain(name);
-    this.registerLogs(name, new Map());
+    this.registerLogs(c, name, new Map());
   }
 
-  private registerLogs(chain: string, logs: ReadonlyMap<string, LogEntry>): void {
+  /** Keeps prefix → entry while a chain uses the prefix, and a deny prefix's log chain with it. */
+  private registerLogs(c: Change, chain: string, logs: ReadonlyMap<string, LogEntry>): void {
     for (const p of this.chainLogs.get(chain) ?? []) {
       const e = this.logs.get(p);
-      if (e === undefined) continue;
+      if (e === undefined || logs.has(p)) continue;
       e.chains.delete(chain);
-      if (e.chains.size === 0) this.logs.delete(p);
+      if (e.chains.size === 0) {
+        this.logs.delete(p);
+        if (e.entry.action === 'deny') c.dropChain(logChainOf(p));
+      }
     }
     if (logs.size === 0) {
       this.chainLogs.delete(chain);
@@ -334,7 +351,14 @@ export class NftPolicyRenderer {
     this.chainLogs.set(chain, [...logs.keys()]);
     for (const [p, entry] of logs) {
       let e = this.logs.get(p);
-      if (e === undefined) this.logs.set(p, (e = { entry, chains: new Set() }));
+      if (e === undefined) {
+        this.logs.set(p, (e = { entry, chains: new Set() }));
+        if (entry.action === 'deny') {
+          const name = logChainOf(p);
+          const rules = [this.logText(p), 'drop'].map((r, i) => withComment(name, i, r, `log and drop ${p}`));
+          c.putChain(name, { rules }, RANK_POLICY);
+        }
+      }
       e.chains.add(chain);
     }
   }
@@ -470,6 +494,9 @@ export class NftPolicyRenderer {
     for (const ch of before.chains) this.drop(c, ch);
   }
 }
+
+/** The shared chain a deny with this log prefix goes to: log (rate-limited), then drop. */
+const logChainOf = (prefix: string): string => `dl_${prefix.slice(prefix.lastIndexOf(':') + 1)}`;
 
 /** Calico's flow-log tier name for profile rules. */
 export const PROFILE_TIER = '__PROFILE__';
