@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ResourceObject, validateResource } from '../model/index.js';
-import { type Decision, type FlowVerdict, evaluateFlow, graphFromResources } from './index.js';
+import { type Decision, type FlowVerdict, evaluateFlow, graphFromResources, renderExplainText } from './index.js';
 
 type Doc = Record<string, unknown>;
 const ns = (name: string): Doc => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });
@@ -319,5 +319,7 @@ describe('Calico scenarios: host endpoint stages and DNAT', () => {
     assert.equal(v.allowed, false);
     assert.equal(v.decidedBy?.stage, 'forwardIngress');
     assert.deepEqual(v.flow.dnat, { ip: WEB, port: 8080 });
+    assert.equal(v.flow.dst.name, 'host endpoint node-1-eth0', 'the flow names what the client addressed');
+    assert.match(renderExplainText(v), /^DENIED: .* → .*TCP\/30080 \(DNAT to 10\.1\.0\.1:8080\)\n/);
   });
 });

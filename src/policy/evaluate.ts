@@ -46,6 +46,8 @@ export interface Flow {
   readonly icmpCode?: number;
   /** Host endpoint the flow arrives through and is forwarded on (applyOnForward, preDNAT). */
   readonly viaHostEndpoint?: string;
+  /** Host endpoint a forwarded flow leaves by (its applyOnForward egress policy applies). */
+  readonly leavesHostEndpoint?: string;
   /**
    * Where DNAT sends the flow (a node port to a pod): untracked and preDNAT policy see `dst`,
    * every later stage sees this. The host endpoint owning `dst` becomes the one the flow
@@ -138,12 +140,13 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
   const preDnat: FlowPackets = flow.dnat === undefined ? packets : { ...packets, dst: { ip: original.ip, ...(original.port === undefined ? {} : { port: original.port }) } };
   const via =
     flow.viaHostEndpoint !== undefined ? graph.endpoint(flow.viaHostEndpoint) : flow.dnat !== undefined && original.endpoint?.kind === 'host' ? original.endpoint : undefined;
-  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, whatIf);
+  const out = flow.leavesHostEndpoint === undefined ? undefined : graph.endpoint(flow.leavesHostEndpoint);
+  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, out, whatIf);
   const stages = run({});
   const allowed = verdictOf(stages);
   const staged: StagedVerdict[] = [];
   const seen = new Set<string>();
-  for (const ep of [src.endpoint, dst.endpoint, via]) {
+  for (const ep of [src.endpoint, dst.endpoint, via, out]) {
     if (ep === undefined) continue;
     const plan = graph.planFor(ep.id);
     for (const tiers of Object.values(plan?.stages ?? {})) {
@@ -166,7 +169,8 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
     allowed,
     flow: {
       src: { ip: src.ip, ...(src.endpoint ? { endpoint: src.endpoint.id, name: displayName(src.endpoint) } : {}), ...(src.port === undefined ? {} : { port: src.port }) },
-      dst: { ip: dst.ip, ...(dst.endpoint ? { endpoint: dst.endpoint.id, name: displayName(dst.endpoint) } : {}), ...(dst.port === undefined ? {} : { port: dst.port }) },
+      // What the client addressed (before any DNAT; `dnat` says where the flow went).
+      dst: { ip: original.ip, ...(original.endpoint ? { endpoint: original.endpoint.id, name: displayName(original.endpoint) } : {}), ...(original.port === undefined ? {} : { port: original.port }) },
       protocol: protocolName(flow.protocol),
       ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
       ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
@@ -190,13 +194,13 @@ function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefine
  * Every stage on the flow's path, stopping at the first deny. `preDnat` is the flow as the
  * untracked and preDNAT stages of the arrival host endpoint see it (before any DNAT).
  */
-function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
-  const out: StageVerdict[] = [];
+function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, out: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
+  const verdicts: StageVerdict[] = [];
   const steps: [EndpointIR | undefined, Stage, Direction, FlowPackets?][] = [];
   if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat], [via, 'forwardIngress', 'ingress']);
   // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
   const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
-  if (srcFailsafe !== undefined) out.push(srcFailsafe);
+  if (srcFailsafe !== undefined) verdicts.push(srcFailsafe);
   else {
     if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
     steps.push([src, 'egress', 'egress']);
@@ -206,18 +210,20 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPacket
     if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
     steps.push([dst, 'ingress', 'ingress']);
   }
+  // Leaving by a host endpoint after the workload chains (Felix's to-hep-forward comes last).
+  if (out !== undefined) steps.push([out, 'forwardEgress', 'egress']);
   // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages do not run.
   const accepted = new Set<EndpointIR>();
   for (const [ep, stage, direction, packets] of steps) {
     if (ep === undefined || ep.kind === 'networkset' || accepted.has(ep)) continue;
     const v = evaluateStage(graph, packets ?? flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
-    out.push(v);
-    if (v.result === 'deny') return out;
+    verdicts.push(v);
+    if (v.result === 'deny') return verdicts;
     if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(ep);
   }
-  if (dstFailsafe !== undefined) out.push(dstFailsafe);
-  return out;
+  if (dstFailsafe !== undefined) verdicts.push(dstFailsafe);
+  return verdicts;
 }
 
 function failsafeHit(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, direction: Direction): StageVerdict | undefined {

@@ -4,7 +4,8 @@
 // pod (forwarded through the host endpoint), and from the node to outside, and compares the
 // kernel's answer with evaluateFlow's:
 // - failsafe ports stay open under a deny-all host policy (inbound 22, outbound 179);
-// - forwarded traffic is governed by applyOnForward policies only;
+// - forwarded traffic (arriving on or leaving by the host endpoint) is governed by applyOnForward
+//   policies only;
 // - a preDNAT Deny on the node port drops before the DNAT that would take it to the pod;
 // - doNotTrack traffic passes (both directions allowed untracked) and leaves no conntrack entry.
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ const gnp = (name: string, spec: Doc): Doc => ({ apiVersion: 'projectcalico.org/
 
 interface Probe {
   readonly what: string;
-  readonly from: 'outside' | 'node';
+  readonly from: 'outside' | 'node' | 'pod';
   /** Address and port the client connects to. */
   readonly to: string;
   readonly port: number;
@@ -36,6 +37,7 @@ interface Probe {
 
 const toNode = (port: number): Probe => ({ what: `outside → node:${port}`, from: 'outside', to: NODE_IP, port, flow: { src: { ip: OUTSIDE_IP }, dst: { ip: NODE_IP, port }, protocol: 6 } });
 const toPod = (port: number): Probe => ({ what: `outside → pod:${port} (forwarded)`, from: 'outside', to: POD_IP, port, flow: { src: { ip: OUTSIDE_IP }, dst: { ip: POD_IP, port }, protocol: 6, viaHostEndpoint: HEP } });
+const podOut = (port: number): Probe => ({ what: `pod → outside:${port} (forwarded)`, from: 'pod', to: OUTSIDE_IP, port, flow: { src: { ip: POD_IP }, dst: { ip: OUTSIDE_IP, port }, protocol: 6, leavesHostEndpoint: HEP } });
 const nodeOut = (port: number): Probe => ({ what: `node → outside:${port}`, from: 'node', to: OUTSIDE_IP, port, flow: { src: { ip: NODE_IP }, dst: { ip: OUTSIDE_IP, port }, protocol: 6 } });
 
 describe('nft policy dataplane: host endpoint stages on real packets', () => {
@@ -68,15 +70,15 @@ describe('nft policy dataplane: host endpoint stages on real packets', () => {
   after(() => bed?.destroy());
 
   const DNAT: Probe = { what: 'outside → node:8080 (DNAT to pod:80)', from: 'outside', to: NODE_IP, port: 8080, flow: { src: { ip: OUTSIDE_IP }, dst: { ip: NODE_IP, port: 8080 }, dnat: { ip: POD_IP, port: 80 }, protocol: 6 } };
-  const PROBES: Probe[] = [toNode(22), toNode(80), toNode(81), DNAT, toPod(80), toPod(82), nodeOut(179), nodeOut(80)];
+  const PROBES: Probe[] = [toNode(22), toNode(80), toNode(81), DNAT, toPod(80), toPod(82), nodeOut(179), nodeOut(80), podOut(80), podOut(179)];
 
   /** Probes every case; asserts the kernel equals evaluateFlow; returns kernel results by name. */
   function probeAll(what: string): Record<string, boolean> {
     const got: Record<string, boolean> = {};
     const problems: string[] = [];
-    for (const from of ['outside', 'node'] as const) {
+    for (const from of ['outside', 'node', 'pod'] as const) {
       const list = PROBES.filter((p) => p.from === from);
-      const res = bed.probe(from === 'outside' ? outside : node, list.map((p) => `tcp:${p.to}:${p.port}`));
+      const res = bed.probe(from === 'outside' ? outside : from === 'node' ? node : bed.pods[0]!, list.map((p) => `tcp:${p.to}:${p.port}`));
       list.forEach((p, i) => {
         got[p.what] = res[i]!;
         const want = evaluateFlow(graph, p.flow).allowed;
@@ -110,6 +112,7 @@ describe('nft policy dataplane: host endpoint stages on real packets', () => {
     assert.equal(got['node → outside:80'], false);
     assert.equal(got['outside → pod:80 (forwarded)'], true);
     assert.equal(got['outside → node:8080 (DNAT to pod:80)'], true, 'the node port is forwarded to the pod');
+    assert.equal(got['pod → outside:80 (forwarded)'], true, 'forwarded both ways');
   });
 
   it('a preDNAT Deny on the node port drops before the DNAT; the same pod port reached directly is untouched', async () => {
@@ -123,10 +126,18 @@ describe('nft policy dataplane: host endpoint stages on real packets', () => {
   });
 
   it('forwarded traffic is governed by applyOnForward policies', async () => {
-    await change([gnp('fwd', { applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [80] } }, { action: 'Allow' }] })]);
+    await change([
+      gnp('fwd', {
+        applyOnForward: true,
+        ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [80] } }, { action: 'Allow' }],
+        egress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [80] } }, { action: 'Allow' }],
+      }),
+    ]);
     const got = probeAll('applyOnForward');
     assert.equal(got['outside → pod:80 (forwarded)'], false);
     assert.equal(got['outside → pod:82 (forwarded)'], true);
+    assert.equal(got['pod → outside:80 (forwarded)'], false, 'forward egress through the host endpoint');
+    assert.equal(got['pod → outside:179 (forwarded)'], true);
     assert.equal(got['outside → node:22'], true);
   });
 
