@@ -209,7 +209,10 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
     r.apply(g.apply(up([{ apiVersion: 'projectcalico.org/v3', kind: 'StagedNetworkPolicy', metadata: { name: 'lockdown', namespace: 'a' }, spec: { order: 1, selector: 'app == "db"', ingress: [{ action: 'Deny', protocol: 'TCP' }, { action: 'Allow' }] } }])));
     const chain = [...r.state.chains].find(([, c]) => c.rules.some((x) => x.includes('"staged snp/a/lockdown ingress 0')))!;
     const rules = chain[1].rules.map((x) => x.replace(/ comment "[^"]*"$/, ''));
-    assert.ok(rules.every((x) => x.endsWith(' counter return')), rules.join('\n'));
+    assert.ok(rules.every((x) => x.endsWith(' counter return') || x === 'meta nfproto ipv4 return'), rules.join('\n'));
+    // IPv4 rules first; an IPv4 packet returns before the IPv6 half.
+    const split = rules.indexOf('meta nfproto ipv4 return');
+    assert.ok(split > 0 && rules.slice(0, split).every((x) => x.startsWith('meta nfproto ipv4 ')) && rules.slice(split + 1).every((x) => x.startsWith('meta nfproto ipv6 ')), rules.join('\n'));
     const to = base(r, `to_${ifaceOf(g, 'p1')}`);
     const jump = to.findIndex((x) => x === `jump ${chain[0]}`);
     assert.ok(jump >= 0 && !to[jump + 1]!.includes('0x00010000 =='), 'no accept check after a staged policy');

@@ -319,7 +319,7 @@ export class NftPolicyRenderer {
         } else lines.push([`${m} ${renderVerdict(r.action, ctx.inProfile, '')}`, ruleLabel]);
       }
     }
-    return lines;
+    return byFamily(lines);
   }
 
   /** Writes a chain from its lines (comments added) and keeps its log prefixes registered. */
@@ -493,6 +493,21 @@ export class NftPolicyRenderer {
     for (const [map, key] of before.mapKeys) c.dropMapElem(map, key);
     for (const ch of before.chains) this.drop(c, ch);
   }
+}
+
+/**
+ * A rule of one family never matches a packet of the other, so a chain's IPv4 rules go first (in
+ * their order), then an IPv4 packet returns, then the IPv6 rules: an IPv4 packet never walks the
+ * IPv6 half of a policy (the common case pays half the rules of a dual-stack policy).
+ */
+function byFamily(lines: ChainLines): ChainLines {
+  const v6 = lines.filter(([b]) => b.startsWith('meta nfproto ipv6 '));
+  if (v6.length === 0) return lines;
+  const v4 = lines.filter(([b]) => !b.startsWith('meta nfproto ipv6 '));
+  const out = newLines();
+  out.push(...v4, ['meta nfproto ipv4 return', 'IPv6 rules below'], ...v6);
+  for (const [k, v] of lines.logs) out.logs.set(k, v);
+  return out;
 }
 
 /** The shared chain a deny with this log prefix goes to: log (rate-limited), then drop. */
