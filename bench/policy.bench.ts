@@ -89,15 +89,23 @@ function connectRate(bed: Testbed, src: string, ip: string, port: number, ms: nu
   return Math.round((Number(out.trim()) * 1000) / ms);
 }
 
-/** connectRate as a child process, so two clients can run at the same moment. */
-function connectRateAsync(src: string, ip: string, port: number, ms: number): Promise<number> {
-  const code = `const net=require('net');let n=0;const end=Date.now()+${ms};const go=()=>{if(Date.now()>=end){console.log(n);return;}const s=net.connect(${port},'${ip}',()=>{n++;s.destroy();go();});s.on('error',()=>{s.destroy();go();});};go();`;
+/**
+ * connectRate as a child process, so two clients can run at the same moment; also the client's
+ * CPU time (user + system) per connect: the SYN's trip through the node's forward hook runs in
+ * the sender's softirq, so it is charged there, and CPU time moves far less with host load than
+ * wall-clock rates do.
+ */
+function connectRateAsync(src: string, ip: string, port: number, ms: number): Promise<{ rate: number; cpuUs: number }> {
+  const code = `const net=require('net');let n=0;const c0=process.cpuUsage();const end=Date.now()+${ms};const go=()=>{if(Date.now()>=end){const c=process.cpuUsage(c0);console.log(n+' '+(c.user+c.system));return;}const s=net.connect(${port},'${ip}',()=>{n++;s.destroy();go();});s.on('error',()=>{s.destroy();go();});};go();`;
   return new Promise((resolve, reject) => {
     const p = spawn('ip', ['netns', 'exec', src, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
-    p.on('close', () => resolve(Math.round((Number(out.trim()) * 1000) / ms)));
+    p.on('close', () => {
+      const [n, cpu] = out.trim().split(' ').map(Number) as [number, number];
+      resolve({ rate: Math.round((n * 1000) / ms), cpuUs: n > 0 ? cpu / n : NaN });
+    });
   });
 }
 
@@ -184,11 +192,13 @@ try {
   }
   // The same two pairs measured at the same moment (both clients run together): whatever load
   // the host is under, both sides share it, so the per-round ratio is the robust figure here.
-  const together: { policed: number; plain: number; ratio: number }[] = [];
+  const together: { policed: number; plain: number; ratio: number; cpuPoliced: number; cpuPlain: number }[] = [];
   for (let r = 0; r < 6; r++) {
     const [x, y] = await Promise.all([connectRateAsync(client.netns, server.ip, 1000, 2000), connectRateAsync(plainClient.netns, plainServer.ip, 1000, 2000)]);
-    together.push({ policed: x, plain: y, ratio: x / y });
+    together.push({ policed: x.rate, plain: y.rate, ratio: x.rate / y.rate, cpuPoliced: x.cpuUs, cpuPlain: y.cpuUs });
   }
+  const cpuPoliced = median(together.map((t) => t.cpuPoliced));
+  const cpuPlain = median(together.map((t) => t.cpuPlain));
   // What the first packet of a connection evaluates on the policed path (every later packet
   // leaves at the conntrack-established rule): the client's from_ chain and the server's to_
   // chain, with every policy/profile chain they jump to.
@@ -200,9 +210,11 @@ try {
       pathRules++;
       const jump = /^(?:.* )?jump (\S+)/.exec(r);
       if (jump === null) continue;
+      // An IPv4 packet leaves a policy chain at its 'meta nfproto ipv4 return' (the IPv6 half follows).
       for (const pr of chainRules(jump[1]!)) {
         pathRules++;
-        if (pr.startsWith('meta nfproto ipv4')) pathLookups += (pr.match(/@/g) ?? []).length;
+        if (pr.startsWith('meta nfproto ipv4 return')) break;
+        pathLookups += (pr.match(/@/g) ?? []).length;
       }
     }
   }
@@ -232,7 +244,11 @@ try {
       roundRatios: roundRatios.map((x) => Number(x.toFixed(2))),
       simultaneousRatio: Number(median(together.map((t) => t.ratio)).toFixed(2)),
       simultaneousRounds: together.map((t) => `${t.policed}/${t.plain}`),
-      firstPacketRules: pathRules,
+      cpuUsPerConnect: Number(cpuPoliced.toFixed(1)),
+      cpuUsPerConnectNoPolicy: Number(cpuPlain.toFixed(1)),
+      cpuRatio: Number((cpuPlain / cpuPoliced).toFixed(2)),
+      cpuRounds: together.map((t) => `${t.cpuPoliced.toFixed(0)}/${t.cpuPlain.toFixed(0)}`),
+      firstPacketRulesMax: pathRules,
       firstPacketSetLookupsMax: pathLookups,
       linearRules: PODS - 2,
       linearValue: linearRate,
