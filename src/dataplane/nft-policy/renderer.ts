@@ -316,7 +316,7 @@ export class NftPolicyRenderer {
         else if (r.action === 'Log') {
           const log = this.logStatement(lines, 'L', key, entry('log'));
           lines.push([`${m} counter${log === undefined ? '' : ` ${log}`}`, ruleLabel]);
-        } else lines.push([`${m} ${renderVerdict(r.action, ctx.inProfile, '')}`, ruleLabel]);
+        } else lines.push([`${m} ${renderVerdict(r.action, ctx.inProfile)}`, ruleLabel]);
       }
     }
     return byFamily(lines);

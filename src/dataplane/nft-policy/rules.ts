@@ -105,17 +105,12 @@ export function renderMatches(r: CompiledRule): string[] {
   return out;
 }
 
-/** The verdict part: Allow marks and returns to the endpoint chain, Pass marks the tier done. */
-export function renderVerdict(action: CompiledRule['action'], inProfile: boolean, logPrefix: string): string {
-  switch (action) {
-    case 'Allow':
-      return `counter meta mark set meta mark or ${hex(MARK_ACCEPT)} return`;
-    case 'Deny':
-      return 'counter drop';
-    case 'Pass':
-      // In a profile a Pass only ends that profile (the evaluator goes on to the next one).
-      return inProfile ? 'counter return' : `counter meta mark set meta mark or ${hex(MARK_PASS)} return`;
-    case 'Log':
-      return `counter log prefix ${JSON.stringify(logPrefix.slice(0, 120))}`;
-  }
+/**
+ * The verdict part of an Allow or Pass: Allow marks and returns to the endpoint chain, Pass marks
+ * the tier done. (Deny and Log are the renderer's: a deny goes to its log-and-drop chain.)
+ */
+export function renderVerdict(action: 'Allow' | 'Pass', inProfile: boolean): string {
+  if (action === 'Allow') return `counter meta mark set meta mark or ${hex(MARK_ACCEPT)} return`;
+  // In a profile a Pass only ends that profile (the evaluator goes on to the next one).
+  return inProfile ? 'counter return' : `counter meta mark set meta mark or ${hex(MARK_PASS)} return`;
 }
