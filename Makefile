@@ -16,6 +16,7 @@ build: deps
 	@node scripts/bundle.mjs
 	@if [ -f src/cni/shim/Makefile ]; then $(MAKE) --no-print-directory -C src/cni/shim; fi
 	@$(MAKE) -s --no-print-directory -C src/lab/probe
+	@$(MAKE) -s --no-print-directory -C src/dataplane/nft-policy/nflog
 
 # All tests: unit, contract (memory + real etcd, plain and TLS), integration.
 test: build

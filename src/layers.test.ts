@@ -83,6 +83,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   dataplane: 'driver',
   'dataplane/core': 'core',
   'dataplane/nft-policy': 'driver',
+  'dataplane/nft-policy/nflog': 'data',
   ctl: 'entry',
   'ctl/testing.ts': 'test-support',
   tabby: 'entry',

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ResourceObject, validateResource } from '../model/index.js';
-import { type Decision, type FlowVerdict, evaluateFlow, graphFromResources } from './index.js';
+import { type Decision, type FlowVerdict, evaluateFlow, graphFromResources, renderExplainText } from './index.js';
 
 type Doc = Record<string, unknown>;
 const ns = (name: string): Doc => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });
@@ -297,5 +297,29 @@ describe('Calico scenarios: staged policies', () => {
     const setAllow = { apiVersion: 'projectcalico.org/v3', kind: 'StagedNetworkPolicy', metadata: { name: 'deny-client', namespace: 'ns1' }, spec: { selector: "app == 'web'", ingress: [{ action: 'Allow' }] } };
     const [w] = run([deny, setAllow], [{ from: CLIENT, to: WEB, port: 80, allowed: false, by: 'rule default/np/ns1/deny-client#0' }]);
     assert.deepEqual(w!.staged.map((s) => ({ policy: s.policy, allowed: s.allowed, changes: s.changes })), [{ policy: 'snp/ns1/deny-client', allowed: true, changes: true }]);
+  });
+});
+
+describe('Calico scenarios: host endpoint stages and DNAT', () => {
+  it('a node port: preDNAT sees the port before DNAT, forward and workload policy the pod after it', () => {
+    const pre = gnp('pre', { selector: "role == 'host'", preDNAT: true, applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP', source: { nets: ['198.18.66.0/24'] }, destination: { ports: [30080] } }] });
+    const fwd = gnp('fwd', { selector: "role == 'host'", applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [8080] } }, { action: 'Allow' }] });
+    const { graph } = graphFromResources([...BASE, pre].map((d) => validateResource(d as unknown as ResourceObject)));
+    const flow = (src: string) => evaluateFlow(graph, { src: { ip: src }, dst: { ip: HOST, port: 30080 }, dnat: { ip: WEB, port: 80 }, protocol: 6 });
+    const denied = flow('198.18.66.1');
+    assert.equal(denied.allowed, false);
+    assert.equal(decided(denied.decidedBy?.decision), 'rule default/gnp/pre#0');
+    assert.equal(denied.decidedBy?.stage, 'preDNAT');
+    const other = flow('198.18.77.1');
+    assert.equal(other.allowed, true);
+    assert.deepEqual(other.stages.map((s) => `${s.stage} ${s.endpoint}`), ['preDNAT hep/node-1-eth0', 'forwardIngress hep/node-1-eth0', 'ingress wep/ns1/node--1-k8s-web-eth0']);
+    // A forward policy on the translated port (8080 is web's, 30080 the node's) sees the pod's port.
+    const g2 = graphFromResources([...BASE, fwd].map((d) => validateResource(d as unknown as ResourceObject))).graph;
+    const v = evaluateFlow(g2, { src: { ip: '198.18.77.1' }, dst: { ip: HOST, port: 30080 }, dnat: { ip: WEB, port: 8080 }, protocol: 6 });
+    assert.equal(v.allowed, false);
+    assert.equal(v.decidedBy?.stage, 'forwardIngress');
+    assert.deepEqual(v.flow.dnat, { ip: WEB, port: 8080 });
+    assert.equal(v.flow.dst.name, 'host endpoint node-1-eth0', 'the flow names what the client addressed');
+    assert.match(renderExplainText(v), /^DENIED: .* → .*TCP\/30080 \(DNAT to 10\.1\.0\.1:8080\)\n/);
   });
 });

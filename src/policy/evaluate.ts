@@ -46,6 +46,14 @@ export interface Flow {
   readonly icmpCode?: number;
   /** Host endpoint the flow arrives through and is forwarded on (applyOnForward, preDNAT). */
   readonly viaHostEndpoint?: string;
+  /** Host endpoint a forwarded flow leaves by (its applyOnForward egress policy applies). */
+  readonly leavesHostEndpoint?: string;
+  /**
+   * Where DNAT sends the flow (a node port to a pod): untracked and preDNAT policy see `dst`,
+   * every later stage sees this. The host endpoint owning `dst` becomes the one the flow
+   * arrives through when `viaHostEndpoint` is not given.
+   */
+  readonly dnat?: { readonly ip: string; readonly port?: number };
 }
 
 export type Decision =
@@ -95,7 +103,7 @@ export interface StagedVerdict {
 
 export interface FlowVerdict {
   readonly allowed: boolean;
-  readonly flow: { readonly src: FlowPeer; readonly dst: FlowPeer; readonly protocol: string; readonly icmpType?: number; readonly icmpCode?: number };
+  readonly flow: { readonly src: FlowPeer; readonly dst: FlowPeer; readonly protocol: string; readonly icmpType?: number; readonly icmpCode?: number; readonly dnat?: { readonly ip: string; readonly port?: number } };
   readonly stages: readonly StageVerdict[];
   /** The stage that decided (the first deny, or the last allow). */
   readonly decidedBy?: StageVerdict;
@@ -120,7 +128,8 @@ function resolvePeer(graph: PolicyGraph, p: FlowPeer): { ip: string; endpoint?: 
 
 export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
   const src = resolvePeer(graph, flow.src);
-  const dst = resolvePeer(graph, flow.dst);
+  const original = resolvePeer(graph, flow.dst);
+  const dst = flow.dnat === undefined ? original : resolvePeer(graph, { ip: flow.dnat.ip, ...(flow.dnat.port === undefined ? {} : { port: flow.dnat.port }) });
   const packets: FlowPackets = {
     src: { ip: src.ip, ...(src.port === undefined ? {} : { port: src.port }) },
     dst: { ip: dst.ip, ...(dst.port === undefined ? {} : { port: dst.port }) },
@@ -128,13 +137,16 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
     ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
     ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
   };
-  const via = flow.viaHostEndpoint === undefined ? undefined : graph.endpoint(flow.viaHostEndpoint);
-  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, src.endpoint, dst.endpoint, via, whatIf);
+  const preDnat: FlowPackets = flow.dnat === undefined ? packets : { ...packets, dst: { ip: original.ip, ...(original.port === undefined ? {} : { port: original.port }) } };
+  const via =
+    flow.viaHostEndpoint !== undefined ? graph.endpoint(flow.viaHostEndpoint) : flow.dnat !== undefined && original.endpoint?.kind === 'host' ? original.endpoint : undefined;
+  const out = flow.leavesHostEndpoint === undefined ? undefined : graph.endpoint(flow.leavesHostEndpoint);
+  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, out, whatIf);
   const stages = run({});
   const allowed = verdictOf(stages);
   const staged: StagedVerdict[] = [];
   const seen = new Set<string>();
-  for (const ep of [src.endpoint, dst.endpoint, via]) {
+  for (const ep of [src.endpoint, dst.endpoint, via, out]) {
     if (ep === undefined) continue;
     const plan = graph.planFor(ep.id);
     for (const tiers of Object.values(plan?.stages ?? {})) {
@@ -157,10 +169,12 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
     allowed,
     flow: {
       src: { ip: src.ip, ...(src.endpoint ? { endpoint: src.endpoint.id, name: displayName(src.endpoint) } : {}), ...(src.port === undefined ? {} : { port: src.port }) },
-      dst: { ip: dst.ip, ...(dst.endpoint ? { endpoint: dst.endpoint.id, name: displayName(dst.endpoint) } : {}), ...(dst.port === undefined ? {} : { port: dst.port }) },
+      // What the client addressed (before any DNAT; `dnat` says where the flow went).
+      dst: { ip: original.ip, ...(original.endpoint ? { endpoint: original.endpoint.id, name: displayName(original.endpoint) } : {}), ...(original.port === undefined ? {} : { port: original.port }) },
       protocol: protocolName(flow.protocol),
       ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
       ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
+      ...(flow.dnat === undefined ? {} : { dnat: { ...flow.dnat } }),
     },
     stages,
     ...(decided === undefined ? {} : { decidedBy: decided }),
@@ -176,14 +190,17 @@ function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefine
   return stages.find((s) => s.result === 'deny') ?? [...stages].reverse().find((s) => s.result === 'allow');
 }
 
-/** Every stage on the flow's path, stopping at the first deny. */
-function evaluatePath(graph: PolicyGraph, flow: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
-  const out: StageVerdict[] = [];
-  const steps: [EndpointIR | undefined, Stage, Direction][] = [];
-  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress'], [via, 'preDNAT', 'ingress'], [via, 'forwardIngress', 'ingress']);
+/**
+ * Every stage on the flow's path, stopping at the first deny. `preDnat` is the flow as the
+ * untracked and preDNAT stages of the arrival host endpoint see it (before any DNAT).
+ */
+function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, out: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
+  const verdicts: StageVerdict[] = [];
+  const steps: [EndpointIR | undefined, Stage, Direction, FlowPackets?][] = [];
+  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat], [via, 'forwardIngress', 'ingress']);
   // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
   const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
-  if (srcFailsafe !== undefined) out.push(srcFailsafe);
+  if (srcFailsafe !== undefined) verdicts.push(srcFailsafe);
   else {
     if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
     steps.push([src, 'egress', 'egress']);
@@ -193,18 +210,20 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, src: EndpointIR | u
     if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
     steps.push([dst, 'ingress', 'ingress']);
   }
+  // Leaving by a host endpoint after the workload chains (Felix's to-hep-forward comes last).
+  if (out !== undefined) steps.push([out, 'forwardEgress', 'egress']);
   // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages do not run.
   const accepted = new Set<EndpointIR>();
-  for (const [ep, stage, direction] of steps) {
+  for (const [ep, stage, direction, packets] of steps) {
     if (ep === undefined || ep.kind === 'networkset' || accepted.has(ep)) continue;
-    const v = evaluateStage(graph, flow, ep, stage, direction, whatIf);
+    const v = evaluateStage(graph, packets ?? flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
-    out.push(v);
-    if (v.result === 'deny') return out;
+    verdicts.push(v);
+    if (v.result === 'deny') return verdicts;
     if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(ep);
   }
-  if (dstFailsafe !== undefined) out.push(dstFailsafe);
-  return out;
+  if (dstFailsafe !== undefined) verdicts.push(dstFailsafe);
+  return verdicts;
 }
 
 function failsafeHit(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, direction: Direction): StageVerdict | undefined {

@@ -49,7 +49,8 @@ function stageLines(s: StageVerdict): string[] {
 export function renderExplainText(v: FlowVerdict): string {
   const f = v.flow;
   const lines: string[] = [];
-  lines.push(`${v.allowed ? 'ALLOWED' : 'DENIED'}: ${peer(f.src)} → ${peer(f.dst)} ${f.protocol}${f.dst.port === undefined ? '' : `/${f.dst.port}`}`);
+  const dnat = f.dnat === undefined ? '' : ` (DNAT to ${f.dnat.ip}${f.dnat.port === undefined ? '' : `:${f.dnat.port}`})`;
+  lines.push(`${v.allowed ? 'ALLOWED' : 'DENIED'}: ${peer(f.src)} → ${peer(f.dst)} ${f.protocol}${f.dst.port === undefined ? '' : `/${f.dst.port}`}${dnat}`);
   lines.push(v.decidedBy === undefined ? 'decided by: no policy applies on either side' : `decided by: ${v.decidedBy.stage} of ${v.decidedBy.endpointName}: ${describeDecision(v.decidedBy.decision)}`);
   lines.push('');
   if (v.stages.length === 0) lines.push('  no stage applies (neither address is a Calico workload or host endpoint)');

@@ -16,3 +16,4 @@ export { renderExplainText, describeDecision } from './explain-text.js';
 export { graphFromResources, resolvePeerWord, PeerError, type LoadedGraph } from './resources.js';
 export { protocolName } from './match.js';
 export { PolicyCompileError } from './compile-rules.js';
+export { comparePolicies } from './compile-policies.js';

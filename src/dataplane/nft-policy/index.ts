@@ -4,7 +4,8 @@
 // `nft -f -`, syncs at start without flushing a correct table, and repairs drift by comparing
 // `nft -j list table inet tabby` with the desired state.
 
-export { NftPolicyRenderer, type RenderedDelta } from './renderer.js';
+export { NftPolicyRenderer, PROFILE_TIER, type RenderedDelta, type RendererOptions, type LogEntry } from './renderer.js';
 export { PolicyDataplane, nftRunner, NftError, type NftRunner, type ApplyRecord, type RuleCounter } from './driver.js';
 export { parseListing, repairScript, ListingError, type ObservedTable } from './reconcile.js';
-export { TABLE, TABLE_REF, MARK_ACCEPT, MARK_PASS, policyChain, profileChain, workloadChain, hostChain, setName } from './names.js';
+export { TABLE, TABLE_REF, MARK_ACCEPT, MARK_PASS, MARK_HEP_DONE, DEFAULT_LOG_GROUP, DEFAULT_LOG_RATE, policyChain, profileChain, workloadChain, hostChain, hostForwardChain, hostPreDnatChain, hostRawChain, setName } from './names.js';
+export { DeniedFlowLog, FlowLogError, findNflogBinary, parseReaderLine, type DeniedFlowRecord, type DeniedFlowLogOptions } from './flow-log.js';

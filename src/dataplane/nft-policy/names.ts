@@ -17,6 +17,12 @@ export const TABLE_REF = `${FAMILY} ${TABLE}`;
 export const MARK_ACCEPT = 0x10000;
 /** Set by a policy chain on Pass; the rest of the tier is skipped. */
 export const MARK_PASS = 0x20000;
+/**
+ * Set when an untracked (raw) or preDNAT policy of the host endpoint the packet arrives on (or,
+ * for untracked egress, leaves by) allowed it: that host endpoint's later stages are skipped
+ * (the destination workload's own policy still runs). Never cleared by the endpoint chains.
+ */
+export const MARK_HEP_DONE = 0x40000;
 export const MARK_CLEAR = (0xffffffff & ~(MARK_ACCEPT | MARK_PASS)) >>> 0;
 export const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
@@ -34,6 +40,12 @@ export const profileChain = (id: string, dir: Dir): string => `r${dir}_${digest(
 export const workloadChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'to' : 'from'}_${iface}`;
 /** Per host endpoint interface: `hin_` traffic arriving on it (ingress), `hout_` leaving (egress). */
 export const hostChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'hin' : 'hout'}_${iface}`;
+/** Host endpoint traffic forwarded through the host: `hfi_` arriving on it, `hfo_` leaving by it (applyOnForward). */
+export const hostForwardChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'hfi' : 'hfo'}_${iface}`;
+/** Host endpoint preDNAT policy (prerouting, before DNAT; ingress only). */
+export const hostPreDnatChain = (iface: string): string => `hpre_${iface}`;
+/** Host endpoint untracked (doNotTrack) policy in the raw hooks: `hri_` prerouting, `hro_` output. */
+export const hostRawChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'hri' : 'hro'}_${iface}`;
 /** The nft sets of one graph IP set (selector or named-port set), per family. */
 export const setName = (id: string, family: 4 | 6): string => `${id.startsWith('n:') ? 'n' : 's'}${family}_${digest(id, 20)}`;
 
@@ -45,3 +57,16 @@ export const MAP_TO_WL = 'to_wl';
 export const MAP_FROM_WL = 'from_wl';
 export const MAP_HOST_IN = 'host_in';
 export const MAP_HOST_OUT = 'host_out';
+export const MAP_HOST_FWD_IN = 'host_fwd_in';
+export const MAP_HOST_FWD_OUT = 'host_fwd_out';
+export const MAP_HOST_PRE = 'host_pre';
+export const MAP_HOST_RAW_IN = 'host_raw_in';
+export const MAP_HOST_RAW_OUT = 'host_raw_out';
+
+/** NFLOG group the denied-flow and Log-action rules send to (renderer option `logGroup`). */
+export const DEFAULT_LOG_GROUP = 20;
+/** Per-rule rate limit of those log statements (renderer option `logRate`). */
+export const DEFAULT_LOG_RATE = '10/second burst 20 packets';
+/** Every log prefix the renderer writes starts with this; the rest is a digest it maps back. */
+export const LOG_PREFIX_HEAD = 'tby:';
+export const logPrefix = (kind: 'D' | 'L', key: string): string => `${LOG_PREFIX_HEAD}${kind}:${digest(key, 12)}`;

@@ -147,10 +147,113 @@ describe('nft policy renderer: host endpoints', () => {
     const firstPolicy = hin.findIndex((x) => x.startsWith('jump pi_'));
     const failsafe = hin.slice(0, firstPolicy).filter((x) => / th dport 22 counter accept /.test(x));
     assert.equal(failsafe.length, 1, hin.join('\n'));
-    assert.match(hin[hin.length - 1]!, /^counter drop comment "no policy or profile allowed/);
+    assert.match(hin[hin.length - 1]!, /^counter goto dl_[0-9a-f]+ comment "no policy or profile allowed/);
     assert.equal(r.state.maps.get('host_in')!.elems.get('eth0'), 'goto hin_eth0');
     const hout = r.state.chains.get('hout_eth0')!.rules;
     assert.ok(hout.some((x) => x.includes('th dport 2379 counter accept')), 'outbound failsafe (etcd)');
     assert.ok(!hout.some((x) => x.includes('jump pi_')), 'an ingress-only policy is not in the egress chain');
+  });
+});
+
+describe('nft policy renderer: host endpoint stages, staged policies, denied-flow logs', () => {
+  const hep = { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-eth0', labels: { role: 'host' } }, spec: { node: 'n1', interfaceName: 'eth0', expectedIPs: ['198.18.0.10'] } };
+  const gnp = (name: string, spec: Doc): Doc => ({ apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name }, spec: { selector: 'role == "host"', ...spec } });
+  const base = (r: NftPolicyRenderer, chain: string): string[] => r.state.chains.get(chain)!.rules.map((x) => x.replace(/ comment "[^"]*"$/, ''));
+
+  it('each stage gets its chain and hook dispatch only while a host endpoint has it', () => {
+    const g = new PolicyGraph({ localNode: 'n1' });
+    const r = new NftPolicyRenderer();
+    r.apply(g.apply(up([hep])));
+    assert.deepEqual(base(r, 'raw_pre'), []);
+    assert.deepEqual(base(r, 'pre_dnat'), []);
+    assert.ok(!base(r, 'forward').some((x) => x.includes('hep_fwd')), base(r, 'forward').join('\n'));
+    const script = r.apply(
+      g.apply(
+        up([
+          gnp('pre', { preDNAT: true, applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [30080] } }] }),
+          gnp('raw', { doNotTrack: true, applyOnForward: true, ingress: [{ action: 'Allow', protocol: 'UDP', destination: { ports: [4789] } }], egress: [{ action: 'Allow', protocol: 'UDP', source: { ports: [4789] } }] }),
+          gnp('fwd', { applyOnForward: true, ingress: [{ action: 'Allow' }] }),
+        ]),
+      ),
+    ).script;
+    for (const [map, chain] of [['host_pre', 'hpre_eth0'], ['host_raw_in', 'hri_eth0'], ['host_raw_out', 'hro_eth0'], ['host_fwd_in', 'hfi_eth0']] as const) {
+      assert.equal(r.state.maps.get(map)!.elems.get('eth0'), `goto ${chain}`, map);
+    }
+    assert.ok(!r.state.maps.get('host_fwd_out')!.elems.has('eth0'), 'no applyOnForward egress policy: no forward egress chain');
+    assert.deepEqual(base(r, 'raw_pre'), ['iifname vmap @host_raw_in']);
+    assert.deepEqual(base(r, 'pre_dnat'), ['ct state established,related accept', 'meta mark and 0x00040000 == 0x00040000 accept', 'iifname vmap @host_pre']);
+    assert.ok(base(r, 'forward').includes('meta mark and 0x00040000 == 0 jump hep_fwd_in_dispatch'));
+    // The chains come before the verdict-map elements that reach them.
+    assert.ok(script.indexOf('add chain inet tabby hri_eth0') < script.indexOf('add element inet tabby host_raw_in'), script);
+    const hri = base(r, 'hri_eth0');
+    assert.match(hri[0]!, /^fib daddr type local meta l4proto 6 th dport 22 counter accept$/, 'failsafe to the host itself first');
+    assert.ok(hri.includes('meta mark and 0x00010000 == 0x00010000 meta mark set meta mark or 0x00040000 notrack accept'), hri.join('\n'));
+    assert.ok(!hri.some((x) => /counter (drop|goto dl_\w+)$/.test(x)), 'untracked policy has no default drop');
+    const hpre = base(r, 'hpre_eth0');
+    assert.ok(hpre.includes('meta mark and 0x00010000 == 0x00010000 meta mark set meta mark or 0x00040000 accept'), hpre.join('\n'));
+    assert.ok(!hpre.some((x) => /counter (drop|goto dl_\w+)$/.test(x)), 'preDNAT policy has no default drop');
+    const hfi = base(r, 'hfi_eth0');
+    assert.ok(!hfi.some((x) => / th dport 22 /.test(x)), 'no failsafe for forwarded traffic');
+    assert.ok(hfi.some((x) => /counter (drop|goto dl_\w+)$/.test(x)), 'a forward tier drops at its end');
+    // The preDNAT policy is in neither the normal nor the forward chain.
+    const preChain = r.state.chains.get('hpre_eth0')!.rules.find((x) => x.includes('jump pi_'))!.split(' ')[1];
+    assert.ok(!base(r, 'hin_eth0').some((x) => x.includes(`jump ${preChain}`)) && !hfi.some((x) => x.includes(`jump ${preChain}`)));
+    // Gone again with the host endpoint.
+    r.apply(g.apply([{ kind: 'HostEndpoint', key: 'n1-eth0', value: undefined }]));
+    assert.deepEqual(base(r, 'raw_pre'), []);
+    assert.ok(![...r.state.chains.keys()].some((c) => c.endsWith('_eth0')));
+  });
+
+  it('a staged policy is a counting chain at its place in the tier: counts and returns, never marks or drops', () => {
+    const { g, r } = fixture();
+    r.apply(g.apply(up([{ apiVersion: 'projectcalico.org/v3', kind: 'StagedNetworkPolicy', metadata: { name: 'lockdown', namespace: 'a' }, spec: { order: 1, selector: 'app == "db"', ingress: [{ action: 'Deny', protocol: 'TCP' }, { action: 'Allow' }] } }])));
+    const chain = [...r.state.chains].find(([, c]) => c.rules.some((x) => x.includes('"staged snp/a/lockdown ingress 0')))!;
+    const rules = chain[1].rules.map((x) => x.replace(/ comment "[^"]*"$/, ''));
+    assert.ok(rules.every((x) => x.endsWith(' counter return') || x === 'meta nfproto ipv4 return'), rules.join('\n'));
+    // IPv4 rules first; an IPv4 packet returns before the IPv6 half.
+    const split = rules.indexOf('meta nfproto ipv4 return');
+    assert.ok(split > 0 && rules.slice(0, split).every((x) => x.startsWith('meta nfproto ipv4 ')) && rules.slice(split + 1).every((x) => x.startsWith('meta nfproto ipv6 ')), rules.join('\n'));
+    const to = base(r, `to_${ifaceOf(g, 'p1')}`);
+    const jump = to.findIndex((x) => x === `jump ${chain[0]}`);
+    assert.ok(jump >= 0 && !to[jump + 1]!.includes('0x00010000 =='), 'no accept check after a staged policy');
+    assert.ok(jump < to.findIndex((x) => x.includes('jump pi_') && !x.includes(chain[0])), 'order 1 comes before the Kubernetes policies (order 1000)');
+  });
+
+  it('deny rules, end-of-tier and no-profile drops log to the NFLOG group first, and each prefix maps back', () => {
+    const g = new PolicyGraph({ localNode: 'n1' });
+    const r = new NftPolicyRenderer({ logGroup: 7, logRate: '5/second' });
+    r.apply(g.apply(up([hep, { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name: 'sec' }, spec: { order: 5 } }, gnp('sec.guard', { tier: 'sec', ingress: [{ action: 'Log', ipVersion: 4, protocol: 'UDP' }, { action: 'Allow', ipVersion: 4, protocol: 'TCP' }, { action: 'Deny', ipVersion: 4, protocol: 'UDP' }] })])));
+    const hin = base(r, 'hin_eth0');
+    const policy = base(r, r.state.chains.get('hin_eth0')!.rules.find((x) => x.includes('jump pi_'))!.split(' ')[1]!);
+    const prefixOf = (x: string): string => /prefix "([^"]+)"/.exec(x)![1]!;
+    /** The prefix a deny's `goto dl_…` logs with (the shared log chain's first rule). */
+    const denyPrefix = (x: string): string => {
+      const chain = /goto (dl_[0-9a-f]+)$/.exec(x)![1]!;
+      const rules = base(r, chain);
+      assert.equal(rules[1], 'drop');
+      return prefixOf(rules[0]!);
+    };
+    const [logRule, allowRule, deny] = policy;
+    assert.equal(policy.length, 3, 'one nft rule per Calico rule: a deny is not doubled by its log');
+    assert.match(logRule!, /^meta nfproto ipv4 meta l4proto 17 counter limit rate 5\/second log group 7 prefix "tby:L:[0-9a-f]{12}"$/);
+    assert.match(allowRule!, / counter meta mark set meta mark or 0x00010000 return$/);
+    assert.match(deny!, /^meta nfproto ipv4 meta l4proto 17 counter goto dl_[0-9a-f]{12}$/);
+    assert.match(base(r, /goto (dl_\w+)/.exec(deny!)![1]!)[0]!, /^limit rate 5\/second log group 7 prefix "tby:D:[0-9a-f]{12}"$/);
+    assert.deepEqual(r.logEntry(prefixOf(logRule!)), { tier: 'sec', policy: 'gnp/sec.guard', rule: 0, direction: 'ingress', action: 'log' });
+    const logDeny = denyPrefix(deny!);
+    assert.deepEqual(r.logEntry(logDeny), { tier: 'sec', policy: 'gnp/sec.guard', rule: 2, direction: 'ingress', action: 'deny' });
+    const eot = denyPrefix(hin.find((x) => x.startsWith('meta mark and 0x00020000 == 0 counter goto dl_'))!);
+    assert.deepEqual(r.logEntry(eot), { tier: 'sec', policy: null, rule: 'end-of-tier', direction: 'ingress', action: 'deny' });
+    assert.deepEqual(r.logEntry(denyPrefix(hin[hin.length - 1]!)), { tier: null, policy: null, rule: 'no-profile-allowed', direction: 'ingress', action: 'deny' });
+    assert.equal(r.logEntry('tby:D:000000000000'), undefined);
+    // The policy goes: its prefixes are forgotten with its chains.
+    r.apply(g.apply([{ kind: 'GlobalNetworkPolicy', key: 'sec.guard', value: undefined }]));
+    assert.equal(r.logEntry(logDeny), undefined);
+    assert.equal(r.logEntry(eot), undefined);
+    assert.ok(![...r.state.chains.keys()].includes(`dl_${logDeny.slice(6)}`), 'its log chain went with it');
+    // No logging at all when asked.
+    const quiet = new NftPolicyRenderer({ logDenied: false });
+    quiet.apply(new PolicyGraph({ localNode: 'n1' }).apply(up([hep])));
+    assert.ok(![...quiet.state.chains.values()].some((c) => c.rules.some((x) => x.includes(' log '))));
   });
 });

@@ -15,14 +15,31 @@
 // - One chain per policy and direction (`pi_…`/`po_…`), shared by every endpoint; one per profile.
 // - Each graph IP set is one nft set per family, element by element. Selector sets are interval
 //   sets holding only members no wider member covers (nft refuses overlapping intervals).
-// - Host endpoints (by interface): failsafe ports accepted first, then the same tier/profile
-//   chain as workloads in input (ingress) and output (egress). Untracked, preDNAT and
-//   applyOnForward stages are not rendered yet.
-// - Staged policies are not rendered (they never decide).
+// - Host endpoints (by interface), Calico's stages (calico-internals §6.3), each dispatched by its
+//   own verdict map from its own hook:
+//   - untracked (doNotTrack): `raw_pre`/`raw_out` base chains at raw priority → `hri_`/`hro_`:
+//     failsafe ports (to/from the host itself) go on tracked; an Allow marks the packet
+//     MARK_HEP_DONE and `notrack`s it; Deny drops; no default drop (unmatched goes on).
+//   - preDNAT: `pre_dnat` at mangle priority (before the dstnat hook's DNAT) → `hpre_`: only new
+//     connections, failsafe inbound, Allow marks MARK_HEP_DONE, no default drop.
+//   - normal: input (`hin_`) and output (`hout_`) as before: failsafe, tiers, profiles, drop.
+//   - forward (applyOnForward): the forward chain jumps `hfi_` (arriving on the host endpoint)
+//     before the workload chains and `hfo_` (leaving by it) after them: tiers with their default
+//     drop, no profiles, no failsafe; no applyOnForward policy means allowed.
+//   MARK_HEP_DONE (set by an untracked or preDNAT Allow) skips the host endpoint's later ingress
+//   stages (and, set by an untracked egress Allow, its output stage), as evaluateFlow does.
+// - Staged policies are rendered as counting chains (`pi_`/`po_` like the others) jumped at their
+//   place in their tier: each rule counts and returns, never marks or drops, so the verdict is
+//   unchanged and the counters show what the policy would have matched.
+// - Denied-flow logs: every Deny rule, end-of-tier drop and no-profile drop is a counted `goto`
+//   to a shared chain `dl_<digest>` per log prefix (`tby:D:<digest>`): a rate-limited
+//   `log group N`, then drop; a Log rule logs to the same group (`tby:L:<digest>`) and goes on.
+//   `logEntry(prefix)` maps a prefix back to tier, policy, rule and direction (DeniedFlowLog
+//   reads the group).
 
 import { type CIDR, cidrContains, parseCIDR } from '../../ip/index.js';
-import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, Stage } from '../../policy/index.js';
-import { DEFAULT_FAILSAFE } from '../../policy/index.js';
+import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, Stage, TierPlan } from '../../policy/index.js';
+import { DEFAULT_FAILSAFE, comparePolicies } from '../../policy/index.js';
 import * as N from './names.js';
 import { renderMatches, renderVerdict } from './rules.js';
 import { Change, type ChainRank, DesiredState, rankOf } from './state.js';
@@ -30,6 +47,29 @@ import { Change, type ChainRank, DesiredState, rankOf } from './state.js';
 const RANK_POLICY: ChainRank = 0;
 const RANK_ENDPOINT: ChainRank = 1;
 const RANK_BASE: ChainRank = 2;
+
+export interface RendererOptions {
+  /** NFLOG group of the denied-flow and Log-action rules (default DEFAULT_LOG_GROUP). */
+  readonly logGroup?: number;
+  /** nft `limit rate` argument per logging rule (default DEFAULT_LOG_RATE). */
+  readonly logRate?: string;
+  /** false: no log statements at all (Log rules only count). Default true. */
+  readonly logDenied?: boolean;
+}
+
+/** What a log prefix stands for (DeniedFlowLog's records carry it). */
+export interface LogEntry {
+  /** The policy's tier; `__PROFILE__` for a profile rule (Calico's flow-log spelling). */
+  readonly tier: string | null;
+  /** Policy or profile ID (`knp/ns/name`, `pro/kns.ns`); null for an endpoint's own drops. */
+  readonly policy: string | null;
+  /** Rule index, or `end-of-tier` / `no-profile-allowed` / `missing-profile`. */
+  readonly rule: number | string;
+  readonly direction: 'ingress' | 'egress';
+  readonly action: 'deny' | 'log';
+  /** Set for staged policies' would-be verdicts (never logged; kept for symmetry). */
+  readonly staged?: boolean;
+}
 
 export interface RenderedDelta {
   /** The `nft -f` script ("" when the events changed nothing in the kernel). */
@@ -58,8 +98,17 @@ export class NftPolicyRenderer {
   private readonly members = new Map<string, Set<string>>();
   private readonly wide = new Map<string, number>();
   private failsafe: FailsafePorts = DEFAULT_FAILSAFE;
+  private readonly logGroup: number;
+  private readonly logRate: string;
+  private readonly logDenied: boolean;
+  /** log prefix → what it stands for, with the chains using it (an entry lives while one does) */
+  private readonly logs = new Map<string, { entry: LogEntry; chains: Set<string> }>();
+  private readonly chainLogs = new Map<string, string[]>();
 
-  constructor() {
+  constructor(options: RendererOptions = {}) {
+    this.logGroup = options.logGroup ?? N.DEFAULT_LOG_GROUP;
+    this.logRate = options.logRate ?? N.DEFAULT_LOG_RATE;
+    this.logDenied = options.logDenied ?? true;
     const c = new Change(this.state);
     this.base(c);
     c.script();
@@ -106,7 +155,7 @@ export class NftPolicyRenderer {
           break;
         case 'policy-removed':
           this.policies.delete(e.id);
-          for (const d of ['i', 'o'] as const) c.dropChain(N.policyChain(e.id, d));
+          for (const d of ['i', 'o'] as const) this.drop(c, N.policyChain(e.id, d));
           break;
         case 'profile-updated':
           this.putProfile(c, e.profile);
@@ -114,7 +163,7 @@ export class NftPolicyRenderer {
           break;
         case 'profile-removed':
           this.profiles.delete(e.id.slice(4));
-          for (const d of ['i', 'o'] as const) c.dropChain(N.profileChain(e.id, d));
+          for (const d of ['i', 'o'] as const) this.drop(c, N.profileChain(e.id, d));
           touchedProfiles.add(e.id.slice(4));
           break;
         case 'endpoint-updated':
@@ -129,6 +178,7 @@ export class NftPolicyRenderer {
     if (touchedProfiles.size > 0) {
       for (const ep of this.endpoints.values()) if (ep.plan.profiles.some((p) => touchedProfiles.has(p))) this.putEndpoint(c, ep.ep, ep.plan);
     }
+    this.baseChains(c);
     return { script: c.script() };
   }
 
@@ -138,21 +188,44 @@ export class NftPolicyRenderer {
   }
 
   private base(c: Change): void {
-    for (const m of [N.MAP_TO_WL, N.MAP_FROM_WL, N.MAP_HOST_IN, N.MAP_HOST_OUT]) c.putMap(m, 'ifname');
-    const conntrack = ['ct state established,related counter accept', 'ct state invalid counter drop'];
-    const nd = 'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept';
-    const chain = (name: string, hook: string, rules: string[]): void => {
-      c.putChain(name, { header: `type filter hook ${hook} priority filter; policy accept;`, rules: rules.map((r, i) => withComment(name, i, r, `base ${name}`)) }, RANK_BASE);
-    };
-    const dispatch = (name: string, key: string, map: string): void => {
-      const rules = [`${key} vmap @${map}`, 'counter drop'];
+    for (const m of [N.MAP_TO_WL, N.MAP_FROM_WL, N.MAP_HOST_IN, N.MAP_HOST_OUT, N.MAP_HOST_FWD_IN, N.MAP_HOST_FWD_OUT, N.MAP_HOST_PRE, N.MAP_HOST_RAW_IN, N.MAP_HOST_RAW_OUT]) c.putMap(m, 'ifname');
+    const dispatch = (name: string, key: string, map: string, dropUnknown: boolean): void => {
+      const rules = [`${key} vmap @${map}`, ...(dropUnknown ? ['counter drop'] : [])];
       c.putChain(name, { rules: rules.map((r, i) => withComment(name, i, r, i === 0 ? `dispatch ${map}` : 'unknown workload interface')) }, RANK_BASE);
     };
-    dispatch('from_wl_dispatch', 'iifname', N.MAP_FROM_WL);
-    dispatch('to_wl_dispatch', 'oifname', N.MAP_TO_WL);
-    chain('forward', 'forward', [...conntrack, 'iifname "cali*" jump from_wl_dispatch', 'oifname "cali*" jump to_wl_dispatch']);
-    chain('input', 'input', [...conntrack, `iifname "cali*" ${nd}`, 'iifname "cali*" jump from_wl_dispatch', `iifname vmap @${N.MAP_HOST_IN}`]);
-    chain('output', 'output', [...conntrack, `oifname "cali*" ${nd}`, 'oifname "cali*" jump to_wl_dispatch', `oifname vmap @${N.MAP_HOST_OUT}`]);
+    dispatch('from_wl_dispatch', 'iifname', N.MAP_FROM_WL, true);
+    dispatch('to_wl_dispatch', 'oifname', N.MAP_TO_WL, true);
+    dispatch('hep_fwd_in_dispatch', 'iifname', N.MAP_HOST_FWD_IN, false);
+    dispatch('hep_fwd_out_dispatch', 'oifname', N.MAP_HOST_FWD_OUT, false);
+    this.baseChains(c);
+  }
+
+  /**
+   * The hooked chains. Host endpoint stages are dispatched only while some host endpoint has that
+   * stage, so a node without them pays nothing per packet for them.
+   */
+  private baseChains(c: Change): void {
+    const has = (map: string): boolean => this.state.maps.get(map)!.elems.size > 0;
+    const D = N.hex(N.MARK_HEP_DONE);
+    const notDone = `meta mark and ${D} == 0 `;
+    const conntrack = ['ct state established,related counter accept', 'ct state invalid counter drop'];
+    const nd = 'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept';
+    const chain = (name: string, hook: string, priority: string, rules: string[]): void => {
+      c.putChain(name, { header: `type filter hook ${hook} priority ${priority}; policy accept;`, rules: rules.map((r, i) => withComment(name, i, r, `base ${name}`)) }, RANK_BASE);
+    };
+    chain('forward', 'forward', 'filter', [
+      ...conntrack,
+      ...(has(N.MAP_HOST_FWD_IN) ? [`${notDone}jump hep_fwd_in_dispatch`] : []),
+      'iifname "cali*" jump from_wl_dispatch',
+      'oifname "cali*" jump to_wl_dispatch',
+      ...(has(N.MAP_HOST_FWD_OUT) ? ['jump hep_fwd_out_dispatch'] : []),
+    ]);
+    chain('input', 'input', 'filter', [...conntrack, `iifname "cali*" ${nd}`, 'iifname "cali*" jump from_wl_dispatch', `${notDone}iifname vmap @${N.MAP_HOST_IN}`]);
+    chain('output', 'output', 'filter', [...conntrack, `oifname "cali*" ${nd}`, 'oifname "cali*" jump to_wl_dispatch', `${notDone}oifname vmap @${N.MAP_HOST_OUT}`]);
+    // Before conntrack (raw) and before DNAT (mangle, ahead of the dstnat hook's NAT).
+    chain('raw_pre', 'prerouting', 'raw', has(N.MAP_HOST_RAW_IN) ? [`iifname vmap @${N.MAP_HOST_RAW_IN}`] : []);
+    chain('raw_out', 'output', 'raw', has(N.MAP_HOST_RAW_OUT) ? [`oifname vmap @${N.MAP_HOST_RAW_OUT}`] : []);
+    chain('pre_dnat', 'prerouting', 'mangle', has(N.MAP_HOST_PRE) ? ['ct state established,related accept', `meta mark and ${D} == ${D} accept`, `iifname vmap @${N.MAP_HOST_PRE}`] : []);
   }
 
   // ---- IP sets ------------------------------------------------------------------------------
@@ -203,24 +276,109 @@ export class NftPolicyRenderer {
 
   // ---- policies and profiles ----------------------------------------------------------------
 
-  private rulesChain(name: string, rules: readonly CompiledRule[], label: string, inProfile: boolean): string[] {
-    const out: string[] = [];
-    for (const r of rules) {
-      const verdict = renderVerdict(r.action, inProfile, `tabby ${label} ${r.index}: `);
-      for (const m of renderMatches(r)) out.push(withComment(name, out.length, `${m} ${verdict}`, `${label} ${r.index}`));
+  /** `limit … log group … prefix …` for one log entry (registered with the chain's lines). */
+  private logStatement(lines: ChainLines, kind: 'D' | 'L', key: string, entry: LogEntry): string | undefined {
+    if (!this.logDenied) return undefined;
+    const prefix = N.logPrefix(kind, key);
+    lines.logs.set(prefix, entry);
+    return this.logText(prefix);
+  }
+
+  private logText(prefix: string): string {
+    return `limit rate ${this.logRate} log group ${this.logGroup} prefix "${prefix}"`;
+  }
+
+  /**
+   * A deny: the counted drop, or (logging) a counted `goto` to the prefix's shared log chain
+   * (`dl_<digest>`: the rate-limited log, then drop), so a deny stays one rule and its match is
+   * evaluated once.
+   */
+  private denyLines(lines: ChainLines, match: string, label: string, key: string, entry: LogEntry): void {
+    const m = match === '' ? '' : `${match} `;
+    if (!this.logDenied) {
+      lines.push([`${m}counter drop`, label]);
+      return;
     }
-    return out;
+    const prefix = N.logPrefix('D', key);
+    lines.logs.set(prefix, entry);
+    lines.push([`${m}counter goto ${logChainOf(prefix)}`, label]);
+  }
+
+  private rulesChain(name: string, rules: readonly CompiledRule[], label: string, ctx: { tier: string; policy: string; direction: 'ingress' | 'egress'; staged: boolean; inProfile: boolean }): ChainLines {
+    const lines = newLines();
+    for (const r of rules) {
+      const ruleLabel = `${label} ${r.index}`;
+      const key = `${ctx.policy}|${ctx.direction}|${r.index}|${ctx.tier}`;
+      const entry = (action: 'deny' | 'log'): LogEntry => ({ tier: ctx.tier, policy: ctx.policy, rule: r.index, direction: ctx.direction, action });
+      for (const m of renderMatches(r)) {
+        if (ctx.staged) lines.push([`${m} ${r.action === 'Log' ? 'counter' : 'counter return'}`, `staged ${ruleLabel}`]);
+        else if (r.action === 'Deny') this.denyLines(lines, m, ruleLabel, key, entry('deny'));
+        else if (r.action === 'Log') {
+          const log = this.logStatement(lines, 'L', key, entry('log'));
+          lines.push([`${m} counter${log === undefined ? '' : ` ${log}`}`, ruleLabel]);
+        } else lines.push([`${m} ${renderVerdict(r.action, ctx.inProfile)}`, ruleLabel]);
+      }
+    }
+    return byFamily(lines);
+  }
+
+  /** Writes a chain from its lines (comments added) and keeps its log prefixes registered. */
+  private put(c: Change, name: string, lines: ChainLines, rank: ChainRank): void {
+    c.putChain(name, { rules: lines.map(([body, label], i) => withComment(name, i, body, label)) }, rank);
+    this.registerLogs(c, name, lines.logs);
+  }
+
+  private drop(c: Change, name: string): void {
+    c.dropChain(name);
+    this.registerLogs(c, name, new Map());
+  }
+
+  /** Keeps prefix → entry while a chain uses the prefix, and a deny prefix's log chain with it. */
+  private registerLogs(c: Change, chain: string, logs: ReadonlyMap<string, LogEntry>): void {
+    for (const p of this.chainLogs.get(chain) ?? []) {
+      const e = this.logs.get(p);
+      if (e === undefined || logs.has(p)) continue;
+      e.chains.delete(chain);
+      if (e.chains.size === 0) {
+        this.logs.delete(p);
+        if (e.entry.action === 'deny') c.dropChain(logChainOf(p));
+      }
+    }
+    if (logs.size === 0) {
+      this.chainLogs.delete(chain);
+      return;
+    }
+    this.chainLogs.set(chain, [...logs.keys()]);
+    for (const [p, entry] of logs) {
+      let e = this.logs.get(p);
+      if (e === undefined) {
+        this.logs.set(p, (e = { entry, chains: new Set() }));
+        if (entry.action === 'deny') {
+          const name = logChainOf(p);
+          const rules = [this.logText(p), 'drop'].map((r, i) => withComment(name, i, r, `log and drop ${p}`));
+          c.putChain(name, { rules }, RANK_POLICY);
+        }
+      }
+      e.chains.add(chain);
+    }
+  }
+
+  /** What a log prefix (`tby:D:…`, `tby:L:…`) stands for, while a chain of the table uses it. */
+  logEntry(prefix: string): LogEntry | undefined {
+    return this.logs.get(prefix)?.entry;
+  }
+
+  /** The NFLOG group the rules log to. */
+  get nflogGroup(): number {
+    return this.logGroup;
   }
 
   private putPolicy(c: Change, p: CompiledPolicy): void {
     this.policies.set(p.id, p);
     for (const d of ['i', 'o'] as const) {
       const name = N.policyChain(p.id, d);
-      if (p.staged) {
-        c.dropChain(name);
-        continue;
-      }
-      c.putChain(name, { rules: this.rulesChain(name, d === 'i' ? p.ingress : p.egress, `${p.id} ${d === 'i' ? 'ingress' : 'egress'}`, false) }, RANK_POLICY);
+      const direction = d === 'i' ? 'ingress' : 'egress';
+      this.put(c, name, this.rulesChain(name, d === 'i' ? p.ingress : p.egress, `${p.id} ${direction}`, { tier: p.tier, policy: p.id, direction, staged: p.staged, inProfile: false }), RANK_POLICY);
     }
   }
 
@@ -228,39 +386,84 @@ export class NftPolicyRenderer {
     this.profiles.set(p.name, p);
     for (const d of ['i', 'o'] as const) {
       const name = N.profileChain(p.id, d);
-      c.putChain(name, { rules: this.rulesChain(name, d === 'i' ? p.ingress : p.egress, `${p.id} ${d === 'i' ? 'ingress' : 'egress'}`, true) }, RANK_POLICY);
+      const direction = d === 'i' ? 'ingress' : 'egress';
+      this.put(c, name, this.rulesChain(name, d === 'i' ? p.ingress : p.egress, `${p.id} ${direction}`, { tier: PROFILE_TIER, policy: p.id, direction, staged: false, inProfile: true }), RANK_POLICY);
     }
   }
 
   // ---- endpoints ----------------------------------------------------------------------------
 
-  private endpointRules(chain: string, plan: EndpointPlan, stage: Stage, d: N.Dir, pre: string[]): string[] {
+  /** A tier's enforced and staged policies in Felix's order. */
+  private tierOrder(t: TierPlan): { id: string; staged: boolean }[] {
+    const all = [...t.policies.map((id) => ({ id, staged: false })), ...t.staged.map((id) => ({ id, staged: true }))];
+    if (t.staged.length === 0) return all;
+    return all.sort((a, b) => {
+      const pa = this.policies.get(a.id);
+      const pb = this.policies.get(b.id);
+      return pa === undefined || pb === undefined ? 0 : comparePolicies(pa, pb);
+    });
+  }
+
+  private endpointRules(plan: EndpointPlan, stage: Stage, d: N.Dir, style: StageStyle): ChainLines {
     const A = N.hex(N.MARK_ACCEPT);
     const P = N.hex(N.MARK_PASS);
+    const direction = d === 'i' ? 'ingress' : 'egress';
     const clear = `meta mark set meta mark and ${N.hex(N.MARK_CLEAR)}`;
-    const rules: [string, string][] = pre.map((r) => [r, 'failsafe']);
+    const rules = newLines();
+    for (const r of style.pre) rules.push([r, 'failsafe']);
     rules.push([clear, 'reset marks']);
     for (const t of plan.stages[stage] ?? []) {
-      if (t.policies.length === 0) continue;
-      t.policies.forEach((id, k) => {
+      const order = this.tierOrder(t);
+      if (order.length === 0) continue;
+      order.forEach(({ id, staged }, k) => {
         const cond = k === 0 ? '' : `meta mark and ${P} == 0 `;
-        rules.push([`${cond}jump ${N.policyChain(id, d)}`, `tier ${t.tier} policy ${id}`]);
-        rules.push([`meta mark and ${A} == ${A} return`, `allowed by ${id}`]);
+        rules.push([`${cond}jump ${N.policyChain(id, d)}`, `tier ${t.tier} ${staged ? 'staged ' : ''}policy ${id}`]);
+        if (!staged) rules.push([`meta mark and ${A} == ${A} ${style.onAccept}`, `allowed by ${id}`]);
       });
-      if (t.defaultAction === 'Deny') rules.push([`meta mark and ${P} == 0 counter drop`, `end of tier ${t.tier}`]);
+      // A tier of only staged policies has no end-of-tier drop (Felix).
+      if (style.tierDrop && t.defaultAction === 'Deny' && t.policies.length > 0) {
+        this.denyLines(rules, `meta mark and ${P} == 0`, `end of tier ${t.tier}`, `eot|${t.tier}|${direction}`, { tier: t.tier, policy: null, rule: 'end-of-tier', direction, action: 'deny' });
+      }
       rules.push([clear, `after tier ${t.tier}`]);
     }
+    if (!style.profiles) return rules;
     for (const name of plan.profiles) {
       const prof = this.profiles.get(name);
       if (prof === undefined) {
-        rules.push(['counter drop', `missing profile ${name}`]);
-        break;
+        this.denyLines(rules, '', `missing profile ${name}`, `missing|${name}|${direction}`, { tier: PROFILE_TIER, policy: `pro/${name}`, rule: 'missing-profile', direction, action: 'deny' });
+        return rules;
       }
       rules.push([`jump ${N.profileChain(prof.id, d)}`, `profile ${name}`]);
       rules.push([`meta mark and ${A} == ${A} return`, `allowed by profile ${name}`]);
     }
-    rules.push(['counter drop', 'no policy or profile allowed']);
-    return dedupeAfterDrop(rules).map(([body, label], i) => withComment(chain, i, body, label));
+    this.denyLines(rules, '', 'no policy or profile allowed', `noprofile|${direction}`, { tier: null, policy: null, rule: 'no-profile-allowed', direction, action: 'deny' });
+    return rules;
+  }
+
+  /** The chains one endpoint needs: [chain, stage, direction, map, style]. */
+  private endpointChains(ep: EndpointIR, plan: EndpointPlan, iface: string): [string, Stage, N.Dir, string, StageStyle][] {
+    const normal = (pre: string[]): StageStyle => ({ pre, onAccept: 'return', tierDrop: true, profiles: true });
+    if (ep.kind === 'workload') {
+      return [
+        [N.workloadChain(iface, 'i'), 'ingress', 'i', N.MAP_TO_WL, normal([])],
+        [N.workloadChain(iface, 'o'), 'egress', 'o', N.MAP_FROM_WL, normal([])],
+      ];
+    }
+    const D = N.hex(N.MARK_HEP_DONE);
+    const early = (notrack: boolean): string => `meta mark set meta mark or ${D}${notrack ? ' notrack' : ''} accept`;
+    // Failsafes in raw and prerouting only for the host itself (forwarded traffic has none).
+    const local = 'fib daddr type local ';
+    const out: [string, Stage, N.Dir, string, StageStyle][] = [
+      [N.hostChain(iface, 'i'), 'ingress', 'i', N.MAP_HOST_IN, normal(failsafeRules(this.failsafe, 'i'))],
+      [N.hostChain(iface, 'o'), 'egress', 'o', N.MAP_HOST_OUT, normal(failsafeRules(this.failsafe, 'o'))],
+    ];
+    const has = (s: Stage): boolean => (plan.stages[s] ?? []).length > 0;
+    if (has('forwardIngress')) out.push([N.hostForwardChain(iface, 'i'), 'forwardIngress', 'i', N.MAP_HOST_FWD_IN, { pre: [], onAccept: 'return', tierDrop: true, profiles: false }]);
+    if (has('forwardEgress')) out.push([N.hostForwardChain(iface, 'o'), 'forwardEgress', 'o', N.MAP_HOST_FWD_OUT, { pre: [], onAccept: 'return', tierDrop: true, profiles: false }]);
+    if (has('preDNAT')) out.push([N.hostPreDnatChain(iface), 'preDNAT', 'i', N.MAP_HOST_PRE, { pre: failsafeRules(this.failsafe, 'i').map((r) => local + r), onAccept: early(false), tierDrop: false, profiles: false }]);
+    if (has('untrackedIngress')) out.push([N.hostRawChain(iface, 'i'), 'untrackedIngress', 'i', N.MAP_HOST_RAW_IN, { pre: failsafeRules(this.failsafe, 'i').map((r) => local + r), onAccept: early(true), tierDrop: false, profiles: false }]);
+    if (has('untrackedEgress')) out.push([N.hostRawChain(iface, 'o'), 'untrackedEgress', 'o', N.MAP_HOST_RAW_OUT, { pre: failsafeRules(this.failsafe, 'o'), onAccept: early(true), tierDrop: false, profiles: false }]);
+    return out;
   }
 
   private putEndpoint(c: Change, ep: EndpointIR, plan: EndpointPlan): void {
@@ -269,12 +472,8 @@ export class NftPolicyRenderer {
     const chains: string[] = [];
     const mapKeys: [string, string][] = [];
     if (iface !== undefined && (ep.kind === 'workload' || ep.kind === 'host')) {
-      const host = ep.kind === 'host';
-      for (const d of ['i', 'o'] as const) {
-        const name = host ? N.hostChain(iface, d) : N.workloadChain(iface, d);
-        const pre = host ? failsafeRules(this.failsafe, d) : [];
-        c.putChain(name, { rules: this.endpointRules(name, plan, d === 'i' ? 'ingress' : 'egress', d, pre) }, RANK_ENDPOINT);
-        const map = host ? (d === 'i' ? N.MAP_HOST_IN : N.MAP_HOST_OUT) : d === 'i' ? N.MAP_TO_WL : N.MAP_FROM_WL;
+      for (const [name, stage, d, map, style] of this.endpointChains(ep, plan, iface)) {
+        this.put(c, name, this.endpointRules(plan, stage, d, style), RANK_ENDPOINT);
         c.putMapElem(map, iface, `goto ${name}`);
         chains.push(name);
         mapKeys.push([map, iface]);
@@ -282,7 +481,7 @@ export class NftPolicyRenderer {
     }
     if (before !== undefined) {
       for (const [map, key] of before.mapKeys) if (!mapKeys.some(([m, k]) => m === map && k === key)) c.dropMapElem(map, key);
-      for (const ch of before.chains) if (!chains.includes(ch)) c.dropChain(ch);
+      for (const ch of before.chains) if (!chains.includes(ch)) this.drop(c, ch);
     }
     this.endpoints.set(ep.id, { ep, plan, chains, mapKeys });
   }
@@ -292,15 +491,46 @@ export class NftPolicyRenderer {
     if (before === undefined) return;
     this.endpoints.delete(id);
     for (const [map, key] of before.mapKeys) c.dropMapElem(map, key);
-    for (const ch of before.chains) c.dropChain(ch);
+    for (const ch of before.chains) this.drop(c, ch);
   }
 }
 
-/** Nothing after an unconditional drop runs. */
-function dedupeAfterDrop(rules: [string, string][]): [string, string][] {
-  const i = rules.findIndex(([b]) => b === 'counter drop');
-  return i < 0 ? rules : rules.slice(0, i + 1);
+/**
+ * A rule of one family never matches a packet of the other, so a chain's IPv4 rules go first (in
+ * their order), then an IPv4 packet returns, then the IPv6 rules: an IPv4 packet never walks the
+ * IPv6 half of a policy (the common case pays half the rules of a dual-stack policy).
+ */
+function byFamily(lines: ChainLines): ChainLines {
+  const v6 = lines.filter(([b]) => b.startsWith('meta nfproto ipv6 '));
+  if (v6.length === 0) return lines;
+  const v4 = lines.filter(([b]) => !b.startsWith('meta nfproto ipv6 '));
+  const out = newLines();
+  out.push(...v4, ['meta nfproto ipv4 return', 'IPv6 rules below'], ...v6);
+  for (const [k, v] of lines.logs) out.logs.set(k, v);
+  return out;
 }
+
+/** The shared chain a deny with this log prefix goes to: log (rate-limited), then drop. */
+const logChainOf = (prefix: string): string => `dl_${prefix.slice(prefix.lastIndexOf(':') + 1)}`;
+
+/** Calico's flow-log tier name for profile rules. */
+export const PROFILE_TIER = '__PROFILE__';
+
+interface StageStyle {
+  /** Rules before the policy (failsafe ports). */
+  readonly pre: readonly string[];
+  /** What follows an Allow (MARK_ACCEPT set by a policy chain). */
+  readonly onAccept: string;
+  /** Does a tier's Deny defaultAction drop at its end? (not in untracked and preDNAT) */
+  readonly tierDrop: boolean;
+  /** Profiles, then the final drop (normal stages only). */
+  readonly profiles: boolean;
+}
+
+/** A chain's rules as [body, label], with the log prefixes they use. */
+type Line = [string, string];
+type ChainLines = Line[] & { logs: Map<string, LogEntry> };
+const newLines = (): ChainLines => Object.assign([] as Line[], { logs: new Map<string, LogEntry>() });
 
 function failsafeRules(fs: FailsafePorts, d: N.Dir): string[] {
   const list = d === 'i' ? fs.inbound : fs.outbound;

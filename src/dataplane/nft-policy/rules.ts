@@ -75,6 +75,17 @@ function icmp(r: CompiledRule, f: Family): string[] {
   return out;
 }
 
+/**
+ * Match expressions ANDed in one rule, cheapest first, so a packet the rule does not match
+ * (most packets, for most rules on the path) leaves at the cheapest test: protocol and
+ * family, then numeric ports, then literal nets, then selector set lookups, then named-port
+ * (concatenated) set lookups. The order of ANDed matches does not change what matches.
+ */
+function cheapestFirst(parts: string[]): string[] {
+  const cost = (x: string): number => (x.includes(' . meta l4proto . th ') ? 4 : x.includes('@') ? 3 : /^ip6? [sd]addr/.test(x) ? 2 : x.startsWith('th ') ? 1 : 0);
+  return parts.map((x, i) => [x, i] as const).sort((a, b) => cost(a[0]) - cost(b[0]) || a[1] - b[1]).map(([x]) => x);
+}
+
 /** The match part of every nft rule one Calico rule becomes (empty: it can never match). */
 export function renderMatches(r: CompiledRule): string[] {
   if (r.refused !== undefined) return [];
@@ -88,23 +99,18 @@ export function renderMatches(r: CompiledRule): string[] {
     if (r.icmp !== undefined || r.notICMP !== undefined) head.push(...icmp(r, f));
     head.push(...entity(r.source, f, 'saddr'), ...entity(r.destination, f, 'daddr'));
     for (const s of portAlternatives(r, r.source, f, 'sport')) {
-      for (const d of portAlternatives(r, r.destination, f, 'dport')) out.push([...head, ...s, ...d].join(' '));
+      for (const d of portAlternatives(r, r.destination, f, 'dport')) out.push(cheapestFirst([...head, ...s, ...d]).join(' '));
     }
   }
   return out;
 }
 
-/** The verdict part: Allow marks and returns to the endpoint chain, Pass marks the tier done. */
-export function renderVerdict(action: CompiledRule['action'], inProfile: boolean, logPrefix: string): string {
-  switch (action) {
-    case 'Allow':
-      return `counter meta mark set meta mark or ${hex(MARK_ACCEPT)} return`;
-    case 'Deny':
-      return 'counter drop';
-    case 'Pass':
-      // In a profile a Pass only ends that profile (the evaluator goes on to the next one).
-      return inProfile ? 'counter return' : `counter meta mark set meta mark or ${hex(MARK_PASS)} return`;
-    case 'Log':
-      return `counter log prefix ${JSON.stringify(logPrefix.slice(0, 120))}`;
-  }
+/**
+ * The verdict part of an Allow or Pass: Allow marks and returns to the endpoint chain, Pass marks
+ * the tier done. (Deny and Log are the renderer's: a deny goes to its log-and-drop chain.)
+ */
+export function renderVerdict(action: 'Allow' | 'Pass', inProfile: boolean): string {
+  if (action === 'Allow') return `counter meta mark set meta mark or ${hex(MARK_ACCEPT)} return`;
+  // In a profile a Pass only ends that profile (the evaluator goes on to the next one).
+  return inProfile ? 'counter return' : `counter meta mark set meta mark or ${hex(MARK_PASS)} return`;
 }

@@ -29,12 +29,12 @@ export class DesiredState {
   readonly chains = new Map<string, ChainSpec>();
 }
 
-/** When a chain's content is written: policy/profile chains (0), endpoint chains (1), base and dispatch chains (2). */
+/** When a chain's content is written: policy/profile/log chains (0), endpoint chains (1), base and dispatch chains (2). */
 export type ChainRank = 0 | 1 | 2;
 
 export function rankOf(name: string, header: string | undefined): ChainRank {
   if (header !== undefined || name.endsWith('_dispatch')) return 2;
-  return /^p[io]_|^r[io]_/.test(name) ? 0 : 1;
+  return /^p[io]_|^r[io]_|^dl_/.test(name) ? 0 : 1;
 }
 
 export class Change {

@@ -10,16 +10,18 @@ import { fileURLToPath } from 'node:url';
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** dist/bin/tabby-probe, built by `make build`. */
-export function probeBinary(): string {
+/** dist/bin/<name> (tabby-probe, tabby-nflog), built by `make build`. */
+export function distBinary(name: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'bin', 'tabby-probe');
+    const p = join(dir, 'bin', name);
     if (existsSync(p)) return p;
     dir = dirname(dir);
   }
-  throw new Error('tabby-probe not found under dist/bin: run make build');
+  throw new Error(`${name} not found under dist/bin: run make build`);
 }
+
+export const probeBinary = (): string => distBinary('tabby-probe');
 
 export interface TestPod {
   readonly name: string;
@@ -32,6 +34,7 @@ export class Testbed {
   readonly node: string;
   readonly pods: TestPod[] = [];
   private readonly servers: ChildProcess[] = [];
+  private readonly others: string[] = [];
 
   constructor(readonly prefix: string) {
     this.node = `${prefix}n`;
@@ -72,6 +75,36 @@ export class Testbed {
     return pod;
   }
 
+  /**
+   * A host interface `iface` of the node (address `nodeIp`/24) to an "outside" namespace
+   * (`outsideIp`/24, default route via the node): traffic arriving on a host endpoint.
+   * Returns the outside peer (probe from it) and the node's side (probe from the node).
+   */
+  addOutside(iface: string, nodeIp: string, outsideIp: string): { outside: TestPod; node: TestPod } {
+    const netns = `${this.prefix}x${this.others.length}`;
+    ip('netns', 'add', netns);
+    this.others.push(netns);
+    ip('-n', this.node, 'link', 'add', iface, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
+    ip('-n', this.node, 'addr', 'add', `${nodeIp}/24`, 'dev', iface);
+    ip('-n', this.node, 'link', 'set', iface, 'up');
+    ip('-n', netns, 'link', 'set', 'lo', 'up');
+    ip('-n', netns, 'addr', 'add', `${outsideIp}/24`, 'dev', 'eth0');
+    ip('-n', netns, 'link', 'set', 'eth0', 'up');
+    ip('-n', netns, 'route', 'add', 'default', 'via', nodeIp);
+    return { outside: { name: 'outside', netns, ip: outsideIp, iface: 'eth0' }, node: { name: 'node', netns: this.node, ip: nodeIp, iface } };
+  }
+
+  /** `tabby-probe serve` in one namespace on these ports; resolves once it is ready. */
+  serveIn(netns: string, tcp: readonly number[], udp: readonly number[] = []): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const args = [...tcp.flatMap((p) => ['--tcp', String(p)]), ...udp.flatMap((p) => ['--udp', String(p)])];
+      const s = spawn('ip', ['netns', 'exec', netns, probeBinary(), 'serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      this.servers.push(s);
+      s.on('error', reject);
+      s.stdout!.once('data', () => resolve());
+    });
+  }
+
   /** Starts `tabby-probe serve` in every pod (TCP and UDP ports) and waits for each "ready". */
   async serve(tcp: number, udp: number): Promise<void> {
     await Promise.all(
@@ -96,6 +129,7 @@ export class Testbed {
   destroy(): void {
     for (const s of this.servers) s.kill('SIGTERM');
     for (const p of this.pods) tryIp('netns', 'del', p.netns);
+    for (const n of this.others) tryIp('netns', 'del', n);
     tryIp('netns', 'del', this.node);
   }
 }
