@@ -82,6 +82,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   dataplane: 'driver',
   'dataplane/core': 'core',
   'dataplane/nft-policy': 'driver',
+  'dataplane/nft-policy/testbed.ts': 'test-support',
   ctl: 'entry',
   'ctl/testing.ts': 'test-support',
   tabby: 'entry',
