@@ -95,7 +95,8 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
   it('a policy written to the datastore is enforced on real packets', async () => {
     await put(knp('a', 'default-deny', { podSelector: {}, policyTypes: ['Ingress'] }));
     await put(knp('a', 'allow-client', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'b' } } }], ports: [{ port: TCP, protocol: 'TCP' }] }] }));
-    const ms = await until('default-deny in a enforced', () => !reach('b/client', 'a/db'));
+    // Two writes, two transactions: wait for both.
+    const ms = await until('default-deny and allow-client in a enforced', () => policy.status().policies === 2 && !reach('b/client', 'a/db') && reach('b/client', 'a/web'));
     console.log(`# policy write → enforced on packets: ${ms} ms (polling every 100 ms)`);
     assert.equal(reach('b/client', 'a/web'), true, 'allowed by allow-client rule 0');
     assert.equal(reach('b/client', 'a/web', 'udp'), false, 'UDP is not in the allow');
