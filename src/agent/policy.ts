@@ -199,6 +199,8 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   const felix = new Map<string, FelixConfiguration>();
   let inSync = false;
   let synced = false;
+  /** A sync task has begun: from then on events go through the queue (after it), not into its listing's diff. */
+  let syncStarted = false;
   let stopped = false;
   let needsRepair = false;
   let syncs = 0;
@@ -245,6 +247,7 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
 
   async function sync(why: string): Promise<void> {
     if (stopped) return;
+    syncStarted = true;
     const t0 = performance.now();
     try {
       const script = await dp.sync();
@@ -302,9 +305,10 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
 
   const onGraphEvents = (events: GraphEvent[]): Promise<void> => {
     reportProblems(events);
-    if (!synced) {
+    if (!syncStarted) {
       // Before the first sync nothing is in the kernel yet: the renderer only builds the desired
-      // table, which the first sync compares with what is there.
+      // table, which the first sync compares with what is there. Once a sync has begun, changes
+      // wait in the queue behind it (a change rendered while its script is applied would be lost).
       dp.renderer.apply(events);
       return Promise.resolve();
     }
