@@ -57,7 +57,7 @@ describe('ruleStats', () => {
     assert.deepEqual(s, [
       { tier: 'default', policy: 'knp/shop/allow', kind: 'policy', direction: 'ingress', rule: 0, action: 'Allow', packets: 4, bytes: 260 },
       { tier: 'default', policy: 'knp/shop/allow', kind: 'policy', direction: 'ingress', rule: 1, action: 'Deny', packets: 0, bytes: 0 },
-      { tier: '', policy: '', kind: 'endpoint', direction: 'ingress', action: 'Deny', endpoint: 'cali123 (shop/web)', note: 'end of tier default', packets: 7, bytes: 420 },
+      { tier: 'default', policy: '', kind: 'endpoint', direction: 'ingress', action: 'Deny', endpoint: 'cali123 (shop/web)', note: 'end of tier default', packets: 7, bytes: 420 },
     ]);
   });
 });

@@ -154,9 +154,10 @@ export function ruleStats(listing: string, chains: ReadonlyMap<string, ChainInfo
       out.set(key, { ...prev, packets: prev.packets + counter.packets, bytes: prev.bytes + counter.bytes });
       continue;
     }
+    const endOfTier = note === undefined ? null : /^end of tier (\S+)$/.exec(note);
     out.set(key, {
       key,
-      tier: info.tier,
+      tier: endOfTier ? endOfTier[1]! : info.tier,
       policy: info.policy,
       kind: info.kind,
       direction: info.direction,

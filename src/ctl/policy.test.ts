@@ -114,6 +114,6 @@ describe('tabbyctl policy stats: errors and the table', () => {
     ];
     const text = renderStatsTable([{ node: 'node-1', url: '', rules }], false);
     assert.deepEqual(text.split('\n'), ['NODE    TIER     POLICY          DIRECTION  RULE  ACTION  PACKETS  BYTES', 'node-1  default  knp/shop/allow  ingress    0     Allow        12    720', '']);
-    assert.match(renderStatsTable([{ node: 'node-1', url: '', rules }], true), /\(end of tier default\)\s+ingress\s+-\s+Deny\s+0\s+0\s+cali1 \(shop\/web\)/);
+    assert.match(renderStatsTable([{ node: 'node-1', url: '', rules }], true), /\(end of tier default: shop\/web\)\s+ingress\s+-\s+Deny\s+0\s+0\s+cali1 \(shop\/web\)/);
   });
 });

@@ -87,10 +87,14 @@ async function fetchStats(node: string, url: string, timeoutMs = 5000): Promise<
 export function renderStatsTable(nodes: readonly NodeStats[], wide: boolean): string {
   const head = ['NODE', 'TIER', 'POLICY', 'DIRECTION', 'RULE', 'ACTION', 'PACKETS', 'BYTES', ...(wide ? ['ENDPOINT'] : [])];
   const rows: string[][] = [head];
+  const rank = (r: RuleStat): number => (r.kind === 'policy' ? 0 : r.kind === 'endpoint' ? 1 : 2);
   for (const n of nodes) {
-    for (const r of n.rules ?? []) {
+    const sorted = [...(n.rules ?? [])].sort((a, b) => rank(a) - rank(b) || (a.tier < b.tier ? -1 : a.tier > b.tier ? 1 : 0) || (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0) || (a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : 0) || (a.rule ?? 0) - (b.rule ?? 0));
+    for (const r of sorted) {
       if (!wide && r.kind === 'endpoint' && r.packets === 0) continue;
-      const policy = r.kind === 'endpoint' ? `(${r.note ?? 'endpoint'})` : r.kind === 'profile' ? `profile ${r.policy}` : r.policy;
+      // An endpoint's own drop names its pod (the interface is in the wide ENDPOINT column).
+      const pod = /\((.*)\)$/.exec(r.endpoint ?? '')?.[1];
+      const policy = r.kind === 'endpoint' ? `(${r.note ?? 'endpoint'}${pod === undefined ? '' : `: ${pod}`})` : r.kind === 'profile' ? `profile ${r.policy}` : r.policy;
       rows.push([n.node, r.tier === '' ? '-' : r.tier, policy, r.direction, r.rule === undefined ? '-' : String(r.rule), r.action, String(r.packets), String(r.bytes), ...(wide ? [r.endpoint ?? '-'] : [])]);
     }
   }
