@@ -8,7 +8,8 @@
 // - Nothing reaches the kernel before the syncer's first InSync: the snapshot is rendered, then
 //   one sync compares table `inet tabby` with it and applies only the repair (none when an
 //   earlier agent left it right: a restart keeps enforcing, established flows survive).
-// - Kernel work runs one task at a time in arrival order (one queue); a failed transaction marks
+// - Kernel work runs one task at a time in arrival order (one queue); changes arriving while a
+//   transaction runs are batched into the next one (group commit). A failed transaction marks
 //   the table for repair and the next task (or a retry a second later) syncs first.
 // - A periodic drift check (FelixConfiguration nftablesRefreshInterval, node.<name> over default;
 //   default 90 s, 0 disables) lists only our table and repairs without flushing.
@@ -275,7 +276,7 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   }
 
   async function applyEvents(events: readonly GraphEvent[]): Promise<void> {
-    if (stopped) return;
+    if (stopped || events.length === 0) return;
     if (needsRepair) await sync('after a failed change');
     try {
       const script = await dp.apply(events);
@@ -313,8 +314,26 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       dp.renderer.apply(events);
       return Promise.resolve();
     }
-    return enqueue(() => applyEvents(events));
+    return submit(events);
   };
+
+  // Group commit: changes that arrive while a transaction runs go out together in the next one
+  // (concurrent CNI ADDs on a busy node pay for one `nft -f`, not one each), in arrival order.
+  let batch: GraphEvent[] | undefined;
+  let batchDone: Promise<void> | undefined;
+  function submit(events: readonly GraphEvent[]): Promise<void> {
+    if (batch === undefined) {
+      const mine: GraphEvent[] = [];
+      batch = mine;
+      batchDone = enqueue(async () => {
+        batch = undefined;
+        await applyEvents(mine);
+        if (needsRepair) throw new PolicyProgramError(lastError ?? 'the policy table needs repair');
+      });
+    }
+    batch.push(...events);
+    return batchDone!;
+  }
 
   const syncer = new ClusterSyncer(
     deps.ds,
@@ -447,10 +466,7 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       // Queued behind every earlier change: when it resolves, the endpoint's chains, its dispatch
       // entries and every earlier change are in the kernel.
       await withTimeout(
-        enqueue(async () => {
-          await applyEvents(events);
-          if (needsRepair) throw new PolicyProgramError(lastError ?? 'the policy table needs repair');
-        }),
+        submit(events),
         left,
         `programming policy for WorkloadEndpoint ${parsed.namespace}/${parsed.name}`,
       );
