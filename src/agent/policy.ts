@@ -409,12 +409,12 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
     // its counters from 0: then all of the new value is growth).
     for (const r of rules) {
       const prev = lastCounts.get(r.key);
-      const dp = prev === undefined || r.packets < prev.packets ? r.packets : r.packets - prev.packets;
-      const db = prev === undefined || r.bytes < prev.bytes ? r.bytes : r.bytes - prev.bytes;
+      const grownPackets = prev === undefined || r.packets < prev.packets ? r.packets : r.packets - prev.packets;
+      const grownBytes = prev === undefined || r.bytes < prev.bytes ? r.bytes : r.bytes - prev.bytes;
       lastCounts.set(r.key, { packets: r.packets, bytes: r.bytes });
       const labels = { tier: r.tier, policy: r.kind === 'endpoint' ? `(${r.note ?? 'endpoint'})` : r.policy, direction: r.direction, action: r.action };
-      mPackets.inc(labels, dp);
-      mBytes.inc(labels, db);
+      mPackets.inc(labels, grownPackets);
+      mBytes.inc(labels, grownBytes);
     }
     const keys = new Set(rules.map((r) => r.key));
     for (const k of lastCounts.keys()) if (!keys.has(k)) lastCounts.delete(k);
