@@ -423,7 +423,8 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   }
 
   const counterTimer = setInterval(() => {
-    if (synced) void readStats().catch((err: Error) => log.warn('reading policy counters failed', { error: err.message }));
+    // Through the queue, like requests: reads never interleave (a late listing would look like a reset).
+    if (synced) void enqueue(readStats).catch((err: Error) => log.warn('reading policy counters failed', { error: err.message }));
   }, deps.counterIntervalMs ?? DEFAULT_COUNTER_INTERVAL_MS);
   counterTimer.unref();
 
