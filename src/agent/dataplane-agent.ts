@@ -30,6 +30,7 @@ import { Counter, Histogram, Registry } from './metrics.js';
 import { nodeKey } from './node-resource.js';
 import type { NodeOptions } from './options.js';
 import { type RouteWiring, startRoutes } from './routes.js';
+import { NftError, type NftRunner, nftRunner } from '../dataplane/index.js';
 import { type PolicyWiring, startPolicy } from './policy.js';
 
 export const AGENT_OPTIONS_ENV = 'TABBY_AGENT_OPTIONS';
@@ -89,7 +90,20 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   let last: Readiness = { ready: false, code: 50, details: 'starting: the datastore has not been probed yet' };
   const refresh = async (): Promise<Readiness> => (last = await datastoreReadiness(ds, opts.nodename));
   const routes = startRoutes({ ds, ipam, nodename: opts.nodename, run: runCommand, log, registry: metrics.registry });
-  const policy = startPolicy({ ds, nodename: opts.nodename, log, registry: metrics.registry });
+  // Changes run nft through the same command runner as the CNI path (tabby-spawn when built), so
+  // the agent never forks itself on the ADD path; listings (start, drift checks, counters: not
+  // on that path, and possibly larger than tabby-spawn's 16 MB frames) and very large scripts
+  // are spawned directly.
+  const direct = nftRunner();
+  const nft: NftRunner = {
+    async run(args, stdin) {
+      if (args.includes('list') || (stdin?.length ?? 0) > 4 << 20) return direct.run(args, stdin);
+      const r = await runCommand(['nft', ...args], stdin);
+      if (r.code !== 0) throw new NftError(`nft ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().slice(0, 2000)}`);
+      return r.stdout;
+    },
+  };
+  const policy = startPolicy({ ds, nodename: opts.nodename, log, registry: metrics.registry, nft });
   const services: CniServices = {
     datastore: ds,
     // No host-wide IPAM lock (Calico's flock): the allocator serialises and batches per node itself.
