@@ -40,6 +40,23 @@ $tabby lab exec node-1 -- ip route show proto 80
 say "The external host (no route to pods): reached through natOutgoing, seeing each pod's node address"
 $tabby lab probe --external
 
+policy=src/lab/samples/demo-policy.yaml
+say "Network policy: $policy (shop denies ingress by default; cart accepts frontend on 8080)"
+$tabby lab apply -f "$policy"
+sleep 1
+
+say "Reachability with the policy (TCP, each pod's first declared port): the shop pods are closed but cart from frontend"
+$tabby lab probe
+
+say "The engine's matrix for TCP/8080 (tabbyctl policy matrix, from the datastore)"
+$tabby lab exec node-1 -- bin/tabbyctl policy matrix --port 8080
+
+say "Why ops/dns cannot reach shop/cart on 8080 (tabbyctl policy explain)"
+$tabby lab exec node-1 -- bin/tabbyctl policy explain --from ops/dns --to shop/cart --port 8080
+
+say "Per-rule counters from every node (tabbyctl policy stats)"
+$tabby lab exec node-1 -- bin/tabbyctl policy stats
+
 cat <<'TEXT'
 
 What you see is measured: every cell is a real connection attempt from one pod's network
@@ -59,7 +76,11 @@ Look around:
                                                  VTEP entries of the other nodes
   bin/tabby lab exec node-1 -- bin/tabbyctl get workloadendpoints -A
                                                  the lab's datastore (ETCD_ENDPOINTS is set inside nodes)
-  bin/tabby lab apply -f FILE / delete -f FILE   add or remove pods and resources
+  bin/tabby lab apply -f FILE / delete -f FILE   add or remove pods and resources (policies too)
+  bin/tabby lab delete -f src/lab/samples/demo-policy.yaml
+                                                 lifts the sample policy
+  bin/tabby lab exec node-1 -- nft list table inet tabby
+                                                 the policy dataplane node-1 programmed
   ip netns list | grep tabby-lab                 every namespace the lab made
 
 Tear it all down (namespaces, processes, mounts, files):

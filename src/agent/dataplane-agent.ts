@@ -1,7 +1,7 @@
-// The dataplane agent: the child process `tabby node` supervises (DESIGN.md §1). Today it serves
-// the CNI socket — every CNI request is handled here, in-process, against the datastore and
-// IPAM — and reports its health and metrics to the supervisor over IPC. Policy and route
-// reconciliation will join it here.
+// The dataplane agent: the child process `tabby node` supervises (DESIGN.md §1). It serves the
+// CNI socket — every CNI request is handled here, in-process, against the datastore and IPAM —,
+// runs the route reconciler and the policy dataplane, and reports its health and metrics to the
+// supervisor over IPC.
 //
 // Readiness: the socket is listening and the datastore answered the last probe (every 10 s).
 // STATUS answers code 50 while the datastore is unreachable and 51 while this node has no Node
@@ -9,6 +9,10 @@
 // The route reconciler (routes.ts → src/dataplane) programs blackholes, cross-node routes, VXLAN
 // devices and natOutgoing; its status travels with the health report, and it chooses the MTU
 // workloads get when the CNI config leaves it at 0.
+// The policy wiring (policy.ts → src/policy, src/dataplane/nft-policy) programs table inet tabby
+// for this node's endpoints; CNI ADD waits for the new pod's chains (isolation before its first
+// packet); readiness waits for the first policy sync too; `policy-stats?` over IPC answers the
+// per-rule counters the supervisor serves at /policy/stats.
 
 import { loadDatastoreConfig } from '../datastore/index.js';
 import type { Datastore } from '../datastore/index.js';
@@ -26,8 +30,12 @@ import { Counter, Histogram, Registry } from './metrics.js';
 import { nodeKey } from './node-resource.js';
 import type { NodeOptions } from './options.js';
 import { type RouteWiring, startRoutes } from './routes.js';
+import { NftError, type NftRunner, nftRunner } from '../dataplane/index.js';
+import { type PolicyWiring, startPolicy } from './policy.js';
 
 export const AGENT_OPTIONS_ENV = 'TABBY_AGENT_OPTIONS';
+/** How long CNI ADD waits for the new pod's policy to reach the kernel before failing. */
+export const POLICY_PROGRAM_TIMEOUT_MS = 10_000;
 
 export interface AgentMetrics {
   readonly registry: Registry;
@@ -66,6 +74,7 @@ export async function datastoreReadiness(ds: Datastore, node: string, timeoutMs 
 export interface RunningAgent {
   readonly metrics: AgentMetrics;
   readonly routes: RouteWiring;
+  readonly policy: PolicyWiring;
   readiness(): Readiness;
   stop(): Promise<void>;
 }
@@ -81,6 +90,20 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   let last: Readiness = { ready: false, code: 50, details: 'starting: the datastore has not been probed yet' };
   const refresh = async (): Promise<Readiness> => (last = await datastoreReadiness(ds, opts.nodename));
   const routes = startRoutes({ ds, ipam, nodename: opts.nodename, run: runCommand, log, registry: metrics.registry });
+  // Changes run nft through the same command runner as the CNI path (tabby-spawn when built), so
+  // the agent never forks itself on the ADD path; listings (start, drift checks, counters: not
+  // on that path, and possibly larger than tabby-spawn's 16 MB frames) and very large scripts
+  // are spawned directly.
+  const direct = nftRunner();
+  const nft: NftRunner = {
+    async run(args, stdin) {
+      if (args.includes('list') || (stdin?.length ?? 0) > 4 << 20) return direct.run(args, stdin);
+      const r = await runCommand(['nft', ...args], stdin);
+      if (r.code !== 0) throw new NftError(`nft ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().slice(0, 2000)}`);
+      return r.stdout;
+    },
+  };
+  const policy = startPolicy({ ds, nodename: opts.nodename, log, registry: metrics.registry, nft });
   const services: CniServices = {
     datastore: ds,
     // No host-wide IPAM lock (Calico's flock): the allocator serialises and batches per node itself.
@@ -93,6 +116,7 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
     },
     log,
     readiness: refresh,
+    endpointWritten: (key, value) => policy.programWorkload(key, value, POLICY_PROGRAM_TIMEOUT_MS),
   };
   const handler = new CniHandler(services, {
     onRequest(plugin, command, code, seconds) {
@@ -108,10 +132,13 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   return {
     metrics,
     routes,
+    policy,
     readiness: () => last,
     async stop() {
       clearInterval(timer);
       await routes.stop();
+      // The table stays: a restarted agent finds it in place and keeps enforcing meanwhile.
+      await policy.stop();
       spawner?.close();
       await server.close();
       await ds.close();
@@ -129,16 +156,33 @@ export async function runAgentProcess(): Promise<void> {
   const report = () => {
     const r = agent.readiness();
     const routes = agent.routes.status();
-    // Felix is ready once its dataplane is in sync: here, once the first route resync has run.
-    const why = !r.ready ? r.details : routes.resyncs === 0 ? `routes not yet programmed${routes.lastError ? `: ${routes.lastError}` : ' (waiting for the datastore to be in sync)'}` : undefined;
-    process.send?.({ type: 'health', live: true, ready: why === undefined, ...(why === undefined ? {} : { reason: why }), detail: { routes } });
+    const policy = agent.policy.status();
+    // Felix is ready once its dataplane is in sync: here, once the first route resync and the
+    // first policy sync have run.
+    const why = !r.ready
+      ? r.details
+      : routes.resyncs === 0
+        ? `routes not yet programmed${routes.lastError ? `: ${routes.lastError}` : ' (waiting for the datastore to be in sync)'}`
+        : policy.syncs === 0
+          ? `policy not yet programmed${policy.lastError ? `: ${policy.lastError}` : ' (waiting for the datastore to be in sync)'}`
+          : undefined;
+    process.send?.({ type: 'health', live: true, ready: why === undefined, ...(why === undefined ? {} : { reason: why }), detail: { routes, policy } });
   };
   report();
   const healthTimer = setInterval(report, 2000);
   // Readiness waits for the first route resync: say so as soon as it has run.
   void agent.routes.firstResync().then(report);
-  process.on('message', (m: { type?: string; id?: number }) => {
-    if (m?.type === 'metrics?') process.send?.({ type: 'metrics', id: m.id, text: agent.metrics.registry.render() });
+  void agent.policy.firstSync().then(report);
+  process.on('message', (m: { type?: string; id?: number; what?: string }) => {
+    if (m?.type !== 'metrics?') return;
+    if (m.what === 'policy-stats') {
+      agent.policy.stats().then(
+        (s) => process.send?.({ type: 'metrics', id: m.id, text: JSON.stringify(s) }),
+        (err: Error) => process.send?.({ type: 'metrics', id: m.id, text: JSON.stringify({ node: opts.nodename, error: `reading the nft counters failed: ${err.message}` }) }),
+      );
+      return;
+    }
+    process.send?.({ type: 'metrics', id: m.id, text: agent.metrics.registry.render() });
   });
   const shutdown = async (why: string) => {
     clearInterval(healthTimer);

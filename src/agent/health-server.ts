@@ -2,6 +2,8 @@
 //   GET /liveness   200 while the supervisor runs and no child is given up on, else 503
 //   GET /readiness  200 when every child reports ready, else 503 naming who is not and why
 //   GET /metrics    Prometheus text exposition: the supervisor's series and every child's
+//   GET /policy/stats  the policy dataplane's per-rule packet and byte counters (JSON), read from
+//                   nft when asked (`tabbyctl policy stats`); 503 while the agent does not answer
 // Bodies are JSON for the probes (a human or `curl` sees the reasons) and text for metrics.
 
 import http from 'node:http';
@@ -15,6 +17,8 @@ export interface HealthSources {
   liveness(): HealthReport;
   readiness(): HealthReport;
   metrics(): Promise<string>;
+  /** JSON text of the per-rule policy counters; undefined when the agent does not answer. */
+  policyStats?(): Promise<string | undefined>;
 }
 
 export interface HealthServer {
@@ -41,7 +45,17 @@ export async function serveHealth(host: string, port: number, sources: HealthSou
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /liveness, /readiness or /metrics\n');
+    if (path === '/policy/stats' && sources.policyStats !== undefined) {
+      sources.policyStats().then(
+        (text) =>
+          text === undefined
+            ? res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'the dataplane agent did not answer (starting, restarting or busy)' }) + '\n')
+            : res.writeHead(200, { 'content-type': 'application/json' }).end(text + '\n'),
+        (err: Error) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.message }) + '\n'),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /liveness, /readiness, /metrics or /policy/stats\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

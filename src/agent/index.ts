@@ -4,4 +4,4 @@
 export { runAgentProcess } from './dataplane-agent.js';
 export { prepareNode, superviseNode } from './node.js';
 export { type NodeFlags, resolveNodeOptions } from './options.js';
-export { type ChildState, type NodeStatus, type RouteStatus, NodeNotRunningError, fetchNodeStatus } from './node-status.js';
+export { type ChildState, type NodeStatus, type RouteStatus, type PolicyStatus, NodeNotRunningError, fetchNodeStatus } from './node-status.js';

@@ -4,6 +4,7 @@
 // question for this host, not for the datastore.
 
 import type { ReconcilerStatus } from '../dataplane/index.js';
+import type { PolicyStatus } from './policy.js';
 
 export interface ChildState {
   readonly name: string;
@@ -12,11 +13,12 @@ export interface ChildState {
   readonly ready: boolean;
   readonly restarts: number;
   readonly reason?: string;
-  readonly detail?: { readonly routes?: RouteStatus };
+  readonly detail?: { readonly routes?: RouteStatus; readonly policy?: PolicyStatus };
 }
 
 /** The route reconciler's report, as the agent serves it under its child's `detail.routes`. */
 export type RouteStatus = ReconcilerStatus;
+export type { PolicyStatus };
 
 export interface NodeStatus {
   readonly ready: boolean;

@@ -101,6 +101,7 @@ export async function superviseNode(opts: NodeOptions, log: Logger, entry: strin
         return { ok: s.every((c) => c.ready), detail: { children: s } };
       },
       metrics: async () => registry.render() + (await supervisor.collectMetrics()),
+      policyStats: () => supervisor.query('dataplane', 'policy-stats'),
     });
     log.info('health and metrics endpoints listening', { host: opts.health.host, port: health.port });
   }

@@ -11,7 +11,8 @@
 // - stop() sends SIGTERM, then SIGKILL after a grace period, and resolves when all have exited.
 //
 // IPC messages, child → supervisor: {type:"health", live, ready, reason?, detail?}, {type:"metrics", id, text}.
-// Supervisor → child: {type:"metrics?", id}.
+// Supervisor → child: {type:"metrics?", id, what?}; `what` asks one child for something else than
+// its metrics text (the agent: "policy-stats", its per-rule counters as JSON), answered the same way.
 
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Logger } from '../util/log.js';
@@ -148,8 +149,19 @@ export class Supervisor {
 
   /** Each running child's metrics text, concatenated; a child that does not answer in time is skipped. */
   async collectMetrics(timeoutMs = 1000): Promise<string> {
-    const texts = await Promise.all(
-      this.children.map(
+    return (await this.ask(this.children, undefined, timeoutMs)).join('');
+  }
+
+  /** Asks one child for `what` (e.g. "policy-stats"); undefined when it is not running or does not answer in time. */
+  async query(child: string, what: string, timeoutMs = 5000): Promise<string | undefined> {
+    const c = this.children.filter((x) => x.spec.name === child);
+    const [text] = await this.ask(c, what, timeoutMs);
+    return text === '' ? undefined : text;
+  }
+
+  private async ask(children: readonly Child[], what: string | undefined, timeoutMs: number): Promise<string[]> {
+    return Promise.all(
+      children.map(
         (c) =>
           new Promise<string>((resolve) => {
             if (!c.proc?.connected) return resolve('');
@@ -163,13 +175,12 @@ export class Supervisor {
               this.pendingMetrics.delete(id);
               resolve(text);
             });
-            c.proc.send({ type: 'metrics?', id }, (err) => {
+            c.proc.send({ type: 'metrics?', id, ...(what === undefined ? {} : { what }) }, (err) => {
               if (err) this.pendingMetrics.get(id)?.('');
             });
           }),
       ),
     );
-    return texts.join('');
   }
 
   async stop(graceMs = 5000): Promise<void> {

@@ -478,6 +478,8 @@ describe('50 concurrent ADDs on one node', () => {
     const n = 50;
     const pods = await Promise.all(Array.from({ length: n }, () => node.addPod('c')));
     const k8s = (i: number) => ({ ns: 'load', name: `pod-${i}` });
+    // Its profile kns.load comes from the Namespace (without it the agent isolates the pods).
+    await node.ds.put('/tabby/k8s/core/namespaces/load', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'load' } });
     const results = await Promise.all(pods.map((p, i) => add(p, `cid-load-${i}`, k8s(i))));
     const ips = results.map((r) => bare(r.ips[0]!.address));
     assert.equal(new Set(ips).size, n, 'addresses are distinct');

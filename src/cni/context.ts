@@ -22,6 +22,12 @@ export interface CniServices {
   readonly log: Logger;
   /** Whether ADD can be served now (STATUS): code 50 when not, 51 when existing pods suffer too. */
   readiness(): Promise<Readiness>;
+  /**
+   * Called by ADD once the WorkloadEndpoint is written and the veth is up; resolves when the
+   * endpoint's policy is in the dataplane (a pod is isolated before its first packet), rejects
+   * (bounded in time) when it could not be programmed: ADD then fails with DataplaneFailure.
+   */
+  endpointWritten?(key: string, value: unknown): Promise<void>;
 }
 
 export interface CniRequestContext {

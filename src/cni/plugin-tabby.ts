@@ -179,6 +179,15 @@ export async function addWorkload(services: CniServices, ctx: CniRequestContext)
   ]);
   phases.mark('veth+wep');
   let failure = veth.status === 'rejected' ? (veth.reason as unknown) : wep.status === 'rejected' ? (wep.reason as unknown) : undefined;
+  if (failure === undefined && wep.status === 'fulfilled' && services.endpointWritten !== undefined) {
+    // Policy before the first packet: ADD returns only once the pod's chains are programmed.
+    try {
+      await services.endpointWritten(wep.value.key, wep.value.value);
+      phases.mark('policy');
+    } catch (err) {
+      failure = new DataplaneError(`programming network policy for WorkloadEndpoint ${id.namespace}/${id.wepName} on node ${id.node}: ${(err as Error).message}`, { cause: err });
+    }
+  }
   if (failure === undefined) {
     try {
       services.attachments.put({

@@ -35,6 +35,13 @@ export function formatNodeStatus(node: NodeStatus, bgp: SpeakerStatus | undefine
     if (routes.lastError !== undefined) out.push(`  last error: ${routes.lastError}`);
     for (const p of routes.problems) out.push(`  problem: ${p}`);
   }
+  const policy = node.children.find((c) => c.detail?.policy !== undefined)?.detail?.policy;
+  if (policy !== undefined) {
+    out.push('', 'Network policy programmed by this node (nftables table inet tabby):');
+    out.push(`  ${policy.endpoints} local endpoints, ${policy.policies} enforced policies; ${policy.inSync ? 'in sync with the datastore' : 'NOT in sync with the datastore'}`);
+    out.push(`  last sync ${policy.lastSync ?? 'never'} (${policy.syncs} syncs, ${policy.repaired} drift repairs, every ${policy.refreshMs / 1000} s), ${policy.deltas} changes${policy.lastApply === undefined ? '' : `, last ${policy.lastApply}`}${policy.failures > 0 ? `, ${policy.failures} failed` : ''}`);
+    if (policy.lastError !== undefined) out.push(`  last error: ${policy.lastError}`);
+  }
   out.push('');
   if (bgp === undefined) out.push('No BGP daemon runs on this node.');
   else {

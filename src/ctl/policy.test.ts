@@ -88,3 +88,32 @@ describe('tabbyctl policy against the live datastore', () => {
     ]);
   });
 });
+
+describe('tabbyctl policy stats: errors and the table', () => {
+  it('a node that does not answer is named on stderr, exit 4; an unknown --node is exit 2', async () => {
+    const ds = new MemoryDatastore();
+    // A port nothing listens on (the kernel gave it to a server that is closed again).
+    const srv = (await import('node:net')).createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise((r) => srv.close(r));
+    const r = await runCtlInProcess(['policy', 'stats', '--health-url', `http://127.0.0.1:${port}`, '-o', 'json'], { ds });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, new RegExp(`nothing answers at http://127\\.0\\.0\\.1:${port}/policy/stats`));
+    assert.deepEqual(JSON.parse(r.stdout).nodes, []);
+    const unknown = await runCtlInProcess(['policy', 'stats', '--node', 'nope'], { ds });
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /node "nope" does not exist/);
+  });
+
+  it('prints one row per rule, hiding idle endpoint drops unless wide', async () => {
+    const { renderStatsTable } = await import('./policy.js');
+    const rules = [
+      { tier: 'default', policy: 'knp/shop/allow', kind: 'policy', direction: 'ingress', rule: 0, action: 'Allow', packets: 12, bytes: 720 },
+      { tier: '', policy: '', kind: 'endpoint', direction: 'ingress', action: 'Deny', note: 'end of tier default', endpoint: 'cali1 (shop/web)', packets: 0, bytes: 0 },
+    ];
+    const text = renderStatsTable([{ node: 'node-1', url: '', rules }], false);
+    assert.deepEqual(text.split('\n'), ['NODE    TIER     POLICY          DIRECTION  RULE  ACTION  PACKETS  BYTES', 'node-1  default  knp/shop/allow  ingress    0     Allow        12    720', '']);
+    assert.match(renderStatsTable([{ node: 'node-1', url: '', rules }], true), /\(end of tier default: shop\/web\)\s+ingress\s+-\s+Deny\s+0\s+0\s+cali1 \(shop\/web\)/);
+  });
+});

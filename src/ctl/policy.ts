@@ -1,5 +1,7 @@
-// tabbyctl policy matrix|explain: parse the flags, build the policy engine's graph from `-f`
+// tabbyctl policy matrix|explain|stats: parse the flags, build the policy engine's graph from `-f`
 // manifests or the live datastore, call the engine (src/policy), print. No policy logic here.
+// stats asks each node's agent for its per-rule nft counters (GET /policy/stats on the node's
+// health endpoint, at the Node resource's address; counters never go through the datastore).
 //
 // matrix prints DESIGN.md §9's JSON {"pods":[...],"matrix":[[...]]} (-o json), YAML, or a grid
 // (the default, and -o wide). explain prints text a person reads at a glance, or the engine's
@@ -19,6 +21,7 @@ import {
   resolvePeerWord,
 } from '../policy/index.js';
 import type { CtlContext } from './context.js';
+import { ExitCode } from './exit-codes.js';
 import type { DatastoreFlags } from './datastore-options.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 import { loadInputs } from './manifests.js';
@@ -40,11 +43,70 @@ interface ExplainFlags extends PolicyFlags {
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+interface StatsFlags extends DatastoreFlags {
+  node?: string[];
+  healthUrl?: string;
+  healthPort?: string;
+  output?: string;
+}
+
+/** One rule's counters as a node's agent serves them (src/agent/policy.ts RuleStat). */
+interface RuleStat {
+  tier: string;
+  policy: string;
+  kind: string;
+  direction: string;
+  rule?: number;
+  action: string;
+  endpoint?: string;
+  note?: string;
+  packets: number;
+  bytes: number;
+}
+interface NodeStats {
+  node: string;
+  at?: string;
+  url: string;
+  rules?: RuleStat[];
+  error?: string;
+}
+
+async function fetchStats(node: string, url: string, timeoutMs = 5000): Promise<NodeStats> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as { node?: string; at?: string; rules?: RuleStat[]; error?: string };
+    if (!res.ok || body.rules === undefined) return { node, url, error: body.error ?? `HTTP ${res.status}` };
+    return { node: body.node ?? node, url, ...(body.at === undefined ? {} : { at: body.at }), rules: body.rules };
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code;
+    return { node, url, error: `nothing answers at ${url} (${cause ?? (e as Error).message}): is tabby node running there, with its health endpoint on an address this host reaches (TABBY_HEALTH_HOST)?` };
+  }
+}
+
+/** The stats table: one row per rule, busiest first within a node. */
+export function renderStatsTable(nodes: readonly NodeStats[], wide: boolean): string {
+  const head = ['NODE', 'TIER', 'POLICY', 'DIRECTION', 'RULE', 'ACTION', 'PACKETS', 'BYTES', ...(wide ? ['ENDPOINT'] : [])];
+  const rows: string[][] = [head];
+  const rank = (r: RuleStat): number => (r.kind === 'policy' ? 0 : r.kind === 'endpoint' ? 1 : 2);
+  for (const n of nodes) {
+    const sorted = [...(n.rules ?? [])].sort((a, b) => rank(a) - rank(b) || (a.tier < b.tier ? -1 : a.tier > b.tier ? 1 : 0) || (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0) || (a.direction < b.direction ? -1 : a.direction > b.direction ? 1 : 0) || (a.rule ?? 0) - (b.rule ?? 0));
+    for (const r of sorted) {
+      if (!wide && r.kind === 'endpoint' && r.packets === 0) continue;
+      // An endpoint's own drop names its pod (the interface is in the wide ENDPOINT column).
+      const pod = /\((.*)\)$/.exec(r.endpoint ?? '')?.[1];
+      const policy = r.kind === 'endpoint' ? `(${r.note ?? 'endpoint'}${pod === undefined ? '' : `: ${pod}`})` : r.kind === 'profile' ? `profile ${r.policy}` : r.policy;
+      rows.push([n.node, r.tier === '' ? '-' : r.tier, policy, r.direction, r.rule === undefined ? '-' : String(r.rule), r.action, String(r.packets), String(r.bytes), ...(wide ? [r.endpoint ?? '-'] : [])]);
+    }
+  }
+  const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (c >= 6 && c <= 7 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
 export function registerPolicyCommands(program: Command, ctx: CtlContext): void {
   const policy = program
     .command('policy')
     .description('ask the policy engine which flows Calico and Kubernetes network policy allow, and why')
-    .addHelpText('after', '\nExamples:\n  tabbyctl policy matrix -f manifests/ --port 80 -o json\n  tabbyctl policy explain -f manifests/ --from y/a --to x/a --port 80 --protocol TCP\n');
+    .addHelpText('after', '\nExamples:\n  tabbyctl policy matrix -f manifests/ --port 80 -o json\n  tabbyctl policy explain -f manifests/ --from y/a --to x/a --port 80 --protocol TCP\n  tabbyctl policy stats --node node-1\n');
 
   ctx
     .addDatastoreOptions(policy.command('matrix'))
@@ -78,6 +140,8 @@ ${EXIT_CODES_HELP}
         ctx.out(format === 'json' ? JSON.stringify(value) + '\n' : format === 'yaml' ? toYaml(value) : renderMatrixWide(m));
       }),
     );
+
+  registerStats(policy, ctx);
 
   ctx
     .addDatastoreOptions(policy.command('explain'))
@@ -116,6 +180,79 @@ ${EXIT_CODES_HELP}
           ...(opts.icmpCode === undefined ? {} : { icmpCode: parseSmall(opts.icmpCode, '--icmp-code') }),
         });
         ctx.out(format === 'json' ? toJson(verdict) : format === 'yaml' ? toYaml(verdict) : renderExplainText(verdict));
+      }),
+    );
+}
+
+function registerStats(policy: Command, ctx: CtlContext): void {
+  ctx
+    .addDatastoreOptions(policy.command('stats'))
+    .description("print per-rule packet and byte counters from each node's nftables policy dataplane")
+    .option('--node <name>', 'only this node; repeatable (default: every Node in the datastore)', collect)
+    .option('--health-url <url>', "ask one node's health endpoint directly (e.g. http://127.0.0.1:9099), without the datastore")
+    .option('--health-port <port>', "the nodes' health port (default $TABBY_HEALTH_PORT, else 9099)")
+    .option('-o, --output <format>', 'json, yaml or wide (default: a table of the rules with their counters)')
+    .addHelpText(
+      'after',
+      `
+Each node's agent reads its counters from nft when asked (GET /policy/stats on its health
+endpoint); tabbyctl finds a node at its Node resource's address (spec.bgp.ipv4Address, else
+ipv6Address) and the health port. The health endpoint listens on 127.0.0.1 unless the node runs
+with TABBY_HEALTH_HOST (FELIX_HEALTHHOST) set to an address other hosts reach; on the node
+itself, --health-url http://127.0.0.1:9099 always works. Counters start at 0 when a policy's
+rules are rewritten; the agent's /metrics (tabby_policy_packets_total) keeps them growing.
+
+Rows: policy rules (TIER, POLICY, DIRECTION, RULE index, ACTION), profile rules, and each
+endpoint's own drops ("end of tier T": no policy of the tier decided; "no policy or profile
+allowed": Calico's default isolation). The table hides endpoint drops that saw no packet; -o wide
+shows them all with their endpoint.
+
+Examples:
+  tabbyctl policy stats
+  tabbyctl policy stats --node node-2 -o json
+  tabbyctl policy stats --health-url http://127.0.0.1:9099 -o wide
+
+${EXIT_CODES_HELP}
+`,
+    )
+    .action(
+      ctx.action(async (opts: StatsFlags) => {
+        const format = parseFormat(opts.output, ['json', 'yaml', 'wide']);
+        const portText = opts.healthPort ?? ctx.io.env.TABBY_HEALTH_PORT ?? ctx.io.env.FELIX_HEALTHPORT ?? '9099';
+        const port = parsePort(portText);
+        let targets: { node: string; url: string }[];
+        if (opts.healthUrl !== undefined) {
+          let url: URL;
+          try {
+            url = new URL('/policy/stats', opts.healthUrl);
+          } catch {
+            throw new UsageError(`--health-url ${JSON.stringify(opts.healthUrl)} is not a URL like http://127.0.0.1:9099`);
+          }
+          targets = [{ node: opts.node?.[0] ?? url.host, url: url.toString() }];
+        } else {
+          const nodes = await ctx.withClient(opts, async (client) => (await client.list(kindInfo('Node'))).items);
+          const wanted = new Set(opts.node ?? []);
+          for (const w of wanted) if (!nodes.some((n) => n.metadata.name === w)) throw Object.assign(new Error(`node ${JSON.stringify(w)} does not exist (tabbyctl get nodes lists them)`), { code: 'NotFound' });
+          targets = nodes
+            .filter((n) => wanted.size === 0 || wanted.has(n.metadata.name ?? ''))
+            .map((n) => {
+              const bgp = (n.spec as { bgp?: { ipv4Address?: string; ipv6Address?: string } }).bgp;
+              const v4 = bgp?.ipv4Address?.split('/')[0];
+              const v6 = bgp?.ipv6Address?.split('/')[0];
+              const host = v4 ?? (v6 === undefined ? undefined : `[${v6}]`);
+              return { node: n.metadata.name ?? '', url: host === undefined ? '' : `http://${host}:${port}/policy/stats` };
+            });
+        }
+        const results = await Promise.all(targets.map((t) => (t.url === '' ? Promise.resolve<NodeStats>({ node: t.node, url: '', error: 'the Node resource has no address (spec.bgp.ipv4Address/ipv6Address)' }) : fetchStats(t.node, t.url))));
+        for (const r of results) if (r.error !== undefined) ctx.err(`error: node ${r.node}: ${r.error}\n`);
+        const ok = results.filter((r) => r.error === undefined);
+        if (format === 'json' || format === 'yaml') {
+          const value = { nodes: ok.map((r) => ({ node: r.node, at: r.at, rules: r.rules })), ...(results.length > ok.length ? { errors: results.filter((r) => r.error !== undefined).map((r) => ({ node: r.node, error: r.error })) } : {}) };
+          ctx.out(format === 'json' ? toJson(value) : toYaml(value));
+        } else if (ok.length > 0) {
+          ctx.out(renderStatsTable(ok, format === 'wide'));
+        }
+        return results.length > ok.length ? ExitCode.Unavailable : ExitCode.Ok;
       }),
     );
 }

@@ -34,6 +34,9 @@ export function nodeEnvironment(plan: LabPlan, node: NodePlan): NodeJS.ProcessEn
     TABBY_ASSIGN_IPV6: 'true',
     // The lab creates its pools itself (DESIGN.md §8), so the node must not invent others.
     NO_DEFAULT_POOLS: 'true',
+    // Health, metrics and /policy/stats on every address of the node (the lab's underlay is
+    // private), so `tabbyctl policy stats` on one node reaches every node's counters.
+    TABBY_HEALTH_HOST: '0.0.0.0',
   };
 }
 

@@ -322,6 +322,14 @@ export async function createTestNode(opts: TestNodeOptions = {}): Promise<TestNo
     for (const p of opts.pools ?? DEFAULT_POOLS) {
       await putPool(ds, p.name, { cidr: p.cidr, blockSize: p.blockSize, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false, nodeSelector: 'all()', allowedUses: ['Workload', 'Tunnel'], assignmentMode: 'Automatic' });
     }
+    // The agent enforces policy: plain CNI workloads of network test-net carry profile test-net,
+    // which Calico's CNI plugin would create; a workload with a missing profile is isolated.
+    await ds.put('/calico/resources/v3/projectcalico.org/profiles/test-net', {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Profile',
+      metadata: { name: 'test-net' },
+      spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+    });
     return new TestNode(opts.nodename ?? 'test-node-1', netnsName, dir, etcd, inside, ds, cleanups);
   } catch (err) {
     await runCleanups(cleanups);
