@@ -8,7 +8,9 @@
 // Podman itself is fully isolated: its own storage root, run root, tmp dir, network config dir
 // and containers.conf (CONTAINERS_CONF), a local image imported from a tarball holding a static
 // busybox (no registry access). Everything is removed at the end: container, image, network
-// config, storage, agent, etcd, WorkloadEndpoint, routes.
+// config, storage, agent, etcd, WorkloadEndpoint, routes, and the agent's nftables table
+// `inet tabby` (an agent enforces policy in the namespace it runs in; the test refuses to start
+// when a table of that name is already in the root namespace, which would be a real node's).
 // The agent's socket is not the default one here, and podman's cleanup process (which runs the
 // DEL when a container stops) does not inherit our environment: the plugin finds the agent
 // through the conflist's "tabby_socket", which is what this test relies on.
@@ -66,7 +68,12 @@ async function mustPodman(args: string[]): Promise<string> {
   return r.stdout;
 }
 
+let madePolicyTable = false;
+
 before(async () => {
+  const table = await runCommand(['nft', 'list', 'table', 'inet', 'tabby']);
+  assert.notEqual(table.code, 0, 'table inet tabby already exists in the root namespace (a tabby node on this host?): this test runs its own node there and would share it');
+  madePolicyTable = true;
   assert.ok(existsSync(BUSYBOX), `${BUSYBOX} is missing: install Debian's busybox-static (scripts/install-deps.sh does)`);
   dir = mkdtempSync(join(tmpdir(), 'tabby-podman-'));
   etcd = await startEtcd();
@@ -126,6 +133,7 @@ after(async () => {
   for (const r of JSON.parse(left.stdout || '[]') as { dev?: string }[]) {
     if (r.dev?.startsWith('cali')) await runCommand(['ip', 'link', 'del', r.dev]);
   }
+  if (madePolicyTable) await runCommand(['nft', 'delete', 'table', 'inet', 'tabby']);
   await ds?.close();
   await etcd?.stop();
   if (dir) {

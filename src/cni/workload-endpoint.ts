@@ -6,7 +6,10 @@
 // conversion (pod labels plus projectcalico.org/namespace, /orchestrator, /serviceaccount; named
 // ports; profiles [kns.<ns>, ksa.<ns>.<sa>]) — the same one `tabbyctl policy` computes offline —
 // with this ADD's container ID, addresses, MAC and veth. Otherwise (no K8s policy, or a plain CNI
-// workload) it carries only the namespace/orchestrator labels and the profile [<network>].
+// workload) it carries only the namespace/orchestrator labels and the profile [<network>], and
+// the ADD creates that profile when it is missing, as Calico's CNI plugin does: ingress allowed
+// from endpoints of the same network (`has(<network>)`, the label the profile applies), egress
+// allowed. An existing profile of that name is never changed.
 // A DEL never removes a WEP that a newer sandbox (different containerID) has rewritten.
 
 import { randomUUID } from 'node:crypto';
@@ -19,6 +22,8 @@ import {
   type WorkloadEndpoint,
   decodeStored,
   podToWorkloadEndpoint,
+  resourceKey,
+  validateResource,
   workloadEndpointKey,
 } from '../model/index.js';
 import { getStored } from '../client/index.js';
@@ -114,10 +119,54 @@ export async function readWorkloadEndpoint(ds: Datastore, id: WepRef): Promise<S
   };
 }
 
+/** Whether this ADD's WEP carries the network's own profile (not the Kubernetes kns./ksa. ones). */
+export function usesNetworkProfile(input: Pick<WorkloadEndpointInput, 'id' | 'policyType'>): boolean {
+  return !(input.policyType === 'k8s' && input.id.orchestrator === 'k8s' && input.id.pod !== undefined);
+}
+
+/** The profile Calico's CNI plugin creates for a plain network: same-network ingress, any egress. */
+export function networkProfile(network: string): Obj {
+  return {
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Profile',
+    metadata: { name: network },
+    spec: {
+      ingress: [{ action: 'Allow', source: { selector: `has(${network})` } }],
+      egress: [{ action: 'Allow' }],
+      labelsToApply: { [network]: '' },
+    },
+  };
+}
+
+/**
+ * Creates profile <network> unless one exists. A network name that cannot be a profile name or a
+ * label key is an error naming it (the workload would otherwise be isolated without a reason).
+ */
+export async function ensureNetworkProfile(ds: Datastore, network: string, now: () => Date = () => new Date()): Promise<'exists' | 'created'> {
+  const key = resourceKey(STORED.Profile, undefined, network);
+  if (await ds.get(key)) return 'exists';
+  const value = networkProfile(network);
+  try {
+    validateResource(value, { source: `the CNI network "${network}"` });
+  } catch (err) {
+    throw new Error(`network "${network}" cannot name its Calico profile: ${(err as Error).message}`, { cause: err });
+  }
+  (value.metadata as Obj).uid = randomUUID();
+  (value.metadata as Obj).creationTimestamp = now().toISOString().replace(/\.\d+Z$/, 'Z');
+  try {
+    await ds.create(key, value);
+    return 'created';
+  } catch (err) {
+    if (isDatastoreError(err, 'AlreadyExists')) return 'exists';
+    throw err;
+  }
+}
+
 /** Creates the WEP, or rewrites it (keeping uid and creationTimestamp), with CAS retries. */
 export async function writeWorkloadEndpoint(ds: Datastore, input: WorkloadEndpointInput, now: () => Date = () => new Date()): Promise<KVPair> {
   const key = wepKey(input.id.namespace, input.id.wepName);
   const { labels, spec } = workloadEndpointSpec(input);
+  if (usesNetworkProfile(input)) await ensureNetworkProfile(ds, input.network, now);
   for (let attempt = 1; ; attempt++) {
     // Most ADDs make a new WEP: try a plain create first and read only when one is there.
     const existing = attempt === 1 ? undefined : await ds.get(key);

@@ -6,7 +6,7 @@ import { MemoryDatastore } from '../datastore/index.js';
 import { checkWorkload } from './check.js';
 import { endpointIdentity } from './identity.js';
 import { containerIp, parseObservation, planSetUp, randomMac } from './veth.js';
-import { deleteWorkloadEndpoint, podInfoFromObject, readWorkloadEndpoint, wepKey, workloadEndpointSpec, writeWorkloadEndpoint } from './workload-endpoint.js';
+import { deleteWorkloadEndpoint, ensureNetworkProfile, podInfoFromObject, readWorkloadEndpoint, wepKey, workloadEndpointSpec, writeWorkloadEndpoint } from './workload-endpoint.js';
 
 const k8sId = endpointIdentity({ node: 'node-1', network: 'k8s-pod-network', containerId: 'c0ffee', ifname: 'eth0', k8s: { namespace: 'default', pod: 'web-abc' } });
 
@@ -155,5 +155,22 @@ describe('WorkloadEndpoint', () => {
     assert.equal((await readWorkloadEndpoint(ds, newer))?.containerId, 'newer');
     assert.equal(await deleteWorkloadEndpoint(ds, newer), 'deleted');
     assert.equal(await deleteWorkloadEndpoint(ds, newer), 'absent');
+  });
+
+  it("creates the network's profile as Calico's plugin does, and never changes an existing one", async () => {
+    const ds = new MemoryDatastore();
+    const key = '/calico/resources/v3/projectcalico.org/profiles/';
+    await writeWorkloadEndpoint(ds, { id: k8sId, network: 'podnet', pod, ipNetworks: ['10.0.0.5/32'], mac: '02:00:00:00:00:0c' });
+    const made = (await ds.get(`${key}podnet`))?.value as { spec: unknown } | undefined;
+    assert.deepEqual(made?.spec, { ingress: [{ action: 'Allow', source: { selector: 'has(podnet)' } }], egress: [{ action: 'Allow' }], labelsToApply: { podnet: '' } });
+    // A user's own profile of that name stays as it is.
+    const mine = { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'other' }, spec: { ingress: [{ action: 'Deny' }] } };
+    await ds.put(`${key}other`, mine);
+    assert.equal(await ensureNetworkProfile(ds, 'other'), 'exists');
+    assert.deepEqual((await ds.get(`${key}other`))?.value, mine);
+    // Kubernetes pods under k8s policy use kns./ksa. profiles: nothing is created for their network.
+    await writeWorkloadEndpoint(ds, { id: k8sId, network: 'k8s-net', policyType: 'k8s', pod, ipNetworks: ['10.0.0.6/32'], mac: '02:00:00:00:00:0d' });
+    assert.equal(await ds.get(`${key}k8s-net`), undefined);
+    await assert.rejects(ensureNetworkProfile(ds, 'Bad Name!'), /network "Bad Name!" cannot name its Calico profile/);
   });
 });
