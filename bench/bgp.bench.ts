@@ -13,7 +13,8 @@
 // figures with value null and a note saying why.
 //
 // BGP_BENCH_TARGETS=bird,gobgp limits the speakers; BGP_BENCH_SCENARIOS=10000x1,100000x10 the runs;
-// BGP_BENCH_NODE_ARGS passes Node options (a CPU profile) to Tabby's speaker.
+// Tabby's speaker starts through the launcher bin/tabby (its Node options for the daemon), or,
+// with BGP_BENCH_NODE_ARGS (a CPU profile), as `node <those options> dist/bin/tabby.cjs`.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
