@@ -5,7 +5,8 @@
 // the CNI hook (programWorkload) resolves only once the new pod's chains and dispatch entries are
 // in the kernel; per-rule counters and /metrics series move with denied and allowed probes; the
 // FelixConfiguration drift interval repairs a hand-deleted entry; a restarted wiring changes
-// nothing in a correct table and keeps enforcing.
+// nothing in a correct table and keeps enforcing; a denied packet comes out of the flow log as a
+// record naming its tier and the rule that dropped it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +17,7 @@ import { Testbed } from '../dataplane/nft-policy/testbed.js';
 import { createLogger } from '../util/log.js';
 import { Registry } from './metrics.js';
 import { type PolicyWiring, startPolicy } from './policy.js';
-import { nftRunner } from '../dataplane/index.js';
+import { type DeniedFlowRecord, nftRunner } from '../dataplane/index.js';
 
 type Doc = Record<string, unknown>;
 const PREFIX = `tba${process.pid % 10000}`;
@@ -58,6 +59,7 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
   let bed: Testbed;
   let registry: Registry;
   let policy: PolicyWiring;
+  const flows: DeniedFlowRecord[] = [];
   const pod = (name: string) => bed.pods.find((p) => p.name === name)!;
   const reach = (from: string, to: string, proto: 'tcp' | 'udp' = 'tcp'): boolean => bed.probe(pod(from), [`${proto}:${pod(to).ip}:${proto === 'tcp' ? TCP : UDP}`])[0]!;
   const put = async (d: Doc): Promise<void> => {
@@ -74,7 +76,7 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
       await ds.create(w.key, w.value as never);
     }
     registry = new Registry();
-    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), counterIntervalMs: 60_000 });
+    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), counterIntervalMs: 60_000, flowLog: { netns: bed.node, onRecord: (r) => flows.push(r) } });
     await policy.firstSync();
   });
 
@@ -102,6 +104,18 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
     assert.equal(reach('b/client', 'a/web', 'udp'), false, 'UDP is not in the allow');
     assert.equal(reach('a/web', 'a/db'), false);
     assert.equal(reach('a/web', 'b/client'), true, 'b has no policy');
+    // The denied probes were logged: client → db on TCP, dropped at the end of tier default.
+    const db = pod('a/db').ip;
+    await until('a flow-log record of client → db', () => flows.some((r) => r.dst === db && r.proto === 'TCP' && r.dport === TCP));
+    const rec = flows.find((r) => r.dst === db && r.proto === 'TCP' && r.dport === TCP)!;
+    assert.equal(rec.action, 'deny');
+    assert.equal(rec.direction, 'ingress');
+    assert.equal(rec.tier, 'default');
+    assert.equal(rec.rule, 'end-of-tier');
+    assert.equal(rec.src, pod('b/client').ip);
+    assert.equal(rec.iface, ifaceOf('a', 'db'));
+    assert.ok(flows.every((r) => !(r.dst === pod('a/web').ip && r.proto === 'TCP')), 'an allowed flow is not logged');
+    assert.match(registry.render(), /tabby_policy_flow_logs_total\{action="deny"\} [1-9]/);
   });
 
   it('CNI hook: programWorkload resolves only when the new pod is programmed; its first packet is enforced', async () => {
@@ -160,7 +174,7 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
     await policy.stop();
     assert.equal(reach('b/client', 'a/db'), false, 'enforcing while no agent runs');
     registry = new Registry();
-    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), counterIntervalMs: 60_000 });
+    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), counterIntervalMs: 60_000, flowLog: false });
     await policy.firstSync();
     assert.doesNotMatch(registry.render(), /tabby_policy_transactions_total\{kind=/, 'the first sync after a restart changed nothing');
     assert.equal(policy.status().syncs, 1);

@@ -15,12 +15,16 @@
 //   default 90 s, 0 disables) lists only our table and repairs without flushing.
 // - Counters are read from one `nft -j list table inet tabby` on a timer or on request, never on
 //   the apply path; per-rule counters keep growing across chain rewrites (a reset is added on).
+// - Denied flows (and Calico Log rules) are read from the table's NFLOG group by tabby-nflog
+//   and logged as JSON records with their tier, policy and rule (component "flowlog"); a reader
+//   that dies is started again 5 s later. Without the binary, the agent runs without flow logs
+//   and says so once.
 // - `programWorkload` (the CNI ADD hook) feeds a just-written WorkloadEndpoint and resolves once
 //   its chains and dispatch entries are in the kernel, so a pod is isolated before its first packet.
 
 import { type ClusterUpdate, ClusterSyncer } from '../client/index.js';
 import type { Datastore } from '../datastore/index.js';
-import { type NftRunner, NftPolicyRenderer, PolicyDataplane, hostChain, nftRunner, policyChain, profileChain, workloadChain } from '../dataplane/index.js';
+import { DeniedFlowLog, type DeniedFlowRecord, type NftRunner, NftPolicyRenderer, PolicyDataplane, hostChain, nftRunner, policyChain, profileChain, workloadChain } from '../dataplane/index.js';
 import { STORED, type StoredKindName, type FelixConfiguration, decodeStored, parseResourceKey } from '../model/index.js';
 import { type GraphEvent, PolicyGraph, type ResourceUpdate } from '../policy/index.js';
 import { parseDuration } from '../util/index.js';
@@ -182,6 +186,8 @@ export interface PolicyDeps {
   /** Drift-check interval when FelixConfiguration sets none. */
   readonly refreshMs?: number;
   readonly counterIntervalMs?: number;
+  /** Denied-flow logs: false turns them off; `netns` runs the reader in a named namespace (tests); `onRecord` also sees each record. */
+  readonly flowLog?: false | { readonly netns?: string; readonly binary?: string; readonly onRecord?: (r: DeniedFlowRecord) => void };
 }
 
 export function startPolicy(deps: PolicyDeps): PolicyWiring {
@@ -194,6 +200,7 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   const mPackets = registry.register(new Counter('tabby_policy_packets_total', 'Packets that hit policy rules on this node, by tier, policy, direction and action (from the nft rule counters).'));
   const mBytes = registry.register(new Counter('tabby_policy_bytes_total', 'Bytes that hit policy rules on this node, by tier, policy, direction and action (from the nft rule counters).'));
   const mEndpoints = registry.register(new Gauge('tabby_policy_endpoints', 'Endpoints of this node with policy programmed, by kind.'));
+  const mFlowLogs = registry.register(new Counter('tabby_policy_flow_logs_total', 'Denied flows (action deny) and Calico Log rule hits (action log) logged by this node, rate-limited per rule.'));
   for (const c of [mSyncs, mRepaired, mFailures]) c.inc({}, 0);
 
   const graph = new PolicyGraph({ localNode: deps.nodename });
@@ -219,6 +226,50 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   let driftTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   const lastCounts = new Map<string, { packets: number; bytes: number }>();
+  let flowLogTimer: NodeJS.Timeout | undefined;
+  const flowLog = startFlowLog();
+
+  function startFlowLog(): DeniedFlowLog | undefined {
+    if (deps.flowLog === false) return undefined;
+    const opts = deps.flowLog ?? {};
+    const flows = log.child({ component: 'flowlog' });
+    const reader = new DeniedFlowLog({
+      renderer: dp.renderer,
+      ...(opts.netns === undefined ? {} : { netns: opts.netns }),
+      ...(opts.binary === undefined ? {} : { binary: opts.binary }),
+      onRecord: (r) => {
+        mFlowLogs.inc({ action: r.action });
+        flows.info(r.action === 'deny' ? 'denied flow' : 'logged flow', { ...r });
+        opts.onRecord?.(r);
+      },
+      onError: (err) => {
+        flows.warn('flow log reader failed; starting it again in 5 s', { error: err.message });
+        again();
+      },
+    });
+    const again = (): void => {
+      if (stopped || flowLogTimer !== undefined) return;
+      flowLogTimer = setTimeout(() => {
+        flowLogTimer = undefined;
+        if (!stopped) begin();
+      }, 5000);
+      flowLogTimer.unref();
+    };
+    const begin = (): void => {
+      reader.start().then(
+        () => flows.debug('flow log reader bound', { group: dp.renderer.nflogGroup }),
+        (err: Error) => {
+          if (/not found/.test(err.message)) flows.warn('no denied-flow logs on this node', { error: err.message });
+          else {
+            flows.warn('flow log reader did not start; trying again in 5 s', { error: err.message });
+            again();
+          }
+        },
+      );
+    };
+    begin();
+    return reader;
+  }
 
   const enqueue = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task, task);
@@ -478,6 +529,8 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       clearInterval(counterTimer);
       if (driftTimer !== undefined) clearInterval(driftTimer);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
+      if (flowLogTimer !== undefined) clearTimeout(flowLogTimer);
+      await flowLog?.stop();
       await syncer.stop();
       await queue;
     },
