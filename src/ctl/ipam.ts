@@ -16,7 +16,6 @@ import { IpamGarbageCollector, renderGcResult } from '../controllers/index.js';
 import {
   DEFAULT_LEAK_GRACE_PERIOD_MS,
   LOCK_HINT,
-  MAX_IP_COOLDOWN_SECONDS,
   type ParsedReport,
   ReportError,
   UNLOCK_HINT,
@@ -28,6 +27,7 @@ import {
   parseReport,
   releaseFromReports,
 } from '../ipam/index.js';
+import { MAX_IP_COOLDOWN_SECONDS } from '../model/index.js';
 import { parseDuration } from '../util/index.js';
 import type { CtlContext } from './context.js';
 import type { DatastoreFlags } from './datastore-options.js';

@@ -10,11 +10,10 @@ import { BlockAllocator } from './allocator.js';
 import { IpamError } from './api.js';
 import { coolingOrdinals } from './core/block.js';
 import { checkIpam } from './core/check.js';
-import { blockKey, handleKey, IPAM_CONFIG_KEY } from '../model/index.js';
-import { encodeIpamConfig } from './core/records.js';
+import { blockKey, handleKey, IPAM_CONFIG_KEY, encodeIpamConfig } from '../model/index.js';
 import { addressInfo, renderAddressInfo, renderUtilisation, utilisation } from './core/show.js';
 import { IpamStore } from './store.js';
-import { putNode, putPool, putWorkloadEndpoint, wepKey } from './testing/fixtures.js';
+import { putNode, putPool, putWorkloadEndpoint, wepKey } from '../testing/resources.js';
 
 const BLOCK = '10.9.0.0/29'; // one block of 8 addresses: a full block leaves nowhere else to go
 

@@ -10,8 +10,7 @@ import { IpamError } from './api.js';
 import { type CheckReport, checkIpam, renderCheck } from './core/check.js';
 import { CLUSTER_INFO_KEY, type ClusterMeta, clusterMetaOf } from './core/cluster-info.js';
 import { isJsonObject } from '../util/index.js';
-import { IPAM_CONFIG_KEY } from '../model/index.js';
-import { type IpamConfig, DEFAULT_IPAM_CONFIG, DEFAULT_MAX_BLOCKS_PER_HOST, MAX_IP_COOLDOWN_SECONDS, cooldownSeconds, decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from './core/records.js';
+import { IPAM_CONFIG_KEY, type IpamConfig, DEFAULT_IPAM_CONFIG, DEFAULT_MAX_BLOCKS_PER_HOST, MAX_IP_COOLDOWN_SECONDS, cooldownSeconds, decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from '../model/index.js';
 import {
   type AddressInfo,
   type BorrowedReport,

@@ -4,7 +4,7 @@ import { MemoryDatastore } from '../../datastore/index.js';
 import { parseIP } from '../../ip/index.js';
 import { BlockAllocator } from '../allocator.js';
 import { IpamStore } from '../store.js';
-import { putNode, putPool, putWorkloadEndpoint } from '../testing/fixtures.js';
+import { putNode, putPool, putWorkloadEndpoint } from '../../testing/resources.js';
 import { checkIpam, renderCheck } from './check.js';
 import { addressInfo, renderAddressInfo, renderUtilisation, utilisation } from './show.js';
 

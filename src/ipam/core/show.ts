@@ -9,9 +9,9 @@
 
 import { type IPAddr, cidrContains, cidrContainsIP, cidrSize, formatCIDR, formatIP } from '../../ip/index.js';
 import { affineNode, allocatedCount, attributeOf, coolingOrdinals, ordinalOf, reusableAt, sequenceOf } from './block.js';
-import { DEFAULT_MAX_BLOCKS_PER_HOST, type IpamConfig, cooldownSeconds } from './records.js';
 import { TUNNEL_ATTR_TYPES } from './tunnel.js';
 import type { IpamSnapshot } from './snapshot.js';
+import { DEFAULT_MAX_BLOCKS_PER_HOST, type IpamConfig, cooldownSeconds } from '../../model/index.js';
 
 export interface UtilisationRow {
   readonly grouping: 'IP Pool' | 'Block';

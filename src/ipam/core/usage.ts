@@ -9,9 +9,10 @@
 // owns them, so they are never leaked; `coolingOf` lists them for reports.
 
 import { type CIDR, type IPAddr, formatCIDR, formatIP } from '../../ip/index.js';
-import { type AllocationBlock, addressAt, affineNode, coolingOrdinals, reusableAt } from './block.js';
-import type { IpamSnapshot, SnapshotWorkloadEndpoint, Stored } from './snapshot.js';
+import { addressAt, affineNode, coolingOrdinals, reusableAt } from './block.js';
+import type { IpamSnapshot, SnapshotWorkloadEndpoint, Versioned } from './snapshot.js';
 import { TUNNEL_ATTR_TYPES } from './tunnel.js';
+import { type AllocationBlock } from '../../model/index.js';
 
 export type AllocationUse =
   | { readonly state: 'workload'; readonly endpoint: string }
@@ -56,7 +57,7 @@ export function classify(
   return { state: 'unowned' };
 }
 
-export function allocationsOf(vb: Stored<AllocationBlock>, snap: IpamSnapshot, byIp: ReadonlyMap<string, readonly SnapshotWorkloadEndpoint[]>): AllocationView[] {
+export function allocationsOf(vb: Versioned<AllocationBlock>, snap: IpamSnapshot, byIp: ReadonlyMap<string, readonly SnapshotWorkloadEndpoint[]>): AllocationView[] {
   const b = vb.value;
   const owner = affineNode(b);
   const out: AllocationView[] = [];
