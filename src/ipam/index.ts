@@ -12,7 +12,8 @@ export { IpamStore } from './store.js';
 export { checkPoolOverlap, poolFromResource, type IpamPool } from './core/pools.js';
 
 // Maintenance: `tabbyctl ipam show|check|release|configure|split`.
-export { IpamOperationError, type Rendered, ipamCheck, ipamConfigure, ipamRelease, ipamShow } from './operations.js';
+export { type ConfigureOptions, IpamOperationError, type ShowResult, ipamCheck, ipamConfigure, ipamRelease, ipamShow } from './operations.js';
+export type { AddressInfo, BorrowedReport, UtilisationRow } from './core/show.js';
 export { type ReportReleaseResult, releaseFromReports } from './release-from-report.js';
 export { type SplitResult, ipamSplit } from './pool-split.js';
 export { type ParsedReport, ReportError, parseReport } from './core/check-report.js';

@@ -282,34 +282,3 @@ export function checkIpam(snap: IpamSnapshot, context: CheckContext = NO_CLUSTER
     problems,
   };
 }
-
-export interface RenderCheckOptions {
-  /** List every allocated address with its owner. */
-  readonly showAllIps?: boolean;
-}
-
-export function renderCheck(r: CheckReport, opts: RenderCheckOptions = {}): string {
-  const s = r.summary;
-  const lines = [
-    'Checking IPAM for inconsistencies...',
-    '',
-    `Found ${s.pools} IP pools, ${s.blocks} IPAM blocks, ${s.handles} IPAM handles.`,
-    `Found ${s.allocated} allocated addresses: ${s.inUseWorkload} in use by workloads, ${s.inUseTunnel} node tunnel addresses, ${s.leaked} leaked, ${s.unowned} unowned.`,
-    ...(s.coolingDown > 0 ? [`Found ${s.coolingDown} released addresses cooling down before reuse (not a problem).`] : []),
-  ];
-  if (opts.showAllIps) {
-    lines.push('', 'Allocated addresses:');
-    for (const [ip, list] of Object.entries(r.allocations)) {
-      for (const a of list) {
-        const extra = a.coolingDown ? `  reusable from ${a.reusableAt}` : a.borrowed ? '  borrowed' : '';
-        lines.push(`  ${ip}  ${a.state}${a.owners.length ? ` (${a.owners.join(', ')})` : ''}  handle=${a.handle ?? '-'}  block=${a.block}${extra}`);
-      }
-    }
-  }
-  if (r.problems.length > 0) {
-    lines.push('', 'Problems:');
-    for (const p of r.problems) lines.push(`  [${p.kind}] ${p.message}`);
-  }
-  lines.push('', `Check complete; found ${r.problems.length} problems.`);
-  return lines.join('\n') + '\n';
-}
