@@ -6,9 +6,9 @@ import type { Datastore } from '../datastore/index.js';
 import { type IPAddr, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { type CheckReport, checkIpam } from './core/check.js';
-import { CLUSTER_INFO_KEY, type ClusterMeta, clusterMetaOf } from './core/cluster-info.js';
+import { type ClusterMeta, clusterMetaOf } from './core/cluster-info.js';
 import { isJsonObject } from '../util/index.js';
-import { IPAM_CONFIG_KEY, type IpamConfig, DEFAULT_IPAM_CONFIG, DEFAULT_MAX_BLOCKS_PER_HOST, MAX_IP_COOLDOWN_SECONDS, decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from '../model/index.js';
+import { CLUSTER_INFORMATION_KEY, IPAM_CONFIG_KEY, type IpamConfig, DEFAULT_IPAM_CONFIG, DEFAULT_MAX_BLOCKS_PER_HOST, MAX_IP_COOLDOWN_SECONDS, decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from '../model/index.js';
 import { type AddressInfo, type BorrowedReport, type UtilisationRow, addressInfo, borrowedAddresses, utilisation } from './core/show.js';
 import { type IpamSnapshot, buildSnapshot } from './core/snapshot.js';
 import { TABBY_VERSION } from '../version.js';
@@ -36,14 +36,14 @@ export const REPORT_VERSION = `v${TABBY_VERSION}`;
 
 /** ClusterInformation `default` as the maintenance commands read it. */
 export async function readClusterMeta(ds: Datastore): Promise<ClusterMeta> {
-  const kv = await ds.get(CLUSTER_INFO_KEY);
+  const kv = await ds.get(CLUSTER_INFORMATION_KEY);
   return clusterMetaOf(kv?.value, kv?.revision);
 }
 
 /** One listing of /calico/: the IPAM snapshot and ClusterInformation at the same revision. */
 export async function readIpamState(ds: Datastore): Promise<{ snap: IpamSnapshot; cluster: ClusterMeta }> {
   const { items, revision } = await ds.list('/calico/');
-  const ci = items.find((kv) => kv.key === CLUSTER_INFO_KEY);
+  const ci = items.find((kv) => kv.key === CLUSTER_INFORMATION_KEY);
   return { snap: buildSnapshot(items, revision), cluster: clusterMetaOf(ci?.value, ci?.revision) };
 }
 

@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { IpamGarbageCollector } from '../controllers/index.js';
 import { EtcdDatastore } from '../datastore/index.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
-import { prng } from './core/block-order.js';
 import { checkIpam } from './core/check.js';
 import { IpamStore } from './store.js';
 import { putNode, putPool } from '../testing/resources.js';
+import { mulberry32 } from '../util/index.js';
 
 const WORKER = fileURLToPath(new URL('../testing/ipam-stress-worker.js', import.meta.url));
 const NODES = 10;
@@ -120,7 +120,7 @@ describe('IPAM on a real etcd with 20 allocator processes', { timeout: 600_000 }
 
   it('survives allocator processes SIGKILLed at random points: no duplicate, and GC with no grace brings leaks to zero', async () => {
     const etcd = await freshCluster('10.251.0.0/24');
-    const rand = prng(4242);
+    const rand = mulberry32(4242);
     let serial = 0;
     const live = new Map<number, Running>();
     const spawnOn = (slot: number) => {

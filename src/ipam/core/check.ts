@@ -16,7 +16,7 @@ import { affineNode, blockProblems } from './block.js';
 import type { IpamSnapshot } from './snapshot.js';
 import { overlappingPools } from './snapshot.js';
 import type { ClusterMeta } from './cluster-info.js';
-import { type AllocationView, allAllocations, coolingOf, describeAllocation } from './usage.js';
+import { type AllocationView, allAllocations, coolingOf, describeAllocation, handleCounts } from './usage.js';
 
 export type CheckProblemKind =
   | 'InvalidRecord'
@@ -163,13 +163,7 @@ export function checkIpam(snap: IpamSnapshot, context: CheckContext = NO_CLUSTER
   }
 
   // Handles against the blocks' actual allocations.
-  const actual = new Map<string, Map<string, number>>();
-  for (const a of allocs) {
-    if (a.handleId === undefined) continue;
-    const m = actual.get(a.handleId) ?? new Map<string, number>();
-    m.set(formatCIDR(a.block), (m.get(formatCIDR(a.block)) ?? 0) + 1);
-    actual.set(a.handleId, m);
-  }
+  const actual = handleCounts(allocs);
   const handleIds = new Set(snap.handles.map((h) => h.value.handleId));
   for (const h of snap.handles) {
     const have = actual.get(h.value.handleId);
@@ -177,15 +171,15 @@ export function checkIpam(snap: IpamSnapshot, context: CheckContext = NO_CLUSTER
       add({ kind: 'OrphanedHandle', handle: h.value.handleId, key: h.key, message: `handle ${h.value.handleId} records ${JSON.stringify(h.value.block)} but no block holds an address for it` });
       continue;
     }
-    const cidrs = new Set([...Object.keys(h.value.block), ...have.keys()]);
+    const cidrs = new Set([...Object.keys(h.value.block), ...Object.keys(have)]);
     for (const c of cidrs) {
       const recorded = h.value.block[c] ?? 0;
-      const real = have.get(c) ?? 0;
+      const real = have[c] ?? 0;
       if (recorded !== real) add({ kind: 'HandleCountMismatch', handle: h.value.handleId, block: c, message: `handle ${h.value.handleId} records ${recorded} addresses in block ${c}, the block holds ${real}` });
     }
   }
   for (const [id, m] of actual) {
-    if (!handleIds.has(id)) add({ kind: 'MissingHandle', handle: id, message: `addresses in ${[...m.keys()].join(', ')} belong to handle ${id}, which has no handle record` });
+    if (!handleIds.has(id)) add({ kind: 'MissingHandle', handle: id, message: `addresses in ${Object.keys(m).join(', ')} belong to handle ${id}, which has no handle record` });
   }
 
   // Affinities against blocks and nodes.

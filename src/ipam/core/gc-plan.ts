@@ -22,7 +22,7 @@
 import { type CIDR, formatCIDR } from '../../ip/index.js';
 import { affineNode, collectCooled, isEmpty } from './block.js';
 import type { IpamSnapshot, StoredAffinity, Versioned } from './snapshot.js';
-import { type AllocationView, allAllocations } from './usage.js';
+import { type AllocationView, allAllocations, handleCounts } from './usage.js';
 import { type AllocationBlock } from '../../model/index.js';
 
 export const DEFAULT_LEAK_GRACE_PERIOD_MS = 15 * 60_000;
@@ -195,13 +195,7 @@ export function planGc(snap: IpamSnapshot, opts: GcPlanOptions): GcPlan {
 
   // ---- handle records
   const handleFixes: GcHandleFix[] = [];
-  const actual = new Map<string, Record<string, number>>();
-  for (const a of allocs) {
-    if (a.handleId === undefined) continue;
-    const m = actual.get(a.handleId) ?? {};
-    m[formatCIDR(a.block)] = (m[formatCIDR(a.block)] ?? 0) + 1;
-    actual.set(a.handleId, m);
-  }
+  const actual = handleCounts(allocs);
   const recorded = new Set<string>();
   for (const h of snap.handles) {
     recorded.add(h.value.handleId);

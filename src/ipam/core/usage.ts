@@ -89,6 +89,19 @@ export function allAllocations(snap: IpamSnapshot): AllocationView[] {
   return snap.blocks.flatMap((vb) => allocationsOf(vb, snap, byIp));
 }
 
+/** Per handle, the addresses the blocks hold for it in each block (CIDR text → count): what its record should say. */
+export function handleCounts(allocs: readonly AllocationView[]): Map<string, Record<string, number>> {
+  const out = new Map<string, Record<string, number>>();
+  for (const a of allocs) {
+    if (a.handleId === undefined) continue;
+    const m = out.get(a.handleId) ?? {};
+    const cidr = formatCIDR(a.block);
+    m[cidr] = (m[cidr] ?? 0) + 1;
+    out.set(a.handleId, m);
+  }
+  return out;
+}
+
 export const describeAllocation = (a: AllocationView): string =>
   `${a.ip} (block ${formatCIDR(a.block)}, handle ${a.handleId ?? '(none)'}${Object.keys(a.attrs).length ? `, ${Object.entries(a.attrs).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`;
 
