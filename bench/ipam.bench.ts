@@ -20,12 +20,11 @@
 import { EtcdDatastore } from '../src/datastore/etcd.js';
 import { parseCIDR } from '../src/ip/index.js';
 import { BlockAllocator } from '../src/ipam/allocator.js';
-import { assignFromBlock, encodeBlock, newBlock } from '../src/ipam/core/block.js';
-import { IPAM_CONFIG_KEY } from '../src/model/index.js';
-import { encodeIpamConfig } from '../src/ipam/core/records.js';
+import { assignFromBlock, newBlock } from '../src/ipam/core/block.js';
+import { IPAM_CONFIG_KEY, encodeBlock, encodeIpamConfig } from '../src/model/index.js';
 import { checkIpam } from '../src/ipam/core/check.js';
 import { IpamStore } from '../src/ipam/store.js';
-import { putNode, putPool } from '../src/ipam/testing/fixtures.js';
+import { putNode, putPool } from '../src/testing/resources.js';
 import { startEtcd } from '../src/testing/etcd.js';
 
 const SLICE_MS = Number(process.env['IPAM_BENCH_SLICE_MS'] ?? 500);

@@ -58,8 +58,6 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'datastore/contract.test-suite.ts': 'test-support',
   client: 'driver',
   ipam: 'driver',
-  'ipam/testing': 'test-support',
-  'ipam/testing.ts': 'test-support',
   controllers: 'driver',
   cni: 'driver',
   'cni/shim': 'data',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BlockAllocator } from '../ipam/index.js';
-import { putPool } from '../ipam/testing.js';
+import { putPool } from '../testing/resources.js';
 import { runCommand } from './exec.js';
 import { FORWARDER, SHIM, type TestNode, type TestPod, startTestNode } from './testing/test-node.js';
 import { wepKey } from './workload-endpoint.js';

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EtcdDatastore } from '../datastore/index.js';
 import { BlockAllocator } from '../ipam/index.js';
-import { putPool } from '../ipam/testing.js';
+import { putPool } from '../testing/resources.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
 import { mustRun, runCommand } from './exec.js';
 import { DIST } from './testing/test-node.js';

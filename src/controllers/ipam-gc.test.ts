@@ -5,7 +5,7 @@ import { MemoryDatastore } from '../datastore/index.js';
 import { enclosingCIDR, formatCIDR, parseCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator, checkIpam, IpamStore } from '../ipam/index.js';
 import { affinityKey, blockKey, handleKey } from '../model/index.js';
-import { putNode, putPool, putWorkloadEndpoint, wepKey } from '../ipam/testing/fixtures.js';
+import { putNode, putPool, putWorkloadEndpoint, wepKey } from '../testing/resources.js';
 import { IpamGarbageCollector } from './ipam-gc.js';
 
 const MIN = 60_000;

@@ -22,15 +22,12 @@ import {
   affineNode,
   classify,
   collectCooled,
-  encodeAffinity,
-  encodeBlock,
-  encodeHandle,
   endpointsByIp,
   isEmpty,
   planGc,
   withAffinity,
 } from '../ipam/index.js';
-import { affinityKey, handleKey } from '../model/index.js';
+import { affinityKey, encodeAffinity, encodeBlock, encodeHandle, handleKey } from '../model/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 
 export interface IpamGcOptions {

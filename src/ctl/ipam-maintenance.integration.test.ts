@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BlockAllocator, IpamError } from '../ipam/index.js';
 import { IPAM_CONFIG_KEY, STORED } from '../model/index.js';
-import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
+import { putNode, putWorkloadEndpoint } from '../testing/resources.js';
 import { TABBYCTL, assertOk, etcdForFile, runBinary } from './testing.js';
 
 const fx = etcdForFile('tabby-ipam-maint-it-');

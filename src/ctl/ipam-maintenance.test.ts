@@ -9,7 +9,7 @@ import { ensureInitialized } from '../client/index.js';
 import { MemoryDatastore } from '../datastore/index.js';
 import { BlockAllocator } from '../ipam/index.js';
 import { CLUSTER_INFORMATION_KEY as CLUSTER_INFO_KEY, handleKey, IPAM_CONFIG_KEY, STORED } from '../model/index.js';
-import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
+import { putNode, putPool, putWorkloadEndpoint } from '../testing/resources.js';
 import { runCtlInProcess } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabbyctl-ipam-maint-'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BlockAllocator } from '../ipam/index.js';
 import { IPAM_CONFIG_KEY } from '../model/index.js';
-import { putNode, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
+import { putNode, putWorkloadEndpoint } from '../testing/resources.js';
 import { type CtlRun as Run, TABBY, TABBYCTL, assertOk, etcdForFile, runBinary } from './testing.js';
 
 const fx = etcdForFile('tabby-ipam-it-');

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { MemoryDatastore } from '../datastore/index.js';
 import { BlockAllocator } from '../ipam/index.js';
 import { IPAM_CONFIG_KEY } from '../model/index.js';
-import { putNode, putPool, putWorkloadEndpoint } from '../ipam/testing/fixtures.js';
+import { putNode, putPool, putWorkloadEndpoint } from '../testing/resources.js';
 import { runCtlInProcess } from './testing.js';
 
 const run = (ds: MemoryDatastore, ...args: string[]) => runCtlInProcess(args, { ds });

@@ -16,7 +16,6 @@ import { IpamGarbageCollector, renderGcResult } from '../controllers/index.js';
 import {
   DEFAULT_LEAK_GRACE_PERIOD_MS,
   LOCK_HINT,
-  MAX_IP_COOLDOWN_SECONDS,
   type ParsedReport,
   ReportError,
   UNLOCK_HINT,
@@ -28,8 +27,10 @@ import {
   parseReport,
   releaseFromReports,
 } from '../ipam/index.js';
+import { MAX_IP_COOLDOWN_SECONDS } from '../model/index.js';
 import { parseDuration } from '../util/index.js';
 import type { CtlContext } from './context.js';
+import { configureText, releaseText, renderCheck, reportReleaseText, showJson, showText, splitText } from './ipam-text.js';
 import type { DatastoreFlags } from './datastore-options.js';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { UsageError } from './output.js';
@@ -104,7 +105,7 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
             ...(opts.showConfiguration ? { showConfiguration: true } : {}),
           }),
         );
-        ctx.out(fmt === 'json' ? json(r.data) : r.text);
+        ctx.out(fmt === 'json' ? json(showJson(r)) : showText(r));
       }),
     );
 
@@ -122,10 +123,10 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
       ctx.action(async (opts: DatastoreFlags & { showAllIps?: boolean; output?: string; exitCode?: boolean }) => {
         const toFile = opts.output !== undefined && !['text', 'table', 'json'].includes(opts.output) ? opts.output : undefined;
         const fmt = toFile === undefined ? format(opts.output) : 'text';
-        const r = await ctx.withDatastore(opts, (ds) => ipamCheck(ds, opts.showAllIps ? { showAllIps: true } : {}));
-        if (toFile !== undefined) writeWhole(toFile, json(r.data));
-        ctx.out(fmt === 'json' ? json(r.data) : r.text + (toFile === undefined ? '' : `Report written to ${toFile}\n`));
-        return opts.exitCode && r.data.problems.length > 0 ? EXIT_PROBLEMS_FOUND : ExitCode.Ok;
+        const r = await ctx.withDatastore(opts, (ds) => ipamCheck(ds));
+        if (toFile !== undefined) writeWhole(toFile, json(r));
+        ctx.out(fmt === 'json' ? json(r) : renderCheck(r, opts.showAllIps ? { showAllIps: true } : {}) + (toFile === undefined ? '' : `Report written to ${toFile}\n`));
+        return opts.exitCode && r.problems.length > 0 ? EXIT_PROBLEMS_FOUND : ExitCode.Ok;
       }),
     );
 
@@ -148,13 +149,13 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
           if (opts.ip.length > 0 || opts.handle !== undefined) throw new UsageError('--from-report cannot be combined with --ip or --handle');
           const reports = readReports(opts.fromReport);
           const r = await ctx.withDatastore(opts, (ds) => releaseFromReports(ds, reports, opts.force === true));
-          ctx.out(fmt === 'json' ? json(r.data) : r.text);
+          ctx.out(fmt === 'json' ? json(r) : reportReleaseText(r));
           return;
         }
         const r = await ctx.withDatastore(opts, (ds) =>
           ipamRelease(ds, { ips: opts.ip, ...(opts.handle === undefined ? {} : { handle: opts.handle }), ...(opts.force ? { force: true } : {}) }),
         );
-        ctx.out(r.text);
+        ctx.out(releaseText(r.released, opts.handle));
       }),
     );
 
@@ -174,14 +175,12 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
         if (max !== undefined && !/^\d+$/.test(max)) throw new UsageError(`--max-blocks-per-host ${max}: expected a whole number`);
         const cool = opts.ipCooldownSeconds;
         if (cool !== undefined && !/^\d+$/.test(cool)) throw new UsageError(`--ip-cooldown-seconds ${cool}: expected a whole number of seconds in 0..${MAX_IP_COOLDOWN_SECONDS}`);
-        const r = await ctx.withDatastore(opts, (ds) =>
-          ipamConfigure(ds, {
-            ...(opts.strictaffinity === undefined ? {} : { strictAffinity: bool('--strictaffinity', opts.strictaffinity) }),
-            ...(max === undefined ? {} : { maxBlocksPerHost: Number(max) }),
-            ...(cool === undefined ? {} : { ipCooldownSeconds: Number(cool) }),
-          }),
-        );
-        ctx.out(r.text);
+        const asked = {
+          ...(opts.strictaffinity === undefined ? {} : { strictAffinity: bool('--strictaffinity', opts.strictaffinity) }),
+          ...(max === undefined ? {} : { maxBlocksPerHost: Number(max) }),
+          ...(cool === undefined ? {} : { ipCooldownSeconds: Number(cool) }),
+        };
+        ctx.out(configureText(asked, await ctx.withDatastore(opts, (ds) => ipamConfigure(ds, asked))));
       }),
     );
 
@@ -203,7 +202,7 @@ export function registerIpamCommands(program: Command, ctx: CtlContext): void {
         const r = await ctx.withDatastore(opts, (ds) =>
           ipamSplit(ds, Number(number), { ...(opts.cidr === undefined ? {} : { cidr: opts.cidr }), ...(opts.name === undefined ? {} : { name: opts.name }) }),
         );
-        ctx.out(opts.output === 'json' ? JSON.stringify(r.data, null, 2) + '\n' : r.text);
+        ctx.out(opts.output === 'json' ? json(r) : splitText(r));
       }),
     );
 

@@ -37,7 +37,7 @@
 
 import type { Datastore, TxnOp, TxnResult } from '../datastore/index.js';
 import { type CIDR, type IPAddr, type IPFamily, cidrContains, enclosingCIDR, formatCIDR } from '../ip/index.js';
-import { handleKey, isValidHandleId, isValidNodeName } from '../model/index.js';
+import { handleKey, isValidHandleId, isValidNodeName, type AllocationBlock, encodeBlock, type IpamConfig, type IpamHandle, cooldownSeconds, encodeHandle } from '../model/index.js';
 import { parseSelector } from '../selector/index.js';
 import { type Logger, nullLogger } from '../util/log.js';
 import {
@@ -54,11 +54,11 @@ import {
 import { ASSIGNS_PER_BATCH, AssignBatcher, type AssignRequest, type AssignResult, type HandleSeen } from './assign-batch.js';
 import { type BlockListing, IpamCache, type RequestContext } from './cache.js';
 import { BlockClaimer } from './claim.js';
-import { type AllocationBlock, affineNode, assignFromBlock, assignOrdinal, assignableCount, collectCooled, encodeBlock, ordinalOf, reusableAt } from './core/block.js';
+import { affineNode, assignFromBlock, assignOrdinal, assignableCount, collectCooled, ordinalOf, reusableAt } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { fnv1a32 } from './core/block-order.js';
 import { type IpamPool, type SelectorParser, choosePools, overlapLosers, poolContaining } from './core/pools.js';
-import { type IpamConfig, type IpamHandle, adjustHandle, cooldownSeconds, effectiveMaxBlocks, encodeHandle } from './core/records.js';
+import { adjustHandle, effectiveMaxBlocks } from './core/records.js';
 import { type TunnelType, poolServesTunnel, tunnelSpec } from './core/tunnel.js';
 import { GroupCommit } from './group-commit.js';
 import { KeyedMutex } from '../util/index.js';

@@ -5,7 +5,10 @@
 // Addresses are returned as text ("10.244.0.5") together with their block's CIDR, because Calico
 // returns block-masked CIDRs ("10.244.0.5/26") and the CNI narrows them to /32 and /128.
 
-export type IntendedUse = 'Workload' | 'Tunnel' | 'LoadBalancer';
+import type { IntendedUse } from './core/pools.js';
+import type { TunnelType } from './core/tunnel.js';
+
+export type { IntendedUse, TunnelType };
 
 /** Attributes stored with each allocation (Calico's AllocationAttribute.secondary). */
 export type AllocationAttrs = Readonly<Record<string, string>>;
@@ -68,9 +71,6 @@ export interface Ipam {
   releaseByHandle(handleId: string): Promise<string[]>;
   addressesByHandle(handleId: string): Promise<string[]>;
 }
-
-/** Tunnel kinds with Calico's handle ids: ipip-tunnel-addr-<node>, vxlan[-v6]-tunnel-addr-<node>, wireguard[-v6]-tunnel-addr-<node>. */
-export type TunnelType = 'ipip' | 'vxlan' | 'wireguard';
 
 /** Node tunnel addresses (the node agent's use of IPAM); idempotent per node, kind and family. */
 export interface TunnelIpam {

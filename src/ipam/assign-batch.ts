@@ -20,12 +20,12 @@
 import type { Datastore, TxnOp } from '../datastore/index.js';
 import { MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
 import { type CIDR, type IPAddr, type IPFamily, formatCIDR } from '../ip/index.js';
-import { handleKey } from '../model/index.js';
+import { handleKey, type AllocationBlock, encodeBlock, type IpamHandle, encodeHandle } from '../model/index.js';
 import type { Logger } from '../util/log.js';
 import type { AssignedAddress } from './api.js';
 import type { IpamCache } from './cache.js';
-import { type AllocationBlock, affineNode, assignFromBlock, assignableCount, encodeBlock } from './core/block.js';
-import { type IpamHandle, adjustHandle, encodeHandle } from './core/records.js';
+import { affineNode, assignFromBlock, assignableCount } from './core/block.js';
+import { adjustHandle } from './core/records.js';
 import type { Outcome } from './group-commit.js';
 import { assigned } from './release.js';
 import { type RetryPolicy, withRetries } from './retry.js';

@@ -9,10 +9,10 @@ import { enclosingCIDR, parseIP } from '../ip/index.js';
 import { BlockAllocator } from './allocator.js';
 import { type AssignedAddress, IpamError } from './api.js';
 import { checkIpam } from './core/check.js';
-import { decodeBlock, ordinalOf } from './core/block.js';
-import { blockKey } from '../model/index.js';
+import { ordinalOf } from './core/block.js';
+import { blockKey, decodeBlock } from '../model/index.js';
 import { IpamStore } from './store.js';
-import { putNode, putPool } from './testing/fixtures.js';
+import { putNode, putPool } from '../testing/resources.js';
 
 /** A memory datastore that counts transactions and can run a hook before one. */
 class CountingDatastore extends MemoryDatastore {

@@ -20,12 +20,10 @@
 
 import type { KeyListResult, TxnOp, TxnResult } from '../datastore/index.js';
 import type { CIDR, IPAddr, IPFamily } from '../ip/index.js';
-import { blockKey, blockPrefix, parseBlockKey } from '../model/index.js';
+import { blockKey, blockPrefix, parseBlockKey, type AllocationBlock, type IpamConfig } from '../model/index.js';
 import type { Logger } from '../util/log.js';
 import { IpamError } from './api.js';
-import type { AllocationBlock } from './core/block.js';
 import type { IpamPool, LabelMatcher, Labels, SelectorParser } from './core/pools.js';
-import type { IpamConfig } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';
 import type { IpamStore, StoredAffinity, Versioned } from './store.js';
 

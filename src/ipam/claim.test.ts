@@ -3,9 +3,8 @@ import { describe, it } from 'node:test';
 import { MemoryDatastore } from '../datastore/index.js';
 import { parseCIDR } from '../ip/index.js';
 import { BlockClaimer } from './claim.js';
-import { affineNode, decodeBlock, encodeBlock, newBlock } from './core/block.js';
-import { affinityKey, blockKey } from '../model/index.js';
-import { decodeAffinity } from './core/records.js';
+import { affineNode, newBlock } from './core/block.js';
+import { affinityKey, blockKey, decodeBlock, encodeBlock, decodeAffinity } from '../model/index.js';
 import { IpamStore } from './store.js';
 import { nullLogger } from '../util/log.js';
 

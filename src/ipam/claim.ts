@@ -16,15 +16,13 @@ import type { Datastore } from '../datastore/index.js';
 import { isDatastoreError } from '../datastore/index.js';
 import { type CIDR, type IPFamily, cidrContains, cidrsOverlap, formatCIDR } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
-import { affineNode, encodeBlock, isEmpty, newBlock, withAffinity } from './core/block.js';
+import { affineNode, isEmpty, newBlock, withAffinity } from './core/block.js';
 import { BlockIndex } from './core/block-index.js';
 import { blockCandidates, blockOrderSeed } from './core/block-order.js';
-import { affinityKey, blockKey } from '../model/index.js';
+import { affinityKey, blockKey, encodeBlock, decodeAffinity, encodeAffinity, type AllocationBlock } from '../model/index.js';
 import type { IpamPool } from './core/pools.js';
-import { decodeAffinity, encodeAffinity } from './core/records.js';
 import type { ReservationSet } from './core/reservations.js';
 import type { IpamStore, StoredAffinity, Versioned } from './store.js';
-import type { AllocationBlock } from './core/block.js';
 
 /** Calico lets a node take over another node's empty block only after it has been claimed this long. */
 export const EMPTY_BLOCK_MIN_RECLAIM_AGE_MS = 60_000;

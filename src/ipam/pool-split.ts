@@ -13,11 +13,11 @@ import type { Datastore, JsonValue, TxnOp } from '../datastore/index.js';
 import { MAX_TXN_OPS, isDatastoreError } from '../datastore/index.js';
 import { cidrEquals, formatCIDR, parseCIDR } from '../ip/index.js';
 import { STORED, resourceKey, validateResource } from '../model/index.js';
-import { LOCK_HINT, UNLOCK_HINT } from './core/cluster-info.js';
+import { LOCK_HINT } from './core/cluster-info.js';
 import { isJsonObject } from '../util/index.js';
 import { poolFromResource } from './core/pools.js';
 import { splitCidr, splitPoolName } from './core/split.js';
-import { IpamOperationError, type Rendered, readClusterMeta } from './operations.js';
+import { IpamOperationError, readClusterMeta } from './operations.js';
 
 export interface SplitResult {
   readonly pool: string;
@@ -25,7 +25,7 @@ export interface SplitResult {
   readonly created: { name: string; cidr: string }[];
 }
 
-export async function ipamSplit(ds: Datastore, parts: number, target: { cidr?: string; name?: string }, now: () => Date = () => new Date()): Promise<Rendered<SplitResult>> {
+export async function ipamSplit(ds: Datastore, parts: number, target: { cidr?: string; name?: string }, now: () => Date = () => new Date()): Promise<SplitResult> {
   if ((target.cidr === undefined) === (target.name === undefined)) throw new IpamOperationError('Invalid', 'give the pool to split: either --cidr CIDR or --name POOL');
   if (!(await readClusterMeta(ds)).datastoreLocked) {
     throw new IpamOperationError('Invalid', `the datastore is not locked (ClusterInformation default, spec.datastoreReady is not false); lock it first so no address is assigned while pools change: ${LOCK_HINT}`);
@@ -67,12 +67,7 @@ export async function ipamSplit(ds: Datastore, parts: number, target: { cidr?: s
     }
     throw err;
   }
-  const lines = [
-    `IP Pool ${pool.name} was successfully split into ${parts} smaller pools.`,
-    ...created.map((c) => `Created ${c.name} with CIDR ${c.cidr}.`),
-    `When done, unlock the datastore: ${UNLOCK_HINT}`,
-  ];
-  return { data: { pool: pool.name, cidr: formatCIDR(pool.cidr), created }, text: lines.join('\n') + '\n' };
+  return { pool: pool.name, cidr: formatCIDR(pool.cidr), created };
 }
 
 async function findPool(ds: Datastore, target: { cidr?: string; name?: string }) {

@@ -11,7 +11,8 @@
 //     carries a new sequence number and is left alone. Tabby also skips any address a
 //     WorkloadEndpoint lists now.
 //   - a leaked handle record is deleted only at the revision the report saw.
-// The parsing and merging are pure (core/check-report.ts); this file reads, checks and writes.
+// The parsing and merging are pure (core/check-report.ts); this file reads, checks and writes,
+// and tabbyctl prints what it did (ctl/ipam-text.ts).
 
 import type { Datastore } from '../datastore/index.js';
 import { isDatastoreError } from '../datastore/index.js';
@@ -19,10 +20,10 @@ import { parseIP } from '../ip/index.js';
 import { handleKey } from '../model/index.js';
 import { BlockAllocator } from './allocator.js';
 import { type ParsedReport, mergeReports } from './core/check-report.js';
-import { LOCK_HINT, UNLOCK_HINT } from './core/cluster-info.js';
+import { LOCK_HINT } from './core/cluster-info.js';
 import { addressInfo } from './core/show.js';
 import { endpointsByIp } from './core/usage.js';
-import { IpamOperationError, REPORT_VERSION, type Rendered, readClusterMeta } from './operations.js';
+import { IpamOperationError, REPORT_VERSION, readClusterMeta } from './operations.js';
 import { IpamStore } from './store.js';
 
 export interface ReportReleaseResult {
@@ -37,7 +38,7 @@ export interface ReportReleaseResult {
   readonly warnings: string[];
 }
 
-export async function releaseFromReports(ds: Datastore, reports: readonly ParsedReport[], force: boolean): Promise<Rendered<ReportReleaseResult>> {
+export async function releaseFromReports(ds: Datastore, reports: readonly ParsedReport[], force: boolean): Promise<ReportReleaseResult> {
   if (reports.length === 0) throw new IpamOperationError('Invalid', 'give at least one --from-report FILE');
   const cluster = await readClusterMeta(ds);
   if (!cluster.exists) throw new IpamOperationError('NotFound', 'ClusterInformation default does not exist in this datastore, so no report can be matched to it; nothing released');
@@ -93,15 +94,5 @@ export async function releaseFromReports(ds: Datastore, reports: readonly Parsed
     }
   }
 
-  const lines = [...warnings];
-  if (candidates.length === 0) lines.push("The report didn't list any leaked addresses to release.");
-  else {
-    lines.push(`Releasing ${candidates.length} leaked addresses...`, `Released ${released.length} IPs successfully${released.length ? `: ${released.join(', ')}` : ''}`);
-    if (alreadyReleased.length) lines.push(`${alreadyReleased.length} addresses marked as leaked in the report had already been released: ${alreadyReleased.join(', ')}`);
-    if (changed.length) lines.push(`${changed.length} addresses were assigned again or are in use since the report and were left alone: ${changed.join(', ')}`);
-  }
-  if (handles.length === 0) lines.push("The report didn't list any leaked handles to delete.");
-  else lines.push(`Deleted ${handlesDeleted.length} leaked handles; ${handlesSkipped.length} skipped because they changed since the report${handlesSkipped.length ? ` (${handlesSkipped.join(', ')})` : ''}.`);
-  lines.push(`You may now unlock the datastore: ${UNLOCK_HINT}`);
-  return { data: { released, alreadyReleased, changed, handlesDeleted, handlesSkipped, warnings }, text: lines.join('\n') + '\n' };
+  return { released, alreadyReleased, changed, handlesDeleted, handlesSkipped, warnings };
 }

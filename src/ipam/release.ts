@@ -20,11 +20,11 @@
 import type { Datastore, TxnOp } from '../datastore/index.js';
 import { MAX_TXN_OPS } from '../datastore/index.js';
 import { type CIDR, type IPAddr, enclosingCIDR, formatCIDR, formatIP, parseIP } from '../ip/index.js';
-import { blockKey, isValidHandleId } from '../model/index.js';
+import { blockKey, isValidHandleId, type AllocationBlock, encodeBlock, type IpamHandle, cooldownSeconds, encodeHandle } from '../model/index.js';
 import { type AssignedAddress, IpamError, type ReleaseRequest } from './api.js';
 import type { IpamCache } from './cache.js';
-import { type AllocationBlock, addressAt, affineNode, collectCooled, encodeBlock, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
-import { type IpamHandle, adjustHandle, cooldownSeconds, encodeHandle } from './core/records.js';
+import { addressAt, affineNode, collectCooled, isEmpty, ordinalOf, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './core/block.js';
+import { adjustHandle } from './core/records.js';
 import { GroupCommit, type Outcome } from './group-commit.js';
 import type { KeyedMutex } from '../util/index.js';
 import { type RetryPolicy, withRetries } from './retry.js';

@@ -5,30 +5,16 @@
 
 import type { Datastore, KVPair, KeyListResult } from '../datastore/index.js';
 import type { CIDR, IPFamily } from '../ip/index.js';
-import { CALICO_ROOT, HOST_PREFIX, IPAM_CONFIG_KEY, STORED, blockKey, blockPrefix, handleKey, hostAffinityPrefix, nodeKey, parseAffinityKey, parseBlockKey } from '../model/index.js';
-import { type AllocationBlock, decodeBlock } from './core/block.js';
+import { type AllocationBlock, CALICO_ROOT, DEFAULT_IPAM_CONFIG, HOST_PREFIX, IPAM_CONFIG_KEY, type IpamConfig, type IpamHandle, STORED, blockKey, blockPrefix, decodeAffinity, decodeBlock, decodeBlockAt, decodeHandle, decodeIpamConfig, handleKey, hostAffinityPrefix, nodeKey, parseAffinityKey } from '../model/index.js';
 import { type IpamPool, type Labels, poolFromResource } from './core/pools.js';
-import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './core/records.js';
 import { ReservationSet, reservedCidrsOf } from './core/reservations.js';
-import { type IpamSnapshot, type SnapshotWorkloadEndpoint, buildSnapshot, labelsOf, workloadEndpointOf } from './core/snapshot.js';
+import { type IpamSnapshot, type SnapshotWorkloadEndpoint, type StoredAffinity, type Versioned, buildSnapshot, labelsOf, workloadEndpointOf } from './core/snapshot.js';
 
-export interface Versioned<T> {
-  readonly key: string;
-  readonly value: T;
-  readonly revision: number;
-}
+export type { StoredAffinity, Versioned };
 
 export interface InvalidRecord {
   readonly key: string;
   readonly error: string;
-}
-
-export interface StoredAffinity {
-  readonly key: string;
-  readonly node: string;
-  readonly block: CIDR;
-  readonly affinity: BlockAffinity;
-  readonly revision: number;
 }
 
 const versioned = <T>(kv: KVPair, value: T): Versioned<T> => ({ key: kv.key, value, revision: kv.revision });
@@ -63,12 +49,7 @@ export class IpamStore {
 
   /** A family's blocks; one whose key does not match its `cidr` field is invalid. */
   async listBlocks(family: IPFamily): Promise<{ blocks: Versioned<AllocationBlock>[]; invalid: InvalidRecord[] }> {
-    const { values, invalid } = decodeAll((await this.ds.list(blockPrefix(family))).items, (kv) => {
-      const b = decodeBlock(kv.value, kv.key);
-      const cidr = parseBlockKey(kv.key);
-      if (!cidr || cidr.base !== b.cidr.base || cidr.prefix !== b.cidr.prefix) throw new Error(`${kv.key}: key does not match the block's cidr field`);
-      return versioned(kv, b);
-    });
+    const { values, invalid } = decodeAll((await this.ds.list(blockPrefix(family))).items, (kv) => versioned(kv, decodeBlockAt(kv.key, kv.value)));
     return { blocks: values, invalid };
   }
 

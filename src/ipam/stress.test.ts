@@ -1,7 +1,7 @@
 // IPAM against a real etcd under real concurrency: 20 allocator processes acting as 10 nodes on
 // a deliberately small pool (a /24 in 16 blocks of 16 addresses, 320 wanted), so nodes race for blocks, borrow from
 // each other and run the pool dry. Then the same with processes SIGKILLed at random moments.
-// The workers (testing/stress-worker.ts) detect a live duplicate themselves — each held address
+// The workers (src/testing/ipam-stress-worker.ts) detect a live duplicate themselves — each held address
 // owns a WorkloadEndpoint created with create-if-absent, keyed by the address — and at the end
 // `ipam check` must account for every address.
 import assert from 'node:assert/strict';
@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { IpamGarbageCollector } from '../controllers/index.js';
 import { EtcdDatastore } from '../datastore/index.js';
 import { type EtcdFixture, startEtcd } from '../testing/etcd.js';
-import { prng } from './core/block-order.js';
 import { checkIpam } from './core/check.js';
 import { IpamStore } from './store.js';
-import { putNode, putPool } from './testing/fixtures.js';
+import { putNode, putPool } from '../testing/resources.js';
+import { mulberry32 } from '../util/index.js';
 
-const WORKER = fileURLToPath(new URL('./testing/stress-worker.js', import.meta.url));
+const WORKER = fileURLToPath(new URL('../testing/ipam-stress-worker.js', import.meta.url));
 const NODES = 10;
 const WORKERS = 20;
 /** Allocations per worker (releases interleaved besides): 20 × 500 = 10,000. */
@@ -120,7 +120,7 @@ describe('IPAM on a real etcd with 20 allocator processes', { timeout: 600_000 }
 
   it('survives allocator processes SIGKILLed at random points: no duplicate, and GC with no grace brings leaks to zero', async () => {
     const etcd = await freshCluster('10.251.0.0/24');
-    const rand = prng(4242);
+    const rand = mulberry32(4242);
     let serial = 0;
     const live = new Map<number, Running>();
     const spawnOn = (slot: number) => {

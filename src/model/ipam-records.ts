@@ -1,90 +1,285 @@
-// The IPAM records as stored (libcalico-go model: block.go, block_affinity.go, ipam_handle.go),
-// decoded from key and value for readers outside IPAM: the typed cluster view, routes, BGP.
-// IPAM's allocator keeps its own working form of a block (ipam/core/block.ts); this is the
-// read-only view every other reader shares. Pure; errors name the key and the field.
+// The IPAM records as stored, with Calico's field names (libcalico-go model: block.go,
+// block_affinity.go, ipam_handle.go, ipam_config.go) so values written by either implementation
+// read back in the other: one codec per record, used by IPAM's allocator and maintenance and by
+// every other reader (the typed cluster view, routes, BGP). Pure; errors name the key and field.
 //
-// Invariant: a value decodes only under the key it belongs to (a block's cidr matches its key),
-// so a consumer can index by key and trust the value.
+// Decoding is as lenient as Calico's Go structs where IPAM must keep working on what it finds
+// (an unknown affinity state, a handle count that is not a number); a block that cannot be
+// understood is an error, and a block decoded under its key must be the block the key names.
 
-import { type CIDR, formatCIDR } from '../ip/index.js';
+import { type CIDR, cidrEquals, formatCIDR, parseCIDR } from '../ip/index.js';
+import { isJsonObject, type JsonValue } from '../util/index.js';
 import { parseAffinityKey, parseBlockKey, parseHandleKey } from './ipam-keys.js';
 import { StoredValueError } from './stored.js';
 
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+// ---- IPAMBlock: /calico/ipam/v2/assignment/<family>/block/<cidr> ----
+
+export interface AllocationAttribute {
+  readonly handleId?: string;
+  /** Active owner attributes (Calico's `secondary`): pod, namespace, node, type, timestamp... */
+  readonly secondary: Readonly<Record<string, string>>;
+  readonly alternate?: Readonly<Record<string, string>>;
+  readonly releasedAt?: string;
+}
+
+/** A block (IPAM's working form is the stored one with its CIDR parsed; ipam/core/block.ts). */
+export interface AllocationBlock {
+  readonly cidr: CIDR;
+  /** "host:<node>", "virtual:<name>", or null for a block with no owner. */
+  readonly affinity: string | null;
+  readonly affinityClaimTime?: string;
+  /** Ordinal → attribute index, null when free. */
+  readonly allocations: readonly (number | null)[];
+  readonly unallocated: readonly number[];
+  readonly attributes: readonly AllocationAttribute[];
+  readonly sequenceNumber: number;
+  readonly sequenceNumberForAllocation: Readonly<Record<string, number>>;
+  readonly deleted: boolean;
+  readonly strictAffinity: boolean;
+}
+
+// Built by assignment rather than object spreads: a block is encoded on every allocation, and
+// spreading conditional literals cost several times what building the object does.
+
+/** The stored form; shares the block's (immutable) arrays and maps rather than copying them. */
+export function encodeBlock(b: AllocationBlock): JsonValue {
+  const out: Record<string, JsonValue> = { cidr: formatCIDR(b.cidr), affinity: b.affinity };
+  // Calico's model.AllocationBlock: `json:"affinity_claim_time,omitempty"`.
+  if (b.affinityClaimTime !== undefined) out['affinity_claim_time'] = b.affinityClaimTime;
+  out['strictAffinity'] = b.strictAffinity;
+  out['allocations'] = b.allocations as (number | null)[];
+  out['unallocated'] = b.unallocated as number[];
+  out['attributes'] = b.attributes.map(encodeAttribute);
+  out['deleted'] = b.deleted;
+  out['sequenceNumber'] = b.sequenceNumber;
+  out['sequenceNumberForAllocation'] = b.sequenceNumberForAllocation as Record<string, number>;
+  return out;
+}
+
+/** One entry of a block's `attributes`, field names as Calico's AllocationAttribute (empty ones omitted). */
+export function encodeAttribute(a: AllocationAttribute): JsonValue {
+  const out: Record<string, JsonValue> = {};
+  if (a.handleId !== undefined) out['handle_id'] = a.handleId;
+  for (const _ in a.secondary) {
+    out['secondary'] = a.secondary as Record<string, string>;
+    break;
+  }
+  if (a.alternate !== undefined) out['alternate'] = a.alternate as Record<string, string>;
+  if (a.releasedAt !== undefined) out['releasedAt'] = a.releasedAt;
+  return out;
+}
+
+export class BlockDecodeError extends Error {
+  override readonly name = 'BlockDecodeError';
+  readonly code = 'InvalidBlock';
+}
+
+function stringMap(v: unknown, where: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (!isJsonObject(v as JsonValue)) throw new BlockDecodeError(`${where} is not an object`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as object)) out[k] = String(x);
+  return out;
+}
+
+/** Decode a stored block (`key` names it in errors); throws BlockDecodeError naming the key and the field. */
+export function decodeBlock(value: JsonValue, key: string): AllocationBlock {
+  if (!isJsonObject(value)) throw new BlockDecodeError(`${key}: block value is not an object`);
+  const where = (f: string) => `${key}: field ${f}`;
+  let cidr: CIDR;
+  try {
+    cidr = parseCIDR(String(value['cidr']));
+  } catch (e) {
+    throw new BlockDecodeError(`${where('cidr')}: ${(e as Error).message}`);
+  }
+  const allocations = value['allocations'];
+  if (!Array.isArray(allocations)) throw new BlockDecodeError(`${where('allocations')} is not a list`);
+  const unallocated = value['unallocated'] ?? [];
+  if (!Array.isArray(unallocated)) throw new BlockDecodeError(`${where('unallocated')} is not a list`);
+  const attributes = value['attributes'] ?? [];
+  if (!Array.isArray(attributes)) throw new BlockDecodeError(`${where('attributes')} is not a list`);
+  const affinity = value['affinity'];
+  const seqs = value['sequenceNumberForAllocation'];
+  const seqOut: Record<string, number> = {};
+  if (isJsonObject(seqs)) for (const [k, v] of Object.entries(seqs)) seqOut[k] = Number(v);
+  return {
+    cidr,
+    affinity: typeof affinity === 'string' && affinity !== '' ? affinity : null,
+    // Tabby before 0.1 wrote `affinityClaimTime`; read both.
+    ...(typeof value['affinity_claim_time'] === 'string'
+      ? { affinityClaimTime: value['affinity_claim_time'] }
+      : typeof value['affinityClaimTime'] === 'string'
+        ? { affinityClaimTime: value['affinityClaimTime'] }
+        : {}),
+    allocations: allocations.map((a, i) => {
+      if (a === null) return null;
+      if (typeof a !== 'number') throw new BlockDecodeError(`${where(`allocations[${i}]`)} is not a number or null`);
+      return a;
+    }),
+    unallocated: unallocated.map((o, i) => {
+      if (typeof o !== 'number') throw new BlockDecodeError(`${where(`unallocated[${i}]`)} is not a number`);
+      return o;
+    }),
+    attributes: attributes.map((a, i) => {
+      if (!isJsonObject(a)) throw new BlockDecodeError(`${where(`attributes[${i}]`)} is not an object`);
+      const h = a['handle_id'];
+      return {
+        ...(typeof h === 'string' ? { handleId: h } : {}),
+        secondary: stringMap(a['secondary'], where(`attributes[${i}].secondary`)),
+        ...(isJsonObject(a['alternate']) ? { alternate: stringMap(a['alternate'], where(`attributes[${i}].alternate`)) } : {}),
+        ...(typeof a['releasedAt'] === 'string' ? { releasedAt: a['releasedAt'] } : {}),
+      };
+    }),
+    sequenceNumber: typeof value['sequenceNumber'] === 'number' ? value['sequenceNumber'] : 0,
+    sequenceNumberForAllocation: seqOut,
+    deleted: value['deleted'] === true,
+    strictAffinity: value['strictAffinity'] === true,
+  };
+}
+
+/** A block read under its key: as decodeBlock, and the block must be the one the key names. */
+export function decodeBlockAt(key: string, value: JsonValue): AllocationBlock {
+  const b = decodeBlock(value, key);
+  const named = parseBlockKey(key);
+  if (named === undefined || !cidrEquals(named, b.cidr)) throw new BlockDecodeError(`${key}: key does not match the block's cidr ${formatCIDR(b.cidr)}`);
+  return b;
+}
+
+// ---- BlockAffinity: /calico/ipam/v2/host/<node>/<family>/block/<cidr> ----
+// {"state":"pending|confirmed|pendingDeletion","deleted":false}
 
 export type AffinityState = 'pending' | 'confirmed' | 'pendingDeletion';
 
-/** `/calico/ipam/v2/host/<node>/<family>/block/<cidr>`: the node's claim on a block. */
-export interface StoredBlockAffinity {
-  readonly node: string;
-  readonly cidr: CIDR;
+export interface BlockAffinity {
   readonly state: AffinityState;
   readonly deleted: boolean;
 }
 
-/** `/calico/ipam/v2/assignment/<family>/block/<cidr>`: who owns the block and which addresses are in use. */
-export interface StoredBlock {
-  readonly cidr: CIDR;
-  /** The node of a `host:<node>` affinity; undefined for a block without one. */
-  readonly node?: string;
-  /** Ordinal → attribute index, null when free (Calico's `allocations`). */
-  readonly allocations: readonly (number | null)[];
-  readonly attributes: readonly { readonly handleId?: string; readonly secondary: Readonly<Record<string, string>> }[];
-  readonly deleted: boolean;
+export function encodeAffinity(a: BlockAffinity): JsonValue {
+  return { state: a.state, deleted: a.deleted };
 }
 
-/** `/calico/ipam/v2/handle/<id>`: how many addresses a handle holds in each block. */
-export interface StoredHandle {
+/** Older Calico wrote empty values; they mean a confirmed affinity (model/block_affinity.go). */
+export function decodeAffinity(v: JsonValue): BlockAffinity {
+  if (!isJsonObject(v)) return { state: 'confirmed', deleted: false };
+  const s = v['state'];
+  const state: AffinityState = s === 'pending' || s === 'pendingDeletion' ? s : 'confirmed';
+  return { state, deleted: v['deleted'] === true };
+}
+
+// ---- IPAMHandle: /calico/ipam/v2/handle/<id>, {"block":{"10.0.0.0/26":2},"deleted":false} ----
+
+export interface IpamHandle {
   readonly handleId: string;
+  /** Block CIDR text → number of addresses of this handle in that block. */
   readonly block: Readonly<Record<string, number>>;
   readonly deleted: boolean;
 }
 
+export function encodeHandle(h: IpamHandle): JsonValue {
+  return { handleID: h.handleId, block: { ...h.block }, deleted: h.deleted };
+}
+
+export function decodeHandle(v: JsonValue, handleId: string): IpamHandle {
+  const block: Record<string, number> = {};
+  if (isJsonObject(v) && isJsonObject(v['block'])) {
+    for (const [cidr, n] of Object.entries(v['block'])) if (typeof n === 'number' && n > 0) block[cidr] = n;
+  }
+  return { handleId, block, deleted: isJsonObject(v) && v['deleted'] === true };
+}
+
+// ---- IPAM configuration: /calico/ipam/v2/config ----
+
+export interface IpamConfig {
+  readonly strictAffinity: boolean;
+  readonly autoAllocateBlocks: boolean;
+  /** 0 means the default (DEFAULT_MAX_BLOCKS_PER_HOST). */
+  readonly maxBlocksPerHost: number;
+  /** Seconds a released address is held back before reuse (0, the default: reused at once). */
+  readonly ipCooldownSeconds?: number;
+}
+
+export const DEFAULT_MAX_BLOCKS_PER_HOST = 20;
+/** Calico's accepted range for ipCooldownSeconds. */
+export const MAX_IP_COOLDOWN_SECONDS = 1200;
+
+/** What applies when no configuration has been stored (Calico's GetIPAMConfig default). */
+export const DEFAULT_IPAM_CONFIG: IpamConfig = { strictAffinity: false, autoAllocateBlocks: true, maxBlocksPerHost: 0, ipCooldownSeconds: 0 };
+
+export const cooldownSeconds = (c: IpamConfig): number => c.ipCooldownSeconds ?? 0;
+
+/** `ipCooldownSeconds` is written only when set, as Calico's omitempty fields are. */
+export function encodeIpamConfig(c: IpamConfig): JsonValue {
+  return {
+    strict_affinity: c.strictAffinity,
+    auto_allocate_blocks: c.autoAllocateBlocks,
+    maxBlocksPerHost: c.maxBlocksPerHost,
+    ...(cooldownSeconds(c) > 0 ? { ipCooldownSeconds: cooldownSeconds(c) } : {}),
+  };
+}
+
+/**
+ * A stored config decodes the way Calico's Go struct does: fields are omitempty, so an absent
+ * `auto_allocate_blocks` in a stored value means false. Tabby always writes every field.
+ */
+export function decodeIpamConfig(v: JsonValue): IpamConfig {
+  if (!isJsonObject(v)) return DEFAULT_IPAM_CONFIG;
+  const max = v['maxBlocksPerHost'];
+  const cool = v['ipCooldownSeconds'];
+  return {
+    strictAffinity: v['strict_affinity'] === true,
+    autoAllocateBlocks: v['auto_allocate_blocks'] === true,
+    maxBlocksPerHost: typeof max === 'number' && Number.isInteger(max) && max > 0 ? max : 0,
+    // Out-of-range values (written by hand) are clamped rather than trusted.
+    ipCooldownSeconds: typeof cool === 'number' && Number.isFinite(cool) && cool > 0 ? Math.min(Math.floor(cool), MAX_IP_COOLDOWN_SECONDS) : 0,
+  };
+}
+
+/** Calico's cross-field rules for the configuration (SetIPAMConfig); the problems, empty when valid. */
+export function ipamConfigProblems(c: IpamConfig): string[] {
+  const out: string[] = [];
+  if (!c.strictAffinity && !c.autoAllocateBlocks) out.push('strictAffinity false with autoAllocateBlocks false leaves no way to get addresses; set strictAffinity true or autoAllocateBlocks true');
+  if (c.maxBlocksPerHost > 0 && !c.strictAffinity) out.push(`maxBlocksPerHost ${c.maxBlocksPerHost} needs strictAffinity true (a node that may borrow is not held to a block limit); set --strictaffinity=true or --max-blocks-per-host 0`);
+  const cool = cooldownSeconds(c);
+  if (!Number.isInteger(cool) || cool < 0 || cool > MAX_IP_COOLDOWN_SECONDS) out.push(`ipCooldownSeconds must be a whole number of seconds in 0..${MAX_IP_COOLDOWN_SECONDS}; got ${cool}`);
+  return out;
+}
+
+// ---- The same records decoded from key and value, for the typed cluster view ----
+// Invariant: a value decodes only under the key it belongs to, so a consumer can index by key
+// and trust the value. Errors are StoredValueErrors naming the key.
+
+/** A block with the node of its `host:<node>` affinity (undefined for a block without one). */
+export type StoredBlock = AllocationBlock & { readonly node?: string };
+
+export interface StoredBlockAffinity extends BlockAffinity {
+  readonly node: string;
+  readonly cidr: CIDR;
+}
+
+export type StoredHandle = IpamHandle;
+
 const bad = (key: string, issue: string): StoredValueError => new StoredValueError(key, [issue]);
 
-/** Older Calico wrote empty affinity values; they mean a confirmed affinity (model/block_affinity.go). */
+export function decodeStoredBlock(key: string, value: unknown): StoredBlock {
+  if (parseBlockKey(key) === undefined) throw bad(key, 'not a block key (/calico/ipam/v2/assignment/ipv4|ipv6/block/<cidr>)');
+  let b: AllocationBlock;
+  try {
+    b = decodeBlockAt(key, value as JsonValue);
+  } catch (e) {
+    throw bad(key, (e as Error).message);
+  }
+  return b.affinity?.startsWith('host:') ? { ...b, node: b.affinity.slice(5) } : b;
+}
+
 export function decodeStoredAffinity(key: string, value: unknown): StoredBlockAffinity {
   const at = parseAffinityKey(key);
   if (at === undefined) throw bad(key, 'not a block affinity key (/calico/ipam/v2/host/<node>/ipv4|ipv6/block/<cidr>)');
-  const s = isObj(value) ? value['state'] : undefined;
-  if (s !== undefined && s !== 'pending' && s !== 'confirmed' && s !== 'pendingDeletion') throw bad(key, `state ${JSON.stringify(s)} is not pending, confirmed or pendingDeletion`);
-  return { node: at.node, cidr: at.block, state: s ?? 'confirmed', deleted: isObj(value) && value['deleted'] === true };
-}
-
-export function decodeStoredBlock(key: string, value: unknown): StoredBlock {
-  const cidr = parseBlockKey(key);
-  if (cidr === undefined) throw bad(key, 'not a block key (/calico/ipam/v2/assignment/ipv4|ipv6/block/<cidr>)');
-  if (!isObj(value)) throw bad(key, 'a block must be an object');
-  if (value['cidr'] !== formatCIDR(cidr)) throw bad(key, `cidr ${JSON.stringify(value['cidr'])} is not the block of the key (${formatCIDR(cidr)})`);
-  const allocations = value['allocations'];
-  if (!Array.isArray(allocations) || !allocations.every((a) => a === null || Number.isInteger(a))) throw bad(key, 'allocations must be a list of attribute indexes or null');
-  const attributes = value['attributes'] ?? [];
-  if (!Array.isArray(attributes) || !attributes.every(isObj)) throw bad(key, 'attributes must be a list of objects');
-  const affinity = value['affinity'];
-  const node = typeof affinity === 'string' && affinity.startsWith('host:') ? affinity.slice(5) : undefined;
-  return {
-    cidr,
-    ...(node === undefined ? {} : { node }),
-    allocations: allocations as (number | null)[],
-    attributes: (attributes as Obj[]).map((a) => ({
-      ...(typeof a['handle_id'] === 'string' ? { handleId: a['handle_id'] } : {}),
-      secondary: isObj(a['secondary']) ? Object.fromEntries(Object.entries(a['secondary']).map(([k, x]) => [k, String(x)])) : {},
-    })),
-    deleted: value['deleted'] === true,
-  };
+  return { node: at.node, cidr: at.block, ...decodeAffinity(value as JsonValue) };
 }
 
 export function decodeStoredHandle(key: string, value: unknown): StoredHandle {
   const handleId = parseHandleKey(key);
   if (handleId === undefined) throw bad(key, 'not a handle key (/calico/ipam/v2/handle/<id>)');
-  if (!isObj(value)) throw bad(key, 'a handle must be an object');
-  const block: Record<string, number> = {};
-  const counts = value['block'] ?? {};
-  if (!isObj(counts)) throw bad(key, 'block must map block CIDRs to address counts');
-  for (const [c, n] of Object.entries(counts)) {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw bad(key, `block[${JSON.stringify(c)}] must be a whole number of addresses, not ${JSON.stringify(n)}`);
-    if (n > 0) block[c] = n;
-  }
-  return { handleId, block, deleted: value['deleted'] === true };
+  return decodeHandle(value as JsonValue, handleId);
 }

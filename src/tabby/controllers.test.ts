@@ -5,7 +5,7 @@ import type { GcPassResult } from '../controllers/index.js';
 import { MemoryDatastore } from '../datastore/index.js';
 import { BlockAllocator } from '../ipam/index.js';
 import { parseDuration } from '../util/index.js';
-import { putNode, putPool } from '../ipam/testing/fixtures.js';
+import { putNode, putPool } from '../testing/resources.js';
 import { nullLogger } from '../util/log.js';
 import { KUBE_CONTROLLERS_CONFIG_KEY, configuredLeakGracePeriod, runControllers } from '../controllers/index.js';
 import { registerControllersCommand } from './controllers.js';

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Datastore } from '../../datastore/index.js';
 import { EtcdDatastore } from '../../datastore/index.js';
-import { putPool } from '../../ipam/testing.js';
+import { putPool } from '../../testing/resources.js';
 import { ETCD_BINARY, type EtcdFixture, startEtcd } from '../../testing/etcd.js';
 import { joinSockets } from '../../util/join-sockets.js';
 import { mustRun, runCommand } from '../exec.js';

@@ -18,9 +18,6 @@ export function fnv1a32(text: string): number {
   return h >>> 0;
 }
 
-/** Block claims are spread with mulberry32 (enough for that, and deterministic per hostname). */
-export const prng = mulberry32;
-
 /** A uniform-enough bigint in [0, n) from a 32-bit generator (64 spare bits keep the bias negligible). */
 export function randomBelow(next: () => number, n: bigint): bigint {
   let bits = 0;
@@ -37,6 +34,7 @@ export function blockOrderSeed(pool: IpamPool, host: string, timeSeed: number): 
 /** Every block-sized subnet of the pool, once each, from the seeded start. Lazy. */
 export function* blockCandidates(pool: IpamPool, seed: number): Generator<CIDR> {
   const n = subnetCount(pool.cidr, pool.blockSize);
-  const start = randomBelow(prng(seed), n);
+  // mulberry32 is enough to spread claims, and deterministic per hostname.
+  const start = randomBelow(mulberry32(seed), n);
   for (let i = 0n; i < n; i++) yield subnetAt(pool.cidr, pool.blockSize, (start + i) % n);
 }

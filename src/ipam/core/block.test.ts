@@ -1,23 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCIDR, parseIP } from '../../ip/index.js';
-import {
-  assignFromBlock,
-  assignableCount,
-  collectCooled,
-  coolingOrdinals,
-  isActive,
-  isCooling,
-  assignOrdinal,
-  blockProblems,
-  decodeBlock,
-  encodeBlock,
-  isEmpty,
-  newBlock,
-  ordinalsOfHandle,
-  releaseFromBlock,
-  sequenceOf,
-} from './block.js';
+import { assignFromBlock, assignableCount, collectCooled, coolingOrdinals, isActive, isCooling, assignOrdinal, blockProblems, isEmpty, newBlock, ordinalsOfHandle, releaseFromBlock, sequenceOf } from './block.js';
+import { decodeBlock, encodeBlock } from '../../model/index.js';
 
 const now = new Date('2024-05-01T00:00:00Z');
 const b0 = newBlock(parseCIDR('10.0.0.0/29'), 'node-a', now);

@@ -21,33 +21,13 @@
 // the configuration calls it. With cooldown 0 a release frees at once, exactly as without the
 // feature. A block holding only cooling ordinals is not empty (it is not deleted or released).
 //
-// Every function here is pure: it returns a new block and never mutates its input.
+// Every function here is pure: it returns a new block and never mutates its input. The block's
+// type and its stored form (Calico's JSON field names) are the model's (model/ipam-records.ts).
 
 import { type CIDR, type IPAddr, cidrSize, formatCIDR } from '../../ip/index.js';
+import type { AllocationAttribute, AllocationBlock } from '../../model/index.js';
 
-export interface AllocationAttribute {
-  readonly handleId?: string;
-  /** Active owner attributes (Calico's `secondary`): pod, namespace, node, type, timestamp... */
-  readonly secondary: Readonly<Record<string, string>>;
-  readonly alternate?: Readonly<Record<string, string>>;
-  readonly releasedAt?: string;
-}
-
-export interface AllocationBlock {
-  readonly cidr: CIDR;
-  /** "host:<node>", "virtual:<name>", or null for a block with no owner. */
-  readonly affinity: string | null;
-  readonly affinityClaimTime?: string;
-  readonly allocations: readonly (number | null)[];
-  readonly unallocated: readonly number[];
-  readonly attributes: readonly AllocationAttribute[];
-  readonly sequenceNumber: number;
-  readonly sequenceNumberForAllocation: Readonly<Record<string, number>>;
-  readonly deleted: boolean;
-  readonly strictAffinity: boolean;
-}
-
-export const hostAffinity = (node: string): string => `host:${node}`;
+const hostAffinity = (node: string): string => `host:${node}`;
 
 /** The node a block is affine to, or undefined when unaffine or virtual. */
 export function affineNode(b: AllocationBlock): string | undefined {
@@ -365,6 +345,3 @@ export function blockProblems(b: AllocationBlock): string[] {
   });
   return problems;
 }
-
-// The stored form (Calico's JSON field names) is in block-codec.ts.
-export { BlockDecodeError, decodeBlock, encodeAttribute, encodeBlock } from './block-codec.js';

@@ -16,7 +16,7 @@ import { affineNode, blockProblems } from './block.js';
 import type { IpamSnapshot } from './snapshot.js';
 import { overlappingPools } from './snapshot.js';
 import type { ClusterMeta } from './cluster-info.js';
-import { type AllocationView, allAllocations, coolingOf, describeAllocation } from './usage.js';
+import { type AllocationView, allAllocations, coolingOf, describeAllocation, handleCounts } from './usage.js';
 
 export type CheckProblemKind =
   | 'InvalidRecord'
@@ -163,13 +163,7 @@ export function checkIpam(snap: IpamSnapshot, context: CheckContext = NO_CLUSTER
   }
 
   // Handles against the blocks' actual allocations.
-  const actual = new Map<string, Map<string, number>>();
-  for (const a of allocs) {
-    if (a.handleId === undefined) continue;
-    const m = actual.get(a.handleId) ?? new Map<string, number>();
-    m.set(formatCIDR(a.block), (m.get(formatCIDR(a.block)) ?? 0) + 1);
-    actual.set(a.handleId, m);
-  }
+  const actual = handleCounts(allocs);
   const handleIds = new Set(snap.handles.map((h) => h.value.handleId));
   for (const h of snap.handles) {
     const have = actual.get(h.value.handleId);
@@ -177,15 +171,15 @@ export function checkIpam(snap: IpamSnapshot, context: CheckContext = NO_CLUSTER
       add({ kind: 'OrphanedHandle', handle: h.value.handleId, key: h.key, message: `handle ${h.value.handleId} records ${JSON.stringify(h.value.block)} but no block holds an address for it` });
       continue;
     }
-    const cidrs = new Set([...Object.keys(h.value.block), ...have.keys()]);
+    const cidrs = new Set([...Object.keys(h.value.block), ...Object.keys(have)]);
     for (const c of cidrs) {
       const recorded = h.value.block[c] ?? 0;
-      const real = have.get(c) ?? 0;
+      const real = have[c] ?? 0;
       if (recorded !== real) add({ kind: 'HandleCountMismatch', handle: h.value.handleId, block: c, message: `handle ${h.value.handleId} records ${recorded} addresses in block ${c}, the block holds ${real}` });
     }
   }
   for (const [id, m] of actual) {
-    if (!handleIds.has(id)) add({ kind: 'MissingHandle', handle: id, message: `addresses in ${[...m.keys()].join(', ')} belong to handle ${id}, which has no handle record` });
+    if (!handleIds.has(id)) add({ kind: 'MissingHandle', handle: id, message: `addresses in ${Object.keys(m).join(', ')} belong to handle ${id}, which has no handle record` });
   }
 
   // Affinities against blocks and nodes.
@@ -281,35 +275,4 @@ export function checkIpam(snap: IpamSnapshot, context: CheckContext = NO_CLUSTER
     },
     problems,
   };
-}
-
-export interface RenderCheckOptions {
-  /** List every allocated address with its owner. */
-  readonly showAllIps?: boolean;
-}
-
-export function renderCheck(r: CheckReport, opts: RenderCheckOptions = {}): string {
-  const s = r.summary;
-  const lines = [
-    'Checking IPAM for inconsistencies...',
-    '',
-    `Found ${s.pools} IP pools, ${s.blocks} IPAM blocks, ${s.handles} IPAM handles.`,
-    `Found ${s.allocated} allocated addresses: ${s.inUseWorkload} in use by workloads, ${s.inUseTunnel} node tunnel addresses, ${s.leaked} leaked, ${s.unowned} unowned.`,
-    ...(s.coolingDown > 0 ? [`Found ${s.coolingDown} released addresses cooling down before reuse (not a problem).`] : []),
-  ];
-  if (opts.showAllIps) {
-    lines.push('', 'Allocated addresses:');
-    for (const [ip, list] of Object.entries(r.allocations)) {
-      for (const a of list) {
-        const extra = a.coolingDown ? `  reusable from ${a.reusableAt}` : a.borrowed ? '  borrowed' : '';
-        lines.push(`  ${ip}  ${a.state}${a.owners.length ? ` (${a.owners.join(', ')})` : ''}  handle=${a.handle ?? '-'}  block=${a.block}${extra}`);
-      }
-    }
-  }
-  if (r.problems.length > 0) {
-    lines.push('', 'Problems:');
-    for (const p of r.problems) lines.push(`  [${p.kind}] ${p.message}`);
-  }
-  lines.push('', `Check complete; found ${r.problems.length} problems.`);
-  return lines.join('\n') + '\n';
 }

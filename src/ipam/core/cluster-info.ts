@@ -3,10 +3,7 @@
 // the resource's revision stamps an `ipam check` report, so `ipam release --from-report` can
 // refuse a report taken before the lock changed. Pure: decoding only.
 
-import { CLUSTER_INFORMATION_KEY } from '../../model/index.js';
 import { isJsonObject, type JsonValue } from '../../util/index.js';
-
-export const CLUSTER_INFO_KEY = CLUSTER_INFORMATION_KEY;
 
 /** How to lock the datastore with tabbyctl (there is no `datastore migrate` command yet). */
 export const LOCK_HINT = `tabbyctl patch clusterinformation default -p '{"spec":{"datastoreReady":false}}'`;

@@ -20,9 +20,10 @@
 //   block's free list, so an idle block's cooled addresses become assignable without a release.
 
 import { type CIDR, formatCIDR } from '../../ip/index.js';
-import { type AllocationBlock, affineNode, collectCooled, isEmpty } from './block.js';
-import type { IpamSnapshot, SnapshotAffinity, Stored } from './snapshot.js';
-import { type AllocationView, allAllocations } from './usage.js';
+import { affineNode, collectCooled, isEmpty } from './block.js';
+import type { IpamSnapshot, StoredAffinity, Versioned } from './snapshot.js';
+import { type AllocationView, allAllocations, handleCounts } from './usage.js';
+import { type AllocationBlock } from '../../model/index.js';
 
 export const DEFAULT_LEAK_GRACE_PERIOD_MS = 15 * 60_000;
 
@@ -141,7 +142,7 @@ export function planGc(snap: IpamSnapshot, opts: GcPlanOptions): GcPlan {
   // ---- blocks
   const releaseBlocks: GcBlockRelease[] = [];
   const affinityOf = new Map(snap.affinities.map((a) => [`${a.node}|${formatCIDR(a.block)}`, a]));
-  const blocksOfNode = new Map<string, Stored<AllocationBlock>[]>();
+  const blocksOfNode = new Map<string, Versioned<AllocationBlock>[]>();
   for (const vb of snap.blocks) {
     const n = affineNode(vb.value);
     if (n !== undefined) blocksOfNode.set(`${n}|${vb.value.cidr.family}`, [...(blocksOfNode.get(`${n}|${vb.value.cidr.family}`) ?? []), vb]);
@@ -194,13 +195,7 @@ export function planGc(snap: IpamSnapshot, opts: GcPlanOptions): GcPlan {
 
   // ---- handle records
   const handleFixes: GcHandleFix[] = [];
-  const actual = new Map<string, Record<string, number>>();
-  for (const a of allocs) {
-    if (a.handleId === undefined) continue;
-    const m = actual.get(a.handleId) ?? {};
-    m[formatCIDR(a.block)] = (m[formatCIDR(a.block)] ?? 0) + 1;
-    actual.set(a.handleId, m);
-  }
+  const actual = handleCounts(allocs);
   const recorded = new Set<string>();
   for (const h of snap.handles) {
     recorded.add(h.value.handleId);
@@ -225,7 +220,7 @@ export function planGc(snap: IpamSnapshot, opts: GcPlanOptions): GcPlan {
   return { cooledBlocks, releaseHandles, releaseBlocks, affinityFixes, missingAffinities, handleFixes, candidates, firstSeen };
 }
 
-function affinityFix(a: SnapshotAffinity, vb: Stored<AllocationBlock> | undefined, snap: IpamSnapshot, aged: (key: string) => boolean): GcAffinityFix | undefined {
+function affinityFix(a: StoredAffinity, vb: Versioned<AllocationBlock> | undefined, snap: IpamSnapshot, aged: (key: string) => boolean): GcAffinityFix | undefined {
   const cidr = formatCIDR(a.block);
   const del = (reason: string): GcAffinityFix => ({ key: a.key, revision: a.revision, action: 'delete', reason });
   if (!snap.nodes.has(a.node)) return vb && affineNode(vb.value) === a.node ? undefined : del(`node ${a.node} no longer exists`);

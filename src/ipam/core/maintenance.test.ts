@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatCIDR, parseCIDR } from '../../ip/index.js';
 import { clusterMetaOf } from './cluster-info.js';
-import { decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from './records.js';
 import { mergeReports, parseReport } from './check-report.js';
 import { splitCidr, splitPoolName } from './split.js';
+import { decodeIpamConfig, encodeIpamConfig, ipamConfigProblems } from '../../model/index.js';
 
 describe('ipam split arithmetic', () => {
   it('splits into equal children in address order, IPv4 and IPv6', () => {

@@ -1,17 +1,16 @@
-// `ipam show`: address utilisation per pool (and per block), and who owns one address, in
-// calicoctl's table form (calico-internals.md §4.6):
+// `ipam show`: address utilisation per pool (and per block), and who owns one address — the
+// data behind calicoctl's table (calico-internals.md §4.6; tabbyctl prints it, ctl/ipam-text.ts):
 //   GROUPING | CIDR | IPS TOTAL | IPS IN USE | IPS FREE
 // IN USE counts allocations; FREE is TOTAL minus IN USE. Totals are bigints: an IPv6 /48 holds 2^80.
 // Released addresses still cooling down (ipCooldownSeconds) are not assignable, so they count as
-// IN USE; each row also carries how many of them are cooling, and the text says so below the table.
-// Also `--show-borrowed` (addresses a node took from another node's block) and
-// `--show-configuration` (the IPAM configuration as PROPERTY | VALUE).
+// IN USE; each row also carries how many of them are cooling. Also `--show-borrowed` (addresses a
+// node took from another node's block).
 
 import { type IPAddr, cidrContains, cidrContainsIP, cidrSize, formatCIDR, formatIP } from '../../ip/index.js';
 import { affineNode, allocatedCount, attributeOf, coolingOrdinals, ordinalOf, reusableAt, sequenceOf } from './block.js';
-import { DEFAULT_MAX_BLOCKS_PER_HOST, type IpamConfig, cooldownSeconds } from './records.js';
-import { TUNNEL_ATTR_TYPES } from './tunnel.js';
+import { TUNNEL_ATTR_TYPES, tunnelAttrTypeOf } from './tunnel.js';
 import type { IpamSnapshot } from './snapshot.js';
+import { cooldownSeconds } from '../../model/index.js';
 
 export interface UtilisationRow {
   readonly grouping: 'IP Pool' | 'Block';
@@ -46,36 +45,6 @@ export function utilisation(snap: IpamSnapshot, showBlocks = false): Utilisation
     }
   }
   return rows;
-}
-
-function percent(part: bigint, whole: bigint): string {
-  if (whole === 0n) return '0%';
-  return `${Number((part * 100n + whole / 2n) / whole)}%`;
-}
-
-/** calicoctl's bordered table; numbers right-aligned. */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], rightAlign: ReadonlySet<number> = new Set()): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-  const centre = (s: string, w: number) => {
-    const left = Math.floor((w - s.length) / 2);
-    return ' '.repeat(left) + s + ' '.repeat(w - s.length - left);
-  };
-  const line = (cells: readonly string[], head: boolean) =>
-    `| ${cells.map((c, i) => (head ? centre(c, widths[i]!) : rightAlign.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
-  return [rule, line(header, true), rule, ...rows.map((r) => line(r, false)), rule].join('\n') + '\n';
-}
-
-export function renderUtilisation(rows: readonly UtilisationRow[], config?: IpamConfig): string {
-  const table = renderTable(
-    ['GROUPING', 'CIDR', 'IPS TOTAL', 'IPS IN USE', 'IPS FREE'],
-    rows.map((r) => [r.grouping, r.cidr, r.total.toString(), `${r.inUse} (${percent(r.inUse, r.total)})`, `${r.free} (${percent(r.free, r.total)})`]),
-    new Set([2]),
-  );
-  const cooling = rows.filter((r) => r.grouping === 'IP Pool').reduce((n, r) => n + r.coolingDown, 0n);
-  if (cooling === 0n) return table;
-  const seconds = config ? ` (ipCooldownSeconds ${cooldownSeconds(config)})` : '';
-  return `${table}\n${cooling} of the addresses in use were released and are cooling down before reuse${seconds}.\n`;
 }
 
 export interface AddressInfo {
@@ -119,26 +88,6 @@ export function addressInfo(snap: IpamSnapshot, addr: IPAddr): AddressInfo {
     sequenceNumber: sequenceOf(vb.value, ord),
     attributes: { ...(attr?.secondary ?? {}) },
   };
-}
-
-export function renderAddressInfo(info: AddressInfo): string {
-  if (info.coolingDown) {
-    const lines = [
-      `IP ${info.ip} is not currently assigned: it was released at ${info.coolingDown.releasedAt} and is cooling down until ${info.coolingDown.reusableAt}`,
-      `Previous Handle ID: ${info.handle ?? '(none)'}`,
-      `Block: ${info.block}`,
-      'Previous Owner Attributes:',
-    ];
-    for (const k of Object.keys(info.attributes ?? {}).sort()) lines.push(`  ${k}: ${info.attributes![k]}`);
-    return lines.join('\n') + '\n';
-  }
-  if (!info.assigned) {
-    return `IP ${info.ip} is not currently assigned${info.pool ? ` (pool ${info.pool})` : ' and is in no IP pool'}\n`;
-  }
-  const lines = [`IP ${info.ip} is in use`, `Handle ID: ${info.handle ?? '(none)'}`, `Block: ${info.block}`, 'Active Owner Attributes:'];
-  for (const k of Object.keys(info.attributes ?? {}).sort()) lines.push(`  ${k}: ${info.attributes![k]}`);
-  if (info.workloadEndpoints.length > 0) lines.push(`WorkloadEndpoint: ${info.workloadEndpoints.join(', ')}`);
-  return lines.join('\n') + '\n';
 }
 
 // ---- --show-borrowed ----
@@ -191,50 +140,11 @@ export function borrowedAddresses(snap: IpamSnapshot): BorrowedReport {
   return { borrowed, unclassified };
 }
 
-/** Tunnel handle prefixes (calico-internals.md §4.1) and the `type` attribute they go with. */
-const TUNNEL_HANDLES: readonly [string, string][] = [
-  ['ipip-tunnel-addr-', 'ipipTunnelAddress'],
-  ['vxlan-v6-tunnel-addr-', 'vxlanV6TunnelAddress'],
-  ['vxlan-tunnel-addr-', 'vxlanTunnelAddress'],
-  ['wireguard-v6-tunnel-addr-', 'wireguardV6TunnelAddress'],
-  ['wireguard-tunnel-addr-', 'wireguardTunnelAddress'],
-];
-
 /** What an allocation is for: "pod" (pod attribute or a CNI handle), a tunnel type, or its `type` attribute. */
-export function allocationType(handleId: string | undefined, a: Readonly<Record<string, string>>): string {
+function allocationType(handleId: string | undefined, a: Readonly<Record<string, string>>): string {
   if (a['pod'] !== undefined) return 'pod';
   if (a['type'] !== undefined) return a['type'];
-  const tunnel = handleId === undefined ? undefined : TUNNEL_HANDLES.find(([prefix]) => handleId.startsWith(prefix));
-  if (tunnel) return tunnel[1];
+  const tunnel = handleId === undefined ? undefined : tunnelAttrTypeOf(handleId);
+  if (tunnel) return tunnel;
   return handleId?.startsWith('k8s-pod-network.') ? 'pod' : '';
-}
-
-export function renderBorrowed(r: BorrowedReport): string {
-  const table = renderTable(
-    ['IP', 'BORROWING-NODE', 'BLOCK', 'BLOCK OWNER', 'TYPE', 'ALLOCATED-TO'],
-    r.borrowed.map((x) => [x.ip, x.borrowingNode, x.block, x.blockOwner, x.type, x.allocatedTo]),
-  );
-  const note = r.unclassified > 0 ? `\nNote: found ${r.unclassified} IP allocations without an explicit node association. Unable to determine if they are borrowed.\n` : '';
-  return table + note;
-}
-
-// ---- --show-configuration ----
-
-export interface ConfigurationRow {
-  readonly property: string;
-  readonly value: string;
-}
-
-/** calicoctl prints the Go field names; Tabby's model has no KubeVirtVMAddressPersistence. */
-export function configurationRows(c: IpamConfig): ConfigurationRow[] {
-  return [
-    { property: 'StrictAffinity', value: String(c.strictAffinity) },
-    { property: 'AutoAllocateBlocks', value: String(c.autoAllocateBlocks) },
-    { property: 'MaxBlocksPerHost', value: c.maxBlocksPerHost === 0 ? `0 (the default, ${DEFAULT_MAX_BLOCKS_PER_HOST})` : String(c.maxBlocksPerHost) },
-    { property: 'IPCooldownSeconds', value: String(cooldownSeconds(c)) },
-  ];
-}
-
-export function renderConfiguration(c: IpamConfig): string {
-  return renderTable(['PROPERTY', 'VALUE'], configurationRows(c).map((r) => [r.property, r.value]));
 }

@@ -3,27 +3,21 @@
 // handle can never be seen at different moments). `ipam check`, `ipam show` and GC all work on
 // this; nothing here does I/O.
 
-import { type CIDR, cidrsOverlap, formatIP, parseCIDR, parseIP } from '../../ip/index.js';
-import { type AllocationBlock, decodeBlock } from './block.js';
+import { type CIDR, cidrsOverlap, formatIP, parseIP } from '../../ip/index.js';
 import { isJsonObject, type JsonValue } from '../../util/index.js';
-import { IPAM_CONFIG_KEY, parseAffinityKey, parseBlockKey, parseHandleKey, STORED } from '../../model/index.js';
+import { type AllocationBlock, type BlockAffinity, DEFAULT_IPAM_CONFIG, IPAM_CONFIG_KEY, type IpamConfig, type IpamHandle, STORED, decodeAffinity, decodeBlockAt, decodeHandle, decodeIpamConfig, parseAffinityKey, parseBlockKey, parseHandleKey } from '../../model/index.js';
 import { type IpamPool, type Labels, poolFromResource } from './pools.js';
-import { type BlockAffinity, type IpamConfig, type IpamHandle, DEFAULT_IPAM_CONFIG, decodeAffinity, decodeHandle, decodeIpamConfig } from './records.js';
 import { ReservationSet, reservedCidrsOf } from './reservations.js';
 
-export interface StoredItem {
-  readonly key: string;
-  readonly value: JsonValue;
-  readonly revision: number;
-}
-
-export interface Stored<T> {
+/** A record with its key and the revision it was read at (every compare-and-swap needs it). */
+export interface Versioned<T> {
   readonly key: string;
   readonly value: T;
   readonly revision: number;
 }
 
-export interface SnapshotAffinity {
+/** An affinity with the node and block its key names. */
+export interface StoredAffinity {
   readonly key: string;
   readonly node: string;
   readonly block: CIDR;
@@ -44,9 +38,9 @@ export interface IpamSnapshot {
   /** Datastore revision the listing was taken at. */
   readonly revision: number;
   readonly pools: IpamPool[];
-  readonly blocks: Stored<AllocationBlock>[];
-  readonly affinities: SnapshotAffinity[];
-  readonly handles: Stored<IpamHandle>[];
+  readonly blocks: Versioned<AllocationBlock>[];
+  readonly affinities: StoredAffinity[];
+  readonly handles: Versioned<IpamHandle>[];
   readonly config: IpamConfig;
   readonly reservations: ReservationSet;
   readonly nodes: Map<string, Labels>;
@@ -55,11 +49,11 @@ export interface IpamSnapshot {
   readonly invalid: { key: string; error: string }[];
 }
 
-export function buildSnapshot(items: readonly StoredItem[], revision: number): IpamSnapshot {
+export function buildSnapshot(items: readonly Versioned<JsonValue>[], revision: number): IpamSnapshot {
   const pools: IpamPool[] = [];
-  const blocks: Stored<AllocationBlock>[] = [];
-  const affinities: SnapshotAffinity[] = [];
-  const handles: Stored<IpamHandle>[] = [];
+  const blocks: Versioned<AllocationBlock>[] = [];
+  const affinities: StoredAffinity[] = [];
+  const handles: Versioned<IpamHandle>[] = [];
   const reserved: CIDR[] = [];
   const nodes = new Map<string, Labels>();
   const workloadEndpoints: SnapshotWorkloadEndpoint[] = [];
@@ -79,9 +73,7 @@ export function buildSnapshot(items: readonly StoredItem[], revision: number): I
         const aff = parseAffinityKey(key);
         const handleId = parseHandleKey(key);
         if (blockCidr) {
-          const b = decodeBlock(value, key);
-          if (b.cidr.base !== blockCidr.base || b.cidr.prefix !== blockCidr.prefix) throw new Error(`${key}: key does not match the block's cidr ${formatIP({ family: b.cidr.family, value: b.cidr.base })}/${b.cidr.prefix}`);
-          blocks.push({ key, value: b, revision: rev });
+          blocks.push({ key, value: decodeBlockAt(key, value), revision: rev });
         } else if (aff) affinities.push({ key, node: aff.node, block: aff.block, affinity: decodeAffinity(value), revision: rev });
         else if (handleId !== undefined) handles.push({ key, value: decodeHandle(value, handleId), revision: rev });
       }
@@ -124,5 +116,3 @@ export function overlappingPools(pools: readonly IpamPool[]): [IpamPool, IpamPoo
   pools.forEach((a, i) => pools.slice(i + 1).forEach((b) => cidrsOverlap(a.cidr, b.cidr) && out.push([a, b])));
   return out;
 }
-
-export const cidrOf = (text: string): CIDR => parseCIDR(text);

@@ -13,29 +13,27 @@ export interface TunnelSpec {
   readonly attrType: string;
 }
 
+/** Calico's tunnel handles (`<prefix><node>`) and the allocation's `type` attribute, per kind and family. */
+const TUNNELS: readonly { type: TunnelType; family: IPFamily; handlePrefix: string; attrType: string }[] = [
+  { type: 'ipip', family: 4, handlePrefix: 'ipip-tunnel-addr-', attrType: 'ipipTunnelAddress' },
+  { type: 'vxlan', family: 4, handlePrefix: 'vxlan-tunnel-addr-', attrType: 'vxlanTunnelAddress' },
+  { type: 'vxlan', family: 6, handlePrefix: 'vxlan-v6-tunnel-addr-', attrType: 'vxlanV6TunnelAddress' },
+  { type: 'wireguard', family: 4, handlePrefix: 'wireguard-tunnel-addr-', attrType: 'wireguardTunnelAddress' },
+  { type: 'wireguard', family: 6, handlePrefix: 'wireguard-v6-tunnel-addr-', attrType: 'wireguardV6TunnelAddress' },
+];
+
 export function tunnelSpec(node: string, family: IPFamily, type: TunnelType): TunnelSpec {
-  switch (type) {
-    case 'ipip':
-      if (family !== 4) throw new RangeError('IPIP tunnels are IPv4 only');
-      return { handleId: `ipip-tunnel-addr-${node}`, attrType: 'ipipTunnelAddress' };
-    case 'vxlan':
-      return family === 4
-        ? { handleId: `vxlan-tunnel-addr-${node}`, attrType: 'vxlanTunnelAddress' }
-        : { handleId: `vxlan-v6-tunnel-addr-${node}`, attrType: 'vxlanV6TunnelAddress' };
-    case 'wireguard':
-      return family === 4
-        ? { handleId: `wireguard-tunnel-addr-${node}`, attrType: 'wireguardTunnelAddress' }
-        : { handleId: `wireguard-v6-tunnel-addr-${node}`, attrType: 'wireguardV6TunnelAddress' };
-  }
+  const t = TUNNELS.find((x) => x.type === type && x.family === family);
+  if (!t) throw new RangeError('IPIP tunnels are IPv4 only');
+  return { handleId: t.handlePrefix + node, attrType: t.attrType };
 }
 
-export const TUNNEL_ATTR_TYPES = new Set([
-  'ipipTunnelAddress',
-  'vxlanTunnelAddress',
-  'vxlanV6TunnelAddress',
-  'wireguardTunnelAddress',
-  'wireguardV6TunnelAddress',
-]);
+export const TUNNEL_ATTR_TYPES: ReadonlySet<string> = new Set(TUNNELS.map((t) => t.attrType));
+
+/** The `type` attribute a tunnel handle goes with; undefined for any other handle. */
+export function tunnelAttrTypeOf(handleId: string): string | undefined {
+  return TUNNELS.find((t) => handleId.startsWith(t.handlePrefix))?.attrType;
+}
 
 /** Pools a tunnel of this kind may take its address from: IPIP/VXLAN need the mode enabled. */
 export function poolServesTunnel(pool: IpamPool, type: TunnelType): boolean {

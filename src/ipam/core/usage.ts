@@ -9,9 +9,10 @@
 // owns them, so they are never leaked; `coolingOf` lists them for reports.
 
 import { type CIDR, type IPAddr, formatCIDR, formatIP } from '../../ip/index.js';
-import { type AllocationBlock, addressAt, affineNode, coolingOrdinals, reusableAt } from './block.js';
-import type { IpamSnapshot, SnapshotWorkloadEndpoint, Stored } from './snapshot.js';
+import { addressAt, affineNode, coolingOrdinals, reusableAt } from './block.js';
+import type { IpamSnapshot, SnapshotWorkloadEndpoint, Versioned } from './snapshot.js';
 import { TUNNEL_ATTR_TYPES } from './tunnel.js';
+import { type AllocationBlock } from '../../model/index.js';
 
 export type AllocationUse =
   | { readonly state: 'workload'; readonly endpoint: string }
@@ -56,7 +57,7 @@ export function classify(
   return { state: 'unowned' };
 }
 
-export function allocationsOf(vb: Stored<AllocationBlock>, snap: IpamSnapshot, byIp: ReadonlyMap<string, readonly SnapshotWorkloadEndpoint[]>): AllocationView[] {
+export function allocationsOf(vb: Versioned<AllocationBlock>, snap: IpamSnapshot, byIp: ReadonlyMap<string, readonly SnapshotWorkloadEndpoint[]>): AllocationView[] {
   const b = vb.value;
   const owner = affineNode(b);
   const out: AllocationView[] = [];
@@ -86,6 +87,19 @@ export function allocationsOf(vb: Stored<AllocationBlock>, snap: IpamSnapshot, b
 export function allAllocations(snap: IpamSnapshot): AllocationView[] {
   const byIp = endpointsByIp(snap.workloadEndpoints);
   return snap.blocks.flatMap((vb) => allocationsOf(vb, snap, byIp));
+}
+
+/** Per handle, the addresses the blocks hold for it in each block (CIDR text → count): what its record should say. */
+export function handleCounts(allocs: readonly AllocationView[]): Map<string, Record<string, number>> {
+  const out = new Map<string, Record<string, number>>();
+  for (const a of allocs) {
+    if (a.handleId === undefined) continue;
+    const m = out.get(a.handleId) ?? {};
+    const cidr = formatCIDR(a.block);
+    m[cidr] = (m[cidr] ?? 0) + 1;
+    out.set(a.handleId, m);
+  }
+  return out;
 }
 
 export const describeAllocation = (a: AllocationView): string =>

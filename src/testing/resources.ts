@@ -1,9 +1,10 @@
-// Fixtures for IPAM tests: write IPPools, IPReservations, Nodes and WorkloadEndpoints the way
-// tabbyctl/the CNI would store them (v3 JSON under Calico's keys). Test support only.
+// Resource fixtures for IPAM, CNI, controller and tabbyctl tests: write IPPools, IPReservations,
+// Nodes and WorkloadEndpoints the way tabbyctl/the CNI would store them (v3 JSON under Calico's
+// keys). Test support only.
 
-import type { Datastore } from '../../datastore/index.js';
-import { STORED } from '../../model/index.js';
-import type { JsonValue } from '../../util/index.js';
+import type { Datastore } from '../datastore/index.js';
+import { STORED } from '../model/index.js';
+import type { JsonValue } from '../util/index.js';
 
 const meta = (name: string, extra: Record<string, JsonValue> = {}) => ({
   name,

@@ -1,4 +1,4 @@
-// A child process for the IPAM stress and crash tests (stress.test.ts): one allocator acting as
+// A child process for the IPAM stress and crash tests (src/ipam/stress.test.ts): one allocator acting as
 // one node against a real etcd, doing a CNI-like random walk of allocations and releases.
 //
 // Allocate: autoAssign one address, then create the address's WorkloadEndpoint with `create`
@@ -16,12 +16,10 @@
 // argv[2] is JSON: {endpoints, node, worker, allocs, maxOps, lanes, holdMax, seed, allocPercent?}.
 // Output: JSON lines on stdout; the last is {"event":"done", ...counters, "held":[ips]}.
 
-import { EtcdDatastore } from '../../datastore/index.js';
-import { isDatastoreError } from '../../datastore/index.js';
-import { BlockAllocator } from '../allocator.js';
-import { IpamError } from '../api.js';
-import { prng } from '../core/block-order.js';
-import { STORED } from '../../model/index.js';
+import { EtcdDatastore, isDatastoreError } from '../datastore/index.js';
+import { BlockAllocator, IpamError } from '../ipam/index.js';
+import { STORED } from '../model/index.js';
+import { mulberry32 } from '../util/index.js';
 
 interface WorkerArgs {
   endpoints: string[];
@@ -70,7 +68,7 @@ async function main(): Promise<void> {
     },
   });
   const ipam = new BlockAllocator(ds, { contextTtlMs: 2000 });
-  const rand = prng(args.seed);
+  const rand = mulberry32(args.seed);
   const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
   const held: Held[] = [];
   const c = { allocs: 0, releases: 0, exhausted: 0, duplicates: 0, retriesExhausted: 0, ops: 0 };
