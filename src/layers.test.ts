@@ -77,6 +77,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'bgp/wire/testdata': 'data',
   'bgp/fsm': 'core',
   'bgp/rib': 'core',
+  'bgp/cluster': 'core',
   'bgp/session': 'driver',
   'bgp/testing': 'test-support',
   dataplane: 'driver',
