@@ -80,7 +80,7 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   const metrics = agentMetrics();
   let last: Readiness = { ready: false, code: 50, details: 'starting: the datastore has not been probed yet' };
   const refresh = async (): Promise<Readiness> => (last = await datastoreReadiness(ds, opts.nodename));
-  const routes = startRoutes({ ds, ipam, nodename: opts.nodename, run: runCommand, log, registry: metrics.registry });
+  const routes = startRoutes({ ds, ipam, nodename: opts.nodename, run: runCommand, log, registry: metrics.registry, expectLearned: opts.networkingBackend === 'bird' });
   const services: CniServices = {
     datastore: ds,
     // No host-wide IPAM lock (Calico's flock): the allocator serialises and batches per node itself.
@@ -137,8 +137,10 @@ export async function runAgentProcess(): Promise<void> {
   const healthTimer = setInterval(report, 2000);
   // Readiness waits for the first route resync: say so as soon as it has run.
   void agent.routes.firstResync().then(report);
-  process.on('message', (m: { type?: string; id?: number }) => {
+  process.on('message', (m: { type?: string; id?: number; topic?: string; body?: { routes?: { dst: string; gateway: string }[]; converged?: boolean } }) => {
     if (m?.type === 'metrics?') process.send?.({ type: 'metrics', id: m.id, text: agent.metrics.registry.render() });
+    // The BGP daemon's learned routes, relayed by the supervisor.
+    else if (m?.type === 'relay' && m.topic === 'learned' && m.body) agent.routes.setLearned(m.body.routes ?? [], m.body.converged !== false);
   });
   const shutdown = async (why: string) => {
     clearInterval(healthTimer);

@@ -5,5 +5,7 @@
 export * from './wire/index.js';
 export { Speaker, type SpeakerStatus, type PeerStatus, type RouteView, formatId } from './speaker.js';
 export { parseSpeakerConfig, BgpConfigError, DEFAULT_STATUS_SOCKET, type SpeakerConfig, type PeerConfig } from './config.js';
-export { runDaemon, queryDaemon, loadSpeakerConfig, renderMetrics, type StatusRequest } from './daemon.js';
+export { runDaemon, queryDaemon, loadSpeakerConfig, renderMetrics, answerStatus, serveStatusSocket, type StatusRequest } from './daemon.js';
+export * from './cluster/index.js';
+export { clusterSpeakerConfig } from './cluster-speaker.js';
 export { BGP_ROUTE_PROTOCOL } from './session/kernel.js';

@@ -34,6 +34,8 @@ export function nodeEnvironment(plan: LabPlan, node: NodePlan): NodeJS.ProcessEn
     TABBY_ASSIGN_IPV6: 'true',
     // The lab creates its pools itself (DESIGN.md §8), so the node must not invent others.
     NO_DEFAULT_POOLS: 'true',
+    // Encapsulation None: routes between nodes come from BGP, as with calico/node's bird backend.
+    CALICO_NETWORKING_BACKEND: plan.encapsulation === 'None' ? 'bird' : 'vxlan',
   };
 }
 
