@@ -212,6 +212,10 @@ spec: {nodeToNodeMeshEnabled: false}
     assert.equal(torAfter.since, torBefore.since, 'the ToR session was not touched by the change');
     const rr = await until('node-1 reflects for node-2 and node-3', () => lab.bgpStatus('node-1'), (s) => established(s) && s.peers.filter((p) => p.name.startsWith('Node_')).length === 4);
     assert.ok(rr.peers.every((p) => !p.name.startsWith('Mesh_')));
+    const wide = await lab.ctl('node-1', 'get', 'bgppeers', '-o', 'wide');
+    assert.match(wide, /^NAME +PEERIP +NODE +ASN +PEERSELECTOR +NODESELECTOR +NEXTHOPMODE +FILTERS +BFD/m);
+    assert.match(wide, /^peer-with-route-reflectors +route-reflector == 'true' +all\(\)/m);
+    assert.match(wide, /^tor +198\.18\.0\.4 +65010/m);
     await lab.assertAllReach('route reflector');
     // node-2 learns node-3's block through the reflector, next hop still node-3.
     assert.match(await lab.exec('node-2', 'ip', 'route', 'show', 'proto', '80'), new RegExp(`^${esc(blockOf(lab.ip('p3', 4)))} via 198\\.18\\.0\\.13 dev eth0`, 'm'));

@@ -45,7 +45,7 @@ export const DEFAULT_POOLS = [
 
 export const ENCAPSULATIONS = ['VXLAN', 'VXLANCrossSubnet', 'None'] as const;
 export type Encapsulation = (typeof ENCAPSULATIONS)[number];
-export const DEFAULT_ENCAPSULATION: Encapsulation = 'VXLAN';
+export const DEFAULT_ENCAPSULATION: Encapsulation = 'None';
 
 /** The default pools' vxlanMode for an encapsulation. */
 export function vxlanModeOf(e: Encapsulation): 'Always' | 'CrossSubnet' | 'Never' {
