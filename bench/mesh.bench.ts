@@ -138,9 +138,19 @@ function listening(nodes: number[]): number {
 
 interface RunResult { convergeMs: number; listenMs: number; churnMs: number }
 
+/** Every speaker process started, so that an interrupted run still kills them. */
+const procs: ChildProcess[] = [];
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const p of procs) p.kill('SIGKILL');
+    tearDown();
+    process.exit(130);
+  });
+}
+
 async function run(sp: Speaker, configs: NodeBgpConfig[]): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), `${TAG}-${sp.name}-`));
-  const procs: ChildProcess[] = [];
+  procs.length = 0;
   const first = Array.from({ length: N }, (_, k) => k + 1);
   try {
     const t0 = performance.now();
