@@ -221,6 +221,27 @@ spec: {nodeToNodeMeshEnabled: false}
     assert.match(await lab.exec('node-2', 'ip', 'route', 'show', 'proto', '80'), new RegExp(`^${esc(blockOf(lab.ip('p3', 4)))} via 198\\.18\\.0\\.13 dev eth0`, 'm'));
   });
 
+  it('service ranges and prefixAdvertisements communities reach the ToR live, without restarting its sessions', async () => {
+    const before = (await lab.bgpStatus('node-1')).peers.find((p) => p.address === '198.18.0.4')!;
+    writeFileSync(join(lab.workdir, 'adv.yaml'), `apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec:
+  nodeToNodeMeshEnabled: false
+  serviceClusterIPs: [{cidr: 10.96.0.0/12}]
+  communities: [{name: pods, value: "65001:100"}]
+  prefixAdvertisements: [{cidr: 10.244.0.0/16, communities: [pods, "65001:1:2"]}]
+`);
+    await ok(['lab', 'apply', '--name', lab.name, '-f', join(lab.workdir, 'adv.yaml')]);
+    const b1 = blockOf(lab.ip('p1', 4));
+    await until('the ToR learns the service range', () => lab.exec('tor', 'birdc', 'show', 'route', '10.96.0.0/12'), (t) => t.includes('10.96.0.0/12'));
+    const all = await until('the communities on node-1\'s block', () => lab.exec('tor', 'birdc', 'show', 'route', b1, 'all'), (t) => t.includes('(65001,100)'));
+    assert.match(all, /BGP\.community: \(65001,100\)/);
+    assert.match(all, /BGP\.large_community: \(65001, 1, 2\)/);
+    const after = (await lab.bgpStatus('node-1')).peers.find((p) => p.address === '198.18.0.4')!;
+    assert.equal(after.since, before.since, 'the ToR session stayed up');
+  });
+
   it('deleting a node withdraws its blocks on every node and on the ToR', async () => {
     const b3 = blockOf(lab.ip('p3', 4));
     const b3v6 = blockOf(lab.ip('p3', 6));
