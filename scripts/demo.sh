@@ -57,6 +57,29 @@ $tabby lab exec node-1 -- bin/tabbyctl policy explain --from ops/dns --to shop/c
 say "Per-rule counters from every node (tabbyctl policy stats)"
 $tabby lab exec node-1 -- bin/tabbyctl policy stats
 
+# ---- the same pods routed by BGP: full mesh between the nodes, a BIRD top-of-rack router ----
+if [ -d /run/tabby/lab/bgp ] || ip netns list 2>/dev/null | grep -q '^tabby-bgp-'; then
+  say "Removing the BGP lab left from an earlier run"
+  $tabby lab down --name bgp
+fi
+
+say "A second lab, --encapsulation None: no overlay, every node runs Tabby's BGP daemon (full mesh) and peers with a BIRD ToR"
+$tabby lab up --name bgp --nodes 3 --encapsulation None --tor bird -f "$pods"
+
+say "Reachability through BGP-learned routes, TCP over IPv4 and IPv6"
+$tabby lab probe --name bgp
+$tabby lab probe --name bgp --family 6
+
+say "Routes node-1 installed (protocol 80): the other nodes' blocks straight via their addresses, no tunnel"
+$tabby lab exec --name bgp node-1 -- ip route show proto 80
+$tabby lab exec --name bgp node-1 -- ip -6 route show proto 80
+
+say "tabbyctl node status on node-1: the peers, calicoctl's way"
+$tabby lab exec --name bgp node-1 -- bin/tabbyctl node status | sed -n '/^BGP:/,$p'
+
+say "The ToR's view of the pod network (BIRD, AS 65010): every node's blocks"
+$tabby lab exec --name bgp tor -- birdc show route
+
 cat <<'TEXT'
 
 What you see is measured: every cell is a real connection attempt from one pod's network
@@ -64,7 +87,9 @@ namespace to another pod's address. Pods on the same node reach each other throu
 routes (a /32 and a /128 per pod on its cali* interface); pods on different nodes through the
 VXLAN overlay each node's agent programs from the IPAM blocks (vxlan.calico, vxlan-v6.calico,
 VNI 4096, port 4789, MTU 1450/1430). Try --encapsulation VXLANCrossSubnet --subnets 2 for direct
-routes inside an underlay subnet; None leaves cross-node routing to BGP (not in the lab yet).
+routes inside an underlay subnet. The second lab (`--name bgp`) has no overlay: each node's BGP
+daemon announces its blocks to the other nodes (full iBGP mesh) and to the ToR (eBGP), and each
+node routes the others' blocks straight to them. Try --route-reflectors 1, or --tor gobgp|frr.
 
 Look around:
   bin/tabby lab status [-o json]                 nodes, agents' readiness, pods and addresses
@@ -83,6 +108,9 @@ Look around:
                                                  the policy dataplane node-1 programmed
   ip netns list | grep tabby-lab                 every namespace the lab made
 
+  bin/tabby lab exec --name bgp tor -- birdc show protocols
+                                                 the ToR's sessions with the nodes
+
 Tear it all down (namespaces, processes, mounts, files):
-  bin/tabby lab down
+  bin/tabby lab down; bin/tabby lab down --name bgp
 TEXT

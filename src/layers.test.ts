@@ -76,6 +76,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'bgp/fsm': 'core',
   'bgp/bfd': 'core',
   'bgp/rib': 'core',
+  'bgp/cluster': 'core',
   'bgp/session': 'driver',
   'bgp/testing': 'test-support',
   dataplane: 'driver',

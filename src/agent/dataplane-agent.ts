@@ -89,7 +89,7 @@ export async function startAgent(opts: NodeOptions, log: Logger): Promise<Runnin
   const metrics = agentMetrics();
   let last: Readiness = { ready: false, code: 50, details: 'starting: the datastore has not been probed yet' };
   const refresh = async (): Promise<Readiness> => (last = await datastoreReadiness(ds, opts.nodename));
-  const routes = startRoutes({ ds, ipam, nodename: opts.nodename, run: runCommand, log, registry: metrics.registry });
+  const routes = startRoutes({ ds, ipam, nodename: opts.nodename, run: runCommand, log, registry: metrics.registry, expectLearned: opts.networkingBackend === 'bird' });
   // Changes run nft through the same command runner as the CNI path (tabby-spawn when built), so
   // the agent never forks itself on the ADD path; listings (start, drift checks, counters: not
   // on that path, and possibly larger than tabby-spawn's 16 MB frames) and very large scripts
@@ -173,7 +173,12 @@ export async function runAgentProcess(): Promise<void> {
   // Readiness waits for the first route resync: say so as soon as it has run.
   void agent.routes.firstResync().then(report);
   void agent.policy.firstSync().then(report);
-  process.on('message', (m: { type?: string; id?: number; what?: string }) => {
+  process.on('message', (m: { type?: string; id?: number; what?: string; topic?: string; body?: { routes?: { dst: string; gateway: string }[]; converged?: boolean } }) => {
+    // The BGP daemon's learned routes, relayed by the supervisor.
+    if (m?.type === 'relay' && m.topic === 'learned' && m.body) {
+      agent.routes.setLearned(m.body.routes ?? [], m.body.converged !== false);
+      return;
+    }
     if (m?.type !== 'metrics?') return;
     if (m.what === 'policy-stats') {
       agent.policy.stats().then(

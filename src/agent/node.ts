@@ -2,7 +2,7 @@
 //   1. determine this node's addresses and create or update its Node resource;
 //   2. write the node name to <stateDir>/nodename;
 //   3. install the CNI plugins and the conflist (unless told not to);
-//   4. supervise the daemons — the dataplane agent now, the BGP daemon later — restarting any
+//   4. supervise the daemons — the dataplane agent and, with CALICO_NETWORKING_BACKEND=bird, the BGP daemon — restarting any
 //      that dies, with back-off;
 //   5. serve /liveness, /readiness and /metrics.
 // Stops cleanly on SIGTERM/SIGINT: children first, then the endpoints.
@@ -76,7 +76,9 @@ export async function superviseNode(opts: NodeOptions, log: Logger, entry: strin
   const up = registry.register(new Gauge('tabby_node_child_up', 'Whether a supervised child process is running (1) or not (0).'));
   const children: ChildSpec[] = [
     { name: 'dataplane', modulePath: entry, args: ['agent'], env: { ...process.env, [AGENT_OPTIONS_ENV]: JSON.stringify(opts) } },
-    // The BGP daemon joins here as a second ChildSpec when it exists.
+    // The BGP daemon (CALICO_NETWORKING_BACKEND=bird): a process of its own so that the
+    // agent's work never delays a keepalive; its learned routes reach the agent through us.
+    ...(opts.networkingBackend === 'bird' ? [{ name: 'bgp', modulePath: entry, args: ['bgp-agent'], env: { ...process.env, [AGENT_OPTIONS_ENV]: JSON.stringify(opts) } }] : []),
   ];
   const supervisor = new Supervisor(children, log.child({ component: 'supervisor' }), {
     onRestart: (name) => restarts.inc({ child: name }),

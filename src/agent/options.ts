@@ -28,6 +28,10 @@ export interface NodeOptions {
     readonly policyType: string;
   };
   readonly stateDir: string;
+  /** calico/node's CALICO_NETWORKING_BACKEND: `bird` runs the BGP daemon (Tabby's own speaker), `vxlan` and `none` do not. */
+  readonly networkingBackend: 'bird' | 'vxlan' | 'none';
+  /** The BGP daemon's status socket (`tabby bgp status`, `tabbyctl node status`). */
+  readonly bgpSocket: string;
   readonly health: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly logLevel: string;
 }
@@ -58,6 +62,7 @@ export interface NodeFlags {
   policyType?: string;
   installCni?: boolean;
   stateDir?: string;
+  networkingBackend?: string;
   healthEnabled?: string;
   healthHost?: string;
   healthPort?: string;
@@ -91,6 +96,13 @@ function int(p: { value: string; from: string }, what: string, min: number, max:
   const n = Number(p.value);
   if (!/^\d+$/.test(p.value) || n < min || n > max) throw new OptionsError(`${what} (${p.from}) must be a whole number from ${min} to ${max}, got "${p.value}"`);
   return n;
+}
+
+function backend(p: { value: string; from: string }): 'bird' | 'vxlan' | 'none' {
+  const v = p.value.toLowerCase();
+  if (v === 'bird' || v === 'bgp') return 'bird';
+  if (v === 'vxlan' || v === 'none') return v;
+  throw new OptionsError(`networking backend (${p.from}) must be bird (BGP), vxlan or none, got "${p.value}"`);
 }
 
 function mtuOption(p: { value: string; from: string }): number {
@@ -156,6 +168,8 @@ export function resolveNodeOptions(flags: NodeFlags, env: Env = process.env): No
       policyType,
     },
     stateDir: pick(flags.stateDir, env, ['TABBY_STATE_DIR'], '/var/lib/tabby').value,
+    networkingBackend: backend(pick(flags.networkingBackend, env, ['CALICO_NETWORKING_BACKEND', 'TABBY_NETWORKING_BACKEND'], 'vxlan')),
+    bgpSocket: pick(undefined, env, ['TABBY_BGP_SOCKET'], '/run/tabby/bgp.sock').value,
     health: {
       enabled: bool(pick(flags.healthEnabled, env, ['TABBY_HEALTH_ENABLED', 'FELIX_HEALTHENABLED'], 'true'), 'health endpoint'),
       host: healthHost,

@@ -6,7 +6,8 @@
 
 import type { Datastore } from '../datastore/datastore.js';
 import { Syncer } from '../datastore/index.js';
-import { KernelDriver, type CommandRunner, type ReconcilerStatus, RouteReconciler, TunnelAddresses, WATCH_PREFIXES } from '../dataplane/index.js';
+import { KernelDriver, type CommandRunner, type LearnedRoute, type ReconcilerStatus, RouteReconciler, TunnelAddresses, WATCH_PREFIXES } from '../dataplane/index.js';
+import { tryParseCIDR, tryParseIP } from '../ip/index.js';
 import type { TunnelIpam } from '../ipam/index.js';
 import type { Logger } from '../util/log.js';
 import { Counter, Gauge, Histogram, type Registry } from './metrics.js';
@@ -15,12 +16,14 @@ export interface RouteWiring {
   status(): ReconcilerStatus;
   /** The MTU workloads get now (VXLAN or host), once the first pass ran. */
   workloadMtu(): number | undefined;
+  /** The BGP daemon's best learned routes (text), whole each time; see RouteReconciler.setLearned. */
+  setLearned(routes: readonly { readonly dst: string; readonly gateway: string }[], converged: boolean): void;
   /** Resolves after the first full resync (readiness can be reported at once). */
   firstResync(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function startRoutes(deps: { ds: Datastore; ipam: TunnelIpam; nodename: string; run: CommandRunner; log: Logger; registry: Registry }): RouteWiring {
+export function startRoutes(deps: { ds: Datastore; ipam: TunnelIpam; nodename: string; run: CommandRunner; log: Logger; registry: Registry; expectLearned?: boolean }): RouteWiring {
   const { registry, log } = deps;
   const programmed = registry.register(new Gauge('tabby_routes_programmed', 'Routes, neighbours and FDB entries the route reconciler holds in the kernel, by kind.'));
   const resyncs = registry.register(new Counter('tabby_route_resyncs_total', 'Full route resyncs (kernel re-read and diffed), including the first at start.'));
@@ -78,11 +81,24 @@ export function startRoutes(deps: { ds: Datastore; ipam: TunnelIpam; nodename: s
       log.warn('route syncer: datastore trouble, retrying', { error: err.message });
     },
   });
+  // With the BGP daemon on this node, a restart keeps the routes it learned until it converged
+  // again (bounded by BIRD's default graceful-restart time).
+  if (deps.expectLearned) reconciler.expectLearned(120_000);
   reconciler.start();
   syncer.start();
   return {
     status: () => reconciler.status(),
     workloadMtu: () => mtu,
+    setLearned(routes, converged) {
+      const parsed: LearnedRoute[] = [];
+      for (const r of routes) {
+        const dst = tryParseCIDR(r.dst, { lenient: true });
+        const gateway = tryParseIP(r.gateway);
+        if (dst && gateway && gateway.family === dst.family) parsed.push({ dst, gateway });
+        else log.warn('ignoring a learned route that does not parse', { route: r });
+      }
+      reconciler.setLearned(parsed, converged);
+    },
     firstResync: () => firstResync,
     async stop() {
       reconciler.stop();

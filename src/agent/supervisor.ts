@@ -10,9 +10,12 @@
 //   takes them down.
 // - stop() sends SIGTERM, then SIGKILL after a grace period, and resolves when all have exited.
 //
-// IPC messages, child → supervisor: {type:"health", live, ready, reason?, detail?}, {type:"metrics", id, text}.
-// Supervisor → child: {type:"metrics?", id, what?}; `what` asks one child for something else than
-// its metrics text (the agent: "policy-stats", its per-rule counters as JSON), answered the same way.
+// IPC messages, child → supervisor: {type:"health", live, ready, reason?, detail?}, {type:"metrics", id, text},
+// {type:"relay", to, topic, body} (for a sibling: the BGP daemon's learned routes to the dataplane
+// agent). Supervisor → child: {type:"metrics?", id, what?}, {type:"relay", topic, body} — the last
+// body of each topic is replayed to a child that (re)starts, so a restarted agent gets the routes
+// at once. `what` asks one child for something else than its metrics text (the agent:
+// "policy-stats", its per-rule counters as JSON), answered the same way.
 
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Logger } from '../util/log.js';
@@ -66,13 +69,18 @@ interface Child {
   timer?: NodeJS.Timeout;
 }
 
-type ChildMessage = { type: 'health'; live: boolean; ready: boolean; reason?: string; detail?: Record<string, unknown> } | { type: 'metrics'; id: number; text: string };
+type ChildMessage =
+  | { type: 'health'; live: boolean; ready: boolean; reason?: string; detail?: Record<string, unknown> }
+  | { type: 'metrics'; id: number; text: string }
+  | { type: 'relay'; to: string; topic: string; body: unknown };
 
 export class Supervisor {
   private readonly children: Child[];
   private stopping = false;
   private nextId = 1;
   private readonly pendingMetrics = new Map<number, (text: string) => void>();
+  /** Last relayed body per target child and topic. */
+  private readonly relayed = new Map<string, Map<string, unknown>>();
 
   constructor(
     specs: readonly ChildSpec[],
@@ -97,6 +105,8 @@ export class Supervisor {
     proc.on('message', (m: ChildMessage) => {
       if (m.type === 'health') {
         if (c.proc !== proc) return;
+        // The first health report says the child listens: replay what its siblings sent it.
+        if (c.state === 'starting') for (const [topic, body] of this.relayed.get(c.spec.name) ?? []) proc.send({ type: 'relay', topic, body }, () => {});
         c.state = 'running';
         c.ready = m.ready;
         if (m.reason !== undefined) c.reason = m.reason;
@@ -105,8 +115,16 @@ export class Supervisor {
         this.opts.onState?.(c.spec.name, true);
       } else if (m.type === 'metrics') {
         this.pendingMetrics.get(m.id)?.(m.text);
+      } else if (m.type === 'relay') {
+        let topics = this.relayed.get(m.to);
+        if (!topics) this.relayed.set(m.to, (topics = new Map()));
+        topics.set(m.topic, m.body);
+        // A child still starting may not listen yet: it gets the body on its first health report.
+        const target = this.children.find((x) => x.spec.name === m.to);
+        if (target?.state === 'running' && target.proc?.connected) target.proc.send({ type: 'relay', topic: m.topic, body: m.body }, () => {});
       }
     });
+
     proc.on('error', (err) => this.log.error('child process error', { child: c.spec.name, error: err }));
     proc.on('exit', (code, signal) => {
       if (c.proc !== proc) return;

@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
 import { type CIDR, type IPAddr, tryParseCIDR, tryParseIP } from '../ip/index.js';
 import type { FilterRule, PrefixFilter } from './rib/index.js';
+import type { LargeCommunity } from './wire/index.js';
 
 export class BgpConfigError extends Error {
   override readonly name = 'BgpConfigError';
@@ -63,6 +64,8 @@ export interface SpeakerConfig {
   readonly listenPort: number;
   readonly nextHopV6?: IPAddr;
   readonly originate: readonly CIDR[];
+  /** Communities to tag originated prefixes with, by CIDR text (cluster mode: prefixAdvertisements). */
+  readonly originateTags?: ReadonlyMap<string, { readonly communities?: readonly number[]; readonly largeCommunities?: readonly LargeCommunity[] }>;
   /** Kernel routing table for learned routes (route protocol 81), or undefined for none. */
   readonly kernelTable?: number;
   readonly kernelResyncSeconds: number;

@@ -65,7 +65,8 @@ export function renderMetrics(speaker: Speaker): string {
   ].join('');
 }
 
-function answer(speaker: Speaker, req: StatusRequest): unknown {
+/** The answer to one status-socket request, from the speaker's current state. */
+export function answerStatus(speaker: Speaker, req: StatusRequest): unknown {
   switch (req.command) {
     case 'status':
       return speaker.status();
@@ -84,6 +85,11 @@ function answer(speaker: Speaker, req: StatusRequest): unknown {
 }
 
 function serveStatus(speaker: Speaker, path: string, log: Logger): Promise<Server> {
+  return serveStatusSocket(path, log, (req) => answerStatus(speaker, req));
+}
+
+/** Serves the status protocol (one JSON request line in, one JSON answer line out) on a unix socket. */
+export function serveStatusSocket(path: string, log: Logger, answer: (req: StatusRequest) => unknown): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true });
   rmSync(path, { force: true });
   const server = createServer((sock) => {
@@ -95,7 +101,7 @@ function serveStatus(speaker: Speaker, path: string, log: Logger): Promise<Serve
       if (nl < 0) return;
       let reply: unknown;
       try {
-        reply = answer(speaker, JSON.parse(buf.slice(0, nl)) as StatusRequest);
+        reply = answer(JSON.parse(buf.slice(0, nl)) as StatusRequest);
       } catch (e) {
         reply = { error: `bad request: ${(e as Error).message}` };
       }

@@ -64,33 +64,128 @@ export class Speaker {
   restarting = false;
   private deferralTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
-  readonly bfd: BfdService | undefined;
+  /** Made when the first peer with `bfd` starts (at start, or added live by reconfigure). */
+  private bfd: BfdService | undefined;
   private readonly bfdLinks = new Map<PeerSession, BfdLink>();
 
-  constructor(readonly config: SpeakerConfig, readonly log: Logger) {
+  /** Called after the best path of any prefix changed (cluster mode feeds the route reconciler). */
+  onRoutesChanged: (() => void) | undefined;
+  private started = false;
+
+  constructor(public config: SpeakerConfig, readonly log: Logger) {
     this.rib = new Rib(
       { localAs: config.asNumber, routerId: config.routerID, clusterId: config.routeReflectorClusterID },
       (entry, o, n) => this.onBestChange(entry, o, n),
     );
-    if (config.peers.some((p) => p.bfd)) this.bfd = new BfdService(log.child({ part: 'bfd' }));
     if (config.kernelTable !== undefined) this.kernel = new KernelRoutes(config.kernelTable, log.child({ part: 'kernel' }), config.kernelResyncSeconds);
-    for (const pc of config.peers) {
-      const internal = pc.asNumber === config.asNumber;
-      const slot = this.rib.addPeer(
-        { kind: internal ? 'ibgp' : 'ebgp', asn: pc.asNumber, routerId: 0, address: pc.address, rrClient: internal && pc.routeReflectorClient },
-        { importFilter: pc.importFilter, exportFilter: pc.exportFilter },
-      );
-      const peer = new PeerSession(slot, pc, config.routerID, config.asNumber, this.hooks, log.child({ peer: pc.name }));
-      this.peers[slot] = peer;
-      this.extra.set(peer, { eorOwed: new Set(), eorrOwed: new Set(), eorSeen: new Set(), staleTimer: undefined, upSince: 0 });
+    for (const pc of config.peers) this.addPeer(pc);
+  }
+
+  private addPeer(pc: PeerConfig): PeerSession {
+    const internal = pc.asNumber === this.config.asNumber;
+    const slot = this.rib.addPeer(
+      { kind: internal ? 'ibgp' : 'ebgp', asn: pc.asNumber, routerId: 0, address: pc.address, rrClient: internal && pc.routeReflectorClient },
+      { importFilter: pc.importFilter, exportFilter: pc.exportFilter },
+    );
+    const peer = new PeerSession(slot, pc, this.config.routerID, this.config.asNumber, this.hooks, this.log.child({ peer: pc.name }));
+    this.peers[slot] = peer;
+    this.extra.set(peer, { eorOwed: new Set(), eorrOwed: new Set(), eorSeen: new Set(), staleTimer: undefined, upSince: 0 });
+    return peer;
+  }
+
+  /**
+   * Applies a new configuration live: peers that are new start, peers that are gone get a Cease
+   * and their routes go, peers whose settings changed restart (only they); originated prefixes
+   * are announced or withdrawn by difference. Sessions the change does not touch stay up.
+   * Returns false, changing nothing, when a speaker-wide setting changed (AS, router ID, cluster
+   * ID, listen address or port, kernel table): the caller must restart the speaker for those.
+   */
+  reconfigure(next: SpeakerConfig): boolean {
+    const c = this.config;
+    if (next.asNumber !== c.asNumber || next.routerID !== c.routerID || next.routeReflectorClusterID !== c.routeReflectorClusterID ||
+      next.listenPort !== c.listenPort || next.listenAddress !== c.listenAddress || next.kernelTable !== c.kernelTable) return false;
+    const key = (pc: PeerConfig): string => JSON.stringify(pc, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    const wanted = new Map(next.peers.map((pc) => [key(pc), pc]));
+    const kept = new Set<string>();
+    for (const p of this.peerList) {
+      const k = key(p.config);
+      if (wanted.has(k) && !kept.has(k)) {
+        kept.add(k);
+        continue;
+      }
+      this.removePeer(p);
     }
+    for (const [k, pc] of wanted) {
+      if (kept.has(k)) continue;
+      const p = this.addPeer(pc);
+      this.log.info('peer added', { peer: pc.name });
+      if (this.started) {
+        p.start();
+        this.startBfd(p).catch((err: Error) => this.log.error('BFD session for an added peer did not start', { peer: pc.name, error: err.message }));
+      }
+    }
+    const tagKey = (p: CIDR, cfg: SpeakerConfig) => `${formatCIDR(p)} ${JSON.stringify(cfg.originateTags?.get(formatCIDR(p)) ?? {})}`;
+    const before = new Map(c.originate.map((p) => [formatCIDR(p), tagKey(p, c)]));
+    const after = new Map(next.originate.map((p) => [formatCIDR(p), tagKey(p, next)]));
+    this.config = next;
+    if (this.started) {
+      for (const p of c.originate) if (!after.has(formatCIDR(p))) this.rib.withdrawLocal(p);
+      for (const p of next.originate) if (before.get(formatCIDR(p)) !== after.get(formatCIDR(p))) this.rib.originate(p, next.originateTags?.get(formatCIDR(p)) ?? {});
+    }
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** The peer's BFD session, when it asks for one. */
+  private async startBfd(p: PeerSession): Promise<void> {
+    const b = p.config.bfd;
+    if (!b) return;
+    this.bfd ??= new BfdService(this.log.child({ part: 'bfd' }));
+    const timers = { desiredMinTxUs: b.minTxMs * 1000, requiredMinRxUs: b.minRxMs * 1000, detectMult: b.multiplier };
+    this.bfdLinks.set(p, await this.bfd.add(p.config.address, p.config.localAddress, timers, (c) => this.bfdChanged(p, c)));
+  }
+
+  private removePeer(p: PeerSession): void {
+    this.log.info('peer removed', { peer: p.config.name });
+    const x = this.extra.get(p);
+    if (x) clearTimeout(x.staleTimer);
+    const link = this.bfdLinks.get(p);
+    if (link) {
+      this.bfd?.remove(link);
+      this.bfdLinks.delete(p);
+    }
+    p.stop();
+    // stop() reports the session down when it was up; make sure nothing of the peer stays.
+    this.rib.peerDown(p.slot, false);
+    this.extra.delete(p);
+    delete this.peers[p.slot];
+  }
+
+  /** The best learned (not originated) path of every prefix, with its next hop. */
+  learnedRoutes(): { prefix: CIDR; via: IPAddr }[] {
+    const out: { prefix: CIDR; via: IPAddr }[] = [];
+    for (const f of [4, 6] as const) {
+      for (const entry of this.rib.tables[f].values()) {
+        const best = entry.best;
+        if (best && best.source.kind !== 'local' && best.nextHop.address) out.push({ prefix: entry.prefix, via: best.nextHop.address });
+      }
+    }
+    return out;
   }
 
   get peerList(): PeerSession[] {
     return this.peers.filter((p) => p !== undefined);
   }
 
-  async start(): Promise<void> {
+  /** `restarting`: we know we restart (cluster mode keeps a marker), so our OPEN says the
+   *  forwarding state was kept and nothing is advertised until the peers' End-of-RIB. */
+  async start(opts: { restarting?: boolean } = {}): Promise<void> {
+    this.started = true;
+    if (opts.restarting && this.peerList.some((p) => p.config.gracefulRestart)) {
+      this.restarting = true;
+      this.deferralTimer = setTimeout(() => this.finishRestart('selection deferral time ran out before every peer sent End-of-RIB'), this.config.selectionDeferralTime * 1000);
+      this.log.info('restarting gracefully: peers keep our routes and we wait for theirs');
+    }
     if (this.kernel) {
       const left = await this.kernel.start();
       if (left > 0 && this.peerList.some((p) => p.config.gracefulRestart)) {
@@ -100,13 +195,8 @@ export class Speaker {
         this.log.info('restarting gracefully: keeping the kernel routes of the previous run until peers resend theirs', { routes: left });
       } else if (left > 0) void this.kernel.apply();
     }
-    for (const p of this.config.originate) this.rib.originate(p);
-    for (const p of this.peerList) {
-      const b = p.config.bfd;
-      if (!b || !this.bfd) continue;
-      const timers = { desiredMinTxUs: b.minTxMs * 1000, requiredMinRxUs: b.minRxMs * 1000, detectMult: b.multiplier };
-      this.bfdLinks.set(p, await this.bfd.add(p.config.address, p.config.localAddress, timers, (c) => this.bfdChanged(p, c)));
-    }
+    for (const p of this.config.originate) this.rib.originate(p, this.config.originateTags?.get(formatCIDR(p)) ?? {});
+    for (const p of this.peerList) await this.startBfd(p);
     if (this.config.listenPort > 0) await this.listen();
     for (const p of this.peerList) p.start();
   }
@@ -307,6 +397,7 @@ export class Speaker {
     this.restarting = false;
     clearTimeout(this.deferralTimer);
     this.log.info('graceful restart complete', { reason: why });
+    this.onRoutesChanged?.();
     if (this.kernel) {
       this.kernel.holdRemovals = false;
       void this.kernel.apply();
@@ -315,6 +406,7 @@ export class Speaker {
   }
 
   private onBestChange(entry: RibEntry, _old: AttrSet | undefined, best: AttrSet | undefined): void {
+    this.onRoutesChanged?.();
     if (!this.kernel) return;
     const via = best && best.source.kind !== 'local' ? best.nextHop.address : undefined;
     this.kernel.set(entry.prefix, via);

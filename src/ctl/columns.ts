@@ -97,6 +97,10 @@ const COLUMNS: Record<string, Column[]> = {
     col('ASN', 'spec.asNumber'),
     col('PEERSELECTOR', 'spec.peerSelector', true),
     col('NODESELECTOR', 'spec.nodeSelector', true),
+    col('NEXTHOPMODE', 'spec.nextHopMode', true),
+    col('FILTERS', 'spec.filters', true),
+    // BFD is Tabby's addition, switched on per BGPPeer by this annotation.
+    { header: 'BFD', value: (r) => ((r.metadata as { annotations?: Record<string, string> }).annotations?.['tabby.dev/bfd'] === 'true' ? 'true' : ''), wide: true },
   ],
   BGPConfiguration: [
     name,

@@ -23,7 +23,7 @@ const table = (rows: readonly (readonly string[])[]): string => {
   return [rule, line(rows[0]!), rule, ...rows.slice(1).map(line), rule].join('\n');
 };
 
-export function formatNodeStatus(node: NodeStatus, bgp: SpeakerStatus | undefined): string {
+export function formatNodeStatus(node: NodeStatus, bgp: NodeBgpStatus | undefined, now: Date = new Date(), bgpError?: string): string {
   const out: string[] = [`Tabby node is running${node.ready ? '' : ' but not ready'}.`, ''];
   out.push(table([['PROCESS', 'PID', 'STATE', 'READY', 'RESTARTS', 'REASON'], ...node.children.map((c) => [c.name, String(c.pid ?? ''), c.state, c.ready ? 'yes' : 'no', String(c.restarts), c.reason ?? ''])]));
   const routes = node.children.find((c) => c.detail?.routes !== undefined)?.detail?.routes;
@@ -43,13 +43,42 @@ export function formatNodeStatus(node: NodeStatus, bgp: SpeakerStatus | undefine
     if (policy.lastError !== undefined) out.push(`  last error: ${policy.lastError}`);
   }
   out.push('');
-  if (bgp === undefined) out.push('No BGP daemon runs on this node.');
+  if (bgp === undefined) out.push(bgpError ? `BGP daemon: ${bgpError}` : 'No BGP daemon runs on this node.');
   else {
-    out.push(`BGP: AS ${bgp.asNumber}, router ID ${bgp.routerID}`);
-    out.push(table([['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO', 'PREFIXES IN/OUT'], ...bgp.peers.map((p) => [p.address, p.type, p.state === 'Established' ? 'up' : 'start', p.since, p.state === 'Established' ? 'Established' : `${p.state}${p.lastError ? ` ${p.lastError}` : ''}`, `${p.prefixes.accepted}/${p.prefixes.advertised}`])]));
+    out.push(`BGP: AS ${bgp.asNumber}, router ID ${bgp.routerID}${bgp.restarting ? ' (restarting gracefully: waiting for the peers\' End-of-RIB)' : ''}`);
+    for (const family of [4, 6] as const) {
+      out.push('', `IPv${family} BGP status`);
+      const peers = bgp.peers.filter((p) => p.address.includes(':') === (family === 6));
+      const refused = (bgp.refused ?? []).filter((r) => r.address.includes(':') === (family === 6));
+      if (peers.length + refused.length === 0) {
+        out.push(`No IPv${family} peers found.`);
+        continue;
+      }
+      out.push(table([
+        ['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO', 'PREFIXES IN/OUT'],
+        ...peers.map((p) => [p.address, bgp.peerTypes?.[p.name] ?? p.type, p.state === 'Established' ? 'up' : 'start', sinceText(p.since, now), `${p.state === 'Established' ? 'Established' : `${p.state}${p.lastError ? ` ${p.lastError}` : ''}`}${p.bfd ? ` (BFD ${p.bfd.state})` : ''}`, `${p.prefixes.accepted}/${p.prefixes.advertised}`]),
+        ...refused.map((r) => [r.address, r.peerType, 'refused', '', r.reason.length > 60 ? `${r.reason.slice(0, 57)}...` : r.reason, '-']),
+      ]));
+    }
+    for (const p of bgp.problems ?? []) out.push(`problem: ${p}`);
   }
   return `${out.join('\n')}\n`;
 }
+
+/** calicoctl's SINCE: the time of day when it is today, else the date. */
+export function sinceText(iso: string, now: Date): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const sameDay = t.toISOString().slice(0, 10) === now.toISOString().slice(0, 10);
+  return sameDay ? t.toISOString().slice(11, 19) : t.toISOString().slice(0, 10);
+}
+
+/** What the node's BGP daemon adds to the speaker's status (absent from a standalone `tabby bgp run`). */
+export type NodeBgpStatus = SpeakerStatus & {
+  peerTypes?: Record<string, string>;
+  refused?: { name: string; peerType: string; address: string; reason: string }[];
+  problems?: string[];
+};
 
 export function registerNodeCommands(program: Command, ctx: CtlContext): void {
   const node = program.command('node').description("this host's Tabby node: status");
@@ -67,8 +96,9 @@ export function registerNodeCommands(program: Command, ctx: CtlContext): void {
         const port = ctx.io.env.TABBY_HEALTH_PORT ?? ctx.io.env.FELIX_HEALTHPORT ?? '9099';
         const status = await fetchNodeStatus(opts.healthUrl ?? `http://127.0.0.1:${port}`);
         const socket = opts.bgpSocket ?? DEFAULT_STATUS_SOCKET;
-        const bgp = existsSync(socket) ? ((await queryDaemon(socket, { command: 'status' })) as SpeakerStatus) : undefined;
-        ctx.out(format === 'json' ? toJson({ node: status, bgp: bgp ?? null }) : formatNodeStatus(status, bgp));
+        const answer = existsSync(socket) ? ((await queryDaemon(socket, { command: 'status' })) as NodeBgpStatus | { error: string }) : undefined;
+        const bgp = answer === undefined || 'error' in answer ? undefined : answer;
+        ctx.out(format === 'json' ? toJson({ node: status, bgp: answer ?? null }) : formatNodeStatus(status, bgp, new Date(), answer && 'error' in answer ? answer.error : undefined));
         return ExitCode.Ok;
       }),
     );

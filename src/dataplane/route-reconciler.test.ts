@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { spawnCommand } from '../cni/index.js';
+import { parseCIDR, parseIP } from '../ip/index.js';
 import { nullLogger } from '../util/log.js';
 import { type KV, block, deleted, node, pool } from './core/scenario.testkit.js';
 import { type CommandRunner, KernelDriver } from './kernel.js';
@@ -126,6 +127,31 @@ describe('route reconciler on a real kernel', () => {
     assert.equal(sh('ip link show type vxlan'), '');
     assert.equal(sh('ip route show proto 80'), 'blackhole 10.244.0.0/26 \n');
     assert.doesNotMatch(sh('nft list tables'), /tabby-nat/);
+    r.stop();
+  });
+
+  it('learned (BGP) routes: installed straight at the node; after a restart held until the source has converged, then withdrawn', async () => {
+    const never = cluster('Never');
+    const learned = [{ dst: parseCIDR('10.244.1.0/26'), gateway: parseIP('198.18.0.12') }];
+    const first = await reconciler(spawnCommand, never);
+    first.setLearned(learned);
+    await first.settled();
+    assert.match(sh('ip route show proto 80'), /^10\.244\.1\.0\/26 via 198\.18\.0\.12 dev eth0/m);
+    first.stop();
+    // A restarted agent expecting BGP: nothing learned yet, the kernel's route stays.
+    const rec = recording();
+    const r = new RouteReconciler({ nodename: 'a', driver: new KernelDriver(rec.run, NS), log: nullLogger, defaultRefreshMs: 0 });
+    r.expectLearned(60_000);
+    r.onUpdates(never);
+    r.setInSync(true);
+    await r.settled();
+    assert.deepEqual(rec.writes, [], 'the held route is neither removed nor re-added');
+    r.setLearned([], false);
+    await r.settled();
+    assert.match(sh('ip route show proto 80'), /^10\.244\.1\.0\/26 via 198\.18\.0\.12/m, 'still held while the source restarts');
+    r.setLearned([], true);
+    await r.settled();
+    assert.doesNotMatch(sh('ip route show proto 80'), /10\.244\.1\.0\/26/, 'withdrawn once the converged set lacks it');
     r.stop();
   });
 });

@@ -80,6 +80,8 @@ export class RouteReconciler {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
   private prefetched: Promise<[{ kernel: KernelState; links: unknown }, string]> | undefined;
+  private holdLearned = false;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RouteReconcilerOptions) {
     this.view = new ClusterView(opts.nodename);
@@ -120,10 +122,35 @@ export class RouteReconciler {
     if (became) this.schedule(this.lastFullAt === 0 ? 'full' : 'incremental');
   }
 
-  /** Routes learned elsewhere (BGP) as one more input. */
-  setLearned(routes: readonly LearnedRoute[]): void {
+  /**
+   * Routes learned elsewhere (BGP) as one more input. `converged` false: the source is still
+   * restarting (waiting for its peers' End-of-RIB), so routes it does not list yet are kept.
+   */
+  setLearned(routes: readonly LearnedRoute[], converged = true): void {
     this.view.setLearned(routes);
+    if (converged) this.releaseHold();
     this.schedule('incremental');
+  }
+
+  /**
+   * A learned-route source (the BGP daemon) is expected: until it says it has converged (or
+   * `maxMs` passed) direct routes already in the kernel are kept even when nothing asks for
+   * them, so that restarting the node does not cut the flows those routes carry.
+   */
+  expectLearned(maxMs: number): void {
+    if (this.holdLearned) return;
+    this.holdLearned = true;
+    this.holdTimer = setTimeout(() => {
+      this.opts.log.warn('no converged learned routes in time: routes nobody asks for are removed now', { waitedMs: maxMs });
+      this.releaseHold();
+      this.schedule('incremental');
+    }, maxMs);
+    this.holdTimer.unref();
+  }
+
+  private releaseHold(): void {
+    clearTimeout(this.holdTimer);
+    this.holdLearned = false;
   }
 
   /** Runs a full resync now (and whenever the refresh interval passes). */
@@ -197,7 +224,7 @@ export class RouteReconciler {
     } else if ((me?.ipv4 && !this.host.underlay4) || (me?.ipv6 && !this.host.underlay6)) {
       this.host = await driver.hostFacts(me?.ipv4?.address, me?.ipv6?.address);
     }
-    const desired = computeDesired(this.view, this.host);
+    const desired = this.holdLearned ? keepKernelDirect(computeDesired(this.view, this.host), this.kernel) : computeDesired(this.view, this.host);
     if (desired.workloadMtu !== this.desired?.workloadMtu) this.opts.hooks?.onWorkloadMtu?.(desired.workloadMtu);
     this.desired = desired;
     const plan = planApply(desired, this.kernel);
@@ -259,5 +286,14 @@ export class RouteReconciler {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.holdTimer);
   }
+}
+
+/** The desired state plus the kernel's direct routes it does not mention (held learned routes). */
+function keepKernelDirect(desired: DesiredState, kernel: KernelState): DesiredState {
+  const have = new Set(desired.routes.map((r) => r.dst));
+  const kept = kernel.routes.filter((r) => r.kind === 'direct' && !have.has(r.dst));
+  if (kept.length === 0) return desired;
+  return { ...desired, routes: [...desired.routes, ...kept].sort((a, b) => (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0)) };
 }

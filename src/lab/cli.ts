@@ -7,7 +7,7 @@ import { labDown } from './down.js';
 import { LabError } from './errors.js';
 import { formatStatus, labExec, labProbe, labProbeExternal, labStatus } from './inspect.js';
 import { readLabFile } from './manifest.js';
-import { DEFAULT_ENCAPSULATION, DEFAULT_LAB, ENCAPSULATIONS, type Encapsulation, checkLabName, parseEncapsulation, planLab } from './plan.js';
+import { DEFAULT_ENCAPSULATION, DEFAULT_LAB, ENCAPSULATIONS, type Encapsulation, type TorFlavour, checkLabName, parseEncapsulation, parseTorFlavour, planLab } from './plan.js';
 import { parseProbeProtocol } from './probe-plan.js';
 import { Progress } from './progress.js';
 import { labUp, probeBinOf, requireRoot } from './up.js';
@@ -56,7 +56,7 @@ export function registerLabCommands(program: Command): Command {
     .addOption(new Option('--nodes <n>', 'number of nodes').default(2).argParser(intArg('--nodes', 1, 50)))
     .addOption(new Option('--subnets <n>', 'underlay subnets (2: nodes alternate between 198.18.0.0/24 and 198.19.0.0/24)').default(1).argParser(intArg('--subnets', 1, 2)))
     .addOption(
-      new Option('--encapsulation <mode>', `default pools' vxlanMode: VXLAN (Always), VXLANCrossSubnet (CrossSubnet: direct inside a subnet, VXLAN across), None (Never: cross-node routes come from BGP, which the lab does not run yet, so None has no cross-node routes)`)
+      new Option('--encapsulation <mode>', `default pools' vxlanMode: VXLAN (Always), VXLANCrossSubnet (CrossSubnet: direct inside a subnet, VXLAN across), None (Never: every node runs the BGP daemon and routes come from BGP, full mesh by default)`)
         .default(DEFAULT_ENCAPSULATION)
         .argParser((t) => {
           try {
@@ -66,17 +66,27 @@ export function registerLabCommands(program: Command): Command {
           }
         }),
     )
+    .addOption(new Option('--route-reflectors <n>', 'with --encapsulation None: the first N nodes become route reflectors (routeReflectorClusterID, label route-reflector=true, one BGPPeer) and the node-to-node mesh is turned off').default(0).argParser(intArg('--route-reflectors', 0, 50)))
+    .addOption(
+      new Option('--tor <router>', 'with --encapsulation None: add a top-of-rack router namespace `tor` (bird, gobgp or frr; AS 65010) peered with every node over eBGP through global BGPPeers').argParser((t) => {
+        try {
+          return parseTorFlavour(t);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      }),
+    )
     .option('-f, --filename <file>', 'resources to apply once the nodes are ready (Namespaces, Pods, Deployments, …)')
     .addOption(nameOption())
-    .addHelpText('after', `\nExamples:\n  tabby lab up --nodes 3 -f src/lab/samples/demo.yaml\n  tabby lab up --nodes 4 --subnets 2 --encapsulation VXLANCrossSubnet\n(encapsulations: ${ENCAPSULATIONS.join(', ')})`)
-    .action((o: { nodes: number; subnets: number; encapsulation: Encapsulation; filename?: string; name: string }) =>
+    .addHelpText('after', `\nExamples:\n  tabby lab up --nodes 3 -f src/lab/samples/demo.yaml\n  tabby lab up --nodes 4 --subnets 2 --encapsulation VXLANCrossSubnet\n  tabby lab up --nodes 4 --encapsulation None --route-reflectors 2 --tor bird\n  tabby lab exec tor -- birdc show route\n(encapsulations: ${ENCAPSULATIONS.join(', ')})`)
+    .action((o: { nodes: number; subnets: number; encapsulation: Encapsulation; routeReflectors: number; tor?: TorFlavour; filename?: string; name: string }) =>
       guarded(async () => {
         const file = o.filename === undefined ? { documents: [], workloads: [] } : readLabFile(o.filename);
         checkPodsFit(file.documents, planLab(o.name, o.nodes, o.subnets).nodes.map((n) => n.name));
         const progress = new Progress(err);
         let up;
         try {
-          up = await labUp({ binDir: binDir(), progress }, { name: o.name, nodes: o.nodes, subnets: o.subnets, encapsulation: o.encapsulation });
+          up = await labUp({ binDir: binDir(), progress }, { name: o.name, nodes: o.nodes, subnets: o.subnets, encapsulation: o.encapsulation, routeReflectors: o.routeReflectors, ...(o.tor ? { tor: o.tor } : {}) });
         } catch (e) {
           if (e instanceof LabError && e.code !== 'LabExists' && e.code !== 'NotRoot' && e.code !== 'InvalidArgument') {
             err(`tabby lab: the lab is left as it is for inspection; \`tabby lab down --name ${o.name}\` removes it`);

@@ -133,6 +133,8 @@ export async function labProbeExternal(name: string, probeBin: string, opts: { p
 /** The namespaces of a node ("node-1"), a pod ("ns/name") or the external host ("external"). */
 export function resolveTarget(state: LabState, target: string): { ns: NamespaceSet; isNode: boolean } {
   if (target === 'external') return { ns: { netns: state.plan.external.netns }, isNode: false };
+  const tor = state.plan.tor;
+  if (target === 'tor' && tor) return { ns: { netns: tor.netns, mountNs: tor.mountNs, utsNs: tor.utsNs }, isNode: false };
   if (target.includes('/')) {
     const pod = state.pods.find((p) => `${p.namespace}/${p.name}` === target);
     if (pod === undefined) throw new LabError('NotFound', `lab ${state.name} has no pod ${target} (pods: ${state.pods.map((p) => `${p.namespace}/${p.name}`).join(', ') || 'none'})`);

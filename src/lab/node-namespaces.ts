@@ -29,8 +29,8 @@ export async function createNamespaceDir(state: LabState, plan: LabPlan): Promis
  * Makes sure every directory a node mounts over exists on the host (a bind mount needs a target),
  * recording the ones the lab had to create so `down` can remove them again.
  */
-export function ensureMountTargets(state: LabState): void {
-  for (const { target } of NODE_DIRS) {
+export function ensureMountTargets(state: LabState, dirs: typeof NODE_DIRS = NODE_DIRS): void {
+  for (const { target } of dirs) {
     const missing: string[] = [];
     for (let p = target; p !== '/' && !existsSync(p); p = dirname(p)) missing.unshift(p);
     for (const p of missing) {
@@ -50,9 +50,9 @@ const SETUP_SCRIPT = [
 ].join('\n');
 
 /** Creates the node's per-node directories and its mount + UTS namespaces. */
-export async function createNodeNamespaces(state: LabState, plan: LabPlan, node: NodePlan): Promise<void> {
+export async function createNodeNamespaces(state: LabState, plan: LabPlan, node: NodePlan, dirs: typeof NODE_DIRS = NODE_DIRS): Promise<void> {
   const binds: string[] = [];
-  for (const d of NODE_DIRS) {
+  for (const d of dirs) {
     const source = `${node.dir}/${d.source}`;
     mkdirSync(source, { recursive: true });
     binds.push(source, d.target);

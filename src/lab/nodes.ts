@@ -37,6 +37,8 @@ export function nodeEnvironment(plan: LabPlan, node: NodePlan): NodeJS.ProcessEn
     // Health, metrics and /policy/stats on every address of the node (the lab's underlay is
     // private), so `tabbyctl policy stats` on one node reaches every node's counters.
     TABBY_HEALTH_HOST: '0.0.0.0',
+    // Encapsulation None: routes between nodes come from BGP, as with calico/node's bird backend.
+    CALICO_NETWORKING_BACKEND: plan.encapsulation === 'None' ? 'bird' : 'vxlan',
   };
 }
 

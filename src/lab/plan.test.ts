@@ -54,8 +54,12 @@ describe('lab plan', () => {
   it('places the external host on subnet 0 beside etcd, and maps encapsulations to the pools\' vxlanMode', () => {
     const plan = planLab('lab', 2);
     assert.deepEqual([plan.external.netns, plan.external.address4, plan.external.address6, plan.external.subnet], ['tabby-lab-external', '198.18.0.3', '2001:2::3', 0]);
-    assert.equal(plan.encapsulation, 'VXLAN');
+    assert.equal(plan.encapsulation, 'None', 'DESIGN §9: BGP-routed (None) is the default now that BGP runs in the lab');
     assert.equal(planLab('lab', 2, 2, 'VXLANCrossSubnet').encapsulation, 'VXLANCrossSubnet');
+    const bgp = planLab('lab', 3, 1, 'None', { routeReflectors: 1, tor: 'frr' });
+    assert.deepEqual([bgp.routeReflectors, bgp.tor?.netns, bgp.tor?.address4, bgp.tor?.address6, bgp.tor?.asNumber], [1, 'tabby-lab-tor', '198.18.0.4', '2001:2::4', 65010]);
+    assert.throws(() => planLab('lab', 2, 1, 'VXLAN', { tor: 'bird' }), /--route-reflectors and --tor need BGP: use them with --encapsulation None/);
+    assert.throws(() => planLab('lab', 2, 1, 'None', { routeReflectors: 3 }), /--route-reflectors 3 is out of range/);
     assert.deepEqual(['VXLAN', 'VXLANCrossSubnet', 'None'].map((e) => vxlanModeOf(parseEncapsulation(e))), ['Always', 'CrossSubnet', 'Never']);
     assert.equal(parseEncapsulation('vxlancrosssubnet'), 'VXLANCrossSubnet');
     assert.throws(() => parseEncapsulation('IPIP'), (e: unknown) => e instanceof LabError && /--encapsulation IPIP is not supported: use VXLAN, VXLANCrossSubnet, None/.test(e.message));

@@ -16,7 +16,8 @@
 //
 // Encapsulation (the words of Calico's operator Installation): VXLAN → the default pools'
 // vxlanMode Always, VXLANCrossSubnet → CrossSubnet, None → Never (routes between nodes then come
-// from BGP; until the BGP daemon runs in the lab, None has no cross-node routes).
+// from BGP: every node runs the BGP daemon, full mesh, or route reflectors with --route-reflectors;
+// --tor adds a router namespace `tor` (.4 on subnet 0, AS 65010) peered with every node).
 
 import { LabError } from './errors.js';
 
@@ -44,7 +45,7 @@ export const DEFAULT_POOLS = [
 
 export const ENCAPSULATIONS = ['VXLAN', 'VXLANCrossSubnet', 'None'] as const;
 export type Encapsulation = (typeof ENCAPSULATIONS)[number];
-export const DEFAULT_ENCAPSULATION: Encapsulation = 'VXLAN';
+export const DEFAULT_ENCAPSULATION: Encapsulation = 'None';
 
 /** The default pools' vxlanMode for an encapsulation. */
 export function vxlanModeOf(e: Encapsulation): 'Always' | 'CrossSubnet' | 'Never' {
@@ -95,6 +96,27 @@ export interface LabPlan {
   readonly external: AttachmentPlan;
   readonly encapsulation: Encapsulation;
   readonly nodes: readonly NodePlan[];
+  /** --route-reflectors N: the first N nodes reflect routes and the mesh is off (Calico's docs). */
+  readonly routeReflectors?: number;
+  /** --tor: a top-of-rack router namespace peered with every node over eBGP. */
+  readonly tor?: TorPlan;
+}
+
+export const TOR_FLAVOURS = ['bird', 'gobgp', 'frr'] as const;
+export type TorFlavour = (typeof TOR_FLAVOURS)[number];
+/** The ToR's AS (eBGP to the nodes' 64512) and the route reflectors' cluster ID. */
+export const TOR_AS_NUMBER = 65010;
+export const RR_CLUSTER_ID = '244.0.0.1';
+
+export interface TorPlan extends NodePlan {
+  readonly flavour: TorFlavour;
+  readonly asNumber: number;
+}
+
+export function parseTorFlavour(text: string): TorFlavour {
+  const f = TOR_FLAVOURS.find((x) => x === text.toLowerCase());
+  if (!f) throw new LabError('InvalidArgument', `--tor ${text} is not supported: use ${TOR_FLAVOURS.join(', ')}`);
+  return f;
 }
 
 export function checkLabName(name: string): string {
@@ -123,7 +145,7 @@ function hostAddresses(s: number, host: number): { address4: string; address6: s
   return { address4: `198.${18 + s}.0.${host}`, address6: s === 0 ? `2001:2::${host}` : `2001:2:0:${s}::${host}` };
 }
 
-export function planLab(name: string, nodeCount: number, subnetCount = 1, encapsulation: Encapsulation = DEFAULT_ENCAPSULATION): LabPlan {
+export function planLab(name: string, nodeCount: number, subnetCount = 1, encapsulation: Encapsulation = DEFAULT_ENCAPSULATION, bgp: { routeReflectors?: number; tor?: TorFlavour } = {}): LabPlan {
   checkLabName(name);
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > MAX_NODES) {
     throw new LabError('InvalidArgument', `--nodes ${nodeCount} is out of range: a lab has 1 to ${MAX_NODES} nodes`);
@@ -149,6 +171,12 @@ export function planLab(name: string, nodeCount: number, subnetCount = 1, encaps
       utsNs: `${nsDir}/${nodeName}.uts`,
     });
   }
+  const rr = bgp.routeReflectors ?? 0;
+  if (!Number.isInteger(rr) || rr < 0 || rr > nodeCount) throw new LabError('InvalidArgument', `--route-reflectors ${rr} is out of range: 0 to the number of nodes (${nodeCount})`);
+  if ((rr > 0 || bgp.tor) && encapsulation !== 'None') throw new LabError('InvalidArgument', `--route-reflectors and --tor need BGP: use them with --encapsulation None`);
+  const tor: TorPlan | undefined = bgp.tor
+    ? { name: 'tor', netns: `${prefix}tor`, subnet: 0, ...hostAddresses(0, 4), switchPort: 'tabby-tor', dir: `${stateDir}/tor`, mountNs: `${nsDir}/tor.mnt`, utsNs: `${nsDir}/tor.uts`, flavour: bgp.tor, asNumber: TOR_AS_NUMBER }
+    : undefined;
   const etcdAddr = hostAddresses(0, 2);
   return {
     name,
@@ -168,6 +196,8 @@ export function planLab(name: string, nodeCount: number, subnetCount = 1, encaps
     external: { netns: `${prefix}external`, subnet: 0, ...hostAddresses(0, 3), switchPort: 'tabby-external' },
     encapsulation,
     nodes,
+    ...(rr > 0 ? { routeReflectors: rr } : {}),
+    ...(tor ? { tor } : {}),
   };
 }
 

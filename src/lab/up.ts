@@ -13,7 +13,9 @@ import { LabError } from './errors.js';
 import { startEtcd } from './etcd.js';
 import { createNamespaceDir, ensureMountTargets } from './node-namespaces.js';
 import { createNode, startNodeAgent, waitNodeReady } from './nodes.js';
-import { type Encapsulation, type LabPlan, planLab, vxlanModeOf } from './plan.js';
+import { type Encapsulation, type LabPlan, RR_CLUSTER_ID, type TorFlavour, planLab, vxlanModeOf } from './plan.js';
+import { startTor, torPeers } from './tor.js';
+import { kindInfo, type ResourceObject } from '../model/index.js';
 import type { Progress } from './progress.js';
 import { type LabState, lockLab, readState, writeState } from './state.js';
 import { addNetns, attach, createSwitch } from './underlay.js';
@@ -55,11 +57,13 @@ export interface UpOptions {
   readonly nodes: number;
   readonly subnets?: number;
   readonly encapsulation?: Encapsulation;
+  readonly routeReflectors?: number;
+  readonly tor?: TorFlavour;
 }
 
 export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: LabState; cluster: LabCluster; release: () => void }> {
   requireRoot();
-  const plan = planLab(opts.name, opts.nodes, opts.subnets ?? 1, opts.encapsulation);
+  const plan = planLab(opts.name, opts.nodes, opts.subnets ?? 1, opts.encapsulation, { ...(opts.routeReflectors ? { routeReflectors: opts.routeReflectors } : {}), ...(opts.tor ? { tor: opts.tor } : {}) });
   refuseExisting(plan);
   const { progress } = tools;
   const ancestors = missingAncestors(plan.stateDir);
@@ -92,6 +96,11 @@ export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: 
     await attach(plan, plan.external);
     progress.step(`external host ${plan.external.address4} ${plan.external.address6} (netns ${plan.external.netns}): no route to pods`);
 
+    if (plan.tor) {
+      await startTor(state, plan, plan.tor);
+      progress.step(`ToR ${plan.tor.flavour} ${plan.tor.address4} ${plan.tor.address6} AS ${plan.tor.asNumber} (netns ${plan.tor.netns})`);
+    }
+
     cluster = await openCluster(plan);
     const pools = await cluster.initialise(vxlanModeOf(plan.encapsulation));
     progress.step(`datastore initialised (encapsulation ${plan.encapsulation}); pools ${pools.join(', ')}`);
@@ -105,6 +114,7 @@ export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: 
         progress.step(`${node.name}: ready`);
       }),
     );
+    await configureBgp(cluster, plan, progress);
     state.phase = 'up';
     writeState(state);
     progress.step(`lab ${plan.name} is up: ${plan.nodes.length} node(s)`);
@@ -113,5 +123,27 @@ export async function labUp(tools: LabTools, opts: UpOptions): Promise<{ state: 
     await cluster?.close();
     release();
     throw e;
+  }
+}
+
+/**
+ * The BGP topology, written the way Calico's docs have a user write it once the nodes exist:
+ * route reflectors (Node routeReflectorClusterID + label, one BGPPeer selecting them, then the
+ * mesh off) and the ToR's global BGPPeers. The nodes' BGP daemons pick it up live.
+ */
+async function configureBgp(cluster: LabCluster, plan: LabPlan, progress: Progress): Promise<void> {
+  const rr = plan.routeReflectors ?? 0;
+  const node = kindInfo('Node');
+  for (const n of plan.nodes.slice(0, rr)) {
+    await cluster.client.patch(node, undefined, n.name, { metadata: { labels: { 'route-reflector': 'true' } }, spec: { bgp: { routeReflectorClusterID: RR_CLUSTER_ID } } });
+  }
+  if (rr > 0) {
+    await cluster.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'peer-with-route-reflectors' }, spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" } } as ResourceObject);
+    await cluster.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeToNodeMeshEnabled: false } } as ResourceObject);
+    progress.step(`route reflectors: ${plan.nodes.slice(0, rr).map((n) => n.name).join(', ')} (cluster ID ${RR_CLUSTER_ID}); node-to-node mesh off`);
+  }
+  if (plan.tor) {
+    for (const p of torPeers(plan.tor)) await cluster.apply(p as ResourceObject);
+    progress.step(`every node peers with the ToR (global BGPPeers tor, tor-v6 → AS ${plan.tor.asNumber})`);
   }
 }

@@ -1,7 +1,7 @@
 // `tabby node` (the per-host supervisor, run as root) and the hidden `tabby agent` it forks.
 // Options mirror calico/node's environment variables; each option's help names its variable.
 import { type Command, Option } from 'commander';
-import { runAgentProcess } from '../agent/index.js';
+import { runAgentProcess, runBgpProcess } from '../agent/index.js';
 import { prepareNode, superviseNode } from '../agent/index.js';
 import { type NodeFlags, resolveNodeOptions } from '../agent/index.js';
 import { createLogger, parseLogLevel } from '../util/log.js';
@@ -37,6 +37,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--policy-type <type>', 'conflist policy.type; k8s gives endpoints kns./ksa. profiles (env TABBY_CNI_POLICY_TYPE; default k8s)')
     .option('--no-install-cni', 'do not write the conflist or install the plugin executables')
     .option('--state-dir <dir>', 'node state: nodename file, CNI attachment records (env TABBY_STATE_DIR; default /var/lib/tabby)')
+    .option('--networking-backend <name>', 'bird: run the BGP daemon (mesh, route reflectors, peers from BGPConfiguration/BGPPeer); vxlan or none: no BGP (env CALICO_NETWORKING_BACKEND; default vxlan)')
     .option('--health-enabled <bool>', 'serve /liveness, /readiness and /metrics (env TABBY_HEALTH_ENABLED, FELIX_HEALTHENABLED; default true)')
     .option('--health-host <host>', 'address for the health endpoints (env TABBY_HEALTH_HOST, FELIX_HEALTHHOST; default 127.0.0.1)')
     .option('--health-port <port>', 'port for the health endpoints, 0 = any free one (env TABBY_HEALTH_PORT, FELIX_HEALTHPORT; default 9099)')
@@ -52,6 +53,13 @@ export function registerNodeCommand(program: Command): void {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+    });
+
+  program
+    .command('bgp-agent', { hidden: true })
+    .description('the BGP daemon process of a node; `tabby node` starts it with CALICO_NETWORKING_BACKEND=bird')
+    .action(async () => {
+      await runBgpProcess();
     });
 
   program

@@ -109,7 +109,8 @@ describe('BGP FSM behaviour', () => {
     const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
       s = step(s, EVENTS.AutomaticStart, 0, cfg).state;
-      const r = step(s, EVENTS.TcpConnectionFails, 0, cfg);
+      s = step(s, EVENTS.Tcp_CR_Acked, 0, cfg).state;
+      const r = step(s, EVENTS.HoldTimer_Expires, 0, cfg);
       s = r.state;
       const t = r.actions.find((a) => a.kind === 'startTimer' && a.timer === 'IdleHold');
       waits.push(t && t.kind === 'startTimer' ? t.seconds : -1);
@@ -120,6 +121,19 @@ describe('BGP FSM behaviour', () => {
     assert.deepEqual(waits, [1, 2, 4, 8, 8, 8]);
     const up = run([EVENTS.Tcp_CR_Acked, EVENTS.BGPOpen, EVENTS.KeepAliveMsg], cfg, { ...s, name: 'Connect' });
     assert.equal(up.state.connectRetryCounter, 0);
+  });
+
+  it('a refused connection in Connect is no counted failure (RFC 4271 §8.2.2 event 18): the peer not listening yet is retried after the first idle hold every time', () => {
+    let s = initialState(0);
+    for (let i = 0; i < 4; i++) {
+      s = step(s, EVENTS.AutomaticStart, 0, cfg).state;
+      assert.equal(s.name, 'Connect');
+      const r = step(s, EVENTS.TcpConnectionFails, 0, cfg);
+      const t = r.actions.find((a) => a.kind === 'startTimer' && a.timer === 'IdleHold');
+      assert.equal(t && t.kind === 'startTimer' ? t.seconds : -1, 1);
+      s = r.state;
+      assert.equal(s.connectRetryCounter, 0);
+    }
   });
 
   it('a manual stop sends Cease, stops everything and does not restart', () => {

@@ -91,7 +91,9 @@ export const FSM_TABLE: Readonly<Record<FsmStateName, Row>> = {
     Tcp_CR_Invalid: { next: 'same', ops: [], why: 'invalid TCP connection request rejected' },
     Tcp_CR_Acked: tcpUpSendOpen,
     TcpConnectionConfirmed: tcpUpSendOpen,
-    TcpConnectionFails: TCP_FAILED,
+    // RFC 4271 §8.2.2, Connect, event 18: to Idle without counting a failure (only Active counts):
+    // a peer not listening yet is retried after the initial IdleHold, not an ever longer one.
+    TcpConnectionFails: toIdle(['drop', { release: 'tcp-failure' }], 'TCP connection failed'),
     BGPOpen: openWhileDelayed, // only reachable with DelayOpen running (step.ts checks)
     BGPHeaderErr: HEADER_ERROR,
     BGPOpenMsgErr: OPEN_ERROR,

@@ -230,8 +230,10 @@ export class Rib {
     return false;
   }
 
-  originate(prefix: CIDR): void {
-    const set = this.attrTable.intern(prefix.family, { origin: 'igp', asPath: [] }, { self: true }, this.localSource);
+  /** Originates a prefix of ours, optionally tagged with communities (Calico's prefixAdvertisements). */
+  originate(prefix: CIDR, tags: Pick<PathAttributes, 'communities' | 'largeCommunities'> = {}): void {
+    const attrs: PathAttributes = { origin: 'igp', asPath: [], ...(tags.communities?.length ? { communities: tags.communities } : {}), ...(tags.largeCommunities?.length ? { largeCommunities: tags.largeCommunities } : {}) };
+    const set = this.attrTable.intern(prefix.family, attrs, { self: true }, this.localSource);
     this.setPath({ prefix }, LOCAL_SLOT, set, false);
   }
 

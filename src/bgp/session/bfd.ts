@@ -223,6 +223,14 @@ export class BfdService {
     this.log.debug('BFD packet discarded', { from, reason });
   }
 
+  /** Ends one session (its peer was removed): AdminDown to the peer, then it is forgotten. */
+  remove(link: BfdLink): void {
+    link.close();
+    for (const [d, l] of this.byDiscr) if (l === link) this.byDiscr.delete(d);
+    const key = addrKey(link.remote);
+    if (this.byAddr.get(key) === link) this.byAddr.delete(key);
+  }
+
   /** AdminDown to every peer, then closes the sockets once those packets are out. */
   async stop(): Promise<void> {
     for (const l of this.byDiscr.values()) l.close();

@@ -1,0 +1,53 @@
+// The rendered cluster configuration (bgp/cluster) as the Speaker's configuration. Timers are
+// Calico's BIRD template's where they matter (connect retry 5 s, graceful restart on); the
+// speaker installs nothing in the kernel itself in cluster mode: its best learned routes go to
+// the agent's route reconciler, which owns the node's routes (protocol 80). A peer the renderer
+// marks `bfd` gets a BFD session with the speaker's defaults (200 ms × 3).
+
+import { formatCIDR } from '../ip/index.js';
+import type { NodeBgpConfig } from './cluster/index.js';
+import type { PeerConfig, SpeakerConfig } from './config.js';
+import { DEFAULT_BFD, DEFAULT_STATUS_SOCKET } from './config.js';
+
+const idNumber = (dotted: string): number => dotted.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+export function clusterSpeakerConfig(c: NodeBgpConfig, opts: { statusSocket?: string; holdTime?: number } = {}): SpeakerConfig {
+  const peers: PeerConfig[] = c.peers.map((p) => ({
+    name: p.name,
+    address: p.address,
+    port: p.port,
+    asNumber: p.asNumber,
+    ...(p.localAddress ? { localAddress: p.localAddress } : {}),
+    passive: p.passive,
+    routeReflectorClient: p.routeReflectorClient,
+    nextHopMode: p.nextHopMode,
+    holdTime: opts.holdTime ?? 90,
+    keepaliveTime: p.keepaliveTime,
+    connectRetryTime: 5,
+    delayOpenTime: 0,
+    families: [p.address.family === 4 ? 'ipv4' : 'ipv6'],
+    gracefulRestart: true,
+    maxRestartTime: Math.min(p.maxRestartTime, 4095),
+    importFilter: p.importFilter,
+    exportFilter: p.exportFilter,
+    // BFD (annotation tabby.dev/bfd: "true" on the BGPPeer, or on BGPConfiguration default for the mesh).
+    ...(p.bfd ? { bfd: DEFAULT_BFD } : {}),
+  }));
+  const tags = new Map(c.originate.filter((o) => o.communities.length + o.largeCommunities.length > 0).map((o) => [formatCIDR(o.prefix), { communities: o.communities, largeCommunities: o.largeCommunities }]));
+  return {
+    asNumber: c.asNumber,
+    routerID: idNumber(c.routerID),
+    routeReflectorClusterID: idNumber(c.routeReflectorClusterID ?? c.routerID),
+    ...(c.listenAddress ? { listenAddress: c.listenAddress } : {}),
+    listenPort: c.listenPort,
+    ...(c.ipv6Address ? { nextHopV6: c.ipv6Address } : {}),
+    originate: c.originate.map((o) => o.prefix),
+    ...(tags.size > 0 ? { originateTags: tags } : {}),
+    kernelResyncSeconds: 30,
+    statusSocket: opts.statusSocket ?? DEFAULT_STATUS_SOCKET,
+    gracefulRestartTime: Math.max(...c.peers.map((p) => p.maxRestartTime), 120),
+    selectionDeferralTime: 60,
+    updateDelayMs: 0,
+    peers,
+  };
+}
