@@ -4,6 +4,7 @@
 //   direction, addresses, ports and the pod's interface; a Log rule produces an `action: log`
 //   record and lets the packet on.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { ResourceObject } from '../../model/index.js';
@@ -103,5 +104,37 @@ describe('nft policy dataplane: staged policies and denied-flow logs on real pac
     assert.equal(log.running, false);
     await log.start();
     assert.equal(log.running, true);
+  });
+});
+
+describe('tabby-nflog ends with its parent', () => {
+  it('a SIGKILLed parent leaves no reader behind (it would hold the group and its namespace)', async () => {
+    // sh starts the reader in a namespace of its own (unshare) and prints its pid; then sh is killed.
+    const { spawn } = await import('node:child_process');
+    const sh = spawn('unshare', ['--net', 'sh', '-c', `"$0" --group 47 & echo $!; wait`, distBinary('tabby-nflog')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Its pid, then its "ready" line (printed once the group is bound and the death signal is set).
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      sh.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/^ready\t47$/m.test(out)) resolve(Number(out.split('\n')[0]));
+      });
+      sh.once('exit', (code) => reject(new Error(`sh exited ${code} before the reader was ready: ${out}`)));
+    });
+    // Running or sleeping; a zombie (exited, not yet reaped by whoever inherited it) counts as ended.
+    const alive = (): boolean => {
+      try {
+        return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(alive(), 'the reader runs');
+    // sh is the reader's parent only while the unshare'd sh lives; kill the whole group's head.
+    sh.kill('SIGKILL');
+    for (let i = 0; i < 50 && alive(); i++) await sleep(100);
+    const left = alive();
+    if (left) process.kill(pid, 'SIGKILL');
+    assert.equal(left, false, 'tabby-nflog outlived its parent');
   });
 });
