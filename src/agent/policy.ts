@@ -26,28 +26,13 @@ import { type ClusterUpdate, ClusterSyncer } from '../client/index.js';
 import type { Datastore } from '../datastore/index.js';
 import { DeniedFlowLog, type DeniedFlowRecord, type NftRunner, NftPolicyRenderer, PolicyDataplane, hostChain, nftRunner, policyChain, profileChain, workloadChain } from '../dataplane/index.js';
 import { STORED, type StoredKindName, type FelixConfiguration, decodeStored, parseResourceKey } from '../model/index.js';
-import { type GraphEvent, PolicyGraph, type ResourceUpdate } from '../policy/index.js';
+import { type GraphEvent, POLICY_INPUT_KINDS, PolicyGraph, type ResourceUpdate } from '../policy/index.js';
 import { parseDuration } from '../util/index.js';
 import type { Logger } from '../util/log.js';
 import { Counter, Gauge, type Registry } from './metrics.js';
 
-export const POLICY_KINDS: readonly StoredKindName[] = [
-  'FelixConfiguration',
-  'Namespace',
-  'Pod',
-  'WorkloadEndpoint',
-  'HostEndpoint',
-  'NetworkSet',
-  'GlobalNetworkSet',
-  'Profile',
-  'Tier',
-  'NetworkPolicy',
-  'GlobalNetworkPolicy',
-  'StagedNetworkPolicy',
-  'StagedGlobalNetworkPolicy',
-  'StagedKubernetesNetworkPolicy',
-  'K8sNetworkPolicy',
-];
+/** The stored kinds the policy engine reads (its KubernetesNetworkPolicy is the model's K8sNetworkPolicy). */
+export const POLICY_KINDS: readonly StoredKindName[] = POLICY_INPUT_KINDS.map((k): StoredKindName => (k === 'KubernetesNetworkPolicy' ? 'K8sNetworkPolicy' : k));
 
 export const DEFAULT_POLICY_REFRESH_MS = 90_000;
 export const DEFAULT_COUNTER_INTERVAL_MS = 10_000;

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { enclosingCIDR, formatCIDR, parseIP } from '../ip/index.js';
 import { labDown } from './down.js';
 import type { LabState } from './state.js';
-import { tabbyOk } from './testing.js';
+import { checkedStream, tabbyOk } from './testing.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const tabbyctl = join(repo, 'dist/bin/tabbyctl.cjs');
@@ -120,41 +120,7 @@ describe('BGP in the cluster: full mesh, graceful restart, route reflectors, a B
   it('graceful restart: both daemons of node-2 SIGKILLed mid-stream; the stream loses nothing and node-1 never loses its route to node-2', async () => {
     const p1 = lab.state.pods.find((p) => p.name === 'p1')!;
     const p2 = lab.state.pods.find((p) => p.name === 'p2')!;
-    const script = join(lab.workdir, 'stream.cjs');
-    writeFileSync(script, `
-const net = require('node:net');
-const [mode, host] = process.argv.slice(2);
-const TOTAL = 6 * 1024 * 1024, CHUNK = 16 * 1024;
-const byte = (i) => (i * 7 + 3) % 251;
-if (mode === 'server') {
-  net.createServer((s) => {
-    let n = 0, bad = -1;
-    s.on('data', (b) => { for (let i = 0; i < b.length; i++) if (bad < 0 && b[i] !== byte(n + i)) bad = n + i; n += b.length; });
-    s.on('error', (e) => { console.log(JSON.stringify({ error: e.code || e.message, n, bad })); process.exit(0); });
-    s.on('end', () => { console.log(JSON.stringify({ n, bad })); process.exit(0); });
-  }).listen(9000, () => console.log('listening'));
-} else {
-  const s = net.connect(9000, host, () => {
-    let sent = 0;
-    console.log('connected');
-    const tick = setInterval(() => {
-      const len = Math.min(CHUNK, TOTAL - sent);
-      const b = Buffer.alloc(len);
-      for (let i = 0; i < len; i++) b[i] = byte(sent + i);
-      s.write(b);
-      sent += len;
-      if (sent >= TOTAL) { clearInterval(tick); s.end(); }
-    }, 20);
-  });
-  s.on('error', (e) => { console.log(JSON.stringify({ error: e.code || e.message })); process.exit(1); });
-  s.on('close', () => process.exit(0));
-}`);
-    const start = (netns: string, args: string[]): { proc: ChildProcess; out: () => string; exited: Promise<number> } => {
-      const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-      return { proc, out: () => out, exited: new Promise((r) => proc.on('exit', (c) => r(c ?? 1))) };
-    };
+    const start = checkedStream(lab.workdir, 6 * 1024 * 1024, 20);
     const block2 = blockOf(p2.ips.find((a) => !a.includes(':'))!);
     const server = start(p2.netns, ['server']);
     let client: ReturnType<typeof start> | undefined;
@@ -192,7 +158,10 @@ if (mode === 'server') {
   });
 
   it('route reflectors switched on live (Calico\'s docs: cluster ID, label, BGPPeer, mesh off): clients peer with the reflector only, ToR sessions stay up', async () => {
-    const torBefore = (await lab.bgpStatus('node-2')).peers.find((p) => p.address === '198.18.0.4')!;
+    // The previous test restarted node-2's daemons: wait until every session of it is back before
+    // taking the ToR session's start time the change must not touch.
+    const settled = await until('node-2 has every session established again', () => lab.bgpStatus('node-2'), (s) => established(s));
+    const torBefore = settled.peers.find((p) => p.address === '198.18.0.4')!;
     await lab.ctl('node-1', 'patch', 'node', 'node-1', '-p', '{"spec":{"bgp":{"routeReflectorClusterID":"244.0.0.1"}}}');
     await lab.ctl('node-1', 'label', 'node', 'node-1', 'route-reflector=true');
     writeFileSync(join(lab.workdir, 'rr.yaml'), `apiVersion: projectcalico.org/v3
