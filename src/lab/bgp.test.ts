@@ -17,19 +17,10 @@ import { fileURLToPath } from 'node:url';
 import { enclosingCIDR, formatCIDR, parseIP } from '../ip/index.js';
 import { labDown } from './down.js';
 import type { LabState } from './state.js';
-import { checkedStream, tabbyOk } from './testing.js';
+import { checkedStream, podYaml as pod, tabbyOk } from './testing.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const tabbyctl = join(repo, 'dist/bin/tabbyctl.cjs');
-const pod = (name: string, node: string) => `---
-apiVersion: v1
-kind: Pod
-metadata: {name: ${name}}
-spec:
-  nodeName: ${node}
-  containers:
-  - {name: c, ports: [{containerPort: 80}, {containerPort: 53, protocol: UDP}]}
-`;
 
 const ok = (args: string[]) => tabbyOk(args, 300_000);
 type Matrix = { pods: string[]; matrix: boolean[][] };

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { checkedStream, tabbyOk } from './testing.js';
+import { checkedStream, podYaml as pod, tabbyOk } from './testing.js';
 import { enclosingCIDR, formatCIDR, parseIP } from '../ip/index.js';
 import { labDown } from './down.js';
 import { planLab } from './plan.js';
@@ -23,15 +23,6 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const LAB = 'tboov';
 const plan = planLab(LAB, 3, 2);
 
-const pod = (name: string, node: string) => `---
-apiVersion: v1
-kind: Pod
-metadata: {name: ${name}}
-spec:
-  nodeName: ${node}
-  containers:
-  - {name: c, ports: [{containerPort: 80}, {containerPort: 53, protocol: UDP}]}
-`;
 const PODS = pod('p1', 'node-1') + pod('p2', 'node-2') + pod('p3', 'node-3') + pod('q1', 'node-1');
 
 const pools = (mode: string, nat4: boolean, nat6: boolean) => `

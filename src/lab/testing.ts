@@ -82,3 +82,14 @@ if (mode === 'server') {
     return { proc, out: () => out, exited: new Promise((r) => proc.on('exit', (c) => r(c ?? 1))) };
   };
 }
+
+/** A lab Pod document on `node` declaring TCP 80 and UDP 53 (what `tabby lab probe` tries). */
+export const podYaml = (name: string, node: string): string => `---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  nodeName: ${node}
+  containers:
+  - {name: c, ports: [{containerPort: 80}, {containerPort: 53, protocol: UDP}]}
+`;
