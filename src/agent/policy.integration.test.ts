@@ -104,7 +104,12 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
     assert.equal(reach('b/client', 'a/web', 'udp'), false, 'UDP is not in the allow');
     assert.equal(reach('a/web', 'a/db'), false);
     assert.equal(reach('a/web', 'b/client'), true, 'b has no policy');
-    // The denied probes were logged: client → db on TCP, dropped at the end of tier default.
+    // Denied probes are logged. Records from before both policies were in place (while only
+    // default-deny was, client → web was refused too) are dropped; then one allowed and one
+    // denied probe: client → db on TCP, dropped at the end of tier default.
+    flows.length = 0;
+    assert.equal(reach('b/client', 'a/web'), true);
+    assert.equal(reach('b/client', 'a/db'), false);
     const db = pod('a/db').ip;
     await until('a flow-log record of client → db', () => flows.some((r) => r.dst === db && r.proto === 'TCP' && r.dport === TCP));
     const rec = flows.find((r) => r.dst === db && r.proto === 'TCP' && r.dport === TCP)!;
