@@ -13,16 +13,18 @@
 // - Learned routes are sent whole (the set replaces the previous one), with `converged` false
 //   while we restart gracefully and wait for our peers' End-of-RIB: the agent keeps the routes
 //   it had until then, so flows across nodes survive a restart of the node.
+// - BGPConfiguration logSeverityScreen (node.<name> over default) is the speaker's log level, read
+//   at every line, so a change applies at once and touches no session.
 // - A marker file (<stateDir>/bgp-running) says a previous run ended without withdrawing: the
 //   next start is a graceful restart (RFC 4724: our OPEN says forwarding state was kept).
 
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type NodeBgpConfig, Speaker, type SpeakerStatus, type StatusRequest, answerStatus, clusterSpeakerConfig, renderMetrics, renderNodeBgp, serveStatusSocket } from '../bgp/index.js';
+import { type NodeBgpConfig, Speaker, type SpeakerStatus, type StatusRequest, answerStatus, clusterSpeakerConfig, renderMetrics, renderNodeBgp, serveStatusSocket, speakerLogLevel } from '../bgp/index.js';
 import { ClusterSyncer } from '../client/index.js';
 import { loadDatastoreConfig, openDatastore } from '../datastore/index.js';
 import { formatCIDR, formatIP } from '../ip/index.js';
-import { type Logger, createLogger, parseLogLevel } from '../util/log.js';
+import { type LogLevel, type Logger, createLogger, parseLogLevel } from '../util/log.js';
 import { AGENT_OPTIONS_ENV } from './dataplane-agent.js';
 import type { NodeOptions } from './options.js';
 
@@ -41,6 +43,9 @@ export interface ClusterBgpStatus extends SpeakerStatus {
   readonly problems: readonly string[];
   /** Peers the configuration asks BFD for (their live BFD state is in `peers[].bfd`). */
   readonly bfdPeers: Record<string, boolean>;
+  /** BGPConfiguration logSeverityScreen in effect (node.<name> over default) and the speaker's level from it. */
+  readonly logSeverityScreen: string;
+  readonly logLevel: LogLevel;
 }
 
 export class ClusterBgp {
@@ -52,6 +57,9 @@ export class ClusterBgp {
   private learnedTimer: NodeJS.Timeout | undefined;
   private busy: Promise<void> = Promise.resolve();
   private readonly marker: string;
+  /** The speaker's log level, from logSeverityScreen; its logger reads it at every line. */
+  private speakerLevel: LogLevel = 'info';
+  private readonly speakerLog: Logger;
 
   constructor(
     private readonly opts: NodeOptions,
@@ -60,6 +68,7 @@ export class ClusterBgp {
     private readonly onLearned: (m: LearnedMessage) => void,
   ) {
     this.marker = join(opts.stateDir, 'bgp-running');
+    this.speakerLog = log.child({ component: 'bgp' }, { level: () => this.speakerLevel });
     this.syncer = new ClusterSyncer(ds, {
       onStatus: (s) => {
         if (s === 'InSync') {
@@ -104,6 +113,9 @@ export class ClusterBgp {
     });
     const before = this.rendered;
     this.rendered = rendered;
+    const level = speakerLogLevel(rendered.logSeverityScreen);
+    if (level !== this.speakerLevel || !before) this.log.info('BGP log level set', { logSeverityScreen: rendered.logSeverityScreen, level });
+    this.speakerLevel = level;
     if (JSON.stringify(before?.problems) !== JSON.stringify(rendered.problems)) for (const p of rendered.problems) this.log.warn('BGP configuration problem', { problem: p });
     for (const r of rendered.refused) if (!before?.refused.some((b) => b.name === r.name)) this.log.warn('BGP peering refused', { peer: r.name, reason: r.reason });
     const config = clusterSpeakerConfig(rendered, { statusSocket: this.opts.bgpSocket });
@@ -117,7 +129,7 @@ export class ClusterBgp {
       await this.stopSpeaker(true);
     }
     const restarting = existsSync(this.marker);
-    const speaker = new Speaker(config, this.log.child({ component: 'bgp' }));
+    const speaker = new Speaker(config, this.speakerLog);
     speaker.onRoutesChanged = () => this.learnedChanged();
     this.speaker = speaker;
     await speaker.start({ restarting });
@@ -161,6 +173,8 @@ export class ClusterBgp {
       originated: r.originate.map((o) => formatCIDR(o.prefix)),
       problems: r.problems,
       bfdPeers: Object.fromEntries(r.peers.map((p) => [p.name, p.bfd])),
+      logSeverityScreen: r.logSeverityScreen,
+      logLevel: this.speakerLevel,
     };
   }
 

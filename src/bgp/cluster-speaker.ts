@@ -2,12 +2,37 @@
 // Calico's BIRD template's where they matter (connect retry 5 s, graceful restart on); the
 // speaker installs nothing in the kernel itself in cluster mode: its best learned routes go to
 // the agent's route reconciler, which owns the node's routes (protocol 80). A peer the renderer
-// marks `bfd` gets a BFD session with the speaker's defaults (200 ms × 3).
+// marks `bfd` gets a BFD session with the speaker's defaults (200 ms × 3). logSeverityScreen is
+// not part of the speaker's configuration: it sets the level of the speaker's logger, live
+// (`speakerLogLevel`), so changing it restarts no session.
 
 import { formatCIDR } from '../ip/index.js';
+import type { LogLevel } from '../util/log.js';
 import type { NodeBgpConfig } from './cluster/index.js';
 import type { PeerConfig, SpeakerConfig } from './config.js';
 import { DEFAULT_BFD, DEFAULT_STATUS_SOCKET } from './config.js';
+
+/**
+ * BGPConfiguration logSeverityScreen (Calico's values, any case) → the speaker's log level.
+ * Debug is what BIRD's `debug all` is in Calico (every FSM event, not only state changes); Trace
+ * is Debug; Fatal and Panic keep errors only, since the speaker has no more severe level. An empty
+ * or unknown value is Info, Calico's default.
+ */
+export function speakerLogLevel(screen: string | undefined): LogLevel {
+  switch ((screen ?? '').toLowerCase()) {
+    case 'trace':
+    case 'debug':
+      return 'debug';
+    case 'warning':
+      return 'warn';
+    case 'error':
+    case 'fatal':
+    case 'panic':
+      return 'error';
+    default:
+      return 'info';
+  }
+}
 
 const idNumber = (dotted: string): number => dotted.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 

@@ -9,5 +9,5 @@ export { parseSpeakerConfig, BgpConfigError, DEFAULT_STATUS_SOCKET, DEFAULT_BFD,
 export { BFD_CONTROL_PORT, type BfdStatus } from './session/bfd.js';
 export { runDaemon, queryDaemon, loadSpeakerConfig, renderMetrics, answerStatus, serveStatusSocket, type StatusRequest } from './daemon.js';
 export * from './cluster/index.js';
-export { clusterSpeakerConfig } from './cluster-speaker.js';
+export { clusterSpeakerConfig, speakerLogLevel } from './cluster-speaker.js';
 export { BGP_ROUTE_PROTOCOL } from './session/kernel.js';

@@ -9,11 +9,13 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
-  child(fields: Record<string, unknown>): Logger;
+  /** A logger adding `fields`; `opts.level` (read at every line) replaces the level, so it can change live. */
+  child(fields: Record<string, unknown>, opts?: { level?: () => LogLevel }): Logger;
 }
 
 export interface LoggerOptions {
-  level?: LogLevel;
+  /** The least severe level written; a function is read at every line (a level that changes live). */
+  level?: LogLevel | (() => LogLevel);
   write?: (line: string) => void;
   now?: () => Date;
 }
@@ -25,11 +27,12 @@ export function parseLogLevel(text: string | undefined, fallback: LogLevel = 'in
 }
 
 export function createLogger(base: Record<string, unknown>, opts: LoggerOptions = {}): Logger {
-  const min = ORDER[opts.level ?? 'info'];
+  const least = opts.level ?? 'info';
+  const min = typeof least === 'function' ? () => ORDER[least()] : () => ORDER[least];
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const now = opts.now ?? (() => new Date());
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < min) return;
+    if (ORDER[level] < min()) return;
     const rec: Record<string, unknown> = { time: now().toISOString(), level, ...base, msg, ...fields };
     for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = { message: v.message, name: v.name, ...(('code' in v) ? { code: (v as { code: unknown }).code } : {}) };
     write(JSON.stringify(rec));
@@ -39,7 +42,7 @@ export function createLogger(base: Record<string, unknown>, opts: LoggerOptions 
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, opts),
+    child: (fields, o) => createLogger({ ...base, ...fields }, o?.level ? { ...opts, level: o.level } : opts),
   };
 }
 
