@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { type CIDR, formatCIDR, formatIP, parseCIDR } from '../../ip/index.js';
 import { type BGPConfiguration, type BGPFilter, type BGPPeer, type IPPool, type Node, type StoredBlock, applyDefaults, validateResource } from '../../model/index.js';
 import { DEFAULT_BFD } from '../config.js';
-import { clusterSpeakerConfig } from '../cluster-speaker.js';
+import { clusterSpeakerConfig, speakerLogLevel } from '../cluster-speaker.js';
 import { BFD_ANNOTATION, type ClusterBgpState, type NodeBgpConfig, renderNodeBgp } from './index.js';
 
 const api = 'projectcalico.org/v3';
@@ -248,5 +248,30 @@ describe('cluster BGP: what a node announces', () => {
     const st = { nodes: nodes().reverse(), peers: [peer('z', { peerIP: '198.18.0.4', asNumber: 65010 }), peer('y', { peerIP: '198.18.0.5', asNumber: 65010 })] };
     const st2 = { nodes: nodes(), peers: [...st.peers].reverse() };
     assert.deepEqual(render('a', st), render('a', st2));
+  });
+});
+
+describe('cluster BGP: logSeverityScreen and ignoredInterfaces', () => {
+  it('logSeverityScreen: node.<name> over default, Info when neither sets it; mapped to the speaker\'s log level', () => {
+    assert.equal(render('a', {}).logSeverityScreen, 'Info');
+    const cfgs = [config('default', { logSeverityScreen: 'Debug' }), config('node.b', { logSeverityScreen: 'Warning' })];
+    assert.equal(render('a', { configurations: cfgs }).logSeverityScreen, 'Debug');
+    assert.equal(render('b', { configurations: cfgs }).logSeverityScreen, 'Warning');
+    const levels = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal', 'debug', 'WARNING', '', undefined].map((l) => speakerLogLevel(l));
+    assert.deepEqual(levels, ['debug', 'debug', 'info', 'warn', 'error', 'error', 'debug', 'warn', 'info', 'info']);
+  });
+  it('logSeverityScreen is no part of the speaker\'s configuration, so changing it restarts no session', () => {
+    const at = (l: string) => clusterSpeakerConfig(render('a', { configurations: [config('default', { logSeverityScreen: l })] }));
+    assert.deepEqual(at('Debug'), at('Error'));
+  });
+  it('ignoredInterfaces is named as having no effect (no device routes are read) and changes nothing else', () => {
+    const plain = render('a', { configurations: [config('default', { asNumber: 65001 })] });
+    const ignoring = render('a', { configurations: [config('default', { asNumber: 65001, ignoredInterfaces: ['eth9', 'ens*'] })] });
+    assert.deepEqual({ ...ignoring, problems: [] }, { ...plain, problems: [] });
+    assert.deepEqual(plain.problems, []);
+    assert.equal(ignoring.problems.length, 1);
+    assert.match(ignoring.problems[0]!, /^BGPConfiguration default spec\.ignoredInterfaces \(eth9, ens\*\) has no effect: Tabby's speaker reads no device or kernel routes/);
+    const perNode = render('a', { configurations: [config('default', {}), config('node.a', { ignoredInterfaces: ['eth9'] })] });
+    assert.match(perNode.problems[0]!, /^BGPConfiguration node\.a spec\.ignoredInterfaces \(eth9\)/);
   });
 });

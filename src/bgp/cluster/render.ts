@@ -22,6 +22,10 @@
 //   node.kubernetes.io/exclude-from-external-load-balancers=true); prefixes of disabled or
 //   disableBGPExport pools are never exported; prefixAdvertisements add communities to every
 //   originated prefix inside their cidr.
+// - ignoredInterfaces: in Calico the interfaces BIRD's direct protocol skips when it reads device
+//   routes. This speaker reads no device or kernel routes: all it announces comes from the
+//   datastore (blocks, borrowed addresses, service ranges), so the field has nothing to exclude
+//   from; it is accepted and named as having no effect, and changes nothing in the configuration.
 // What this speaker cannot do is said, never faked: TCP-MD5 (password) and GTSM (ttlSecurity)
 // need socket options Node.js does not offer, so such peerings are listed as refused with the
 // reason; BGPFilter rules matching on fields the speaker's filters lack are listed as problems.
@@ -158,6 +162,10 @@ export function renderNodeBgp(state: ClusterBgpState): NodeBgpConfig {
   if (!me || (!me.ipv4 && !me.ipv6)) {
     problems.push(me ? `Node ${state.nodename} has no spec.bgp.ipv4Address or ipv6Address: no BGP peerings` : `no Node resource named ${state.nodename}: no BGP peerings`);
     return { enabled: false, ...base, peers: [], refused: [], originate: [], problems };
+  }
+  if (cfg.ignoredInterfaces?.length) {
+    const from = state.configurations.some((c) => c.metadata.name === `node.${state.nodename}` && c.spec?.ignoredInterfaces) ? `node.${state.nodename}` : 'default';
+    problems.push(`BGPConfiguration ${from} spec.ignoredInterfaces (${cfg.ignoredInterfaces.join(', ')}) has no effect: Tabby's speaker reads no device or kernel routes (what it announces comes from IPAM blocks and service ranges in the datastore), so there is no interface scan to exclude them from`);
   }
   if (cfg.bindMode === 'NodeIP') Object.assign(base, { listenAddress: formatIP(me.ipv4 ?? me.ipv6!) });
 
