@@ -139,6 +139,8 @@ export class BfdService {
   private readonly tx = new Map<string, Socket>();
   private readonly byDiscr = new Map<number, BfdLink>();
   private readonly byAddr = new Map<string, BfdLink>();
+  /** Sockets being opened: sessions added together (peers added live at once) share one opening. */
+  private readonly opening = new Map<string, Promise<unknown>>();
   /** Packets refused before reaching a session (each logged at debug level with its reason). */
   dropped = 0;
 
@@ -191,12 +193,21 @@ export class BfdService {
     throw new Error(`BFD: no free UDP source port in ${SOURCE_PORT_MIN}-${SOURCE_PORT_MAX} on ${address}: ${lastError?.message ?? '?'}`);
   }
 
+  private once<T>(key: string, open: () => Promise<T>): Promise<T> {
+    let p = this.opening.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = open().finally(() => this.opening.delete(key));
+      this.opening.set(key, p);
+    }
+    return p;
+  }
+
   /** Starts a session with `remote`; its state changes go to `onChange`. */
   async add(remote: IPAddr, local: IPAddr | undefined, timers: BfdTimers, onChange: (c: BfdStateChange) => void): Promise<BfdLink> {
     const key = addrKey(remote);
     if (this.byAddr.has(key)) throw new Error(`BFD: a session with ${key} exists already`);
-    await this.receiver(remote.family);
-    const tx = await this.sender(remote.family, local);
+    await this.once(`rx ${remote.family}`, () => this.receiver(remote.family));
+    const tx = await this.once(`tx ${local ? addrKey(local) : remote.family}`, () => this.sender(remote.family, local));
     let discr = 0;
     while (discr === 0 || this.byDiscr.has(discr)) discr = randomInt(1, 0xffffffff);
     const link = new BfdLink(remote, tx, discr, timers, onChange, this.log);
