@@ -8,82 +8,11 @@
 // lab each. Needs root and a `make build`.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { enclosingCIDR, formatCIDR, parseIP } from '../ip/index.js';
-import { labDown } from './down.js';
-import type { LabState } from './state.js';
-import { checkedStream, podYaml as pod, tabbyOk } from './testing.js';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const tabbyctl = join(repo, 'dist/bin/tabbyctl.cjs');
-
+import { BgpLab as Lab, type Matrix, blockOf, checkedStream, escapeRegExp as esc, established, podYaml as pod, tabbyOk, until } from './testing.js';
 const ok = (args: string[]) => tabbyOk(args, 300_000);
-type Matrix = { pods: string[]; matrix: boolean[][] };
-const blockOf = (ip: string) => formatCIDR(enclosingCIDR(parseIP(ip), ip.includes(':') ? 122 : 26));
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Polls `check` until it holds (the test's own timeout bounds the wait; no timed assertion). */
-async function until<T>(what: string, get: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await get().catch(() => undefined);
-    if (v !== undefined && check(v)) return v;
-    await new Promise((r) => setTimeout(r, 200));
-    if (process.env.TABBY_TEST_DEBUG) process.stderr.write(`waiting for ${what}\n`);
-  }
-}
-
-class Lab {
-  state!: LabState;
-  workdir = '';
-  constructor(readonly name: string) {}
-  async up(nodes: number, extra: string[], pods: string): Promise<void> {
-    await labDown(this.name);
-    this.workdir = mkdtempSync(join(tmpdir(), `tb-bgp-${this.name}-`));
-    writeFileSync(join(this.workdir, 'pods.yaml'), pods);
-    await ok(['lab', 'up', '--name', this.name, '--nodes', String(nodes), '--encapsulation', 'None', ...extra, '-f', join(this.workdir, 'pods.yaml')]);
-    this.state = JSON.parse(readFileSync(`/run/tabby/lab/${this.name}/state.json`, 'utf8')) as LabState;
-  }
-  async down(): Promise<void> {
-    await labDown(this.name);
-    if (this.workdir) rmSync(this.workdir, { recursive: true, force: true });
-  }
-  exec(target: string, ...argv: string[]): Promise<string> {
-    return ok(['lab', 'exec', '--name', this.name, target, '--', ...argv]);
-  }
-  ctl(node: string, ...args: string[]): Promise<string> {
-    return this.exec(node, process.execPath, tabbyctl, ...args);
-  }
-  ip(name: string, family: 4 | 6): string {
-    return this.state.pods.find((p) => p.name === name)!.ips.find((a) => a.includes(':') === (family === 6))!;
-  }
-  async unreached(): Promise<string[]> {
-    const out: string[] = [];
-    for (const extra of [[], ['--protocol', 'UDP', '--port', '53'], ['--family', '6'], ['--family', '6', '--protocol', 'UDP', '--port', '53']]) {
-      const m = JSON.parse(await ok(['lab', 'probe', '--name', this.name, '-o', 'json', ...extra])) as Matrix;
-      out.push(...m.pods.flatMap((from, i) => m.pods.filter((_, j) => !m.matrix[i]![j]).map((to) => `${extra.join(' ') || 'TCP/IPv4'} ${from} → ${to}`)));
-    }
-    return out;
-  }
-  /** Polls until every pod reaches every pod (routes converge after changes), then asserts it. */
-  async assertAllReach(what: string): Promise<void> {
-    const missing = await until(`${what}: all reach`, () => this.unreached(), (m) => m.length === 0).catch(() => this.unreached());
-    assert.deepEqual(missing, [], `${what}: every pod reaches every pod`);
-  }
-  async children(node: string): Promise<{ name: string; pid: number; ready: boolean }[]> {
-    const text = await this.exec(node, process.execPath, '-e', "fetch('http://127.0.0.1:9099/readiness').then((r) => r.text()).then((t) => process.stdout.write(t))");
-    return (JSON.parse(text) as { children: { name: string; pid: number; ready: boolean }[] }).children;
-  }
-  async bgpStatus(node: string): Promise<{ peers: { name: string; address: string; state: string; since: string; uptimeSeconds: number }[]; peerTypes: Record<string, string> }> {
-    return JSON.parse(await this.exec(node, process.execPath, join(repo, 'dist/bin/tabby.cjs'), 'bgp', 'status', '-o', 'json')) as never;
-  }
-}
-
-const established = (s: { peers: { state: string }[] }) => s.peers.length > 0 && s.peers.every((p) => p.state === 'Established');
 
 describe('BGP in the cluster: full mesh, graceful restart, route reflectors, a BIRD ToR, node deletion', { timeout: 900_000 }, () => {
   const lab = new Lab(`tbgp${process.pid % 10000}`);

@@ -1,9 +1,13 @@
 // Test support for the lab's integration tests: the built `tabby` run as a user runs it.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { enclosingCIDR, formatCIDR, parseIP } from '../ip/index.js';
+import { labDown } from './down.js';
+import type { LabState } from './state.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The bundled `tabby` executable (`make build` first). */
@@ -93,3 +97,72 @@ spec:
   containers:
   - {name: c, ports: [{containerPort: 80}, {containerPort: 53, protocol: UDP}]}
 `;
+
+const tabbyctl = join(repo, 'dist/bin/tabbyctl.cjs');
+
+const ok = (args: string[]) => tabbyOk(args, 300_000);
+/** `tabby lab probe -o json`: who reaches whom. */
+export type Matrix = { pods: string[]; matrix: boolean[][] };
+/** The lab's block (/26, /122) holding `ip`. */
+export const blockOf = (ip: string) => formatCIDR(enclosingCIDR(parseIP(ip), ip.includes(':') ? 122 : 26));
+export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Polls `check` until it holds (the test's own timeout bounds the wait; no timed assertion). */
+export async function until<T>(what: string, get: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
+  for (;;) {
+    const v = await get().catch(() => undefined);
+    if (v !== undefined && check(v)) return v;
+    await new Promise((r) => setTimeout(r, 200));
+    if (process.env.TABBY_TEST_DEBUG) process.stderr.write(`waiting for ${what}\n`);
+  }
+}
+
+/** A BGP lab (`--encapsulation None`) as the BGP lab tests drive it, through the built CLIs. */
+export class BgpLab {
+  state!: LabState;
+  workdir = '';
+  constructor(readonly name: string) {}
+  async up(nodes: number, extra: string[], pods: string): Promise<void> {
+    await labDown(this.name);
+    this.workdir = mkdtempSync(join(tmpdir(), `tb-bgp-${this.name}-`));
+    writeFileSync(join(this.workdir, 'pods.yaml'), pods);
+    await ok(['lab', 'up', '--name', this.name, '--nodes', String(nodes), '--encapsulation', 'None', ...extra, '-f', join(this.workdir, 'pods.yaml')]);
+    this.state = JSON.parse(readFileSync(`/run/tabby/lab/${this.name}/state.json`, 'utf8')) as LabState;
+  }
+  async down(): Promise<void> {
+    await labDown(this.name);
+    if (this.workdir) rmSync(this.workdir, { recursive: true, force: true });
+  }
+  exec(target: string, ...argv: string[]): Promise<string> {
+    return ok(['lab', 'exec', '--name', this.name, target, '--', ...argv]);
+  }
+  ctl(node: string, ...args: string[]): Promise<string> {
+    return this.exec(node, process.execPath, tabbyctl, ...args);
+  }
+  ip(name: string, family: 4 | 6): string {
+    return this.state.pods.find((p) => p.name === name)!.ips.find((a) => a.includes(':') === (family === 6))!;
+  }
+  async unreached(): Promise<string[]> {
+    const out: string[] = [];
+    for (const extra of [[], ['--protocol', 'UDP', '--port', '53'], ['--family', '6'], ['--family', '6', '--protocol', 'UDP', '--port', '53']]) {
+      const m = JSON.parse(await ok(['lab', 'probe', '--name', this.name, '-o', 'json', ...extra])) as Matrix;
+      out.push(...m.pods.flatMap((from, i) => m.pods.filter((_, j) => !m.matrix[i]![j]).map((to) => `${extra.join(' ') || 'TCP/IPv4'} ${from} → ${to}`)));
+    }
+    return out;
+  }
+  /** Polls until every pod reaches every pod (routes converge after changes), then asserts it. */
+  async assertAllReach(what: string): Promise<void> {
+    const missing = await until(`${what}: all reach`, () => this.unreached(), (m) => m.length === 0).catch(() => this.unreached());
+    assert.deepEqual(missing, [], `${what}: every pod reaches every pod`);
+  }
+  async children(node: string): Promise<{ name: string; pid: number; ready: boolean }[]> {
+    const text = await this.exec(node, process.execPath, '-e', "fetch('http://127.0.0.1:9099/readiness').then((r) => r.text()).then((t) => process.stdout.write(t))");
+    return (JSON.parse(text) as { children: { name: string; pid: number; ready: boolean }[] }).children;
+  }
+  async bgpStatus(node: string): Promise<{ peers: { name: string; address: string; state: string; since: string; uptimeSeconds: number; bfd: { state: string } | null }[]; peerTypes: Record<string, string> }> {
+    return JSON.parse(await this.exec(node, process.execPath, join(repo, 'dist/bin/tabby.cjs'), 'bgp', 'status', '-o', 'json')) as never;
+  }
+}
+
+/** Every BGP session of a node's status is Established. */
+export const established = (s: { peers: { state: string }[] }) => s.peers.length > 0 && s.peers.every((p) => p.state === 'Established');
