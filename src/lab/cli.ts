@@ -5,10 +5,10 @@ import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { labDown } from './down.js';
 import { LabError } from './errors.js';
-import { formatStatus, labExec, labProbe, labProbeExternal, labStatus } from './inspect.js';
+import { formatStatus, labExec, labProbe, labProbeExternal, labProbePorts, labStatus } from './inspect.js';
 import { readLabFile } from './manifest.js';
 import { DEFAULT_ENCAPSULATION, DEFAULT_LAB, ENCAPSULATIONS, type Encapsulation, type TorFlavour, checkLabName, parseEncapsulation, parseTorFlavour, planLab } from './plan.js';
-import { parseProbeProtocol } from './probe-plan.js';
+import { type PortProtocol, parsePortList, parseProbeProtocol } from './probe-plan.js';
 import { Progress } from './progress.js';
 import { labUp, probeBinOf, requireRoot } from './up.js';
 import { applyDocuments, checkPodsFit, labApply, labDelete } from './workloads.js';
@@ -147,14 +147,35 @@ export function registerLabCommands(program: Command): Command {
         throw new InvalidArgumentError((e as Error).message);
       }
     }))
+    .addOption(
+      new Option('--ports <list>', 'several PORT/PROTOCOL pairs in one round (80/TCP,81/UDP): {"pods","probes":[{"port","protocol","matrix"}]}; not with --port, --protocol or --external').argParser((t) => {
+        try {
+          return parsePortList(t);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      }),
+    )
     .addOption(new Option('--family <family>', 'address family to probe (default: each pod\'s primary address)').choices(['4', '6']))
     .addOption(new Option('--timeout-ms <ms>', 'per-probe timeout').default(1000).argParser(intArg('--timeout-ms', 10, 60_000)))
     .addOption(outputOption())
     .addOption(nameOption())
-    .addHelpText('after', '\nExamples:\n  tabby lab probe --protocol UDP --port 53\n  tabby lab probe --external --port 80 -o json')
-    .action((o: { external?: boolean; port?: number; protocol?: 'TCP' | 'UDP'; family?: '4' | '6'; timeoutMs: number; output: string; name: string }) =>
+    .addHelpText('after', '\nExamples:\n  tabby lab probe --protocol UDP --port 53\n  tabby lab probe --ports 80/TCP,81/TCP,80/UDP --timeout-ms 500 -o json\n  tabby lab probe --external --port 80 -o json')
+    .action((o: { external?: boolean; port?: number; protocol?: 'TCP' | 'UDP'; ports?: PortProtocol[]; family?: '4' | '6'; timeoutMs: number; output: string; name: string }) =>
       guarded(async () => {
         requireRoot();
+        if (o.ports !== undefined) {
+          if (o.external || o.port !== undefined || o.protocol !== undefined) throw new LabError('InvalidArgument', '--ports names every port and protocol itself: leave out --port, --protocol and --external');
+          const m = await labProbePorts(o.name, probeBinOf({ binDir: binDir() }), o.ports, { timeoutMs: o.timeoutMs, ...(o.family === undefined ? {} : { family: Number(o.family) as 4 | 6 }) });
+          if (o.output === 'json') return out(JSON.stringify(m));
+          const w = Math.max(4, ...m.pods.map((p) => p.length));
+          m.probes.forEach((p, k) => {
+            out(`${k === 0 ? '' : '\n'}${p.port}/${p.protocol}`);
+            out(`${'FROM \\ TO'.padEnd(w)}  ${m.pods.map((_, i) => String(i + 1).padStart(2)).join(' ')}`);
+            m.pods.forEach((pod, i) => out(`${`${i + 1}. ${pod}`.padEnd(w + 4)}${p.matrix[i]!.map((ok) => (ok ? ' ✓' : ' .')).join(' ')}`));
+          });
+          return;
+        }
         if (o.external) {
           const x = await labProbeExternal(o.name, probeBinOf({ binDir: binDir() }), { port: o.port ?? 80, family: o.family === '6' ? 6 : 4, timeoutMs: o.timeoutMs });
           if (o.output === 'json') return out(JSON.stringify(x));
