@@ -10,8 +10,9 @@ import { readLabFile } from './manifest.js';
 import { DEFAULT_ENCAPSULATION, DEFAULT_LAB, ENCAPSULATIONS, type Encapsulation, type TorFlavour, checkLabName, parseEncapsulation, parseTorFlavour, planLab } from './plan.js';
 import { type PortProtocol, parsePortList, parseProbeProtocol } from './probe-plan.js';
 import { Progress } from './progress.js';
+import type { KindInfo } from '../model/index.js';
 import { labUp, probeBinOf, requireRoot } from './up.js';
-import { applyDocuments, checkPodsFit, labApply, labDelete } from './workloads.js';
+import { applyDocuments, checkPodsFit, labApply, labDelete, parsePruneKinds } from './workloads.js';
 
 /** dist/bin of the running build: the bundle (dist/bin/tabby.cjs) is what `tabby` runs. */
 const binDir = (): string => dirname(process.argv[1] ?? '.');
@@ -112,8 +113,20 @@ export function registerLabCommands(program: Command): Command {
     .command('apply')
     .description('apply resources; v1 Pods are scheduled onto nodes and wired through CNI, and apps/v1 Deployments, ReplicaSets, StatefulSets, DaemonSets and batch/v1 Jobs make their pods (re-apply to scale)')
     .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin')
+    .addOption(
+      new Option('--prune <kinds>', 'then delete every stored resource of these kinds (KIND or APIVERSION/KIND, comma separated) that the file does not name').argParser((t) => {
+        try {
+          return parsePruneKinds(t);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      }),
+    )
     .addOption(nameOption())
-    .action((o: { filename: string; name: string }) => guarded(() => (requireRoot(), labApply(o.name, probeBinOf({ binDir: binDir() }), o.filename, out))));
+    .addHelpText('after', '\nExamples:\n  tabby lab apply -f src/lab/samples/demo.yaml\n  tabby lab apply -f scenario.yaml --prune networking.k8s.io/v1/NetworkPolicy,GlobalNetworkPolicy')
+    .action((o: { filename: string; prune?: KindInfo[]; name: string }) =>
+      guarded(() => (requireRoot(), labApply(o.name, probeBinOf({ binDir: binDir() }), o.filename, out, o.prune === undefined ? {} : { prune: o.prune }))),
+    );
 
   lab
     .command('delete')
