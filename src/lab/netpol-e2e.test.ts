@@ -17,9 +17,9 @@
 // - real packets (`tabby lab probe --ports …`, every port/protocol of the step in one round) must
 //   equal the engine on all nine pods, and so the truth table on the case's pods. The probe is
 //   repeated until they are equal, up to PROBE_DEADLINE_MS after the step was applied: that is
-//   the wait for every node to enforce the step (no fixed sleeps); a denied cell costs one short
-//   connect timeout, and a cell that timed out under load is tried again in the next round.
-//   Packets can only ever show less than is allowed, never more, so a repeat cannot hide a hole.
+//   the wait for every node to enforce the step (no fixed sleeps). A denied cell costs one short
+//   connect timeout. A repeat forgives only a cell that was wrong before the step reached every
+//   node's kernel or a connect that timed out under load; a cell that stays wrong fails the test.
 // SCTP: the lab serves and probes TCP and UDP only, and this kernel may have no SCTP at all; the
 // test asks the kernel (`tabby-probe protocols`), prints which SCTP probes were not run on packets
 // and why, and probes TCP and UDP on the same ports in those cases instead (against the engine).
