@@ -5,13 +5,14 @@ import { dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { labDown } from './down.js';
 import { LabError } from './errors.js';
-import { formatStatus, labExec, labProbe, labProbeExternal, labStatus } from './inspect.js';
+import { formatStatus, labExec, labProbe, labProbeExternal, labProbePorts, labStatus } from './inspect.js';
 import { readLabFile } from './manifest.js';
 import { DEFAULT_ENCAPSULATION, DEFAULT_LAB, ENCAPSULATIONS, type Encapsulation, type TorFlavour, checkLabName, parseEncapsulation, parseTorFlavour, planLab } from './plan.js';
-import { parseProbeProtocol } from './probe-plan.js';
+import { type PortProtocol, parsePortList, parseProbeProtocol } from './probe-plan.js';
 import { Progress } from './progress.js';
+import type { KindInfo } from '../model/index.js';
 import { labUp, probeBinOf, requireRoot } from './up.js';
-import { applyDocuments, checkPodsFit, labApply, labDelete } from './workloads.js';
+import { applyDocuments, checkPodsFit, labApply, labDelete, parsePruneKinds } from './workloads.js';
 
 /** dist/bin of the running build: the bundle (dist/bin/tabby.cjs) is what `tabby` runs. */
 const binDir = (): string => dirname(process.argv[1] ?? '.');
@@ -112,8 +113,20 @@ export function registerLabCommands(program: Command): Command {
     .command('apply')
     .description('apply resources; v1 Pods are scheduled onto nodes and wired through CNI, and apps/v1 Deployments, ReplicaSets, StatefulSets, DaemonSets and batch/v1 Jobs make their pods (re-apply to scale)')
     .requiredOption('-f, --filename <file>', 'YAML or JSON file, or - for stdin')
+    .addOption(
+      new Option('--prune <kinds>', 'then delete every stored resource of these kinds (KIND or APIVERSION/KIND, comma separated) that the file does not name').argParser((t) => {
+        try {
+          return parsePruneKinds(t);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      }),
+    )
     .addOption(nameOption())
-    .action((o: { filename: string; name: string }) => guarded(() => (requireRoot(), labApply(o.name, probeBinOf({ binDir: binDir() }), o.filename, out))));
+    .addHelpText('after', '\nExamples:\n  tabby lab apply -f src/lab/samples/demo.yaml\n  tabby lab apply -f scenario.yaml --prune networking.k8s.io/v1/NetworkPolicy,GlobalNetworkPolicy')
+    .action((o: { filename: string; prune?: KindInfo[]; name: string }) =>
+      guarded(() => (requireRoot(), labApply(o.name, probeBinOf({ binDir: binDir() }), o.filename, out, o.prune === undefined ? {} : { prune: o.prune }))),
+    );
 
   lab
     .command('delete')
@@ -147,14 +160,35 @@ export function registerLabCommands(program: Command): Command {
         throw new InvalidArgumentError((e as Error).message);
       }
     }))
+    .addOption(
+      new Option('--ports <list>', 'several PORT/PROTOCOL pairs in one round (80/TCP,81/UDP): {"pods","probes":[{"port","protocol","matrix"}]}; not with --port, --protocol or --external').argParser((t) => {
+        try {
+          return parsePortList(t);
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      }),
+    )
     .addOption(new Option('--family <family>', 'address family to probe (default: each pod\'s primary address)').choices(['4', '6']))
     .addOption(new Option('--timeout-ms <ms>', 'per-probe timeout').default(1000).argParser(intArg('--timeout-ms', 10, 60_000)))
     .addOption(outputOption())
     .addOption(nameOption())
-    .addHelpText('after', '\nExamples:\n  tabby lab probe --protocol UDP --port 53\n  tabby lab probe --external --port 80 -o json')
-    .action((o: { external?: boolean; port?: number; protocol?: 'TCP' | 'UDP'; family?: '4' | '6'; timeoutMs: number; output: string; name: string }) =>
+    .addHelpText('after', '\nExamples:\n  tabby lab probe --protocol UDP --port 53\n  tabby lab probe --ports 80/TCP,81/TCP,80/UDP --timeout-ms 500 -o json\n  tabby lab probe --external --port 80 -o json')
+    .action((o: { external?: boolean; port?: number; protocol?: 'TCP' | 'UDP'; ports?: PortProtocol[]; family?: '4' | '6'; timeoutMs: number; output: string; name: string }) =>
       guarded(async () => {
         requireRoot();
+        if (o.ports !== undefined) {
+          if (o.external || o.port !== undefined || o.protocol !== undefined) throw new LabError('InvalidArgument', '--ports names every port and protocol itself: leave out --port, --protocol and --external');
+          const m = await labProbePorts(o.name, probeBinOf({ binDir: binDir() }), o.ports, { timeoutMs: o.timeoutMs, ...(o.family === undefined ? {} : { family: Number(o.family) as 4 | 6 }) });
+          if (o.output === 'json') return out(JSON.stringify(m));
+          const w = Math.max(4, ...m.pods.map((p) => p.length));
+          m.probes.forEach((p, k) => {
+            out(`${k === 0 ? '' : '\n'}${p.port}/${p.protocol}`);
+            out(`${'FROM \\ TO'.padEnd(w)}  ${m.pods.map((_, i) => String(i + 1).padStart(2)).join(' ')}`);
+            m.pods.forEach((pod, i) => out(`${`${i + 1}. ${pod}`.padEnd(w + 4)}${p.matrix[i]!.map((ok) => (ok ? ' ✓' : ' .')).join(' ')}`));
+          });
+          return;
+        }
         if (o.external) {
           const x = await labProbeExternal(o.name, probeBinOf({ binDir: binDir() }), { port: o.port ?? 80, family: o.family === '6' ? 6 : 4, timeoutMs: o.timeoutMs });
           if (o.output === 'json') return out(JSON.stringify(x));

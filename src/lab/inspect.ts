@@ -3,14 +3,15 @@
 // These read state.json without taking the lab's lock, so they work while an apply runs.
 // Probing runs one `tabby-probe connect` per source pod inside that pod's network namespace, all
 // sources at once, each trying every target at once with a short timeout, so a full matrix costs
-// about one timeout however many pods there are.
+// about one timeout however many pods there are. `labProbePorts` does the same for several
+// port/protocol pairs in one round (one prober per source pod for all of them).
 
 import { spawn } from 'node:child_process';
 import { LabError } from './errors.js';
 import { nodeNamespaces } from './kubelet.js';
 import { nodeReadiness, nodeRole } from './nodes.js';
 import { type LabPlan, stateDirOf } from './plan.js';
-import { type ProbeOptions, type ReachabilityMatrix, assembleMatrix, probeTarget, sortPods } from './probe-plan.js';
+import { type PortProtocol, type ProbeOptions, type ReachabilityMatrix, assembleMatrix, probeTarget, sortPods } from './probe-plan.js';
 import { isRunning } from './processes.js';
 import { type LabState, readState } from './state.js';
 import { type NamespaceSet, SYSTEM_PATH, inNamespaces, runIn } from './sys.js';
@@ -85,6 +86,35 @@ export async function labProbe(name: string, probeBin: string, opts: ProbeOption
     }),
   );
   return assembleMatrix(pods, targets, answers);
+}
+
+/** `tabby lab probe --ports … -o json`: one matrix per port/protocol pair, over the same pods. */
+export interface PortsProbe {
+  readonly pods: string[];
+  readonly probes: (PortProtocol & { readonly matrix: boolean[][] })[];
+}
+
+export async function labProbePorts(name: string, probeBin: string, list: readonly PortProtocol[], opts: { family?: 4 | 6; timeoutMs?: number }): Promise<PortsProbe> {
+  const state = loadLab(name);
+  const pods = sortPods(state.pods.map((p) => ({ ...p, id: `${p.namespace}/${p.name}` })));
+  const targets = list.map((pp) => pods.map((p) => probeTarget(p, { ...pp, ...(opts.family === undefined ? {} : { family: opts.family }) })));
+  const defined = targets.map((ts) => ts.filter((t): t is string => t !== undefined));
+  const all = defined.flat();
+  const answers = await Promise.all(
+    pods.map(async (from) => {
+      if (all.length === 0) return [];
+      const r = await runIn({ netns: from.netns }, [probeBin, 'connect', '--timeout-ms', String(opts.timeoutMs ?? 1000), ...all]);
+      return r.stdout.trim().split('\n');
+    }),
+  );
+  // Each source's lines are in argument order: the pairs' targets one after the other.
+  let offset = 0;
+  const probes = list.map((pp, k) => {
+    const part = answers.map((lines) => lines.slice(offset, offset + defined[k]!.length));
+    offset += defined[k]!.length;
+    return { ...pp, matrix: assembleMatrix(pods, targets[k]!, part).matrix };
+  });
+  return { pods: pods.map((p) => p.id), probes };
 }
 
 export interface ExternalProbe {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assembleMatrix, parseProbeProtocol, probeTarget } from './probe-plan.js';
+import { assembleMatrix, parsePortList, parseProbeProtocol, probeTarget } from './probe-plan.js';
 
 const web = { id: 'a/web', ips: ['10.244.0.1', 'fd00:10:244::1'], ports: [{ port: 80, protocol: 'TCP' as const }, { port: 53, protocol: 'UDP' as const }] };
 const dns = { id: 'b/dns', ips: ['10.244.0.2'], ports: [{ port: 53, protocol: 'UDP' as const }] };
@@ -23,6 +23,23 @@ describe('probe targets', () => {
   it('accepts only TCP and UDP', () => {
     assert.equal(parseProbeProtocol('udp'), 'UDP');
     assert.throws(() => parseProbeProtocol('SCTP'), /use TCP or UDP/);
+  });
+});
+
+describe('--ports lists', () => {
+  it('reads PORT/PROTOCOL pairs in order, protocol names in any case', () => {
+    assert.deepEqual(parsePortList('80/TCP,81/udp, 80/UDP'), [
+      { port: 80, protocol: 'TCP' },
+      { port: 81, protocol: 'UDP' },
+      { port: 80, protocol: 'UDP' },
+    ]);
+  });
+
+  it('names the bad item: no protocol, a port out of range, SCTP, a pair given twice', () => {
+    assert.throws(() => parsePortList('80'), /"80" is not PORT\/PROTOCOL/);
+    assert.throws(() => parsePortList('80/TCP,70000/TCP'), /"70000\/TCP" is not PORT\/PROTOCOL with a port from 1 to 65535/);
+    assert.throws(() => parsePortList('80/SCTP'), /use TCP or UDP/);
+    assert.throws(() => parsePortList('80/TCP,80/tcp'), /80\/TCP is given twice/);
   });
 });
 

@@ -6,6 +6,8 @@
 // destination's first declared container port with that port's protocol. A pair with no target
 // (no address of the family, no port, or a protocol the prober cannot speak) is false: nothing
 // could be sent, so nothing was reached.
+// Several port/protocol pairs can be probed in one round (`--ports 80/TCP,81/UDP`): each source
+// pod sends to every target of every pair at once, and the answers are split back per pair.
 
 import { LabError } from './errors.js';
 import type { PodPort } from './state.js';
@@ -35,6 +37,28 @@ export function parseProbeProtocol(text: string): ProbeProtocol {
   const p = text.toUpperCase();
   if (p === 'TCP' || p === 'UDP') return p;
   throw new LabError('InvalidArgument', `--protocol ${text} is not supported by lab probes: use TCP or UDP`);
+}
+
+/** One port and protocol of a `--ports` list. */
+export interface PortProtocol {
+  readonly port: number;
+  readonly protocol: ProbeProtocol;
+}
+
+/** Parses `--ports` text: "80/TCP,81/UDP" (protocol names in any case; no duplicates). */
+export function parsePortList(text: string): PortProtocol[] {
+  const out: PortProtocol[] = [];
+  for (const item of text.split(',')) {
+    const m = /^\s*([0-9]+)\/([A-Za-z]+)\s*$/.exec(item);
+    const port = m === null ? NaN : Number(m[1]);
+    if (m === null || !(port >= 1 && port <= 65535)) {
+      throw new LabError('InvalidArgument', `--ports ${text}: "${item}" is not PORT/PROTOCOL with a port from 1 to 65535 (e.g. --ports 80/TCP,81/UDP)`);
+    }
+    const protocol = parseProbeProtocol(m[2]!);
+    if (out.some((p) => p.port === port && p.protocol === protocol)) throw new LabError('InvalidArgument', `--ports ${text}: ${port}/${protocol} is given twice`);
+    out.push({ port, protocol });
+  }
+  return out;
 }
 
 /** The prober's target text for `pod` ("tcp:10.244.0.5:80", "udp:[fd00::5]:53"), or undefined. */

@@ -6,11 +6,13 @@
 // runs keeps its sandbox (its labels and annotations are updated in the datastore); moving it
 // to another node or changing its ports needs a delete first, as in Kubernetes. Pods start in
 // parallel; one pod's failure does not undo the others, and is reported with the rest.
+// `--prune KIND` (kubectl apply --prune's idea, by kind): after the apply, every stored resource
+// of those kinds that the file does not name is deleted, so one apply switches a scenario.
 
 import { type LabCluster, openCluster } from './cluster.js';
 import { LabError } from './errors.js';
 import { runPod, stopPod } from './kubelet.js';
-import { kindInfo } from '../model/index.js';
+import { type KindInfo, UnknownKindError, kindInfo } from '../model/index.js';
 import { randomInt, randomUUID } from 'node:crypto';
 import { validateResource } from '../model/index.js';
 import { SUFFIX_ALPHABET, type Workload, ownerOf, parseWorkload, planWorkloadPods } from './controllers.js';
@@ -204,11 +206,46 @@ export async function deleteResources(session: LabSession, all: readonly (Resour
   }
 }
 
-export async function labApply(name: string, probeBin: string, file: string, report: Report): Promise<void> {
+/**
+ * The kinds `--prune` names ("NetworkPolicy" or "networking.k8s.io/v1/NetworkPolicy", comma
+ * separated). Pods, Namespaces and workloads are refused: they take sandboxes and pods with them.
+ */
+export function parsePruneKinds(text: string): KindInfo[] {
+  return text.split(',').map((item) => {
+    const t = item.trim();
+    const slash = t.lastIndexOf('/');
+    let k: KindInfo;
+    try {
+      k = slash < 0 ? kindInfo(t) : kindInfo(t.slice(slash + 1), t.slice(0, slash));
+    } catch (e) {
+      if (e instanceof UnknownKindError) throw new LabError('InvalidArgument', `--prune ${text}: "${t}" is not a kind the lab stores (${e.message})`);
+      throw e;
+    }
+    if (k.kind === 'Pod' || k.kind === 'Namespace') throw new LabError('InvalidArgument', `--prune ${text}: ${k.kind}s are not pruned (they take pods down); delete them with \`tabby lab delete\``);
+    return k;
+  });
+}
+
+/** Deletes every stored resource of `kinds` that `docs` does not name. */
+async function prune(session: LabSession, docs: readonly ManifestDocument[], kinds: readonly KindInfo[], report: Report): Promise<void> {
+  for (const k of kinds) {
+    const keep = new Set(docs.filter((d) => d.resource.kind === k.kind && d.resource.apiVersion === k.apiVersion).map((d) => `${d.resource.metadata.namespace ?? (k.namespaced ? 'default' : '')}/${d.resource.metadata.name}`));
+    const { items } = await session.cluster.client.list(k, { allNamespaces: true });
+    for (const r of items) {
+      const ns = r.metadata.namespace ?? '';
+      if (keep.has(`${ns}/${r.metadata.name}`)) continue;
+      await session.cluster.remove(k, r.metadata.namespace, r.metadata.name ?? '');
+      report(`${k.kind.toLowerCase()}/${ns === '' ? '' : `${ns}/`}${r.metadata.name} pruned`);
+    }
+  }
+}
+
+export async function labApply(name: string, probeBin: string, file: string, report: Report, opts: { prune?: readonly KindInfo[] } = {}): Promise<void> {
   const docs = readLabFile(file);
   const session = await openLab(name, `apply -f ${file}`);
   try {
     await applyDocuments(session, probeBin, docs, report);
+    if (opts.prune !== undefined) await prune(session, docs.documents, opts.prune, report);
   } finally {
     await session.close();
   }

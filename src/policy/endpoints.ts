@@ -5,7 +5,7 @@
 //   often have no spec.nodeName) is kept with node "unscheduled" so `policy matrix` can reason
 //   about it; its ID is the WorkloadEndpoint name that conversion gives.
 // - WorkloadEndpoint: as stored (the CNI plugin's record wins over the pod it was made from:
-//   same ID, see graph.ts).
+//   same ID, see graph.ts; labels still follow the pod).
 // - HostEndpoint: expectedIPs are its addresses (what selector IP sets hold), labels, profiles,
 //   named ports.
 // - NetworkSet: labels plus projectcalico.org/namespace, and the kns.<ns> profile as parent, so

@@ -3,7 +3,7 @@
 // resource, and the Kubernetes/converted policy pair counted once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ResourceObject, validateResource } from '../model/index.js';
+import { type Pod, type ResourceObject, podToWorkloadEndpoint, validateResource } from '../model/index.js';
 import { type GraphEvent, PolicyGraph, deletionOf, updateFor, updateFromDatastore } from './index.js';
 
 type Doc = Record<string, unknown>;
@@ -41,6 +41,26 @@ describe('policy graph events', () => {
     const g = new PolicyGraph({ localNode: 'n1' });
     const events = g.apply([ns('ns1'), pod('web', 'n1', '10.0.0.1', { app: 'web' }), pod('db', 'n2', '10.0.0.2', { app: 'db' }), gnp('p', { selector: 'all()', ingress: [{ action: 'Allow', source: { selector: "app == 'db'" } }] })].map(updateFor));
     assert.deepEqual(events.filter((e) => e.type === 'endpoint-updated').map((e) => e.id), ['wep/ns1/n1-k8s-web-eth0']);
+    assert.deepEqual(Object.values(g.ipsetSnapshot()), [['10.0.0.2/32']]);
+  });
+
+  it("a pod's label change reaches its endpoint although the CNI plugin's WorkloadEndpoint (labels copied at ADD) wins", () => {
+    // As the CNI plugin writes it: the pod's conversion plus the interface and address of the ADD.
+    const wepOf = (p: ResourceObject) => v(podToWorkloadEndpoint(p as unknown as Pod, { node: 'n1', interfaceName: 'cali0123456789a', ipNetworks: ['10.0.0.2/32'], mac: 'ee:ee:ee:ee:ee:ee', containerID: 'c1', endpoint: 'eth0' }) as unknown as Doc);
+    const g = new PolicyGraph();
+    const db = pod('db', 'n1', '10.0.0.2', { app: 'db' });
+    g.apply([ns('ns1'), pod('web', 'n1', '10.0.0.1', { app: 'web' }), db, wepOf(db), gnp('p', { selector: "app == 'web'", ingress: [{ action: 'Allow', source: { selector: "app == 'db'" } }] })].map(updateFor));
+    const dbEndpoint = () => [...g.allEndpoints()].find((e) => e.id === 'wep/ns1/n1-k8s-db-eth0')!;
+    assert.equal(dbEndpoint().interfaceName, 'cali0123456789a', 'the WorkloadEndpoint is the endpoint');
+    assert.deepEqual(Object.values(g.ipsetSnapshot()), [['10.0.0.2/32']]);
+    // The pod is relabelled; its WorkloadEndpoint still carries app=db.
+    const events = g.apply([updateFor(pod('db', 'n1', '10.0.0.2', { app: 'cache' }))]);
+    assert.deepEqual(events.map((e) => (e.type === 'ipset-delta' ? { added: e.added, removed: e.removed } : e.type)), [{ added: [], removed: ['10.0.0.2/32'] }]);
+    assert.equal(dbEndpoint().labels['app'], 'cache');
+    assert.equal(dbEndpoint().interfaceName, 'cali0123456789a', 'the rest still comes from the WorkloadEndpoint');
+    // Without the pod, the WorkloadEndpoint's own labels count again.
+    g.apply([deletionOf('Pod', 'ns1/db', 'v1')]);
+    assert.equal(dbEndpoint().labels['app'], 'db');
     assert.deepEqual(Object.values(g.ipsetSnapshot()), [['10.0.0.2/32']]);
   });
 

@@ -16,7 +16,8 @@
 // - An endpoint contributes its current nets/ports to exactly the sets of the selectors it
 //   matches now.
 // - A Pod and the WorkloadEndpoint the CNI plugin wrote for it share an ID; the
-//   WorkloadEndpoint wins while it exists.
+//   WorkloadEndpoint wins while it exists, but its labels are the Pod's while the Pod exists
+//   (a label change after CNI ADD takes effect, see workloadOf).
 // - "Local" endpoints (on `localNode`, or all workload and host endpoints when no node is
 //   given, as the CLI wants) get plans; every endpoint feeds the IP sets.
 
@@ -71,6 +72,18 @@ export interface NamedPortSetInfo {
   readonly selector: string;
   readonly protocol?: number;
   readonly name: string;
+}
+
+/**
+ * A pod's endpoint from its two records: the CNI plugin's WorkloadEndpoint (interface, addresses,
+ * profiles) wins over the pod's conversion, except for labels. The WEP's labels are a copy made
+ * at CNI ADD; Kubernetes owns them, and Calico's kube-controllers copies a pod's label changes
+ * into its WEP (etcd mode) or derives the WEP from the pod (Kubernetes datastore). Tabby has no
+ * such copier, so labels come from the Pod while it exists: the state Calico converges to.
+ */
+function workloadOf(wep: EndpointIR | undefined, pod: EndpointIR | undefined): EndpointIR | undefined {
+  if (wep === undefined || pod === undefined) return wep ?? pod;
+  return { ...wep, labels: pod.labels };
 }
 
 export class PolicyGraph {
@@ -224,7 +237,7 @@ export class PolicyGraph {
       const mine = value !== undefined && value.id === id ? value : undefined;
       if (source === 'pod') this.setOrDelete(this.podEndpoints, id, mine);
       else if (source === 'wep') this.setOrDelete(this.wepEndpoints, id, mine);
-      const effective = source === 'pod' || source === 'wep' ? (this.wepEndpoints.get(id) ?? this.podEndpoints.get(id)) : mine;
+      const effective = source === 'pod' || source === 'wep' ? workloadOf(this.wepEndpoints.get(id), this.podEndpoints.get(id)) : mine;
       this.setEndpoint(id, effective);
     }
   }

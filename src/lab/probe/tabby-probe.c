@@ -20,6 +20,11 @@
  *   tabby-probe http-status [--timeout-ms N] ADDR PORT PATH
  *       GETs http://ADDR:PORT/PATH and prints the status code (0 if there was no HTTP answer).
  *
+ *   tabby-probe protocols
+ *       Which transport protocols this kernel opens sockets for: one line each for tcp, udp and
+ *       sctp, "NAME ok" or "NAME unsupported ERRNO-TEXT" (socket(AF_INET, SOCK_STREAM, proto)
+ *       for tcp and sctp, SOCK_DGRAM for udp). Tests use it to say why SCTP probes were not run.
+ *
  * Exit status: 0 when it ran (whatever the probes found), 2 on bad usage, 1 on a system error.
  */
 #define _GNU_SOURCE
@@ -43,7 +48,8 @@ static void usage(const char *why) {
   fprintf(stderr, "tabby-probe: %s\n"
                   "usage: tabby-probe serve [--tell-source] [--tcp PORT]... [--udp PORT]...\n"
                   "       tabby-probe connect [--timeout-ms N] [--source] tcp:ADDR:PORT|udp:ADDR:PORT...\n"
-                  "       tabby-probe http-status [--timeout-ms N] ADDR PORT PATH\n",
+                  "       tabby-probe http-status [--timeout-ms N] ADDR PORT PATH\n"
+                  "       tabby-probe protocols\n",
           why);
   exit(2);
 }
@@ -398,11 +404,29 @@ static int cmd_http_status(int argc, char **argv) {
   return 0;
 }
 
+/* ---- protocols ---------------------------------------------------------------------------- */
+
+static int cmd_protocols(void) {
+  static const struct { const char *name; int type, proto; } ps[] = {
+      {"tcp", SOCK_STREAM, IPPROTO_TCP}, {"udp", SOCK_DGRAM, IPPROTO_UDP}, {"sctp", SOCK_STREAM, IPPROTO_SCTP}};
+  for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+    int fd = socket(AF_INET, ps[i].type | SOCK_CLOEXEC, ps[i].proto);
+    if (fd >= 0) {
+      printf("%s ok\n", ps[i].name);
+      close(fd);
+    } else {
+      printf("%s unsupported %s\n", ps[i].name, strerror(errno));
+    }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) usage("missing command");
   if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 2, argv + 2);
   if (strcmp(argv[1], "connect") == 0) return cmd_connect(argc - 2, argv + 2);
   if (strcmp(argv[1], "http-status") == 0) return cmd_http_status(argc - 2, argv + 2);
+  if (strcmp(argv[1], "protocols") == 0 && argc == 2) return cmd_protocols();
   usage("unknown command");
   return 2;
 }
