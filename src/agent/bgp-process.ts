@@ -16,9 +16,9 @@
 // - A marker file (<stateDir>/bgp-running) says a previous run ended without withdrawing: the
 //   next start is a graceful restart (RFC 4724: our OPEN says forwarding state was kept).
 
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type NodeBgpConfig, Speaker, type SpeakerStatus, type StatusRequest, answerStatus, clusterSpeakerConfig, renderMetrics, renderNodeBgp, serveStatusSocket } from '../bgp/index.js';
+import { type NodeBgpConfig, Speaker, readPasswords, type SpeakerStatus, type StatusRequest, answerStatus, clusterSpeakerConfig, renderMetrics, renderNodeBgp, serveStatusSocket } from '../bgp/index.js';
 import { ClusterSyncer } from '../client/index.js';
 import { loadDatastoreConfig, openDatastore } from '../datastore/index.js';
 import { formatCIDR, formatIP } from '../ip/index.js';
@@ -92,7 +92,8 @@ export class ClusterBgp {
 
   private async apply(): Promise<void> {
     const s = this.syncer;
-    const rendered = renderNodeBgp({
+    // Passwords (password.secretKeyRef) are read from <bgpSecretsDir>/<secret>/<key> at each render.
+    const { config: rendered, passwords } = readPasswords(renderNodeBgp({
       nodename: this.opts.nodename,
       configurations: s.list('BGPConfiguration').flatMap((u) => (u.value ? [u.value] : [])),
       peers: s.list('BGPPeer').flatMap((u) => (u.value ? [u.value] : [])),
@@ -101,12 +102,12 @@ export class ClusterBgp {
       pools: s.list('IPPool').flatMap((u) => (u.value ? [u.value] : [])),
       blocks: s.list('IPAMBlock').flatMap((u) => (u.value ? [u.value] : [])),
       affinities: s.list('BlockAffinity').flatMap((u) => (u.value ? [u.value] : [])),
-    });
+    }), (ref) => readFileSync(join(this.opts.bgpSecretsDir, ref.name, ref.key), 'utf8'));
     const before = this.rendered;
     this.rendered = rendered;
     if (JSON.stringify(before?.problems) !== JSON.stringify(rendered.problems)) for (const p of rendered.problems) this.log.warn('BGP configuration problem', { problem: p });
     for (const r of rendered.refused) if (!before?.refused.some((b) => b.name === r.name)) this.log.warn('BGP peering refused', { peer: r.name, reason: r.reason });
-    const config = clusterSpeakerConfig(rendered, { statusSocket: this.opts.bgpSocket });
+    const config = clusterSpeakerConfig(rendered, { statusSocket: this.opts.bgpSocket, passwords });
     if (!rendered.enabled) {
       if (this.speaker) await this.stopSpeaker(false);
       return;
