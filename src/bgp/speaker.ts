@@ -21,9 +21,12 @@
 // TCP-MD5 and GTSM on the listener (session/sockopt.ts): the listening socket holds one MD5 key
 // per peer address with a password (the kernel copies it to each accepted connection) and sends
 // with TTL 255 once any peer has ttlSecurity (so our SYN-ACK passes the peer's GTSM check); both
-// follow the configured peers. A GTSM peer's accepted connection gets its IP_MINTTL before the
-// session reads a byte (the listener pauses new connections): segments that arrived before that
-// (the handshake, and whatever came in the few milliseconds the helper takes) were not checked.
+// follow the configured peers; with a GTSM peer it also saves each accepted connection's SYN.
+// A GTSM peer's accepted connection is dropped when its saved SYN came with too low a TTL, and
+// otherwise gets IP_MINTTL, before the session reads a byte (the listener pauses new
+// connections). Not checked: the handshake's final ACK and any segment that arrived in the few
+// milliseconds the helper takes (a spoofer would need our SYN-ACK's sequence number), and the
+// SYN when SYN cookies were in use (none is saved then).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { type CIDR, type IPAddr, formatCIDR, formatIP, tryParseIP } from '../ip/index.js';
@@ -35,7 +38,7 @@ import { BfdService, type BfdLink, type BfdStateChange, type BfdStatus } from '.
 import { type AttrSet, Rib, type RibEntry } from './rib/index.js';
 import { KernelRoutes } from './session/kernel.js';
 import { PeerSession } from './session/peer-session.js';
-import { type SockoptCommand, applySocketOptions, minTtlFor, requireSockoptBinary, socketFd } from './session/sockopt.js';
+import { type SockoptCommand, type SockoptError, applySocketOptions, minTtlFor, requireSockoptBinary, socketFd } from './session/sockopt.js';
 import {
   AFI_IPV4, AFI_IPV6, type Capability, type CodecContext, type Nlri, type OpenMessage, type PathAttributes, ROUTE_REFRESH_BORR, ROUTE_REFRESH_EORR, ROUTE_REFRESH_NORMAL,
   type RouteRefreshMessage, SAFI_UNICAST, type UpdateMessage, endOfRibMessage, packUpdates, packWithdrawals, reconcileAs4, twoOctetAs,
@@ -166,7 +169,7 @@ export class Speaker {
     const commands: SockoptCommand[] = [];
     for (const [a, pc] of wanted) if (this.listenerKeys.get(a) !== pc.password!.reveal()) commands.push({ kind: 'md5', peer: pc.address, password: pc.password });
     for (const a of this.listenerKeys.keys()) if (!wanted.has(a)) commands.push({ kind: 'md5', peer: tryParseIP(a)!, password: undefined });
-    if (ttl && !this.listenerTtl) commands.push({ kind: 'ttl', value: 255 });
+    if (ttl && !this.listenerTtl) commands.push({ kind: 'ttl', value: 255 }, { kind: 'savesyn' });
     if (commands.length === 0) return;
     await applySocketOptions(requireSockoptBinary(this.sockoptBinary), socketFd(server), commands);
     this.listenerKeys.clear();
@@ -305,14 +308,15 @@ export class Speaker {
       socket.destroy();
       return;
     }
-    applySocketOptions(binary, fd, [{ kind: 'minttl', value: minTtlFor(hops) }]).then(
+    applySocketOptions(binary, fd, [{ kind: 'synttl', value: minTtlFor(hops) }, { kind: 'minttl', value: minTtlFor(hops) }]).then(
       () => {
         if (socket.destroyed || this.peers[peer.slot] !== peer) return void socket.destroy();
         peer.incoming(socket);
         socket.resume();
       },
-      (e: Error) => {
-        peer.log.error('GTSM: refused a connection whose minimum TTL cannot be set', { error: e.message });
+      (e: SockoptError) => {
+        if (e.status === 3) peer.log.warn('GTSM: refused a connection from beyond the allowed hops', { reason: e.message, ttlSecurity: hops });
+        else peer.log.error('GTSM: refused a connection whose minimum TTL cannot be set', { error: e.message });
         socket.destroy();
       },
     );

@@ -22,6 +22,10 @@ import type { Password } from '../config.js';
 export class SockoptError extends Error {
   override readonly name = 'SockoptError';
   readonly code = 'SockoptError';
+  /** The helper's exit status; 3 = a GTSM check refused the connection (not a failure). */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
 }
 
 /** dist/bin/tabby-sockopt as seen from the running entry point (bundle in dist/bin, or dist/src/…). */
@@ -49,10 +53,15 @@ export const minTtlFor = (hops: number): number => 256 - hops;
 export type SockoptCommand =
   | { readonly kind: 'md5'; readonly peer: IPAddr; readonly password: Password | undefined }
   | { readonly kind: 'ttl'; readonly value: number }
-  | { readonly kind: 'minttl'; readonly value: number };
+  | { readonly kind: 'minttl'; readonly value: number }
+  /** On a listener: keep each accepted connection's SYN, for `synttl`. */
+  | { readonly kind: 'savesyn' }
+  /** On an accepted connection: fail when its SYN came with a TTL below `value`. */
+  | { readonly kind: 'synttl'; readonly value: number };
 
 const commandLine = (c: SockoptCommand): string =>
-  c.kind === 'md5' ? `md5 ${formatIP(c.peer)} ${c.password ? Buffer.from(c.password.reveal(), 'utf8').toString('hex') : '-'}` : `${c.kind} ${c.value}`;
+  c.kind === 'md5' ? `md5 ${formatIP(c.peer)} ${c.password ? Buffer.from(c.password.reveal(), 'utf8').toString('hex') : '-'}`
+    : c.kind === 'savesyn' ? 'savesyn' : `${c.kind} ${c.value}`;
 
 /** Applies `commands` to the socket whose file descriptor is `fd` in this process. */
 export function applySocketOptions(binary: string, fd: number, commands: readonly SockoptCommand[]): Promise<void> {
@@ -66,7 +75,7 @@ export function applySocketOptions(binary: string, fd: number, commands: readonl
     child.on('error', (e) => reject(new SockoptError(`cannot run ${binary}: ${e.message}`)));
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
-      else reject(new SockoptError(stderr.trim() || `${binary} apply ended with ${signal ?? `status ${code}`}`));
+      else reject(new SockoptError(stderr.trim().replace(/^tabby-sockopt: /, '') || `${binary} apply ended with ${signal ?? `status ${code}`}`, code ?? undefined));
     });
   });
 }

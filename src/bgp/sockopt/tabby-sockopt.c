@@ -11,6 +11,10 @@
  *         md5 ADDR -          remove the key for ADDR
  *         ttl N               outgoing TTL / hop limit (1..255)
  *         minttl N            drop incoming segments with a smaller TTL / hop limit (0..255)
+ *         savesyn             keep each accepted connection's SYN (TCP_SAVE_SYN, on a listener)
+ *         synttl N            fail (status 3) when the saved SYN of this accepted connection came
+ *                             with a TTL / hop limit below N; passes when none was saved (SYN
+ *                             cookies), leaving IP_MINTTL as the only check
  *       On a listening socket, MD5 keys and TTL are copied by the kernel to each accepted socket.
  *
  *   tabby-sockopt connect --peer ADDR --port P [--source ADDR] [--ttl N] [--min-ttl N]
@@ -187,8 +191,39 @@ static int apply(void) {
         fprintf(stderr, "tabby-sockopt: stdin line %d: %s %ld: %s\n", n, minimum ? "IP_MINTTL" : "IP_TTL", v, strerror(errno));
         return 1;
       }
+    } else if (strcmp(cmd, "savesyn") == 0 && !a) {
+      int one = 1;
+      if (setsockopt(fd, IPPROTO_TCP, TCP_SAVE_SYN, &one, sizeof one) != 0) {
+        fprintf(stderr, "tabby-sockopt: stdin line %d: TCP_SAVE_SYN: %s\n", n, strerror(errno));
+        return 1;
+      }
+    } else if (strcmp(cmd, "synttl") == 0 && a && !b) {
+      char *end;
+      long want = strtol(a, &end, 10);
+      if (*end != '\0' || want < 0 || want > 255) {
+        fprintf(stderr, "tabby-sockopt: stdin line %d: synttl wants a number 0..255\n", n);
+        return 2;
+      }
+      unsigned char syn[512];
+      socklen_t len = sizeof syn;
+      if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, syn, &len) != 0) {
+        fprintf(stderr, "tabby-sockopt: stdin line %d: TCP_SAVED_SYN: %s\n", n, strerror(errno));
+        return 1;
+      }
+      if (len == 0) continue; /* nothing saved (SYN cookies): IP_MINTTL alone guards */
+      /* The SYN's network header: IPv4 TTL at byte 8, IPv6 hop limit at byte 7. */
+      int version = syn[0] >> 4;
+      int ttl = version == 4 && len > 8 ? syn[8] : version == 6 && len > 7 ? syn[7] : -1;
+      if (ttl < 0) {
+        fprintf(stderr, "tabby-sockopt: stdin line %d: the saved SYN has no IP header\n", n);
+        return 1;
+      }
+      if (ttl < want) {
+        fprintf(stderr, "tabby-sockopt: the connection's SYN arrived with TTL %d, below the %ld GTSM allows\n", ttl, want);
+        return 3;
+      }
     } else {
-      fprintf(stderr, "tabby-sockopt: stdin line %d: unknown command (want md5 ADDR HEX|-, ttl N, minttl N)\n", n);
+      fprintf(stderr, "tabby-sockopt: stdin line %d: unknown command (want md5 ADDR HEX|-, ttl N, minttl N, savesyn, synttl N)\n", n);
       return 2;
     }
   }

@@ -1,0 +1,166 @@
+// TCP-MD5 (RFC 2385) and GTSM (RFC 5082) between Tabby and BIRD 2 / FRR in network namespaces,
+// through tabby-sockopt (the listener's keys and TTL, the outgoing relay):
+// - MD5: Established with Tabby active (BIRD passive: Tabby's relay connection) and with Tabby
+//   passive (BIRD connects to Tabby's keyed listener), each checked on the TCP connection's
+//   ports; a wrong password never establishes and the kernel's TCPMD5Failure counter moves;
+// - GTSM: Established with BIRD's `ttl security on` both ways; a peer one routed hop further
+//   than ttlSecurity allows never establishes (TCPMinTTLDrop moves for our outgoing attempts and
+//   Tabby refuses its incoming ones by their SYN's TTL), then does once ttlSecurity counts the hop;
+// - FRR with both a password and ttl-security on one session.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { NetLab, must, waitFor } from './testing/netlab.js';
+import { BirdRouter, FrrRouter, type Neighbor, type Router, TabbyRouter } from './testing/routers.js';
+
+// Our own lab id (addresses 198.18.57.x, namespaces tbs-57-…), apart from the other interop tests'.
+const LAB = 57;
+const AS_T = 65001;
+const ROUTED = `198.19.${LAB}`;
+
+/** TcpExt counters of a node's namespace (/proc/net/netstat is per namespace). */
+async function tcpExt(lab: NetLab, node: string): Promise<Record<string, number>> {
+  const r = await lab.exec(node, 'cat', ['/proc/net/netstat']);
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0]!.split(/\s+/).slice(1);
+  const values = lines[1]!.split(/\s+/).slice(1).map(Number);
+  return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
+}
+
+/** Tabby's side of the established TCP connection to `peer`: its local port. */
+async function localPortTo(lab: NetLab, peer: string): Promise<number | undefined> {
+  const r = await lab.exec('t', 'ss', ['-Htn', 'state', 'established', 'dst', peer]);
+  const line = r.stdout.trim().split('\n').find((l) => l.trim());
+  if (!line) return undefined;
+  const local = line.trim().split(/\s+/)[2]!;
+  return Number(local.slice(local.lastIndexOf(':') + 1));
+}
+
+describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
+  let lab: NetLab;
+  const running: Router[] = [];
+  let tabby: TabbyRouter;
+  const n = (name: string) => lab.node(name);
+  const neighborsOfTabby = (farHops: number): Neighbor[] => [
+    { address: n('b1').v4, as: 65011, family: 'ipv4', password: 'alpha-1' },
+    { address: n('b2').v4, as: 65012, family: 'ipv4', password: 'bravo two', passive: true },
+    { address: n('b3').v4, as: 65013, family: 'ipv4', password: 'charlie-3' },
+    { address: n('g1').v4, as: 65021, family: 'ipv4', ttlSecurity: 1 },
+    { address: n('g2').v4, as: 65022, family: 'ipv4', ttlSecurity: 1, passive: true },
+    { address: n('f').v4, as: 65023, family: 'ipv4', ttlSecurity: farHops },
+    { address: n('x').v4, as: 65031, family: 'ipv4', password: 'delta-4', ttlSecurity: 1 },
+  ];
+  const startTabby = async (farHops: number) => {
+    tabby = new TabbyRouter(lab, { node: 't', as: AS_T, routerId: n('t').v4, originate: ['10.57.0.0/24'], neighbors: neighborsOfTabby(farHops) });
+    await tabby.start();
+    running.push(tabby);
+  };
+  const peerOf = (node: string, as: number, nb: Omit<Neighbor, 'address' | 'as' | 'family'>, kind: 'bird' | 'frr' = 'bird'): Router => {
+    const spec = { node, as, routerId: n(node).v4, originate: [`10.57.${n(node).index}.0/24`], neighbors: [{ address: n('t').v4, as: AS_T, family: 'ipv4' as const, ...nb }] };
+    return kind === 'bird' ? new BirdRouter(lab, spec) : new FrrRouter(lab, spec);
+  };
+  const peers: Record<string, Router> = {};
+
+  before(async () => {
+    lab = await NetLab.create(LAB, ['t', 'b1', 'b2', 'b3', 'g1', 'g2', 'r', 'f', 'x']);
+    // f sits one routed hop behind r: its bridge port goes, a veth to r carries its address.
+    const f = n('f');
+    const r = n('r');
+    await must('ip', ['-n', f.ns, 'addr', 'flush', 'dev', 'eth0']);
+    await must('ip', ['-n', f.ns, 'link', 'set', 'eth0', 'down']);
+    await must('ip', ['-n', r.ns, 'link', 'add', 'rf', 'type', 'veth', 'peer', 'name', 'fr', 'netns', f.ns]);
+    await must('ip', ['-n', r.ns, '-batch', '-'], `addr add ${ROUTED}.1/24 dev rf\nlink set rf up\nroute add ${f.v4}/32 via ${ROUTED}.2\n`);
+    await must('ip', ['netns', 'exec', r.ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await must('ip', ['-n', f.ns, '-batch', '-'], `addr add ${ROUTED}.2/24 dev fr\naddr add ${f.v4}/32 dev fr\nlink set fr up\nroute add 198.18.${LAB}.0/24 via ${ROUTED}.1 src ${f.v4}\n`);
+    await must('ip', ['-n', n('t').ns, 'route', 'add', `${f.v4}/32`, 'via', r.v4]);
+    const ping = await lab.exec('t', 'ping', ['-c', '1', '-W', '5', f.v4]);
+    assert.equal(ping.code, 0, `t reaches f through r: ${ping.stdout}`);
+    assert.match(ping.stdout, /ttl=63/, 'one routed hop between t and f');
+
+    peers.b1 = peerOf('b1', 65011, { password: 'alpha-1', passive: true });
+    peers.b2 = peerOf('b2', 65012, { password: 'bravo two' });
+    peers.b3 = peerOf('b3', 65013, { password: 'wrong-3' });
+    peers.g1 = peerOf('g1', 65021, { ttlSecurity: 1, passive: true });
+    peers.g2 = peerOf('g2', 65022, { ttlSecurity: 1 });
+    peers.f = peerOf('f', 65023, { ttlSecurity: 2 });
+    peers.x = peerOf('x', 65031, { password: 'delta-4', ttlSecurity: 1 }, 'frr');
+    for (const p of Object.values(peers)) {
+      await p.start();
+      running.push(p);
+    }
+    await startTabby(1);
+  });
+
+  after(async () => {
+    for (const r of running.splice(0)) await r.stop('SIGKILL').catch(() => {});
+    await lab?.destroy();
+  });
+
+  const established = (node: string, timeoutMs = 60_000) =>
+    waitFor(`${node} Established on both sides`, async () => ((await tabby.established(n(node).v4)) && (await peers[node]!.established(n('t').v4)) ? true : undefined), timeoutMs);
+
+  it('MD5: Established with Tabby connecting (its relay) and with Tabby listening (its keyed listener)', async () => {
+    await established('b1');
+    await established('b2');
+    const active = await localPortTo(lab, n('b1').v4);
+    const passive = await localPortTo(lab, n('b2').v4);
+    assert.ok(active !== undefined && active !== 179, `Tabby connected to b1 (local port ${active})`);
+    assert.equal(passive, 179, 'b2 connected to Tabby\'s listener');
+    // Routes flow over the signed sessions.
+    await waitFor('b1\'s prefix at Tabby', async () => ((await tabby.rib('ipv4')).has('10.57.2.0/24') ? true : undefined));
+    await waitFor('Tabby\'s prefix at b2', async () => ((await peers.b2!.rib('ipv4')).has('10.57.0.0/24') ? true : undefined));
+  });
+
+  it('MD5: a wrong password never establishes, and the kernel counts the bad signatures', async () => {
+    const before = await tcpExt(lab, 't');
+    const beforePeer = await tcpExt(lab, 'b3');
+    // Both ends keep trying (connect retry 1 s): wait until both kernels have refused segments.
+    await waitFor('TCPMD5Failure to move on both sides', async () => {
+      const now = await tcpExt(lab, 't');
+      const peer = await tcpExt(lab, 'b3');
+      return now.TCPMD5Failure! > before.TCPMD5Failure! && peer.TCPMD5Failure! > beforePeer.TCPMD5Failure! ? true : undefined;
+    });
+    const after = await tcpExt(lab, 't');
+    process.stdout.write(`# wrong password: Tabby's namespace TCPMD5Failure ${before.TCPMD5Failure} → ${after.TCPMD5Failure}\n`);
+    assert.equal(await tabby.established(n('b3').v4), false);
+    assert.equal(await peers.b3!.established(n('t').v4), false);
+    assert.equal(await localPortTo(lab, n('b3').v4), undefined, 'no TCP connection with b3 is up');
+    const st = await tabby.peer(n('b3').v4);
+    assert.ok(!JSON.stringify(await tabby.status()).includes('charlie-3'), 'the status never shows a key');
+    assert.notEqual(st.state, 'Established');
+    assert.ok(!lab.logOf('tabby-t').includes('charlie-3') && !lab.logOf('tabby-t').includes('alpha-1'), 'the log never shows a key');
+  });
+
+  it('GTSM: Established with BIRD\'s ttl security, Tabby connecting and Tabby listening', async () => {
+    await established('g1');
+    await established('g2');
+    const active = await localPortTo(lab, n('g1').v4);
+    assert.ok(active !== undefined && active !== 179, `Tabby connected to g1 (local port ${active})`);
+    assert.equal(await localPortTo(lab, n('g2').v4), 179, 'g2 connected to Tabby\'s listener');
+    // Our segments leave with TTL 255 on both paths: BIRD's IP_MINTTL 255 would drop anything less.
+    await waitFor('g2\'s prefix at Tabby', async () => ((await tabby.rib('ipv4')).has('10.57.6.0/24') ? true : undefined));
+  });
+
+  it('GTSM: a peer one routed hop beyond ttlSecurity never establishes; counting the hop lets it', async () => {
+    const before = await tcpExt(lab, 't');
+    await waitFor('our SYN-ACK-less attempts to f dropped by IP_MINTTL, and f\'s connection refused by its SYN\'s TTL', async () => {
+      const now = await tcpExt(lab, 't');
+      return now.TCPMinTTLDrop! > before.TCPMinTTLDrop! && lab.logOf('tabby-t').includes('GTSM: refused a connection from beyond the allowed hops') ? true : undefined;
+    });
+    const after = await tcpExt(lab, 't');
+    process.stdout.write(`# far peer, ttlSecurity 1: Tabby's namespace TCPMinTTLDrop ${before.TCPMinTTLDrop} → ${after.TCPMinTTLDrop}\n`);
+    assert.equal(await tabby.established(n('f').v4), false);
+    assert.equal(await peers.f!.established(n('t').v4), false);
+    assert.match(lab.logOf('tabby-t'), /arrived with TTL 254, below the 255 GTSM allows/);
+    // The same peer with its hop counted (ttlSecurity 2: accept TTL 254 and up).
+    await tabby.stop();
+    running.splice(running.indexOf(tabby), 1);
+    await startTabby(2);
+    await established('f');
+  });
+
+  it('FRR: password and ttl-security hops on one session', async () => {
+    await established('x');
+    await waitFor('x\'s prefix at Tabby', async () => ((await tabby.rib('ipv4')).has('10.57.9.0/24') ? true : undefined));
+  });
+});
