@@ -6,11 +6,13 @@
 // - GTSM: Established with BIRD's `ttl security on` both ways; a peer one routed hop further
 //   than ttlSecurity allows never establishes (TCPMinTTLDrop moves for our outgoing attempts and
 //   Tabby refuses its incoming ones by their SYN's TTL), then does once ttlSecurity counts the hop;
-// - FRR with both a password and ttl-security on one session.
+// - FRR with both a password and ttl-security on one session;
+// - no relay outlives its attempt or the speaker, and no key shows in argv, logs or status.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { NetLab, must, waitFor } from './testing/netlab.js';
+import { NetLab, must, sh, waitFor } from './testing/netlab.js';
 import { BirdRouter, FrrRouter, type Neighbor, type Router, TabbyRouter } from './testing/routers.js';
 
 // Our own lab id (addresses 198.18.57.x, namespaces tbs-57-…), apart from the other interop tests'.
@@ -34,6 +36,22 @@ async function localPortTo(lab: NetLab, peer: string): Promise<number | undefine
   if (!line) return undefined;
   const local = line.trim().split(/\s+/)[2]!;
   return Number(local.slice(local.lastIndexOf(':') + 1));
+}
+
+/** Command lines of the tabby-sockopt processes in a node's namespace (zombies count as gone). */
+async function relaysIn(lab: NetLab, node: string): Promise<string[]> {
+  const pids = (await sh('ip', ['netns', 'pids', lab.node(node).ns])).stdout.split(/\s+/).filter(Boolean);
+  const out: string[] = [];
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes('tabby-sockopt') && !/\) Z /.test(stat)) out.push(cmd);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }
 
 describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
@@ -129,6 +147,10 @@ describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
     assert.ok(!JSON.stringify(await tabby.status()).includes('charlie-3'), 'the status never shows a key');
     assert.notEqual(st.state, 'Established');
     assert.ok(!lab.logOf('tabby-t').includes('charlie-3') && !lab.logOf('tabby-t').includes('alpha-1'), 'the log never shows a key');
+    // Each failed attempt's relay ended: at most one per relayed peer (b1, b3, g1, f, x) is alive.
+    const relays = await relaysIn(lab, 't');
+    assert.ok(relays.length <= 5, `relays alive in Tabby's namespace: ${relays.length}`);
+    assert.ok(relays.every((cmd) => !cmd.includes('charlie') && !cmd.includes('alpha')), 'keys are not in argv');
   });
 
   it('GTSM: Established with BIRD\'s ttl security, Tabby connecting and Tabby listening', async () => {
@@ -162,5 +184,12 @@ describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
   it('FRR: password and ttl-security hops on one session', async () => {
     await established('x');
     await waitFor('x\'s prefix at Tabby', async () => ((await tabby.rib('ipv4')).has('10.57.9.0/24') ? true : undefined));
+  });
+
+  it('the relays die with a SIGKILLed speaker (PR_SET_PDEATHSIG)', async () => {
+    assert.ok((await relaysIn(lab, 't')).length > 0, 'relays carry the sessions Tabby opened');
+    await tabby.stop('SIGKILL');
+    running.splice(running.indexOf(tabby), 1);
+    await waitFor('no relay left in Tabby\'s namespace', async () => ((await relaysIn(lab, 't')).length === 0 ? true : undefined), 10_000);
   });
 });
