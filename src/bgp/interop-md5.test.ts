@@ -6,7 +6,7 @@
 // - GTSM: Established with BIRD's `ttl security on` both ways; a peer one routed hop further
 //   than ttlSecurity allows never establishes (TCPMinTTLDrop moves for our outgoing attempts and
 //   Tabby refuses its incoming ones by their SYN's TTL), then does once ttlSecurity counts the hop;
-// - FRR with both a password and ttl-security on one session;
+// - IPv6 sessions with both, either side connecting; FRR with both on one session;
 // - no relay outlives its attempt or the speaker, and no key shows in argv, logs or status.
 
 import assert from 'node:assert/strict';
@@ -67,14 +67,18 @@ describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
     { address: n('g2').v4, as: 65022, family: 'ipv4', ttlSecurity: 1, passive: true },
     { address: n('f').v4, as: 65023, family: 'ipv4', ttlSecurity: farHops },
     { address: n('x').v4, as: 65031, family: 'ipv4', password: 'delta-4', ttlSecurity: 1 },
+    { address: n('b1').v6, as: 65011, family: 'ipv6', password: 'echo-5', ttlSecurity: 1 },
+    { address: n('b2').v6, as: 65012, family: 'ipv6', password: 'foxtrot-6', ttlSecurity: 1, passive: true },
   ];
   const startTabby = async (farHops: number) => {
     tabby = new TabbyRouter(lab, { node: 't', as: AS_T, routerId: n('t').v4, originate: ['10.57.0.0/24'], neighbors: neighborsOfTabby(farHops) });
     await tabby.start();
     running.push(tabby);
   };
-  const peerOf = (node: string, as: number, nb: Omit<Neighbor, 'address' | 'as' | 'family'>, kind: 'bird' | 'frr' = 'bird'): Router => {
-    const spec = { node, as, routerId: n(node).v4, originate: [`10.57.${n(node).index}.0/24`], neighbors: [{ address: n('t').v4, as: AS_T, family: 'ipv4' as const, ...nb }] };
+  type Extra = Omit<Neighbor, 'address' | 'as' | 'family'>;
+  const peerOf = (node: string, as: number, nb: Extra, kind: 'bird' | 'frr' = 'bird', v6?: Extra): Router => {
+    const neighbors: Neighbor[] = [{ address: n('t').v4, as: AS_T, family: 'ipv4', ...nb }, ...(v6 ? [{ address: n('t').v6, as: AS_T, family: 'ipv6' as const, ...v6 }] : [])];
+    const spec = { node, as, routerId: n(node).v4, originate: [`10.57.${n(node).index}.0/24`, ...(v6 ? [`2001:db8:57${n(node).index}::/48`] : [])], neighbors };
     return kind === 'bird' ? new BirdRouter(lab, spec) : new FrrRouter(lab, spec);
   };
   const peers: Record<string, Router> = {};
@@ -95,8 +99,8 @@ describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
     assert.equal(ping.code, 0, `t reaches f through r: ${ping.stdout}`);
     assert.match(ping.stdout, /ttl=63/, 'one routed hop between t and f');
 
-    peers.b1 = peerOf('b1', 65011, { password: 'alpha-1', passive: true });
-    peers.b2 = peerOf('b2', 65012, { password: 'bravo two' });
+    peers.b1 = peerOf('b1', 65011, { password: 'alpha-1', passive: true }, 'bird', { password: 'echo-5', ttlSecurity: 1, passive: true });
+    peers.b2 = peerOf('b2', 65012, { password: 'bravo two' }, 'bird', { password: 'foxtrot-6', ttlSecurity: 1 });
     peers.b3 = peerOf('b3', 65013, { password: 'wrong-3' });
     peers.g1 = peerOf('g1', 65021, { ttlSecurity: 1, passive: true });
     peers.g2 = peerOf('g2', 65022, { ttlSecurity: 1 });
@@ -147,9 +151,10 @@ describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
     assert.ok(!JSON.stringify(await tabby.status()).includes('charlie-3'), 'the status never shows a key');
     assert.notEqual(st.state, 'Established');
     assert.ok(!lab.logOf('tabby-t').includes('charlie-3') && !lab.logOf('tabby-t').includes('alpha-1'), 'the log never shows a key');
-    // Each failed attempt's relay ended: at most one per relayed peer (b1, b3, g1, f, x) is alive.
+    // Each failed attempt's relay ended: at most one per peer Tabby connects to through a relay is alive.
+    const relayed = neighborsOfTabby(1).filter((nb) => !nb.passive && (nb.password !== undefined || nb.ttlSecurity !== undefined)).length;
     const relays = await relaysIn(lab, 't');
-    assert.ok(relays.length <= 5, `relays alive in Tabby's namespace: ${relays.length}`);
+    assert.ok(relays.length <= relayed, `relays alive in Tabby's namespace: ${relays.length}, relayed peers: ${relayed}`);
     assert.ok(relays.every((cmd) => !cmd.includes('charlie') && !cmd.includes('alpha')), 'keys are not in argv');
   });
 
@@ -179,6 +184,16 @@ describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
     running.splice(running.indexOf(tabby), 1);
     await startTabby(2);
     await established('f');
+  });
+
+  it('IPv6: password and ttl security on one session, Tabby connecting and Tabby listening', async () => {
+    const up6 = (node: string) => waitFor(`${node} IPv6 session Established on both sides`, async () => ((await tabby.established(n(node).v6)) && (await peers[node]!.established(n('t').v6)) ? true : undefined), 60_000);
+    await up6('b1');
+    await up6('b2');
+    const active = await localPortTo(lab, n('b1').v6);
+    assert.ok(active !== undefined && active !== 179, `Tabby connected to b1 over IPv6 (local port ${active})`);
+    assert.equal(await localPortTo(lab, n('b2').v6), 179, 'b2 connected to Tabby\'s listener over IPv6');
+    await waitFor('b2\'s IPv6 prefix at Tabby', async () => ((await tabby.rib('ipv6')).has('2001:db8:573::/48') ? true : undefined));
   });
 
   it('FRR: password and ttl-security hops on one session', async () => {
