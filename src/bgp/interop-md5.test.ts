@@ -31,7 +31,7 @@ async function tcpExt(lab: NetLab, node: string): Promise<Record<string, number>
 
 /** Tabby's side of the established TCP connection to `peer`: its local port. */
 async function localPortTo(lab: NetLab, peer: string): Promise<number | undefined> {
-  const r = await lab.exec('t', 'ss', ['-Htn', 'state', 'established', 'dst', peer]);
+  const r = await lab.exec('t', 'ss', ['-Htn', 'state', 'established', 'dst', peer.includes(':') ? `[${peer}]` : peer]);
   const line = r.stdout.trim().split('\n').find((l) => l.trim());
   if (!line) return undefined;
   const local = line.trim().split(/\s+/)[2]!;
