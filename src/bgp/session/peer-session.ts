@@ -259,7 +259,7 @@ export class PeerSession {
       },
       (e: Error) => {
         // The transport's close usually reports first, with no reason: the helper's is better.
-        if (!this.established && (this.conn === conn || this.conn === undefined)) this.lastError = `connect failed: ${e.message}`;
+        if (!this.established && (this.conn === conn || this.conn === undefined)) this.lastError = e.message.startsWith('connect: ') ? `connect failed: ${e.message.slice(9)}` : `connect failed: ${e.message}`;
       },
     );
   }
