@@ -337,7 +337,13 @@ static int connect_relay(int argc, char **argv) {
       if (errno == EINTR) continue;
       fail("poll");
     }
-    if (p[1].revents) return 0; /* the speaker gave up on this attempt */
+    if (p[1].revents) {
+      /* EOF: the speaker gave up on this attempt. Bytes written early wait for the connection. */
+      char c;
+      ssize_t r = recv(local, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) return 0;
+      if (r > 0) p[1].fd = -1;
+    }
     if (p[0].revents) break;
   }
   int err = 0;
