@@ -148,7 +148,11 @@ describe('TCP-MD5 and GTSM interop', { concurrency: false }, () => {
     assert.equal(await peers.b3!.established(n('t').v4), false);
     assert.equal(await localPortTo(lab, n('b3').v4), undefined, 'no TCP connection with b3 is up');
     const st = await tabby.peer(n('b3').v4);
-    assert.ok(!JSON.stringify(await tabby.status()).includes('charlie-3'), 'the status never shows a key');
+    const all = await tabby.status();
+    assert.ok(!JSON.stringify(all).includes('charlie-3'), 'the status never shows a key');
+    const shown = (addr: string) => all.peers.find((p) => p.address === addr) as unknown as { tcpMd5?: boolean; ttlSecurity?: number };
+    assert.deepEqual([shown(n('b3').v4).tcpMd5, shown(n('b3').v4).ttlSecurity], [true, undefined]);
+    assert.deepEqual([shown(n('g1').v4).tcpMd5, shown(n('g1').v4).ttlSecurity], [undefined, 1]);
     assert.notEqual(st.state, 'Established');
     assert.ok(!lab.logOf('tabby-t').includes('charlie-3') && !lab.logOf('tabby-t').includes('alpha-1'), 'the log never shows a key');
     // Each failed attempt's relay ended: at most one per peer Tabby connects to through a relay is alive.

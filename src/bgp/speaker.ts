@@ -584,6 +584,8 @@ export class Speaker {
           malformedUpdatesSurvived: p.stats.updateIssues,
           lastError: p.lastError,
           bfd: this.bfdLinks.get(p)?.status() ?? null,
+          ...(p.config.password !== undefined ? { tcpMd5: true } : {}),
+          ...(p.config.ttlSecurity !== undefined ? { ttlSecurity: p.config.ttlSecurity } : {}),
         };
       }),
       bfd: this.bfd ? { discardedPackets: this.bfd.dropped } : null,
@@ -674,6 +676,10 @@ export type PeerStatus = {
   lastError: string;
   /** null when BFD is off for this peer. */
   bfd: BfdStatus | null;
+  /** Present when TCP-MD5 signs the session (the key itself is never shown). */
+  tcpMd5?: true;
+  /** GTSM hop count, present when GTSM is on. */
+  ttlSecurity?: number;
 };
 
 export const formatId = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
