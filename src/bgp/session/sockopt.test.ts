@@ -1,8 +1,8 @@
 // tabby-sockopt as the speaker drives it, in a network namespace the test makes (loopback only):
 // the /proc fallback finds the same fds as the handle; options land on Node's own listener
 // (read back by the kernel's behaviour: an MD5 key on it makes an unsigned connect fail and a
-// signed one pass); a connect failure reaches the caller with the helper's reason; bad commands
-// are named. The checks run in a child process inside the namespace (Node cannot enter one).
+// signed one pass); the relay keeps delivering the peer's bytes while the peer reads none of
+// ours; a connect failure reaches the caller with the helper's reason; bad commands are named. The checks run in a child process inside the namespace (Node cannot enter one).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -88,6 +88,23 @@ srv.close();`);
     assert.equal(out.unsigned, 'no connection');
     assert.equal(out.wrong, 'no connection');
     assert.equal(out.afterRemoval, '127.0.0.1 echo:hi', 'removing the key lets unsigned connections in again');
+  });
+
+  it('the relay still delivers what the peer sends while the peer reads nothing of ours (its KEEPALIVEs must reach the session)', async () => {
+    const out = await inNs(`
+const srv = net.createServer({ pauseOnConnect: true }, (s) => { setTimeout(() => s.write('late'), 1000); });
+await new Promise((r) => srv.listen({ host: '127.0.0.1', port: 1793 }, r));
+const r = m.connectThroughRelay(BIN, { peer: { family: 4, value: 0x7f000001n }, port: 1793 });
+await r.connected;
+let got = '';
+r.socket.on('data', (d) => (got += d));
+r.socket.write(Buffer.alloc(64 * 1024 * 1024));
+out.got = await new Promise((res) => {
+  const t = setInterval(() => { if (got) { clearInterval(t); res(got); } }, 50);
+  setTimeout(() => { clearInterval(t); res(got || 'nothing within 15 s'); }, 15000);
+});
+r.socket.destroy(); srv.close();`);
+    assert.equal(out.got, 'late');
   });
 
   it('a refused connect reaches the caller as a failure with the helper\'s reason, and the transport ends', async () => {

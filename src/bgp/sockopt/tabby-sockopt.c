@@ -230,51 +230,64 @@ static int apply(void) {
   return 0;
 }
 
-/* Writes all of buf to a non-blocking fd, waiting for room; -1 on error. */
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (poll(&p, 1, -1) < 0 && errno != EINTR) return -1;
-        continue;
-      }
-      return -1;
-    }
-    buf += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
+/* One direction of the relay: bytes read from `from`, not yet all written to `to`. */
+struct flow {
+  int from, to;
+  int from_is_peer;
+  char buf[65536];
+  size_t off, len;
+};
 
-/* Relays until either side ends. Returns the exit status. */
+/* Relays both ways until either side ends; each direction waits only on itself, so a peer slow
+ * to read never holds back what it sends us (its KEEPALIVEs still reach the speaker). Returns the
+ * exit status. */
 static int relay(int tcp, int local) {
-  static char buf[65536];
-  struct pollfd p[2] = {{.fd = tcp, .events = POLLIN}, {.fd = local, .events = POLLIN}};
+  static struct flow up = {.from_is_peer = 0}, down = {.from_is_peer = 1};
+  up.from = local, up.to = tcp;
+  down.from = tcp, down.to = local;
+  struct flow *flows[2] = {&up, &down};
   for (;;) {
+    short ev_tcp = 0, ev_local = 0;
+    if (up.len == 0) ev_local |= POLLIN;
+    else ev_tcp |= POLLOUT;
+    if (down.len == 0) ev_tcp |= POLLIN;
+    else ev_local |= POLLOUT;
+    /* An fd with nothing to wait for is left out: its HUP would otherwise wake us in a loop. */
+    struct pollfd p[2] = {{.fd = ev_tcp ? tcp : -1, .events = ev_tcp}, {.fd = ev_local ? local : -1, .events = ev_local}};
     if (poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       fail("poll");
     }
+    short rev_tcp = p[0].revents, rev_local = p[1].revents;
     for (int i = 0; i < 2; i++) {
-      if (!p[i].revents) continue;
-      int from = p[i].fd, to = i == 0 ? local : tcp;
-      ssize_t r = read(from, buf, sizeof buf);
-      if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (r < 0) {
-        if (i == 0) fprintf(stderr, "tabby-sockopt: connection to the peer failed: %s\n", strerror(errno));
-        return i == 0 ? 1 : 0;
+      struct flow *f = flows[i];
+      short rev_from = f->from == tcp ? rev_tcp : rev_local;
+      short rev_to = f->to == tcp ? rev_tcp : rev_local;
+      if (f->len == 0 && (rev_from & (POLLIN | POLLHUP | POLLERR))) {
+        ssize_t r = read(f->from, f->buf, sizeof f->buf);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (r < 0) {
+          if (f->from_is_peer) fprintf(stderr, "tabby-sockopt: connection to the peer failed: %s\n", strerror(errno));
+          return f->from_is_peer ? 1 : 0;
+        }
+        if (r == 0) {
+          /* One side ended: the other gets a FIN (all it was owed in this direction was written). */
+          shutdown(f->to, SHUT_WR);
+          return 0;
+        }
+        f->off = 0;
+        f->len = (size_t)r;
+        rev_to |= POLLOUT; /* try at once: usually there is room */
       }
-      if (r == 0) {
-        /* One side ended: the other gets a FIN after what it was owed. */
-        shutdown(to, SHUT_WR);
-        return 0;
-      }
-      if (write_all(to, buf, (size_t)r) != 0) {
-        if (i == 1) fprintf(stderr, "tabby-sockopt: connection to the peer failed: %s\n", strerror(errno));
-        return i == 1 ? 1 : 0;
+      if (f->len > 0 && (rev_to & (POLLOUT | POLLHUP | POLLERR))) {
+        ssize_t w = write(f->to, f->buf + f->off, f->len);
+        if (w < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (w < 0) {
+          if (!f->from_is_peer) fprintf(stderr, "tabby-sockopt: connection to the peer failed: %s\n", strerror(errno));
+          return f->from_is_peer ? 0 : 1;
+        }
+        f->off += (size_t)w;
+        f->len -= (size_t)w;
       }
     }
   }
