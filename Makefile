@@ -17,6 +17,7 @@ build: deps
 	@if [ -f src/cni/shim/Makefile ]; then $(MAKE) --no-print-directory -C src/cni/shim; fi
 	@$(MAKE) -s --no-print-directory -C src/lab/probe
 	@$(MAKE) -s --no-print-directory -C src/dataplane/nft-policy/nflog
+	@$(MAKE) -s --no-print-directory -C src/bgp/sockopt
 
 # All tests: unit, contract (memory + real etcd, plain and TLS), integration.
 test: build

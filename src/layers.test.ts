@@ -83,6 +83,7 @@ export const LAYERS: Readonly<Record<string, Layer>> = {
   'dataplane/core': 'core',
   'dataplane/nft-policy': 'driver',
   'dataplane/nft-policy/nflog': 'data',
+  'bgp/sockopt': 'data',
   'dataplane/nft-policy/testbed.ts': 'test-support',
   ctl: 'entry',
   'ctl/testing.ts': 'test-support',

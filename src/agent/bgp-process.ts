@@ -17,10 +17,13 @@
 //   at every line, so a change applies at once and touches no session.
 // - A marker file (<stateDir>/bgp-running) says a previous run ended without withdrawing: the
 //   next start is a graceful restart (RFC 4724: our OPEN says forwarding state was kept).
+// - BGP passwords (password.secretKeyRef, nodeMeshPassword) are read from
+//   <bgpSecretsDir>/<secret>/<key> at each render; the files read are checked every
+//   SECRET_CHECK_MS and a change (a rotated secret, one that appeared) renders again.
 
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type NodeBgpConfig, Speaker, type SpeakerStatus, type StatusRequest, answerStatus, clusterSpeakerConfig, renderMetrics, renderNodeBgp, serveStatusSocket, speakerLogLevel } from '../bgp/index.js';
+import { type NodeBgpConfig, Speaker, readPasswords, type SpeakerStatus, type StatusRequest, answerStatus, clusterSpeakerConfig, renderMetrics, renderNodeBgp, serveStatusSocket, speakerLogLevel } from '../bgp/index.js';
 import { ClusterSyncer } from '../client/index.js';
 import { loadDatastoreConfig, openDatastore } from '../datastore/index.js';
 import { formatCIDR, formatIP } from '../ip/index.js';
@@ -48,7 +51,12 @@ export interface ClusterBgpStatus extends SpeakerStatus {
   readonly logLevel: LogLevel;
 }
 
+const SECRET_CHECK_MS = 5000;
+
 export class ClusterBgp {
+  /** Secret files the last render read: path → content (or the error code when unreadable). */
+  private secretsSeen = new Map<string, string>();
+  private secretTimer: NodeJS.Timeout | undefined;
   private speaker: Speaker | undefined;
   private rendered: NodeBgpConfig | undefined;
   private readonly syncer: ClusterSyncer;
@@ -83,6 +91,24 @@ export class ClusterBgp {
 
   start(): void {
     this.syncer.start();
+    this.secretTimer = setInterval(() => this.checkSecrets(), SECRET_CHECK_MS);
+    this.secretTimer.unref();
+  }
+
+  private readSecretFile(path: string): string {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      return `\u0000${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`;
+    }
+  }
+
+  private checkSecrets(): void {
+    for (const [path, seen] of this.secretsSeen) {
+      if (this.readSecretFile(path) === seen) continue;
+      this.log.info('a BGP password secret changed: rendering again', { file: path });
+      return this.schedule();
+    }
   }
 
   get ready(): boolean {
@@ -101,7 +127,9 @@ export class ClusterBgp {
 
   private async apply(): Promise<void> {
     const s = this.syncer;
-    const rendered = renderNodeBgp({
+    // Passwords (password.secretKeyRef) are read from <bgpSecretsDir>/<secret>/<key> at each render.
+    const secrets = new Map<string, string>();
+    const { config: rendered, passwords } = readPasswords(renderNodeBgp({
       nodename: this.opts.nodename,
       configurations: s.list('BGPConfiguration').flatMap((u) => (u.value ? [u.value] : [])),
       peers: s.list('BGPPeer').flatMap((u) => (u.value ? [u.value] : [])),
@@ -110,7 +138,14 @@ export class ClusterBgp {
       pools: s.list('IPPool').flatMap((u) => (u.value ? [u.value] : [])),
       blocks: s.list('IPAMBlock').flatMap((u) => (u.value ? [u.value] : [])),
       affinities: s.list('BlockAffinity').flatMap((u) => (u.value ? [u.value] : [])),
+    }), (ref) => {
+      const path = join(this.opts.bgpSecretsDir, ref.name, ref.key);
+      const text = this.readSecretFile(path);
+      secrets.set(path, text);
+      if (text.startsWith('\u0000')) throw new Error(`${path}: ${text.slice(1)}`);
+      return text;
     });
+    this.secretsSeen = secrets;
     const before = this.rendered;
     this.rendered = rendered;
     const level = speakerLogLevel(rendered.logSeverityScreen);
@@ -118,7 +153,7 @@ export class ClusterBgp {
     this.speakerLevel = level;
     if (JSON.stringify(before?.problems) !== JSON.stringify(rendered.problems)) for (const p of rendered.problems) this.log.warn('BGP configuration problem', { problem: p });
     for (const r of rendered.refused) if (!before?.refused.some((b) => b.name === r.name)) this.log.warn('BGP peering refused', { peer: r.name, reason: r.reason });
-    const config = clusterSpeakerConfig(rendered, { statusSocket: this.opts.bgpSocket });
+    const config = clusterSpeakerConfig(rendered, { statusSocket: this.opts.bgpSocket, passwords });
     if (!rendered.enabled) {
       if (this.speaker) await this.stopSpeaker(false);
       return;
@@ -192,6 +227,7 @@ export class ClusterBgp {
   /** `graceful`: peers keep our routes (a restart of the node); else Cease and withdraw. */
   async stop(graceful: boolean): Promise<void> {
     clearTimeout(this.learnedTimer);
+    clearInterval(this.secretTimer);
     await this.syncer.stop();
     await this.busy;
     await this.stopSpeaker(graceful);

@@ -32,6 +32,8 @@ export interface NodeOptions {
   readonly networkingBackend: 'bird' | 'vxlan' | 'none';
   /** The BGP daemon's status socket (`tabby bgp status`, `tabbyctl node status`). */
   readonly bgpSocket: string;
+  /** Where BGP passwords' secrets are read: <dir>/<secret name>/<key> (a Kubernetes secret volume's layout). */
+  readonly bgpSecretsDir: string;
   readonly health: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly logLevel: string;
 }
@@ -170,6 +172,7 @@ export function resolveNodeOptions(flags: NodeFlags, env: Env = process.env): No
     stateDir: pick(flags.stateDir, env, ['TABBY_STATE_DIR'], '/var/lib/tabby').value,
     networkingBackend: backend(pick(flags.networkingBackend, env, ['CALICO_NETWORKING_BACKEND', 'TABBY_NETWORKING_BACKEND'], 'vxlan')),
     bgpSocket: pick(undefined, env, ['TABBY_BGP_SOCKET'], '/run/tabby/bgp.sock').value,
+    bgpSecretsDir: pick(undefined, env, ['TABBY_BGP_SECRETS_DIR'], '/etc/tabby/bgp-secrets').value,
     health: {
       enabled: bool(pick(flags.healthEnabled, env, ['TABBY_HEALTH_ENABLED', 'FELIX_HEALTHENABLED'], 'true'), 'health endpoint'),
       host: healthHost,

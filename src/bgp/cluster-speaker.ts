@@ -4,13 +4,48 @@
 // the agent's route reconciler, which owns the node's routes (protocol 80). A peer the renderer
 // marks `bfd` gets a BFD session with the speaker's defaults (200 ms × 3). logSeverityScreen is
 // not part of the speaker's configuration: it sets the level of the speaker's logger, live
-// (`speakerLogLevel`), so changing it restarts no session.
+// (`speakerLogLevel`), so changing it restarts no session. Passwords: the
+// renderer names the secret key (Calico's password.secretKeyRef); `readPasswords` reads each
+// through the reader it is given (the agent's: a file <secrets dir>/<name>/<key>), and a peer
+// whose secret cannot be read is refused with the reason rather than run without its password.
 
 import { formatCIDR } from '../ip/index.js';
 import type { LogLevel } from '../util/log.js';
-import type { NodeBgpConfig } from './cluster/index.js';
+import type { NodeBgpConfig, RefusedPeer, SecretRef } from './cluster/index.js';
 import type { PeerConfig, SpeakerConfig } from './config.js';
-import { DEFAULT_BFD, DEFAULT_STATUS_SOCKET } from './config.js';
+import { DEFAULT_BFD, DEFAULT_STATUS_SOCKET, Password, passwordProblem } from './config.js';
+
+/** A secret's name or key as one path component: no separators, not `.` or `..`. */
+const safeComponent = (t: string): boolean => t.length > 0 && !t.includes('/') && !t.includes('\0') && t !== '.' && t !== '..';
+
+/**
+ * The passwords of the rendered peers, by peer name, read with `read` (which throws when it
+ * cannot). Peers whose secret cannot be read, or does not hold a usable key, move to `refused`.
+ */
+export function readPasswords(c: NodeBgpConfig, read: (ref: SecretRef) => string): { config: NodeBgpConfig; passwords: Map<string, Password> } {
+  const passwords = new Map<string, Password>();
+  const refused: RefusedPeer[] = [];
+  const peers = c.peers.filter((p) => {
+    if (!p.password) return true;
+    const { name, key } = p.password;
+    const where = `${p.source ? `BGPPeer ${p.source}` : 'BGPConfiguration default (mesh)'} password secret ${name} key ${key}`;
+    let problem: string | undefined;
+    if (!safeComponent(name) || !safeComponent(key)) problem = 'is not a valid secret name and key';
+    else {
+      try {
+        const text = read(p.password);
+        problem = passwordProblem(text);
+        if (!problem) passwords.set(p.name, new Password(text));
+      } catch (e) {
+        problem = `cannot be read: ${(e as Error).message}`;
+      }
+    }
+    if (problem) refused.push({ name: p.name, peerType: p.peerType, ...(p.source ? { source: p.source } : {}), address: p.address, reason: `${where} ${problem}` });
+    return !problem;
+  });
+  if (refused.length === 0) return { config: c, passwords };
+  return { config: { ...c, peers, refused: [...c.refused, ...refused] }, passwords };
+}
 
 /**
  * BGPConfiguration logSeverityScreen (Calico's values, any case) → the speaker's log level.
@@ -36,7 +71,7 @@ export function speakerLogLevel(screen: string | undefined): LogLevel {
 
 const idNumber = (dotted: string): number => dotted.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
-export function clusterSpeakerConfig(c: NodeBgpConfig, opts: { statusSocket?: string; holdTime?: number } = {}): SpeakerConfig {
+export function clusterSpeakerConfig(c: NodeBgpConfig, opts: { statusSocket?: string; holdTime?: number; passwords?: ReadonlyMap<string, Password> } = {}): SpeakerConfig {
   const peers: PeerConfig[] = c.peers.map((p) => ({
     name: p.name,
     address: p.address,
@@ -57,6 +92,8 @@ export function clusterSpeakerConfig(c: NodeBgpConfig, opts: { statusSocket?: st
     exportFilter: p.exportFilter,
     // BFD (annotation tabby.dev/bfd: "true" on the BGPPeer, or on BGPConfiguration default for the mesh).
     ...(p.bfd ? { bfd: DEFAULT_BFD } : {}),
+    ...(opts.passwords?.get(p.name) ? { password: opts.passwords.get(p.name)! } : {}),
+    ...(p.ttlSecurity ? { ttlSecurity: p.ttlSecurity } : {}),
   }));
   const tags = new Map(c.originate.filter((o) => o.communities.length + o.largeCommunities.length > 0).map((o) => [formatCIDR(o.prefix), { communities: o.communities, largeCommunities: o.largeCommunities }]));
   return {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { BgpConfigError, parseSpeakerConfig } from './config.js';
 
+const json = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 const ok = `
 asNumber: 65001
 routerID: 198.18.0.1
@@ -63,10 +65,23 @@ peers:
     assert.ok(p.some((x) => x.startsWith('peers[2].peerIP: "nonsense"')), p.join('\n'));
   });
 
-  it('refuses TCP-MD5 and GTSM with the reason (Node.js cannot set the socket options)', () => {
-    const p = problems('asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.2, asNumber: 2, password: secret, ttlSecurity: 1 }\n');
-    assert.ok(p.some((x) => x.includes('peers[0].password') && x.includes('TCP_MD5SIG')), p.join('\n'));
-    assert.ok(p.some((x) => x.includes('peers[0].ttlSecurity') && x.includes('IP_MINTTL')), p.join('\n'));
+  it('takes a TCP-MD5 password and GTSM hop count per peer; the password never shows in JSON, text or inspection', () => {
+    const c = parseSpeakerConfig('asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.2, asNumber: 2, password: s3cr3t-pw, ttlSecurity: 2 }\n  - { peerIP: 198.18.0.3, asNumber: 2, ttlSecurity: 0 }\n', 'bgp.yaml');
+    const [a, b] = c.peers;
+    assert.equal(a!.password?.reveal(), 's3cr3t-pw');
+    assert.equal(a!.ttlSecurity, 2);
+    assert.equal(b!.password, undefined);
+    assert.equal(b!.ttlSecurity, undefined, 'ttlSecurity 0 is off, as in Calico');
+    for (const shown of [json(c), String(a!.password), inspect(c, { depth: 10 })]) assert.ok(!shown.includes('s3cr3t'), shown);
+  });
+
+  it('refuses passwords the kernel cannot take, and two passwords for one address', () => {
+    const long = 'x'.repeat(81);
+    const p = problems(`asNumber: 1\nrouterID: 1.1.1.1\npeers:\n  - { peerIP: 198.18.0.2, asNumber: 2, password: "" }\n  - { peerIP: 198.18.0.3, asNumber: 2, password: ${long} }\n  - { peerIP: 198.18.0.4, asNumber: 2, password: a }\n  - { peerIP: 198.18.0.4, port: 1790, asNumber: 2, password: b }\n`);
+    assert.ok(p.some((x) => x.startsWith('peers[0].password: must not be empty')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('peers[1].password: is 81 bytes; TCP-MD5 keys are at most 80 bytes')), p.join('\n'));
+    assert.ok(p.some((x) => x.startsWith('peers[3].password: peers[2] has the same peerIP 198.18.0.4 with a different password')), p.join('\n'));
+    assert.ok(!p.join('\n').includes(long), 'the key is not echoed');
   });
 
   it('rejects unknown fields and wrong types, naming them', () => {

@@ -19,6 +19,30 @@ export class BgpConfigError extends Error {
 
 export type Family = 'ipv4' | 'ipv6';
 
+/** A TCP-MD5 password (RFC 2385): its text only through `reveal()`; JSON, string and inspection
+ *  show a placeholder, so a logged or printed configuration never carries the key. */
+export class Password {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '(password)';
+  }
+  toString(): string {
+    return '(password)';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'Password(…)';
+  }
+}
+
+/** Linux's TCP_MD5SIG_MAXKEYLEN. */
+export const MAX_PASSWORD_BYTES = 80;
+
 export interface PeerConfig {
   readonly name: string;
   readonly address: IPAddr;
@@ -41,6 +65,11 @@ export interface PeerConfig {
   readonly exportFilter: PrefixFilter;
   /** BFD (RFC 5880/5881, single hop) for this peer; undefined = off. */
   readonly bfd?: BfdPeerConfig;
+  /** TCP-MD5 signatures (RFC 2385) with this key, on every segment both ways; undefined = off. */
+  readonly password?: Password;
+  /** GTSM (RFC 5082): the peer is this many hops away (1 = directly connected); we send with
+   *  TTL 255 and drop segments arriving with a TTL below 256 - hops. undefined = off. */
+  readonly ttlSecurity?: number;
 }
 
 /** `bfd: true` or `bfd: { minTxMs, minRxMs, multiplier }` on a peer. */
@@ -159,6 +188,14 @@ const configSchema = v.strictObject({
   peers: v.optional(v.array(peerSchema), []),
 });
 
+/** Why a password cannot be a TCP-MD5 key, or undefined when it can. */
+export function passwordProblem(text: string): string | undefined {
+  const n = Buffer.byteLength(text, 'utf8');
+  if (n === 0) return 'must not be empty (omit it for no TCP-MD5)';
+  if (n > MAX_PASSWORD_BYTES) return `is ${n} bytes; TCP-MD5 keys are at most ${MAX_PASSWORD_BYTES} bytes`;
+  return undefined;
+}
+
 const ipv4ToNumber = (a: IPAddr): number => Number(a.value);
 
 /** Parses and validates the YAML text of a configuration file. Throws BgpConfigError. */
@@ -220,12 +257,8 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
   c.peers.forEach((p, i) => {
     const where = `peers[${i}]`;
     const address = addr(p.peerIP, `${where}.peerIP`);
-    if (p.password !== undefined) {
-      problems.push(`${where}.password: TCP-MD5 authentication (RFC 2385) needs the TCP_MD5SIG socket option, which Node.js cannot set; remove the password or use a peer without it`);
-    }
-    if (p.ttlSecurity !== undefined && p.ttlSecurity > 0) {
-      problems.push(`${where}.ttlSecurity: GTSM (RFC 5082) needs IP_TTL=255 and IP_MINTTL on the TCP socket, which Node.js cannot set; remove ttlSecurity`);
-    }
+    const pwProblem = p.password !== undefined ? passwordProblem(p.password) : undefined;
+    if (pwProblem) problems.push(`${where}.password: ${pwProblem}`);
     const localAddress = p.localAddress ? addr(p.localAddress, `${where}.localAddress`) : undefined;
     if (!address) return;
     const key = `${p.peerIP}:${p.port}`;
@@ -265,6 +298,8 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
       importFilter: merge('imp'),
       exportFilter: merge('exp'),
       ...(bfd ? { bfd } : {}),
+      ...(p.password !== undefined && !pwProblem ? { password: new Password(p.password) } : {}),
+      ...(p.ttlSecurity ? { ttlSecurity: p.ttlSecurity } : {}),
     });
     const bfdKey = `${address.family}/${address.value}`;
     if (bfd && bfdAddresses.has(bfdKey)) problems.push(`${where}.bfd: another peer at ${p.peerIP} has BFD already; one BFD session serves one address`);
@@ -274,6 +309,14 @@ export function parseSpeakerConfig(textIn: string, source: string): SpeakerConfi
     if (hold === 1 || hold === 2) problems.push(`${where}.holdTime: must be 0 or at least 3 seconds`);
   });
   if (c.holdTime === 1 || c.holdTime === 2) problems.push('holdTime: must be 0 or at least 3 seconds');
+  // The listener holds one key per address (the kernel's TCP_MD5SIG is keyed by peer address).
+  const keyOf = new Map<string, { text: string | undefined; where: string }>();
+  c.peers.forEach((p, i) => {
+    const k = `${p.peerIP}`;
+    const prev = keyOf.get(k);
+    if (prev && prev.text !== p.password) problems.push(`peers[${i}].password: ${prev.where} has the same peerIP ${p.peerIP} with a different password; TCP-MD5 keys are per address, so they must match`);
+    else keyOf.set(k, { text: p.password, where: `peers[${i}]` });
+  });
 
   let metricsAddress: { host: string; port: number } | undefined;
   if (c.metricsAddress) {

@@ -5,9 +5,9 @@
 // (`tabby bgp run`).
 export * from './wire/index.js';
 export { Speaker, type SpeakerStatus, type PeerStatus, type RouteView, formatId } from './speaker.js';
-export { parseSpeakerConfig, BgpConfigError, DEFAULT_STATUS_SOCKET, DEFAULT_BFD, type SpeakerConfig, type PeerConfig, type BfdPeerConfig } from './config.js';
+export { parseSpeakerConfig, BgpConfigError, Password, DEFAULT_STATUS_SOCKET, DEFAULT_BFD, type SpeakerConfig, type PeerConfig, type BfdPeerConfig } from './config.js';
 export { BFD_CONTROL_PORT, type BfdStatus } from './session/bfd.js';
 export { runDaemon, queryDaemon, loadSpeakerConfig, renderMetrics, answerStatus, serveStatusSocket, type StatusRequest } from './daemon.js';
 export * from './cluster/index.js';
-export { clusterSpeakerConfig, speakerLogLevel } from './cluster-speaker.js';
+export { clusterSpeakerConfig, readPasswords, speakerLogLevel } from './cluster-speaker.js';
 export { BGP_ROUTE_PROTOCOL } from './session/kernel.js';

@@ -17,6 +17,16 @@
 // (RFC 5882 §3.2) — the BGP session is torn down at once with Cease/10 "BFD Down" (RFC 9384) and
 // its routes withdrawn, graceful restart or not (as BIRD's `bfd on`); BGP then reconnects as after
 // any error. Stopping the speaker sends AdminDown, so peers do not take that for a failure.
+//
+// TCP-MD5 and GTSM on the listener (session/sockopt.ts): the listening socket holds one MD5 key
+// per peer address with a password (the kernel copies it to each accepted connection) and sends
+// with TTL 255 once any peer has ttlSecurity (so our SYN-ACK passes the peer's GTSM check); both
+// follow the configured peers; with a GTSM peer it also saves each accepted connection's SYN.
+// A GTSM peer's accepted connection is dropped when its saved SYN came with too low a TTL, and
+// otherwise gets IP_MINTTL, before the session reads a byte (the listener pauses new
+// connections). Not checked: the handshake's final ACK and any segment that arrived in the few
+// milliseconds the helper takes (a spoofer would need our SYN-ACK's sequence number), and the
+// SYN when SYN cookies were in use (none is saved then).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { type CIDR, type IPAddr, formatCIDR, formatIP, tryParseIP } from '../ip/index.js';
@@ -28,6 +38,7 @@ import { BfdService, type BfdLink, type BfdStateChange, type BfdStatus } from '.
 import { type AttrSet, Rib, type RibEntry } from './rib/index.js';
 import { KernelRoutes } from './session/kernel.js';
 import { PeerSession } from './session/peer-session.js';
+import { type SockoptCommand, type SockoptError, applySocketOptions, minTtlFor, requireSockoptBinary, socketFd } from './session/sockopt.js';
 import {
   AFI_IPV4, AFI_IPV6, type Capability, type CodecContext, type Nlri, type OpenMessage, type PathAttributes, ROUTE_REFRESH_BORR, ROUTE_REFRESH_EORR, ROUTE_REFRESH_NORMAL,
   type RouteRefreshMessage, SAFI_UNICAST, type UpdateMessage, endOfRibMessage, packUpdates, packWithdrawals, reconcileAs4, twoOctetAs,
@@ -67,6 +78,10 @@ export class Speaker {
   /** Made when the first peer with `bfd` starts (at start, or added live by reconfigure). */
   private bfd: BfdService | undefined;
   private readonly bfdLinks = new Map<PeerSession, BfdLink>();
+  /** What the listening socket holds: MD5 keys by peer address text, and TTL 255 or not. */
+  private readonly listenerKeys = new Map<string, string>();
+  private listenerTtl = false;
+  private listenerSync: Promise<void> = Promise.resolve();
 
   /** Called after the best path of any prefix changed (cluster mode feeds the route reconciler). */
   onRoutesChanged: (() => void) | undefined;
@@ -104,7 +119,8 @@ export class Speaker {
     const c = this.config;
     if (next.asNumber !== c.asNumber || next.routerID !== c.routerID || next.routeReflectorClusterID !== c.routeReflectorClusterID ||
       next.listenPort !== c.listenPort || next.listenAddress !== c.listenAddress || next.kernelTable !== c.kernelTable) return false;
-    const key = (pc: PeerConfig): string => JSON.stringify(pc, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    // The password's JSON is a placeholder: its text joins the key so a changed password restarts the peer.
+    const key = (pc: PeerConfig): string => `${JSON.stringify(pc, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\u0000${pc.password?.reveal() ?? ''}`;
     const wanted = new Map(next.peers.map((pc) => [key(pc), pc]));
     const kept = new Set<string>();
     for (const p of this.peerList) {
@@ -133,8 +149,37 @@ export class Speaker {
       for (const p of next.originate) if (before.get(formatCIDR(p)) !== after.get(formatCIDR(p))) this.rib.originate(p, next.originateTags?.get(formatCIDR(p)) ?? {});
     }
     this.scheduleFlush();
+    if (this.server) this.syncListener().catch((e: Error) => this.log.error('BGP listener options (TCP-MD5 keys / TTL) not applied', { error: e.message }));
     return true;
   }
+
+  /** Brings the listener's MD5 keys and TTL to what the configured peers need (serialised). */
+  private syncListener(): Promise<void> {
+    const next = this.listenerSync.catch(() => {}).then(() => this.applyListenerOptions());
+    this.listenerSync = next;
+    return next;
+  }
+
+  private async applyListenerOptions(): Promise<void> {
+    const server = this.server;
+    if (!server?.listening) return;
+    const wanted = new Map<string, PeerConfig>();
+    for (const p of this.peerList) if (p.config.password) wanted.set(formatIP(p.config.address), p.config);
+    const ttl = this.peerList.some((p) => p.config.ttlSecurity !== undefined);
+    const commands: SockoptCommand[] = [];
+    for (const [a, pc] of wanted) if (this.listenerKeys.get(a) !== pc.password!.reveal()) commands.push({ kind: 'md5', peer: pc.address, password: pc.password });
+    for (const a of this.listenerKeys.keys()) if (!wanted.has(a)) commands.push({ kind: 'md5', peer: tryParseIP(a)!, password: undefined });
+    if (ttl && !this.listenerTtl) commands.push({ kind: 'ttl', value: 255 }, { kind: 'savesyn' });
+    if (commands.length === 0) return;
+    await applySocketOptions(requireSockoptBinary(this.sockoptBinary), socketFd(server), commands);
+    this.listenerKeys.clear();
+    for (const [a, pc] of wanted) this.listenerKeys.set(a, pc.password!.reveal());
+    if (ttl) this.listenerTtl = true;
+    this.log.info('BGP listener options applied', { md5Peers: wanted.size, ttl255: this.listenerTtl });
+  }
+
+  /** Path of tabby-sockopt; default: beside the entry point (dist/bin). */
+  sockoptBinary: string | undefined;
 
   /** The peer's BFD session, when it asks for one. */
   private async startBfd(p: PeerSession): Promise<void> {
@@ -197,7 +242,10 @@ export class Speaker {
     }
     for (const p of this.config.originate) this.rib.originate(p, this.config.originateTags?.get(formatCIDR(p)) ?? {});
     for (const p of this.peerList) await this.startBfd(p);
-    if (this.config.listenPort > 0) await this.listen();
+    if (this.config.listenPort > 0) {
+      await this.listen();
+      await this.syncListener();
+    }
     for (const p of this.peerList) p.start();
   }
 
@@ -218,7 +266,8 @@ export class Speaker {
   }
 
   private listen(): Promise<void> {
-    const server = createServer((socket) => this.accept(socket));
+    // Paused until the session takes it: a GTSM peer's connection gets IP_MINTTL first.
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -243,7 +292,34 @@ export class Speaker {
       socket.destroy();
       return;
     }
-    peer.incoming(socket);
+    const hops = peer.config.ttlSecurity;
+    if (hops === undefined) {
+      peer.incoming(socket);
+      socket.resume();
+      return;
+    }
+    let fd: number;
+    let binary: string;
+    try {
+      fd = socketFd(socket);
+      binary = requireSockoptBinary(this.sockoptBinary);
+    } catch (e) {
+      peer.log.error('GTSM: refused a connection whose minimum TTL cannot be set', { error: (e as Error).message });
+      socket.destroy();
+      return;
+    }
+    applySocketOptions(binary, fd, [{ kind: 'synttl', value: minTtlFor(hops) }, { kind: 'minttl', value: minTtlFor(hops) }]).then(
+      () => {
+        if (socket.destroyed || this.peers[peer.slot] !== peer) return void socket.destroy();
+        peer.incoming(socket);
+        socket.resume();
+      },
+      (e: SockoptError) => {
+        if (e.status === 3) peer.log.warn('GTSM: refused a connection from beyond the allowed hops', { reason: e.message, ttlSecurity: hops });
+        else peer.log.error('GTSM: refused a connection whose minimum TTL cannot be set', { error: e.message });
+        socket.destroy();
+      },
+    );
   }
 
   // ---- hooks the peer sessions call -------------------------------------------------------
@@ -287,7 +363,7 @@ export class Speaker {
     const x = this.extra.get(peer)!;
     x.upSince = Date.now();
     x.eorSeen = new Set();
-    const local = tryParseIP((peer.conn?.socket.localAddress ?? '').replace(/^::ffff:(?=\d+\.)/, ''));
+    const local = tryParseIP((peer.conn?.localAddress ?? '').replace(/^::ffff:(?=\d+\.)/, ''));
     const localV4: IPAddr | undefined = local?.family === 4 ? local : undefined;
     const localV6: IPAddr | undefined = local?.family === 6 ? local : this.config.nextHopV6;
     const pc = peer.config;
@@ -508,6 +584,8 @@ export class Speaker {
           malformedUpdatesSurvived: p.stats.updateIssues,
           lastError: p.lastError,
           bfd: this.bfdLinks.get(p)?.status() ?? null,
+          ...(p.config.password !== undefined ? { tcpMd5: true } : {}),
+          ...(p.config.ttlSecurity !== undefined ? { ttlSecurity: p.config.ttlSecurity } : {}),
         };
       }),
       bfd: this.bfd ? { discardedPackets: this.bfd.dropped } : null,
@@ -598,6 +676,10 @@ export type PeerStatus = {
   lastError: string;
   /** null when BFD is off for this peer. */
   bfd: BfdStatus | null;
+  /** Present when TCP-MD5 signs the session (the key itself is never shown). */
+  tcpMd5?: true;
+  /** GTSM hop count, present when GTSM is on. */
+  ttlSecurity?: number;
 };
 
 export const formatId = (n: number): string => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');

@@ -39,6 +39,9 @@ export function nodeEnvironment(plan: LabPlan, node: NodePlan): NodeJS.ProcessEn
     TABBY_HEALTH_HOST: '0.0.0.0',
     // Encapsulation None: routes between nodes come from BGP, as with calico/node's bird backend.
     CALICO_NETWORKING_BACKEND: plan.encapsulation === 'None' ? 'bird' : 'vxlan',
+    // BGP passwords' secrets, per node (host: <node dir>/var-lib-tabby/bgp-secrets/<secret>/<key>),
+    // where a DaemonSet would mount the secret volume.
+    TABBY_BGP_SECRETS_DIR: '/var/lib/tabby/bgp-secrets',
   };
 }
 

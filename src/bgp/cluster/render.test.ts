@@ -111,12 +111,6 @@ describe('cluster BGP: full mesh', () => {
     assert.ok(c.peers.every((p) => p.maxRestartTime === 300 && p.bfd));
     assert.ok(render('a', {}).peers.every((p) => p.maxRestartTime === 120 && !p.bfd));
   });
-  it('refuses the mesh when nodeMeshPassword is set: TCP-MD5 is not available here', () => {
-    const c = render('a', { configurations: [config('default', { nodeMeshPassword: { secretKeyRef: { name: 'bgp', key: 'mesh' } } })] });
-    assert.equal(c.peers.length, 0);
-    assert.equal(c.refused.length, 6);
-    assert.match(c.refused[0]!.reason, /TCP-MD5.*Node\.js cannot set/);
-  });
 });
 
 describe('cluster BGP: route reflectors (Calico docs: mesh off, routeReflectorClusterID, peerSelector)', () => {
@@ -202,10 +196,26 @@ describe('cluster BGP: external peers (ToR per rack)', () => {
     assert.equal(tor[0]!.localAddress, undefined);
     assert.equal(tor[0]!.nextHopMode, 'Auto');
   });
-  it('refuses password and ttlSecurity peers with the reason, and peers with the rest', () => {
-    const c = render('a', { peers: [peer('md5', { peerIP: '198.18.0.4', asNumber: 65010, password: { secretKeyRef: { name: 's', key: 'k' } } }), peer('gtsm', { peerIP: '198.18.0.5', asNumber: 65010, ttlSecurity: 1 })] });
-    assert.deepEqual(c.refused.map((r) => [r.source, /TCP-MD5/.test(r.reason) ? 'md5' : /GTSM/.test(r.reason) ? 'gtsm' : '?']), [['gtsm', 'gtsm'], ['md5', 'md5']]);
-    assert.equal(c.peers.length, 6, 'the mesh is untouched');
+  it('passes a password\'s secret and ttlSecurity on to the peer; a secretKeyRef without a name is refused', () => {
+    const c = render('a', { peers: [
+      peer('md5', { peerIP: '198.18.0.4', asNumber: 65010, password: { secretKeyRef: { name: 's', key: 'k' } } }),
+      peer('gtsm', { peerIP: '198.18.0.5', asNumber: 65010, ttlSecurity: 2 }),
+      peer('noname', { peerIP: '198.18.0.6', asNumber: 65010, password: { secretKeyRef: { key: 'k' } } }),
+    ] });
+    const by = (src: string) => c.peers.find((p) => p.source === src);
+    assert.deepEqual(by('md5')!.password, { name: 's', key: 'k' });
+    assert.equal(by('md5')!.ttlSecurity, undefined);
+    assert.equal(by('gtsm')!.ttlSecurity, 2);
+    assert.equal(by('gtsm')!.password, undefined);
+    assert.deepEqual(c.refused.map((r) => r.source), ['noname']);
+    assert.match(c.refused[0]!.reason, /BGPPeer noname .*secretKeyRef has no name/);
+    assert.equal(c.peers.filter((p) => p.peerType === 'node-to-node mesh' && p.password === undefined).length, 6, 'the mesh is untouched');
+  });
+  it('the mesh takes its password from nodeMeshPassword', () => {
+    const c = render('a', { configurations: [config('default', { nodeMeshPassword: { secretKeyRef: { name: 'mesh', key: 'pw' } } })] });
+    const mesh = c.peers.filter((p) => p.peerType === 'node-to-node mesh');
+    assert.ok(mesh.length > 0);
+    for (const p of mesh) assert.deepEqual(p.password, { name: 'mesh', key: 'pw' });
   });
   it('a route reflector treats an external iBGP peer (no cluster ID) as its client', () => {
     const c = render('a', { nodes: nodes({ a: { routeReflectorClusterID: '244.0.0.1' } }), peers: [peer('ext', { node: 'a', peerIP: '198.18.0.4', asNumber: 64512 })] });

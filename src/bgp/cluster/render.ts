@@ -26,9 +26,11 @@
 //   routes. This speaker reads no device or kernel routes: all it announces comes from the
 //   datastore (blocks, borrowed addresses, service ranges), so the field has nothing to exclude
 //   from; it is accepted and named as having no effect, and changes nothing in the configuration.
-// What this speaker cannot do is said, never faked: TCP-MD5 (password) and GTSM (ttlSecurity)
-// need socket options Node.js does not offer, so such peerings are listed as refused with the
-// reason; BGPFilter rules matching on fields the speaker's filters lack are listed as problems.
+// - password (password.secretKeyRef / nodeMeshPassword) names the secret key to read; ttlSecurity
+//   passes on as the peer's hop count (both done through tabby-sockopt by the speaker).
+// What this speaker cannot do is said, never faked: a password whose secretKeyRef names no secret
+// is refused with the reason; BGPFilter rules matching on fields the speaker's filters lack are
+// listed as problems.
 
 import { type CIDR, type IPAddr, cidr, cidrContains, cidrContainsIP, formatCIDR, formatIP, tryParseCIDR, tryParseIP } from '../../ip/index.js';
 import type { BGPConfiguration, BGPFilter, BGPPeer, IPPool, Node } from '../../model/index.js';
@@ -198,12 +200,9 @@ export function renderNodeBgp(state: ClusterBgpState): NodeBgpConfig {
     const where = srcName ? `BGPPeer ${srcName}` : 'BGPConfiguration default (mesh)';
     const ref = (reason: string) => refused.push({ name, peerType: w.peerType, ...(srcName ? { source: srcName } : {}), address: w.address, reason });
     const password = w.peerType === 'node-to-node mesh' ? cfg.nodeMeshPassword : s?.password;
-    if (password?.secretKeyRef) {
-      ref(`${where} sets a password: TCP-MD5 (RFC 2385) needs the TCP_MD5SIG socket option, which Node.js cannot set; remove the password to peer without it`);
-      return;
-    }
-    if (s?.ttlSecurity !== undefined && s.ttlSecurity > 0) {
-      ref(`${where} sets ttlSecurity ${s.ttlSecurity}: GTSM (RFC 5082) needs IP_MINTTL on the TCP socket, which Node.js cannot set; remove ttlSecurity`);
+    const secret = password?.secretKeyRef;
+    if (secret && !secret.name) {
+      ref(`${where} sets a password whose secretKeyRef has no name: say which secret holds key ${secret.key}`);
       return;
     }
     const internal = w.asNumber === localAs;
@@ -242,6 +241,8 @@ export function renderNodeBgp(state: ClusterBgpState): NodeBgpConfig {
       exportFilter: pf(false),
       filters: names,
       bfd: bfdText === 'true',
+      ...(secret?.name ? { password: { name: secret.name, key: secret.key } } : {}),
+      ...(s?.ttlSecurity ? { ttlSecurity: s.ttlSecurity } : {}),
     });
   };
 

@@ -54,6 +54,17 @@ export interface ClusterPeer {
   readonly exportFilter: PrefixFilter;
   readonly filters: readonly string[];
   readonly bfd: boolean;
+  /** TCP-MD5 (RFC 2385): the secret holding the password (BGPPeer password, or the mesh's
+   *  nodeMeshPassword). The renderer is pure: the agent reads it (cluster-speaker.ts). */
+  readonly password?: SecretRef;
+  /** GTSM (RFC 5082): the peer's distance in hops (BGPPeer ttlSecurity). */
+  readonly ttlSecurity?: number;
+}
+
+/** A key of a Kubernetes secret (Calico's password.secretKeyRef). */
+export interface SecretRef {
+  readonly name: string;
+  readonly key: string;
 }
 
 /** A peering Calico would configure that this speaker cannot run, with the reason. */

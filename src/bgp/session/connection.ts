@@ -1,7 +1,9 @@
 // One TCP connection carrying BGP: cuts the byte stream into messages, decodes them with the
 // receive context and hands each to its owner; encodes and writes outgoing messages, reporting
 // backpressure. It makes no protocol decisions: decode errors go to the owner, which decides the
-// NOTIFICATION (the FSM's job).
+// NOTIFICATION (the FSM's job). The transport is a TCP socket, or the stream end of a
+// tabby-sockopt relay (TCP-MD5 / GTSM peers), which has no addresses of its own: the relay's
+// addresses are given with `setEndpoints`.
 
 import type { Socket } from 'node:net';
 import { type BgpMessage, BgpDecodeError, type CodecContext, MessageFramer, decodeMessage, encodeMessage } from '../wire/index.js';
@@ -37,8 +39,19 @@ export class BgpConnection {
     socket.on('end', () => this.lost('connection closed by the peer'));
   }
 
+  private endpoints: { localAddress: string; remote: string } | undefined;
+
   get remote(): string {
-    return `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+    return this.endpoints?.remote ?? `${this.socket.remoteAddress}:${this.socket.remotePort}`;
+  }
+
+  /** Our address on the TCP connection (next hop self). */
+  get localAddress(): string | undefined {
+    return this.endpoints?.localAddress ?? this.socket.localAddress;
+  }
+
+  setEndpoints(localAddress: string, remote: string): void {
+    this.endpoints = { localAddress, remote };
   }
 
   setContexts(rx: CodecContext, tx: CodecContext): void {

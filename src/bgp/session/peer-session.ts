@@ -8,6 +8,11 @@
 // survives; while Established it is refused with Cease/7, unless the peer does graceful restart,
 // in which case the old session is taken as failed (routes kept stale) and the new one adopted
 // (RFC 4724 §4.2).
+//
+// A peer with a password (TCP-MD5) or ttlSecurity (GTSM) connects through tabby-sockopt's relay
+// (session/sockopt.ts): the options must be on the socket before connect(), which Node cannot
+// do. The relay's stream end is the connection's transport; its failure to connect is a TCP
+// connection failure like any other (the FSM's ConnectRetry behaviour is the same).
 
 import { connect as tcpConnect, type Socket } from 'node:net';
 import {
@@ -22,6 +27,7 @@ import {
 } from '../wire/index.js';
 import type { PeerConfig } from '../config.js';
 import { BgpConnection } from './connection.js';
+import { connectThroughRelay, requireSockoptBinary } from './sockopt.js';
 import type { DownCause } from '../fsm/index.js';
 
 export interface PeerHooks {
@@ -218,6 +224,7 @@ export class PeerSession {
   private connect(): void {
     this.conn?.close();
     const c = this.config;
+    if (c.password !== undefined || c.ttlSecurity !== undefined) return this.connectThroughRelay();
     const socket = tcpConnect({ host: formatIP(c.address), port: c.port, ...(c.localAddress ? { localAddress: formatIP(c.localAddress) } : {}) });
     const conn = this.attach(socket, 'outgoing');
     this.conn = conn;
@@ -225,6 +232,40 @@ export class PeerSession {
       if (this.conn === conn) this.feed({ type: 'Tcp_CR_Acked' });
     });
   }
+
+  private connectThroughRelay(): void {
+    const c = this.config;
+    let binary: string;
+    try {
+      binary = requireSockoptBinary(this.sockoptBinary);
+    } catch (e) {
+      this.lastError = (e as Error).message;
+      this.log.error('cannot connect', { peer: c.name, error: this.lastError });
+      return void setImmediate(() => this.feed({ type: 'TcpConnectionFails', reason: this.lastError }));
+    }
+    const relay = connectThroughRelay(binary, {
+      peer: c.address,
+      port: c.port,
+      ...(c.localAddress ? { source: c.localAddress } : {}),
+      ...(c.password ? { password: c.password } : {}),
+      ...(c.ttlSecurity !== undefined ? { ttlSecurityHops: c.ttlSecurity } : {}),
+    });
+    const conn = this.attach(relay.socket, 'outgoing');
+    this.conn = conn;
+    relay.connected.then(
+      (ep) => {
+        conn.setEndpoints(ep.localAddress, `${formatIP(c.address)}:${c.port}`);
+        if (this.conn === conn) this.feed({ type: 'Tcp_CR_Acked' });
+      },
+      (e: Error) => {
+        // The transport's close usually reports first, with no reason: the helper's is better.
+        if (!this.established && (this.conn === conn || this.conn === undefined)) this.lastError = e.message.startsWith('connect: ') ? `connect failed: ${e.message.slice(9)}` : `connect failed: ${e.message}`;
+      },
+    );
+  }
+
+  /** Path of tabby-sockopt; default: beside the entry point. */
+  sockoptBinary: string | undefined;
 
   private attach(socket: Socket, direction: 'outgoing' | 'incoming'): BgpConnection {
     const conn: BgpConnection = new BgpConnection(socket, direction, {

@@ -16,6 +16,10 @@ export interface Neighbor {
   readonly passive?: boolean;
   /** BFD for this neighbour (RFC 5880/5881, single hop) with these intervals; undefined = off. */
   readonly bfd?: BfdSpec;
+  /** TCP-MD5 (RFC 2385) password for the session. */
+  readonly password?: string;
+  /** GTSM (RFC 5082): the neighbour is this many hops away. */
+  readonly ttlSecurity?: number;
 }
 
 export interface BfdSpec {
@@ -93,6 +97,8 @@ export class TabbyRouter implements Router {
         ...(n.rrClient ? ['    routeReflectorClient: true'] : []),
         ...(n.passive ? ['    passive: true'] : []),
         ...(n.bfd ? [`    bfd: { minTxMs: ${n.bfd.minTxMs}, minRxMs: ${n.bfd.minRxMs}, multiplier: ${n.bfd.multiplier} }`] : []),
+        ...(n.password !== undefined ? [`    password: ${JSON.stringify(n.password)}`] : []),
+        ...(n.ttlSecurity !== undefined ? [`    ttlSecurity: ${n.ttlSecurity}`] : []),
       ]),
     ];
     return lines.join('\n') + '\n';
@@ -194,6 +200,9 @@ export class BirdRouter implements Router {
         ...(s.restartTime !== undefined ? [`  graceful restart on; graceful restart time ${s.restartTime};`] : ['  graceful restart off;']),
         ...(n.rrClient ? ['  rr client;'] : []),
         ...(n.bfd ? ['  bfd on;'] : []),
+        ...(n.passive ? ['  passive on;'] : []),
+        ...(n.password !== undefined ? [`  password ${JSON.stringify(n.password)};`] : []),
+        ...(n.ttlSecurity !== undefined ? ['  ttl security on;', ...(n.ttlSecurity > 1 ? [`  multihop ${n.ttlSecurity};`] : [])] : []),
         ...(n.rrClient && s.clusterId ? [`  rr cluster id ${s.clusterId};`] : []),
         '}');
     }
@@ -369,6 +378,8 @@ export class FrrRouter implements Router {
     for (const n of s.neighbors) {
       out.push(` neighbor ${n.address} remote-as ${n.as}`, ` neighbor ${n.address} timers connect 1`, ` neighbor ${n.address} update-source ${v6(n.address) ? node.v6 : node.v4}`);
       if (n.passive) out.push(` neighbor ${n.address} passive`);
+      if (n.password !== undefined) out.push(` neighbor ${n.address} password ${n.password}`);
+      if (n.ttlSecurity !== undefined) out.push(` neighbor ${n.address} ttl-security hops ${n.ttlSecurity}`);
       if (n.bfd) out.push(` neighbor ${n.address} bfd`, ` neighbor ${n.address} bfd profile tabby`);
     }
     for (const fam of ['ipv4', 'ipv6'] as const) {
