@@ -18,6 +18,10 @@
 //   its later stages (untracked skips preDNAT and normal; preDNAT skips normal). Traffic
 //   forwarded through a host endpoint sees only its applyOnForward policies, no profiles, and is
 //   allowed when none applies; the destination workload's own policy still runs.
+// - An all-interfaces host endpoint (`interfaceName: "*"`) of a node governs what no specific
+//   host endpoint does: a flow to or from the node's addresses it holds, and the workload side of
+//   every flow forwarded to or from the node's pods (its applyOnForward policy only; a flow
+//   between a pod and its own node is not forwarded). It has no doNotTrack stage (Felix).
 // - Staged policies never decide. For each one selecting an endpoint on the path, the flow is
 //   evaluated again as if it were enforced (stagedAction Set: replacing the enforced policy it
 //   shadows; Delete: with that policy gone) and the what-if verdict is reported.
@@ -28,6 +32,7 @@ import type { PolicyGraph } from './graph.js';
 import type { CompiledRule, Direction, EndpointIR } from './ir.js';
 import { type FlowPackets, protocolName, ruleMatches, rulesOf } from './match.js';
 import type { EndpointPlan, Stage, TierPlan } from './plan.js';
+import { isAllInterfaces } from './host-endpoints.js';
 
 export interface FlowPeer {
   readonly ip: string;
@@ -120,8 +125,10 @@ function resolvePeer(graph: PolicyGraph, p: FlowPeer): { ip: string; endpoint?: 
   const ip = formatIP(parseIP(p.ip));
   let ep = p.endpoint === undefined ? undefined : graph.endpoint(p.endpoint);
   if (ep === undefined && p.endpoint === undefined) {
-    const ids = graph.endpointsWithNet(`${ip}/${ip.includes(':') ? 128 : 32}`);
-    ep = ids.length === 0 ? undefined : graph.endpoint(ids[0]!);
+    // An interface-specific host endpoint wins over an all-interfaces one holding the same
+    // address (Felix: the named or address-matched endpoint governs its interface).
+    const eps = graph.endpointsWithNet(`${ip}/${ip.includes(':') ? 128 : 32}`).map((id) => graph.endpoint(id)!);
+    ep = eps.find((e) => !isAllInterfaces(e)) ?? eps[0];
   }
   return { ip, ...(ep === undefined ? {} : { endpoint: ep }), ...(p.port === undefined ? {} : { port: p.port }) };
 }
@@ -140,13 +147,21 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
   const preDnat: FlowPackets = flow.dnat === undefined ? packets : { ...packets, dst: { ip: original.ip, ...(original.port === undefined ? {} : { port: original.port }) } };
   const via =
     flow.viaHostEndpoint !== undefined ? graph.endpoint(flow.viaHostEndpoint) : flow.dnat !== undefined && original.endpoint?.kind === 'host' ? original.endpoint : undefined;
-  const out = flow.leavesHostEndpoint === undefined ? undefined : graph.endpoint(flow.leavesHostEndpoint);
-  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, out, whatIf);
+  let out = flow.leavesHostEndpoint === undefined ? undefined : graph.endpoint(flow.leavesHostEndpoint);
+  // A workload's side of a forwarded flow: its interface is held by no specific host endpoint,
+  // so the node's all-interfaces endpoint (if any) applies its applyOnForward policy there —
+  // arriving from the source pod, leaving to the destination pod. Traffic between a pod and its
+  // own node (input/output) is not forwarded and never sees it.
+  let viaFwd = via;
+  const local = (a: EndpointIR | undefined, b: EndpointIR | undefined): boolean => a?.kind === 'host' && b !== undefined && a.node === b.node;
+  if (viaFwd === undefined && src.endpoint?.kind === 'workload' && !local(dst.endpoint, src.endpoint)) viaFwd = graph.allInterfacesEndpoint(src.endpoint.node ?? '');
+  if (out === undefined && dst.endpoint?.kind === 'workload' && !local(src.endpoint, dst.endpoint)) out = graph.allInterfacesEndpoint(dst.endpoint.node ?? '');
+  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, viaFwd, out, whatIf);
   const stages = run({});
   const allowed = verdictOf(stages);
   const staged: StagedVerdict[] = [];
   const seen = new Set<string>();
-  for (const ep of [src.endpoint, dst.endpoint, via, out]) {
+  for (const ep of [src.endpoint, dst.endpoint, via, viaFwd, out]) {
     if (ep === undefined) continue;
     const plan = graph.planFor(ep.id);
     for (const tiers of Object.values(plan?.stages ?? {})) {
@@ -194,10 +209,11 @@ function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefine
  * Every stage on the flow's path, stopping at the first deny. `preDnat` is the flow as the
  * untracked and preDNAT stages of the arrival host endpoint see it (before any DNAT).
  */
-function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, out: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
+function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, viaFwd: EndpointIR | undefined, out: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
   const verdicts: StageVerdict[] = [];
   const steps: [EndpointIR | undefined, Stage, Direction, FlowPackets?][] = [];
-  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat], [via, 'forwardIngress', 'ingress']);
+  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat]);
+  if (viaFwd !== undefined) steps.push([viaFwd, 'forwardIngress', 'ingress']);
   // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
   const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
   if (srcFailsafe !== undefined) verdicts.push(srcFailsafe);
@@ -212,15 +228,17 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPacket
   }
   // Leaving by a host endpoint after the workload chains (Felix's to-hep-forward comes last).
   if (out !== undefined) steps.push([out, 'forwardEgress', 'egress']);
-  // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages do not run.
-  const accepted = new Set<EndpointIR>();
+  // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages of
+  // the same direction do not run (leaving by it, forwardEgress, still does: Felix's
+  // to-host-endpoint forward dispatch does not look at the accept mark).
+  const accepted = new Set<string>();
   for (const [ep, stage, direction, packets] of steps) {
-    if (ep === undefined || ep.kind === 'networkset' || accepted.has(ep)) continue;
+    if (ep === undefined || ep.kind === 'networkset' || accepted.has(`${ep.id}|${direction}`)) continue;
     const v = evaluateStage(graph, packets ?? flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
     verdicts.push(v);
     if (v.result === 'deny') return verdicts;
-    if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(ep);
+    if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(`${ep.id}|${direction}`);
   }
   if (dstFailsafe !== undefined) verdicts.push(dstFailsafe);
   return verdicts;

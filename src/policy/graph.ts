@@ -59,6 +59,7 @@ import { IPSets, namedPortMember } from './ipsets.js';
 import type { CompiledPolicy, CompiledProfile, CompiledRule, CompiledTier, EndpointIR } from './ir.js';
 import { LabelIndex } from './label-index.js';
 import { type EndpointPlan, buildPlan, plansEqual } from './plan.js';
+import { isAllInterfaces } from './host-endpoints.js';
 import type { GraphEvent } from './events.js';
 
 export interface GraphOptions {
@@ -82,6 +83,8 @@ export class PolicyGraph {
   private readonly endpointIdOfKey = new Map<string, string>();
   private readonly ipIndex = new Map<string, Set<string>>();
   private readonly profileUsers = new Map<string, Set<string>>();
+  /** node → its all-interfaces host endpoints (`interfaceName: "*"`). */
+  private readonly allInterfaceHeps = new Map<string, Set<string>>();
   private readonly explicitProfiles = new Map<string, CompiledProfile>();
   private readonly namespaceProfiles = new Map<string, CompiledProfile>();
   private readonly policies = new Map<string, CompiledPolicy>();
@@ -250,6 +253,8 @@ export class PolicyGraph {
       for (const n of old.nets) removeFromMap(this.ipIndex, n, id);
     }
     for (const p of old?.profiles ?? []) removeFromMap(this.profileUsers, p, id);
+    if (old !== undefined && isAllInterfaces(old)) removeFromMap(this.allInterfaceHeps, old.node ?? '', id);
+    if (next !== undefined && isAllInterfaces(next)) addToMap(this.allInterfaceHeps, next.node ?? '', id);
     if (next === undefined) this.endpoints.delete(id);
     else {
       this.endpoints.set(id, next);
@@ -463,6 +468,16 @@ export class PolicyGraph {
     return this.endpoints.values();
   }
 
+  /**
+   * The all-interfaces host endpoint (`interfaceName: "*"`) in force on a node: the
+   * alphabetically earliest, as Felix picks it.
+   */
+  allInterfacesEndpoint(node: string): EndpointIR | undefined {
+    const ids = this.allInterfaceHeps.get(node);
+    if (ids === undefined || ids.size === 0) return undefined;
+    return this.endpoints.get([...ids].sort()[0]!);
+  }
+
   /** Workload and host endpoints holding this address (canonical /32 or /128 text). */
   endpointsWithNet(net: string): readonly string[] {
     return [...(this.ipIndex.get(net) ?? [])].sort();
@@ -495,7 +510,7 @@ export class PolicyGraph {
     if (ep === undefined || ep.kind === 'networkset') return undefined;
     const policies: CompiledPolicy[] = [];
     for (const s of this.index.selectorsMatching(id)) for (const p of this.appliedTo.get(s) ?? []) policies.push(this.policies.get(p)!);
-    return buildPlan(ep.kind, policies, this.tiers, ep.profiles);
+    return buildPlan(ep.kind, policies, this.tiers, ep.profiles, isAllInterfaces(ep));
   }
 
   /** Is the address in the IP set of this (rule) selector? */
