@@ -145,18 +145,30 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
     ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
   };
   const preDnat: FlowPackets = flow.dnat === undefined ? packets : { ...packets, dst: { ip: original.ip, ...(original.port === undefined ? {} : { port: original.port }) } };
+  const sameNode = (a: EndpointIR | undefined, b: EndpointIR | undefined): boolean => a !== undefined && b !== undefined && a.node === b.node;
+  // A pod's packet to a node port of its own node comes in on the pod's interface, where no
+  // host endpoint's untracked or preDNAT policy applies (Felix skips workload interfaces there).
   const via =
-    flow.viaHostEndpoint !== undefined ? graph.endpoint(flow.viaHostEndpoint) : flow.dnat !== undefined && original.endpoint?.kind === 'host' ? original.endpoint : undefined;
+    flow.viaHostEndpoint !== undefined
+      ? graph.endpoint(flow.viaHostEndpoint)
+      : flow.dnat !== undefined && original.endpoint?.kind === 'host' && !(src.endpoint?.kind === 'workload' && sameNode(src.endpoint, original.endpoint))
+        ? original.endpoint
+        : undefined;
   let out = flow.leavesHostEndpoint === undefined ? undefined : graph.endpoint(flow.leavesHostEndpoint);
   // A workload's side of a forwarded flow: its interface is held by no specific host endpoint,
   // so the node's all-interfaces endpoint (if any) applies its applyOnForward policy there —
   // arriving from the source pod, leaving to the destination pod. Traffic between a pod and its
   // own node (input/output) is not forwarded and never sees it.
   let viaFwd = via;
-  const local = (a: EndpointIR | undefined, b: EndpointIR | undefined): boolean => a?.kind === 'host' && b !== undefined && a.node === b.node;
+  const local = (a: EndpointIR | undefined, b: EndpointIR | undefined): boolean => a?.kind === 'host' && sameNode(a, b);
   if (viaFwd === undefined && src.endpoint?.kind === 'workload' && !local(dst.endpoint, src.endpoint)) viaFwd = graph.allInterfacesEndpoint(src.endpoint.node ?? '');
   if (out === undefined && dst.endpoint?.kind === 'workload' && !local(src.endpoint, dst.endpoint)) out = graph.allInterfacesEndpoint(dst.endpoint.node ?? '');
-  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, viaFwd, out, whatIf);
+  // Between a pod and its own node no host endpoint policy applies: the host's packet leaves by
+  // the pod's interface, the pod's arrives on it (Felix: workload interfaces never reach the host
+  // endpoint dispatch); only the pod's own policy runs.
+  const pathSrc = src.endpoint?.kind === 'host' && dst.endpoint?.kind === 'workload' && sameNode(src.endpoint, dst.endpoint) ? undefined : src.endpoint;
+  const pathDst = dst.endpoint?.kind === 'host' && src.endpoint?.kind === 'workload' && sameNode(src.endpoint, dst.endpoint) ? undefined : dst.endpoint;
+  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, pathSrc, pathDst, via, viaFwd, out, whatIf);
   const stages = run({});
   const allowed = verdictOf(stages);
   const staged: StagedVerdict[] = [];
