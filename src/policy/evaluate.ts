@@ -108,7 +108,17 @@ export interface StagedVerdict {
 
 export interface FlowVerdict {
   readonly allowed: boolean;
-  readonly flow: { readonly src: FlowPeer; readonly dst: FlowPeer; readonly protocol: string; readonly icmpType?: number; readonly icmpCode?: number; readonly dnat?: { readonly ip: string; readonly port?: number } };
+  readonly flow: {
+    readonly src: FlowPeer;
+    readonly dst: FlowPeer;
+    readonly protocol: string;
+    readonly icmpType?: number;
+    readonly icmpCode?: number;
+    readonly dnat?: { readonly ip: string; readonly port?: number };
+    /** As given (Flow.viaHostEndpoint, Flow.leavesHostEndpoint). */
+    readonly viaHostEndpoint?: string;
+    readonly leavesHostEndpoint?: string;
+  };
   readonly stages: readonly StageVerdict[];
   /** The stage that decided (the first deny, or the last allow). */
   readonly decidedBy?: StageVerdict;
@@ -202,6 +212,8 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
       ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
       ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
       ...(flow.dnat === undefined ? {} : { dnat: { ...flow.dnat } }),
+      ...(flow.viaHostEndpoint === undefined ? {} : { viaHostEndpoint: flow.viaHostEndpoint }),
+      ...(flow.leavesHostEndpoint === undefined ? {} : { leavesHostEndpoint: flow.leavesHostEndpoint }),
     },
     stages,
     ...(decided === undefined ? {} : { decidedBy: decided }),

@@ -14,7 +14,7 @@ export { type FailsafePort, type FailsafePorts, DEFAULT_FAILSAFE } from './fails
 export { evaluateFlow, type Flow, type FlowPeer, type FlowVerdict, type StageVerdict, type StagedVerdict, type Decision, type PolicyTrace, type TierTrace } from './evaluate.js';
 export { computeMatrix, matrixPods, cellVerdict, renderMatrixWide, MatrixError, type Matrix, type MatrixPod, type MatrixQuery } from './matrix.js';
 export { renderExplainText, describeDecision } from './explain-text.js';
-export { graphFromResources, resolvePeerWord, PeerError, type LoadedGraph } from './resources.js';
+export { graphFromResources, resolvePeerWord, resolveHostEndpointWord, resolveDnatWord, PeerError, type LoadedGraph } from './resources.js';
 export { protocolName } from './match.js';
 export { PolicyCompileError } from './compile-rules.js';
 export { comparePolicies } from './compile-policies.js';
