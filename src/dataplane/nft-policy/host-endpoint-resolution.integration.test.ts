@@ -116,6 +116,8 @@ describe('nft policy dataplane: all-interfaces and address-only host endpoints o
     return got;
   }
 
+  const inNodeNft = async (cmd: string): Promise<string> => execFileSync('ip', ['netns', 'exec', bed.node, 'nft', ...cmd.split(' ')], { encoding: 'utf8' });
+
   async function change(updates: ResourceUpdate[]): Promise<string> {
     const script = await dp.apply(graph.apply(updates));
     assert.ok(script !== '' && !/^(add|flush|delete) table/m.test(script), script);
@@ -183,6 +185,9 @@ describe('nft policy dataplane: all-interfaces and address-only host endpoints o
     assert.equal(got['out1 → web:80 (forwarded)'], true, "arriving on hep1 meets n1-hep1's (no) forward policy, not \"*\"'s");
     assert.equal(got['out0 → web:80 (forwarded)'], false);
     assert.equal(got['cli → web:80'], false, 'arriving from a pod: "*"');
+    // The drift check reads the defaults and the `return` elements back as the renderer wants them.
+    assert.match(await inNodeNft('list map inet tabby host_fwd_in'), /"hep1" : return/);
+    assert.equal(await dp.sync(), '', 'the table is what the renderer wants');
   });
 
   it('address-only host endpoints take the interface holding their address; the earliest name wins', async () => {
