@@ -62,6 +62,19 @@ import { type EndpointPlan, buildPlan, plansEqual } from './plan.js';
 import { isAllInterfaces } from './host-endpoints.js';
 import type { GraphEvent } from './events.js';
 
+/**
+ * Calico's built-in profile (libcalico-go resources/static.go): allows everything both ways. It
+ * always exists and cannot be changed; kube-controllers' automatic host endpoints (`interfaceName:
+ * "*"`) carry it, so a host endpoint naming it is open unless a policy says otherwise.
+ */
+export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
+const BUILTIN_PROFILES: ReadonlyMap<string, CompiledProfile> = new Map([
+  [
+    DEFAULT_ALLOW_PROFILE,
+    compileProfile({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: DEFAULT_ALLOW_PROFILE }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } } as Profile),
+  ],
+]);
+
 export interface GraphOptions {
   /** Only endpoints on this node get plans (the agent); undefined: every workload and host endpoint (the CLI). */
   readonly localNode?: string;
@@ -119,6 +132,8 @@ export class PolicyGraph {
       matchStarted: (s, e) => this.onMatch(s, e, true),
       matchStopped: (s, e) => this.onMatch(s, e, false),
     });
+    // Built-in profiles exist from the start; each is emitted once an endpoint names it.
+    for (const p of BUILTIN_PROFILES.values()) this.acquireRules([...p.ingress, ...p.egress]);
   }
 
   /** Selector evaluations so far (what the label index keeps small). */
@@ -253,6 +268,7 @@ export class PolicyGraph {
       for (const n of old.nets) removeFromMap(this.ipIndex, n, id);
     }
     for (const p of old?.profiles ?? []) removeFromMap(this.profileUsers, p, id);
+    for (const p of next?.profiles ?? []) if (BUILTIN_PROFILES.has(p) && !this.emittedProfiles.has(p)) this.dirtyProfiles.add(p);
     if (old !== undefined && isAllInterfaces(old)) removeFromMap(this.allInterfaceHeps, old.node ?? '', id);
     if (next !== undefined && isAllInterfaces(next)) addToMap(this.allInterfaceHeps, next.node ?? '', id);
     if (next === undefined) this.endpoints.delete(id);
@@ -302,7 +318,7 @@ export class PolicyGraph {
 
   /** A Namespace is the source of truth for its kns.<ns> profile; a stored copy stands in without it. */
   profile(name: string): CompiledProfile | undefined {
-    return this.namespaceProfiles.get(name) ?? this.explicitProfiles.get(name);
+    return BUILTIN_PROFILES.get(name) ?? this.namespaceProfiles.get(name) ?? this.explicitProfiles.get(name);
   }
 
   private setNamespace(name: string, p: CompiledProfile | undefined): void {

@@ -131,6 +131,18 @@ describe('evaluateFlow with an all-interfaces host endpoint', () => {
     assert.equal(evaluateFlow(g, tcp(CLI, NODE, 8080, { dnat: { ip: WEB, port: 80 } })).allowed, true, "a pod's node-port traffic never meets preDNAT");
   });
 
+  it("kube-controllers' automatic host endpoint: \"*\" with the built-in projectcalico-default-allow profile is open until a policy selects it", () => {
+    const auto = { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-auto-hep', labels: { auto: 'yes' } }, spec: { node: 'n1', interfaceName: '*', expectedIPs: [OTHER_NODE], profiles: ['projectcalico-default-allow'] } };
+    const open = graphOf([auto]);
+    const v = evaluateFlow(open, tcp(OUT, OTHER_NODE, 80));
+    assert.equal(v.allowed, true);
+    assert.deepEqual(v.decidedBy?.decision, { by: 'profile', profile: 'projectcalico-default-allow', rule: 0, action: 'Allow', ruleText: { action: 'Allow' } });
+    assert.equal(evaluateFlow(open, tcp(OTHER_NODE, OUT, 443)).allowed, true, 'egress too');
+    const closed = graphOf([auto, gnp('ssh-only', { selector: "auto == 'yes'", types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [2222] } }] })]);
+    assert.equal(evaluateFlow(closed, tcp(OUT, OTHER_NODE, 80)).allowed, false, 'a policy selecting it decides (end of tier)');
+    assert.equal(evaluateFlow(closed, tcp(OUT, OTHER_NODE, 2222)).allowed, true);
+  });
+
   it('a specific host endpoint holding the address wins over "*"', () => {
     const g = graphOf([
       { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-eth1', labels: { role: 'open' } }, spec: { node: 'n1', interfaceName: 'eth1', expectedIPs: [OTHER_NODE] } },

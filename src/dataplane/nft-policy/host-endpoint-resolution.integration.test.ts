@@ -4,7 +4,8 @@
 // are read from the kernel (readHostInterfaces) as the agent does. Every probe's kernel answer
 // is compared with evaluateFlow's:
 // - "*" with no policy: the host is closed but for failsafe ports on every host interface; a
-//   pod and its own host, and pod to pod, are untouched;
+//   pod and its own host, and pod to pod, are untouched; with Calico's built-in
+//   projectcalico-default-allow profile (what automatic host endpoints carry) it is open;
 // - "*" under deny-all: failsafes open, pod-to-pod and forwarded traffic still flow (no
 //   applyOnForward); doNotTrack is not applied to "*" (Felix); preDNAT applies to traffic from
 //   outside, not to a pod's node-port traffic;
@@ -135,6 +136,16 @@ describe('nft policy dataplane: all-interfaces and address-only host endpoints o
     assert.equal(got['node → web:80'], true, 'the host to its own pod');
     assert.equal(got['cli → web:80'], true, 'pod to pod');
     assert.equal(got['out0 → web:80 (forwarded)'], true, 'forwarded: no applyOnForward policy');
+  });
+
+  it("\"*\" with Calico's built-in projectcalico-default-allow profile (automatic host endpoints) is open", async () => {
+    await change(up([hep('n1-all', 'host', { interfaceName: '*', expectedIPs: [NODE0, NODE1], profiles: ['projectcalico-default-allow'] })]));
+    const got = probeAll('default-allow profile');
+    assert.equal(got['out0 → node:80'], true);
+    assert.equal(got['out1 → node1:80'], true);
+    assert.equal(got['node → out0:80'], true);
+    await change(up([hep('n1-all', 'host', { interfaceName: '*', expectedIPs: [NODE0, NODE1] })]));
+    assert.equal(probeAll('no profile again', PROBES.filter((p) => p.what === 'out0 → node:80'))['out0 → node:80'], false);
   });
 
   it('"*" under deny-all: failsafes open; forwarding untouched; doNotTrack ignored; preDNAT only from outside', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PolicyGraph, updateFor } from '../../policy/index.js';
 import type { ResourceObject } from '../../model/index.js';
-import { NftPolicyRenderer, repairScript, type ObservedTable } from './index.js';
+import { NftPolicyRenderer, profileChain, repairScript, type ObservedTable } from './index.js';
 
 type Doc = Record<string, unknown>;
 const ns = (name: string): Doc => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });
@@ -207,7 +207,7 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
   it('"*" is each stage\'s default after the map (no raw chains); a specific endpoint\'s interface is kept from it', () => {
     const g = new PolicyGraph({ localNode: 'n1' });
     const r = new NftPolicyRenderer();
-    const all = { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-all', labels: { role: 'host', scope: 'all' } }, spec: { node: 'n1', interfaceName: '*' } };
+    const all = { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-all', labels: { role: 'host', scope: 'all' } }, spec: { node: 'n1', interfaceName: '*', profiles: ['projectcalico-default-allow'] } };
     r.apply(
       g.apply(
         up([
@@ -220,6 +220,10 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
       ),
     );
     assert.deepEqual(Object.fromEntries(r.hostInterfaceBindings()), { '*': 'hep/n1-all', eth0: 'hep/n1-eth0' });
+    // Calico's built-in allow-all profile (automatic host endpoints name it) is rendered once named.
+    const allowAll = profileChain('pro/projectcalico-default-allow', 'i');
+    assert.deepEqual(base(r, allowAll).filter((x) => x.endsWith('counter meta mark set meta mark or 0x00010000 return')).length, 2, 'allow all, IPv4 and IPv6');
+    assert.ok(base(r, 'hinall').includes(`jump ${allowAll}`), base(r, 'hinall').join('\n'));
     for (const c of ['hinall', 'houtall', 'hpreall', 'hfoall']) assert.ok(r.state.chains.has(c), c);
     assert.ok(!r.state.chains.has('hriall') && !r.state.chains.has('hfiall'), 'no raw chain for "*"; no forward-ingress policy');
     assert.equal(base(r, 'input').at(-1), 'meta mark and 0x00040000 == 0 iifname != "cali*" goto hinall');
