@@ -69,6 +69,13 @@ export interface HostInterfaceWatcherOptions {
   readonly debounceMs?: number;
 }
 
+/**
+ * Runs `ip monitor` so that it never outlives this process: a shell holds it and waits on its
+ * stdin, our pipe; when we go (even SIGKILLed) the pipe closes and the shell ends the monitor
+ * (it would otherwise linger, keeping a deleted network namespace alive until the next event).
+ */
+const MONITOR_SCRIPT = '"$@" & m=$!; cat >/dev/null; kill $m 2>/dev/null; wait $m 2>/dev/null; exit 0';
+
 /** `ip monitor address link`: any line means "read again" (restarted after 5 s if it dies). */
 export class HostInterfaceWatcher {
   private proc: ChildProcess | undefined;
@@ -80,8 +87,10 @@ export class HostInterfaceWatcher {
 
   start(): void {
     if (this.stopped || this.proc !== undefined) return;
-    const p = spawn('ip', ipArgs(this.opts.netns, ['-o', 'monitor', 'address', 'link']), { stdio: ['ignore', 'pipe', 'ignore'] });
+    // Its own process group, so stop() ends the shell, the monitor and cat together.
+    const p = spawn('sh', ['-c', MONITOR_SCRIPT, 'sh', 'ip', ...ipArgs(this.opts.netns, ['-o', 'monitor', 'address', 'link'])], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     this.proc = p;
+    p.stdin!.on('error', () => undefined);
     p.stdout!.on('data', () => {
       if (this.timer !== undefined) return;
       this.timer = setTimeout(() => {
@@ -105,11 +114,24 @@ export class HostInterfaceWatcher {
     p.on('exit', (code, signal) => gone(`ended (${signal ?? code})`));
   }
 
+  /** Process group of the running monitor (tests check it ends with us). */
+  get processGroup(): number | undefined {
+    return this.proc?.pid;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.restart !== undefined) clearTimeout(this.restart);
-    this.proc?.kill('SIGTERM');
+    const p = this.proc;
     this.proc = undefined;
+    if (p?.pid !== undefined) {
+      p.stdin?.end();
+      try {
+        process.kill(-p.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
   }
 }
