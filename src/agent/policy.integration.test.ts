@@ -76,7 +76,7 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
       await ds.create(w.key, w.value as never);
     }
     registry = new Registry();
-    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), counterIntervalMs: 60_000, flowLog: { netns: bed.node, onRecord: (r) => flows.push(r) } });
+    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), hostInterfaces: { netns: bed.node }, counterIntervalMs: 60_000, flowLog: { netns: bed.node, onRecord: (r) => flows.push(r) } });
     await policy.firstSync();
   });
 
@@ -179,7 +179,7 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
     await policy.stop();
     assert.equal(reach('b/client', 'a/db'), false, 'enforcing while no agent runs');
     registry = new Registry();
-    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), counterIntervalMs: 60_000, flowLog: false });
+    policy = startPolicy({ ds, nodename: NODE, log, registry, nft: nftRunner({ netns: bed.node }), hostInterfaces: { netns: bed.node }, counterIntervalMs: 60_000, flowLog: false });
     await policy.firstSync();
     assert.doesNotMatch(registry.render(), /tabby_policy_transactions_total\{kind=/, 'the first sync after a restart changed nothing');
     assert.equal(policy.status().syncs, 1);

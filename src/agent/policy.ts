@@ -21,10 +21,29 @@
 //   and says so once.
 // - `programWorkload` (the CNI ADD hook) feeds a just-written WorkloadEndpoint and resolves once
 //   its chains and dispatch entries are in the kernel, so a pod is isolated before its first packet.
+// - Host endpoints are resolved onto this node's interfaces (by name, or by an expectedIPs
+//   address for one naming none) from the kernel's addresses: read before the first sync, again
+//   when `ip monitor` reports an address or link change, and on every drift check; a change of
+//   hands is one transaction like any other (through the same queue).
 
 import { type ClusterUpdate, ClusterSyncer } from '../client/index.js';
 import type { Datastore } from '../datastore/index.js';
-import { DeniedFlowLog, type DeniedFlowRecord, type NftRunner, NftPolicyRenderer, PolicyDataplane, hostChain, nftRunner, policyChain, profileChain, workloadChain } from '../dataplane/index.js';
+import {
+  DeniedFlowLog,
+  type DeniedFlowRecord,
+  HostInterfaceWatcher,
+  type HostInterfaces,
+  type NftRunner,
+  NftPolicyRenderer,
+  PolicyDataplane,
+  hostChain,
+  nftRunner,
+  policyChain,
+  profileChain,
+  readHostInterfaces,
+  sameHostInterfaces,
+  workloadChain,
+} from '../dataplane/index.js';
 import { STORED, type StoredKindName, type FelixConfiguration, decodeStored, parseResourceKey } from '../model/index.js';
 import { type GraphEvent, POLICY_INPUT_KINDS, PolicyGraph, type ResourceUpdate } from '../policy/index.js';
 import { parseDuration } from '../util/index.js';
@@ -173,6 +192,8 @@ export interface PolicyDeps {
   readonly counterIntervalMs?: number;
   /** Denied-flow logs: false turns them off; `netns` runs the reader in a named namespace (tests); `onRecord` also sees each record. */
   readonly flowLog?: false | { readonly netns?: string; readonly binary?: string; readonly onRecord?: (r: DeniedFlowRecord) => void };
+  /** Host interfaces for resolving host endpoints: false turns reading off (named interfaces only); `netns` reads a named namespace (tests). */
+  readonly hostInterfaces?: false | { readonly netns?: string };
 }
 
 export function startPolicy(deps: PolicyDeps): PolicyWiring {
@@ -213,6 +234,8 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   const lastCounts = new Map<string, { packets: number; bytes: number }>();
   let flowLogTimer: NodeJS.Timeout | undefined;
   const flowLog = startFlowLog();
+  const ifaceOpts = deps.hostInterfaces === false ? undefined : (deps.hostInterfaces ?? {});
+  let hostIfaces: HostInterfaces | undefined;
 
   function startFlowLog(): DeniedFlowLog | undefined {
     if (deps.flowLog === false) return undefined;
@@ -278,8 +301,8 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   };
 
   const countEndpoints = (): number => {
-    let n = 0;
-    for (const e of graph.allEndpoints()) if ((e.kind === 'workload' || e.kind === 'host') && e.node === deps.nodename && e.interfaceName !== undefined) n++;
+    let n = new Set(dp.renderer.hostInterfaceBindings().values()).size;
+    for (const e of graph.allEndpoints()) if (e.kind === 'workload' && e.node === deps.nodename && e.interfaceName !== undefined) n++;
     return n;
   };
 
@@ -328,11 +351,51 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
     }
   }
 
+  /** Reads the host's interfaces; when they changed, host endpoints are resolved again (a queue task). */
+  async function refreshInterfaces(why: string): Promise<void> {
+    if (ifaceOpts === undefined || stopped) return;
+    let now: Map<string, string[]>;
+    try {
+      now = await readHostInterfaces(ifaceOpts.netns);
+    } catch (err) {
+      log.warn('cannot read the host interfaces; address-only host endpoints stay as they were', { why, error: (err as Error).message });
+      return;
+    }
+    if (sameHostInterfaces(hostIfaces, now)) return;
+    hostIfaces = now;
+    if (!syncStarted) {
+      dp.renderer.setHostInterfaces(now);
+      return;
+    }
+    try {
+      const script = await dp.setHostInterfaces(now);
+      if (script !== '') {
+        deltas++;
+        mDeltas.inc({ kind: 'delta' });
+        lastApply = new Date().toISOString();
+        log.info('host endpoints resolved onto interfaces again', { why, interfaces: Object.fromEntries(dp.renderer.hostInterfaceBindings()) });
+      }
+    } catch (err) {
+      fail('host interfaces', err);
+    }
+  }
+  const ifaceWatcher =
+    ifaceOpts === undefined
+      ? undefined
+      : new HostInterfaceWatcher({
+          ...(ifaceOpts.netns === undefined ? {} : { netns: ifaceOpts.netns }),
+          onChange: () => void enqueue(() => refreshInterfaces('address or link change')),
+          onError: (err) => log.warn('host interface watch', { error: err.message }),
+        });
+
   const armDrift = (): void => {
     if (driftTimer !== undefined) clearInterval(driftTimer);
     driftTimer = undefined;
     if (refreshMs > 0 && !stopped) {
-      driftTimer = setInterval(() => void enqueue(() => sync('periodic drift check')), refreshMs);
+      driftTimer = setInterval(() => {
+        void enqueue(() => refreshInterfaces('periodic drift check'));
+        void enqueue(() => sync('periodic drift check'));
+      }, refreshMs);
       driftTimer.unref();
     }
   };
@@ -422,10 +485,16 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
     const profiles = new Set<string>();
     for (const e of graph.allEndpoints()) {
       for (const name of e.profiles) profiles.add(name);
-      if (e.node !== deps.nodename || e.interfaceName === undefined || (e.kind !== 'workload' && e.kind !== 'host')) continue;
+      if (e.node !== deps.nodename || e.interfaceName === undefined || e.kind !== 'workload') continue;
       for (const [d, dir] of [['i', 'ingress'], ['o', 'egress']] as const) {
-        const name = e.kind === 'host' ? hostChain(e.interfaceName, d) : workloadChain(e.interfaceName, d);
-        out.set(name, { kind: 'endpoint', tier: '', policy: '', direction: dir, actions: new Map(), endpoint: `${e.interfaceName} (${e.namespace === undefined ? '' : `${e.namespace}/`}${e.pod ?? e.name})` });
+        out.set(workloadChain(e.interfaceName, d), { kind: 'endpoint', tier: '', policy: '', direction: dir, actions: new Map(), endpoint: `${e.interfaceName} (${e.namespace === undefined ? '' : `${e.namespace}/`}${e.pod ?? e.name})` });
+      }
+    }
+    // Host endpoints by the interface they hold (`*`: the all-interfaces endpoint's chains).
+    for (const [iface, id] of dp.renderer.hostInterfaceBindings()) {
+      const name = graph.endpoint(id)?.name ?? id;
+      for (const [d, dir] of [['i', 'ingress'], ['o', 'egress']] as const) {
+        out.set(hostChain(iface, d), { kind: 'endpoint', tier: '', policy: '', direction: dir, actions: new Map(), endpoint: `${iface === '*' ? 'all interfaces' : iface} (${name})` });
       }
     }
     for (const name of profiles) {
@@ -464,6 +533,9 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   }, deps.counterIntervalMs ?? DEFAULT_COUNTER_INTERVAL_MS);
   counterTimer.unref();
 
+  // The interfaces are read before the first sync (queued ahead of it) so it has them.
+  void enqueue(() => refreshInterfaces('start'));
+  ifaceWatcher?.start();
   syncer.start();
   armDrift();
 
@@ -515,6 +587,7 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       if (driftTimer !== undefined) clearInterval(driftTimer);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (flowLogTimer !== undefined) clearTimeout(flowLogTimer);
+      ifaceWatcher?.stop();
       await flowLog?.stop();
       await syncer.stop();
       await queue;

@@ -75,6 +75,90 @@ describe('tabbyctl policy (built binary)', () => {
   });
 });
 
+describe('tabbyctl policy explain: forwarded and DNATed flows (--via, --leaves, --dnat)', () => {
+  // A node with a host endpoint on eth0 (10.0.0.11) and x/a behind it: a node port 30080 DNATed
+  // to x/a:80 that a preDNAT policy closes to 198.51.100.0/24, and applyOnForward policy
+  // denying forwarded 443 out of the host endpoint.
+  const hostDocs = [
+    ...docs.slice(0, 5),
+    { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'node-1-eth0', labels: { role: 'host' } }, spec: { node: 'node-1', interfaceName: 'eth0', expectedIPs: ['10.0.0.11'] } },
+    {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'GlobalNetworkPolicy',
+      metadata: { name: 'pre' },
+      spec: { selector: "role == 'host'", preDNAT: true, applyOnForward: true, types: ['Ingress'], ingress: [{ action: 'Deny', protocol: 'TCP', source: { nets: ['198.51.100.0/24'] }, destination: { ports: [30080] } }] },
+    },
+    {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'GlobalNetworkPolicy',
+      metadata: { name: 'fwd' },
+      spec: { selector: "role == 'host'", applyOnForward: true, types: ['Egress'], egress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [443] } }, { action: 'Allow' }] },
+    },
+  ];
+  let dir = '';
+  let file = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tbp-ctl-hep-'));
+    file = join(dir, 'all.yaml');
+    writeFileSync(file, hostDocs.map((d) => stringify(d)).join('---\n'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const explain = (...args: string[]) => runBinary(TABBYCTL, ['policy', 'explain', '-f', file, ...args], {});
+
+  it('--dnat: preDNAT sees the node port, later stages the pod; another source passes', async () => {
+    const r = await explain('--from', '198.51.100.7', '--to', '10.0.0.11', '--port', '30080', '--dnat', 'x/a:80', '-o', 'json');
+    assertOk(r);
+    const v = JSON.parse(r.stdout);
+    assert.equal(v.allowed, false);
+    assert.deepEqual(v.flow.dnat, { ip: '10.0.1.1', port: 80 });
+    assert.equal(v.decidedBy.stage, 'preDNAT');
+    assert.equal(v.decidedBy.decision.policy, 'gnp/pre');
+    const other = await explain('--from', '203.0.113.9', '--to', '10.0.0.11', '--port', '30080', '--dnat', '10.0.1.1:80', '-o', 'json');
+    assertOk(other);
+    const w = JSON.parse(other.stdout);
+    assert.equal(w.allowed, true);
+    assert.deepEqual(
+      w.stages.map((s: { stage: string; endpoint: string }) => `${s.stage} ${s.endpoint}`),
+      ['preDNAT hep/node-1-eth0', 'forwardIngress hep/node-1-eth0', 'ingress wep/x/node--1-k8s-a-eth0'],
+    );
+    const text = await explain('--from', '198.51.100.7', '--to', '10.0.0.11', '--port', '30080', '--dnat', 'x/a:80');
+    assertOk(text);
+    assert.match(text.stdout, /^DENIED: 198\.51\.100\.7 \(not a Calico endpoint\) → host endpoint node-1-eth0 \(10\.0\.0\.11\) TCP\/30080 \(DNAT to 10\.0\.1\.1:80\)/);
+    assert.match(text.stdout, /decided by: preDNAT of host endpoint node-1-eth0: tier default, policy gnp\/pre, rule 0/);
+  });
+
+  it('--via and --leaves: the host endpoints a forwarded flow crosses; their names appear in the output', async () => {
+    const out = await explain('--from', 'x/a', '--to', '198.51.100.7', '--port', '443', '--leaves', 'node-1-eth0', '-o', 'json');
+    assertOk(out);
+    const v = JSON.parse(out.stdout);
+    assert.equal(v.allowed, false);
+    assert.equal(v.flow.leavesHostEndpoint, 'hep/node-1-eth0');
+    assert.equal(v.decidedBy.stage, 'forwardEgress');
+    const ok = await explain('--from', 'x/a', '--to', '198.51.100.7', '--port', '80', '--leaves', 'hep/node-1-eth0');
+    assertOk(ok);
+    assert.match(ok.stdout, /^ALLOWED: .* TCP\/80 \(forwarded, leaving by hep\/node-1-eth0\)/);
+    const without = await explain('--from', 'x/a', '--to', '198.51.100.7', '--port', '443', '-o', 'json');
+    assert.equal(JSON.parse(without.stdout).allowed, true, 'not forwarded through it unless said');
+    const via = await explain('--from', '198.51.100.7', '--to', 'x/a', '--port', '80', '--via', 'node-1-eth0', '-o', 'json');
+    assertOk(via);
+    const w = JSON.parse(via.stdout);
+    assert.equal(w.flow.viaHostEndpoint, 'hep/node-1-eth0');
+    assert.ok(w.stages.some((s: { stage: string }) => s.stage === 'forwardIngress'));
+  });
+
+  it('refuses an unknown host endpoint or a bad DNAT target, naming the flag', async () => {
+    const r = await explain('--from', 'x/a', '--to', '198.51.100.7', '--leaves', 'eth9');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--leaves "eth9": no HostEndpoint of that name among the resources \(known: node-1-eth0\)/);
+    const d = await explain('--from', '198.51.100.7', '--to', '10.0.0.11', '--dnat', '10.0.1.1:99999');
+    assert.equal(d.code, 1);
+    assert.match(d.stderr, /--dnat "10\.0\.1\.1:99999" has port "99999", not 1–65535/);
+    const help = await runBinary(TABBYCTL, ['policy', 'explain', '--help'], {});
+    assertOk(help);
+    for (const flag of ['--via <hostendpoint>', '--leaves <hostendpoint>', '--dnat <target>']) assert.ok(help.stdout.includes(flag), flag);
+  });
+});
+
 describe('tabbyctl policy against the live datastore', () => {
   it('matrix without -f reads the datastore', async () => {
     const ds = new MemoryDatastore();

@@ -18,6 +18,8 @@ import {
   matrixPods,
   renderExplainText,
   renderMatrixWide,
+  resolveDnatWord,
+  resolveHostEndpointWord,
   resolvePeerWord,
 } from '../policy/index.js';
 import type { CtlContext } from './context.js';
@@ -39,6 +41,9 @@ interface ExplainFlags extends PolicyFlags {
   to?: string;
   icmpType?: string;
   icmpCode?: string;
+  via?: string;
+  leaves?: string;
+  dnat?: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -152,14 +157,29 @@ ${EXIT_CODES_HELP}
     .option('--protocol <protocol>', 'TCP, UDP, SCTP, ICMP, ICMPv6 or a number', 'TCP')
     .option('--icmp-type <n>', 'ICMP type (with --protocol ICMP/ICMPv6)')
     .option('--icmp-code <n>', 'ICMP code')
+    .option('--via <hostendpoint>', 'HostEndpoint (NAME or hep/NAME) the flow arrives through and is forwarded on: its untracked, preDNAT and applyOnForward ingress policy apply')
+    .option('--leaves <hostendpoint>', 'HostEndpoint (NAME or hep/NAME) a forwarded flow leaves the host by: its applyOnForward egress policy applies')
+    .option('--dnat <target>', 'where DNAT sends the flow (a node port to a pod): IP, IP:PORT, [IPv6]:PORT, NAMESPACE/POD or NAMESPACE/POD:PORT; --to and --port are what the client addressed')
     .option('-f, --filename <path>', 'manifests (file, directory or - for stdin) instead of the live datastore; repeatable', collect)
     .option('-o, --output <format>', 'json or yaml (default: text)')
     .addHelpText(
       'after',
       `
+Host endpoints: a flow to or from an address in a HostEndpoint's expectedIPs meets that host
+endpoint's policy (failsafe ports, doNotTrack, preDNAT, then normal). With --dnat, untracked and
+preDNAT policy see the original destination (--to, --port) and every later stage the DNAT
+target; the host endpoint holding --to becomes the one the flow arrives through unless --via
+says otherwise. A forwarded flow meets applyOnForward policy only: name the host endpoints it
+crosses with --via and --leaves. A pod's side of a forwarded flow meets its node's
+all-interfaces HostEndpoint (interfaceName "*") when there is one; between a pod and its own
+node no host endpoint policy applies.
+
 Examples:
   tabbyctl policy explain -f manifests/ --from y/a --to x/a --port 80 --protocol TCP
   tabbyctl policy explain -f manifests/ --from x/a --to 10.0.2.2 --port 53 --protocol UDP -o json
+  tabbyctl policy explain -f manifests/ --from 198.51.100.7 --to 10.0.0.11 --port 30080 --dnat x/a:80
+  tabbyctl policy explain -f manifests/ --from 198.51.100.7 --to x/a --port 80 --via node-1-eth0
+  tabbyctl policy explain -f manifests/ --from x/a --to 198.51.100.7 --port 443 --leaves node-1-eth0
 
 ${EXIT_CODES_HELP}
 `,
@@ -172,10 +192,16 @@ ${EXIT_CODES_HELP}
         const loaded = await load(ctx, opts);
         const src = resolvePeerWord(loaded.graph, opts.from!, '--from');
         const dst = resolvePeerWord(loaded.graph, opts.to!, '--to');
+        const via = opts.via === undefined ? undefined : resolveHostEndpointWord(loaded.graph, opts.via, '--via');
+        const leaves = opts.leaves === undefined ? undefined : resolveHostEndpointWord(loaded.graph, opts.leaves, '--leaves');
+        const dnat = opts.dnat === undefined ? undefined : resolveDnatWord(loaded.graph, opts.dnat, '--dnat');
         const verdict = evaluateFlow(loaded.graph, {
           src,
           dst: { ...dst, ...(port === undefined ? {} : { port }) },
           protocol,
+          ...(via === undefined ? {} : { viaHostEndpoint: via }),
+          ...(leaves === undefined ? {} : { leavesHostEndpoint: leaves }),
+          ...(dnat === undefined ? {} : { dnat }),
           ...(opts.icmpType === undefined ? {} : { icmpType: parseSmall(opts.icmpType, '--icmp-type') }),
           ...(opts.icmpCode === undefined ? {} : { icmpCode: parseSmall(opts.icmpCode, '--icmp-code') }),
         });

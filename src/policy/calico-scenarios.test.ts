@@ -1,8 +1,10 @@
 // Calico semantics as scenario tables: resources in, flows out, each with the verdict and what
 // decided it (tier/policy/rule, end of tier, profile, failsafe). The fixture: namespaces ns1 and
 // ns2; pods ns1/web (app=web, 10.1.0.1, named port http=8080/TCP), ns1/db (10.1.0.2) and
-// ns2/client (10.2.0.1, service account robot); a host endpoint on node-1 (10.9.0.1); a
-// GlobalNetworkSet (198.18.10.0/24) and a NetworkSet in ns1 (198.18.20.0/24).
+// ns2/client (10.2.0.1, service account robot); a host endpoint on node-2 (10.9.0.1: the pods
+// are on node-1, so their traffic to it arrives through the host endpoint; between a pod and its
+// own node no host endpoint policy applies); a GlobalNetworkSet (198.18.10.0/24) and a
+// NetworkSet in ns1 (198.18.20.0/24).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ResourceObject, validateResource } from '../model/index.js';
@@ -23,7 +25,7 @@ const BASE: Doc[] = [
   pod('ns1', 'web', '10.1.0.1', { app: 'web' }),
   pod('ns1', 'db', '10.1.0.2', { app: 'db' }),
   pod('ns2', 'client', '10.2.0.1', { app: 'client' }, { serviceAccountName: 'robot' }),
-  { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'node-1-eth0', labels: { role: 'host' } }, spec: { node: 'node-1', interfaceName: 'eth0', expectedIPs: ['10.9.0.1'] } },
+  { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'node-2-eth0', labels: { role: 'host' } }, spec: { node: 'node-2', interfaceName: 'eth0', expectedIPs: ['10.9.0.1'] } },
   { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkSet', metadata: { name: 'external', labels: { ext: 'true' } }, spec: { nets: ['198.18.10.0/24'] } },
   { apiVersion: 'projectcalico.org/v3', kind: 'NetworkSet', metadata: { name: 'partners', namespace: 'ns1', labels: { partner: 'yes' } }, spec: { nets: ['198.18.20.0/24'] } },
 ];
@@ -237,7 +239,7 @@ describe('Calico scenarios: profiles and host endpoints', () => {
 
   it('profiles apply when no policy selects; a missing profile denies', () => {
     const web = { apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: 'web-only' }, spec: { ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [80] } }] } };
-    const hep = (profiles: string[]) => ({ apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'node-1-eth1' }, spec: { node: 'node-1', interfaceName: 'eth1', expectedIPs: ['10.9.0.2'], profiles } });
+    const hep = (profiles: string[]) => ({ apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'node-2-eth1' }, spec: { node: 'node-2', interfaceName: 'eth1', expectedIPs: ['10.9.0.2'], profiles } });
     run([web, hep(['web-only'])], [
       { from: CLIENT, to: '10.9.0.2', port: 80, allowed: true, by: 'profile web-only#0' },
       { from: CLIENT, to: '10.9.0.2', port: 8080, allowed: false, by: 'no-profile-allowed' },
@@ -253,9 +255,9 @@ describe('Calico scenarios: profiles and host endpoints', () => {
       // Neither allowed nor denied by preDNAT (no default drop there): normal policy decides — none, and no profile.
       { from: CLIENT, to: HOST, port: 8080, allowed: false, by: 'no-profile-allowed' },
       { from: CLIENT, to: HOST, port: 22, allowed: true, by: 'failsafe TCP:22' },
-      { from: '198.18.66.1', to: WEB, port: 30080, via: 'hep/node-1-eth0', allowed: false, by: 'rule default/gnp/pre#0' },
+      { from: '198.18.66.1', to: WEB, port: 30080, via: 'hep/node-2-eth0', allowed: false, by: 'rule default/gnp/pre#0' },
       // Forwarded to a workload: preDNAT Allow, then the workload's own policy (its namespace profile).
-      { from: '198.18.66.1', to: WEB, port: 30443, via: 'hep/node-1-eth0', allowed: true, by: 'profile kns.ns1#0' },
+      { from: '198.18.66.1', to: WEB, port: 30443, via: 'hep/node-2-eth0', allowed: true, by: 'profile kns.ns1#0' },
     ]);
   });
 
@@ -271,13 +273,13 @@ describe('Calico scenarios: profiles and host endpoints', () => {
   it('applyOnForward policies police forwarded traffic; none means allowed', () => {
     const fwd = gnp('fwd', { selector: "role == 'host'", applyOnForward: true, ingress: [{ action: 'Deny', source: { nets: ['198.18.66.0/24'] } }, { action: 'Allow', source: { nets: ['198.18.0.0/16'] } }] });
     run([fwd], [
-      { from: '198.18.66.1', to: WEB, port: 80, via: 'hep/node-1-eth0', allowed: false, by: 'rule default/gnp/fwd#0' },
-      { from: '198.18.10.1', to: WEB, port: 80, via: 'hep/node-1-eth0', allowed: true, by: 'profile kns.ns1#0' },
+      { from: '198.18.66.1', to: WEB, port: 80, via: 'hep/node-2-eth0', allowed: false, by: 'rule default/gnp/fwd#0' },
+      { from: '198.18.10.1', to: WEB, port: 80, via: 'hep/node-2-eth0', allowed: true, by: 'profile kns.ns1#0' },
       // The same policy also applies to traffic for the host itself.
       { from: '198.18.10.1', to: HOST, port: 80, allowed: true, by: 'rule default/gnp/fwd#1' },
     ]);
     const notForward = gnp('host-only', { selector: "role == 'host'", ingress: [{ action: 'Deny' }] });
-    run([notForward], [{ from: '198.18.66.1', to: WEB, port: 80, via: 'hep/node-1-eth0', allowed: true, by: 'profile kns.ns1#0' }]);
+    run([notForward], [{ from: '198.18.66.1', to: WEB, port: 80, via: 'hep/node-2-eth0', allowed: true, by: 'profile kns.ns1#0' }]);
   });
 });
 
@@ -312,14 +314,14 @@ describe('Calico scenarios: host endpoint stages and DNAT', () => {
     assert.equal(denied.decidedBy?.stage, 'preDNAT');
     const other = flow('198.18.77.1');
     assert.equal(other.allowed, true);
-    assert.deepEqual(other.stages.map((s) => `${s.stage} ${s.endpoint}`), ['preDNAT hep/node-1-eth0', 'forwardIngress hep/node-1-eth0', 'ingress wep/ns1/node--1-k8s-web-eth0']);
+    assert.deepEqual(other.stages.map((s) => `${s.stage} ${s.endpoint}`), ['preDNAT hep/node-2-eth0', 'forwardIngress hep/node-2-eth0', 'ingress wep/ns1/node--1-k8s-web-eth0']);
     // A forward policy on the translated port (8080 is web's, 30080 the node's) sees the pod's port.
     const g2 = graphFromResources([...BASE, fwd].map((d) => validateResource(d as unknown as ResourceObject))).graph;
     const v = evaluateFlow(g2, { src: { ip: '198.18.77.1' }, dst: { ip: HOST, port: 30080 }, dnat: { ip: WEB, port: 8080 }, protocol: 6 });
     assert.equal(v.allowed, false);
     assert.equal(v.decidedBy?.stage, 'forwardIngress');
     assert.deepEqual(v.flow.dnat, { ip: WEB, port: 8080 });
-    assert.equal(v.flow.dst.name, 'host endpoint node-1-eth0', 'the flow names what the client addressed');
+    assert.equal(v.flow.dst.name, 'host endpoint node-2-eth0', 'the flow names what the client addressed');
     assert.match(renderExplainText(v), /^DENIED: .* → .*TCP\/30080 \(DNAT to 10\.1\.0\.1:8080\)\n/);
   });
 });

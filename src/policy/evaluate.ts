@@ -18,6 +18,10 @@
 //   its later stages (untracked skips preDNAT and normal; preDNAT skips normal). Traffic
 //   forwarded through a host endpoint sees only its applyOnForward policies, no profiles, and is
 //   allowed when none applies; the destination workload's own policy still runs.
+// - An all-interfaces host endpoint (`interfaceName: "*"`) of a node governs what no specific
+//   host endpoint does: a flow to or from the node's addresses it holds, and the workload side of
+//   every flow forwarded to or from the node's pods (its applyOnForward policy only; a flow
+//   between a pod and its own node is not forwarded). It has no doNotTrack stage (Felix).
 // - Staged policies never decide. For each one selecting an endpoint on the path, the flow is
 //   evaluated again as if it were enforced (stagedAction Set: replacing the enforced policy it
 //   shadows; Delete: with that policy gone) and the what-if verdict is reported.
@@ -28,6 +32,7 @@ import type { PolicyGraph } from './graph.js';
 import type { CompiledRule, Direction, EndpointIR } from './ir.js';
 import { type FlowPackets, protocolName, ruleMatches, rulesOf } from './match.js';
 import type { EndpointPlan, Stage, TierPlan } from './plan.js';
+import { isAllInterfaces } from './host-endpoints.js';
 
 export interface FlowPeer {
   readonly ip: string;
@@ -103,7 +108,17 @@ export interface StagedVerdict {
 
 export interface FlowVerdict {
   readonly allowed: boolean;
-  readonly flow: { readonly src: FlowPeer; readonly dst: FlowPeer; readonly protocol: string; readonly icmpType?: number; readonly icmpCode?: number; readonly dnat?: { readonly ip: string; readonly port?: number } };
+  readonly flow: {
+    readonly src: FlowPeer;
+    readonly dst: FlowPeer;
+    readonly protocol: string;
+    readonly icmpType?: number;
+    readonly icmpCode?: number;
+    readonly dnat?: { readonly ip: string; readonly port?: number };
+    /** As given (Flow.viaHostEndpoint, Flow.leavesHostEndpoint). */
+    readonly viaHostEndpoint?: string;
+    readonly leavesHostEndpoint?: string;
+  };
   readonly stages: readonly StageVerdict[];
   /** The stage that decided (the first deny, or the last allow). */
   readonly decidedBy?: StageVerdict;
@@ -120,8 +135,10 @@ function resolvePeer(graph: PolicyGraph, p: FlowPeer): { ip: string; endpoint?: 
   const ip = formatIP(parseIP(p.ip));
   let ep = p.endpoint === undefined ? undefined : graph.endpoint(p.endpoint);
   if (ep === undefined && p.endpoint === undefined) {
-    const ids = graph.endpointsWithNet(`${ip}/${ip.includes(':') ? 128 : 32}`);
-    ep = ids.length === 0 ? undefined : graph.endpoint(ids[0]!);
+    // An interface-specific host endpoint wins over an all-interfaces one holding the same
+    // address (Felix: the named or address-matched endpoint governs its interface).
+    const eps = graph.endpointsWithNet(`${ip}/${ip.includes(':') ? 128 : 32}`).map((id) => graph.endpoint(id)!);
+    ep = eps.find((e) => !isAllInterfaces(e)) ?? eps[0];
   }
   return { ip, ...(ep === undefined ? {} : { endpoint: ep }), ...(p.port === undefined ? {} : { port: p.port }) };
 }
@@ -138,15 +155,35 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
     ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
   };
   const preDnat: FlowPackets = flow.dnat === undefined ? packets : { ...packets, dst: { ip: original.ip, ...(original.port === undefined ? {} : { port: original.port }) } };
+  const sameNode = (a: EndpointIR | undefined, b: EndpointIR | undefined): boolean => a !== undefined && b !== undefined && a.node === b.node;
+  // A pod's packet to a node port of its own node comes in on the pod's interface, where no
+  // host endpoint's untracked or preDNAT policy applies (Felix skips workload interfaces there).
   const via =
-    flow.viaHostEndpoint !== undefined ? graph.endpoint(flow.viaHostEndpoint) : flow.dnat !== undefined && original.endpoint?.kind === 'host' ? original.endpoint : undefined;
-  const out = flow.leavesHostEndpoint === undefined ? undefined : graph.endpoint(flow.leavesHostEndpoint);
-  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, src.endpoint, dst.endpoint, via, out, whatIf);
+    flow.viaHostEndpoint !== undefined
+      ? graph.endpoint(flow.viaHostEndpoint)
+      : flow.dnat !== undefined && original.endpoint?.kind === 'host' && !(src.endpoint?.kind === 'workload' && sameNode(src.endpoint, original.endpoint))
+        ? original.endpoint
+        : undefined;
+  let out = flow.leavesHostEndpoint === undefined ? undefined : graph.endpoint(flow.leavesHostEndpoint);
+  // A workload's side of a forwarded flow: its interface is held by no specific host endpoint,
+  // so the node's all-interfaces endpoint (if any) applies its applyOnForward policy there —
+  // arriving from the source pod, leaving to the destination pod. Traffic between a pod and its
+  // own node (input/output) is not forwarded and never sees it.
+  let viaFwd = via;
+  const local = (a: EndpointIR | undefined, b: EndpointIR | undefined): boolean => a?.kind === 'host' && sameNode(a, b);
+  if (viaFwd === undefined && src.endpoint?.kind === 'workload' && !local(dst.endpoint, src.endpoint)) viaFwd = graph.allInterfacesEndpoint(src.endpoint.node ?? '');
+  if (out === undefined && dst.endpoint?.kind === 'workload' && !local(src.endpoint, dst.endpoint)) out = graph.allInterfacesEndpoint(dst.endpoint.node ?? '');
+  // Between a pod and its own node no host endpoint policy applies: the host's packet leaves by
+  // the pod's interface, the pod's arrives on it (Felix: workload interfaces never reach the host
+  // endpoint dispatch); only the pod's own policy runs.
+  const pathSrc = src.endpoint?.kind === 'host' && dst.endpoint?.kind === 'workload' && sameNode(src.endpoint, dst.endpoint) ? undefined : src.endpoint;
+  const pathDst = dst.endpoint?.kind === 'host' && src.endpoint?.kind === 'workload' && sameNode(src.endpoint, dst.endpoint) ? undefined : dst.endpoint;
+  const run = (whatIf: WhatIf): StageVerdict[] => evaluatePath(graph, packets, preDnat, pathSrc, pathDst, via, viaFwd, out, whatIf);
   const stages = run({});
   const allowed = verdictOf(stages);
   const staged: StagedVerdict[] = [];
   const seen = new Set<string>();
-  for (const ep of [src.endpoint, dst.endpoint, via, out]) {
+  for (const ep of [src.endpoint, dst.endpoint, via, viaFwd, out]) {
     if (ep === undefined) continue;
     const plan = graph.planFor(ep.id);
     for (const tiers of Object.values(plan?.stages ?? {})) {
@@ -175,6 +212,8 @@ export function evaluateFlow(graph: PolicyGraph, flow: Flow): FlowVerdict {
       ...(flow.icmpType === undefined ? {} : { icmpType: flow.icmpType }),
       ...(flow.icmpCode === undefined ? {} : { icmpCode: flow.icmpCode }),
       ...(flow.dnat === undefined ? {} : { dnat: { ...flow.dnat } }),
+      ...(flow.viaHostEndpoint === undefined ? {} : { viaHostEndpoint: flow.viaHostEndpoint }),
+      ...(flow.leavesHostEndpoint === undefined ? {} : { leavesHostEndpoint: flow.leavesHostEndpoint }),
     },
     stages,
     ...(decided === undefined ? {} : { decidedBy: decided }),
@@ -194,10 +233,11 @@ function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefine
  * Every stage on the flow's path, stopping at the first deny. `preDnat` is the flow as the
  * untracked and preDNAT stages of the arrival host endpoint see it (before any DNAT).
  */
-function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, out: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
+function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, viaFwd: EndpointIR | undefined, out: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
   const verdicts: StageVerdict[] = [];
   const steps: [EndpointIR | undefined, Stage, Direction, FlowPackets?][] = [];
-  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat], [via, 'forwardIngress', 'ingress']);
+  if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat]);
+  if (viaFwd !== undefined) steps.push([viaFwd, 'forwardIngress', 'ingress']);
   // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
   const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
   if (srcFailsafe !== undefined) verdicts.push(srcFailsafe);
@@ -212,15 +252,17 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPacket
   }
   // Leaving by a host endpoint after the workload chains (Felix's to-hep-forward comes last).
   if (out !== undefined) steps.push([out, 'forwardEgress', 'egress']);
-  // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages do not run.
-  const accepted = new Set<EndpointIR>();
+  // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages of
+  // the same direction do not run (leaving by it, forwardEgress, still does: Felix's
+  // to-host-endpoint forward dispatch does not look at the accept mark).
+  const accepted = new Set<string>();
   for (const [ep, stage, direction, packets] of steps) {
-    if (ep === undefined || ep.kind === 'networkset' || accepted.has(ep)) continue;
+    if (ep === undefined || ep.kind === 'networkset' || accepted.has(`${ep.id}|${direction}`)) continue;
     const v = evaluateStage(graph, packets ?? flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
     verdicts.push(v);
     if (v.result === 'deny') return verdicts;
-    if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(ep);
+    if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(`${ep.id}|${direction}`);
   }
   if (dstFailsafe !== undefined) verdicts.push(dstFailsafe);
   return verdicts;

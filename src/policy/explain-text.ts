@@ -50,7 +50,9 @@ export function renderExplainText(v: FlowVerdict): string {
   const f = v.flow;
   const lines: string[] = [];
   const dnat = f.dnat === undefined ? '' : ` (DNAT to ${f.dnat.ip}${f.dnat.port === undefined ? '' : `:${f.dnat.port}`})`;
-  lines.push(`${v.allowed ? 'ALLOWED' : 'DENIED'}: ${peer(f.src)} → ${peer(f.dst)} ${f.protocol}${f.dst.port === undefined ? '' : `/${f.dst.port}`}${dnat}`);
+  const through = [f.viaHostEndpoint === undefined ? '' : `arriving through ${f.viaHostEndpoint}`, f.leavesHostEndpoint === undefined ? '' : `leaving by ${f.leavesHostEndpoint}`].filter((x) => x !== '');
+  const fwd = through.length === 0 ? '' : ` (forwarded, ${through.join(', ')})`;
+  lines.push(`${v.allowed ? 'ALLOWED' : 'DENIED'}: ${peer(f.src)} → ${peer(f.dst)} ${f.protocol}${f.dst.port === undefined ? '' : `/${f.dst.port}`}${dnat}${fwd}`);
   lines.push(v.decidedBy === undefined ? 'decided by: no policy applies on either side' : `decided by: ${v.decidedBy.stage} of ${v.decidedBy.endpointName}: ${describeDecision(v.decidedBy.decision)}`);
   lines.push('');
   if (v.stages.length === 0) lines.push('  no stage applies (neither address is a Calico workload or host endpoint)');

@@ -60,7 +60,21 @@ import { IPSets, namedPortMember } from './ipsets.js';
 import type { CompiledPolicy, CompiledProfile, CompiledRule, CompiledTier, EndpointIR } from './ir.js';
 import { LabelIndex } from './label-index.js';
 import { type EndpointPlan, buildPlan, plansEqual } from './plan.js';
+import { isAllInterfaces } from './host-endpoints.js';
 import type { GraphEvent } from './events.js';
+
+/**
+ * Calico's built-in profile (libcalico-go resources/static.go): allows everything both ways. It
+ * always exists and cannot be changed; kube-controllers' automatic host endpoints (`interfaceName:
+ * "*"`) carry it, so a host endpoint naming it is open unless a policy says otherwise.
+ */
+export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
+const BUILTIN_PROFILES: ReadonlyMap<string, CompiledProfile> = new Map([
+  [
+    DEFAULT_ALLOW_PROFILE,
+    compileProfile({ apiVersion: 'projectcalico.org/v3', kind: 'Profile', metadata: { name: DEFAULT_ALLOW_PROFILE }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } } as Profile),
+  ],
+]);
 
 export interface GraphOptions {
   /** Only endpoints on this node get plans (the agent); undefined: every workload and host endpoint (the CLI). */
@@ -95,6 +109,8 @@ export class PolicyGraph {
   private readonly endpointIdOfKey = new Map<string, string>();
   private readonly ipIndex = new Map<string, Set<string>>();
   private readonly profileUsers = new Map<string, Set<string>>();
+  /** node → its all-interfaces host endpoints (`interfaceName: "*"`). */
+  private readonly allInterfaceHeps = new Map<string, Set<string>>();
   private readonly explicitProfiles = new Map<string, CompiledProfile>();
   private readonly namespaceProfiles = new Map<string, CompiledProfile>();
   private readonly policies = new Map<string, CompiledPolicy>();
@@ -129,6 +145,8 @@ export class PolicyGraph {
       matchStarted: (s, e) => this.onMatch(s, e, true),
       matchStopped: (s, e) => this.onMatch(s, e, false),
     });
+    // Built-in profiles exist from the start; each is emitted once an endpoint names it.
+    for (const p of BUILTIN_PROFILES.values()) this.acquireRules([...p.ingress, ...p.egress]);
   }
 
   /** Selector evaluations so far (what the label index keeps small). */
@@ -263,6 +281,9 @@ export class PolicyGraph {
       for (const n of old.nets) removeFromMap(this.ipIndex, n, id);
     }
     for (const p of old?.profiles ?? []) removeFromMap(this.profileUsers, p, id);
+    for (const p of next?.profiles ?? []) if (BUILTIN_PROFILES.has(p) && !this.emittedProfiles.has(p)) this.dirtyProfiles.add(p);
+    if (old !== undefined && isAllInterfaces(old)) removeFromMap(this.allInterfaceHeps, old.node ?? '', id);
+    if (next !== undefined && isAllInterfaces(next)) addToMap(this.allInterfaceHeps, next.node ?? '', id);
     if (next === undefined) this.endpoints.delete(id);
     else {
       this.endpoints.set(id, next);
@@ -310,7 +331,7 @@ export class PolicyGraph {
 
   /** A Namespace is the source of truth for its kns.<ns> profile; a stored copy stands in without it. */
   profile(name: string): CompiledProfile | undefined {
-    return this.namespaceProfiles.get(name) ?? this.explicitProfiles.get(name);
+    return BUILTIN_PROFILES.get(name) ?? this.namespaceProfiles.get(name) ?? this.explicitProfiles.get(name);
   }
 
   private setNamespace(name: string, p: CompiledProfile | undefined): void {
@@ -476,6 +497,16 @@ export class PolicyGraph {
     return this.endpoints.values();
   }
 
+  /**
+   * The all-interfaces host endpoint (`interfaceName: "*"`) in force on a node: the
+   * alphabetically earliest, as Felix picks it.
+   */
+  allInterfacesEndpoint(node: string): EndpointIR | undefined {
+    const ids = this.allInterfaceHeps.get(node);
+    if (ids === undefined || ids.size === 0) return undefined;
+    return this.endpoints.get([...ids].sort()[0]!);
+  }
+
   /** Workload and host endpoints holding this address (canonical /32 or /128 text). */
   endpointsWithNet(net: string): readonly string[] {
     return [...(this.ipIndex.get(net) ?? [])].sort();
@@ -508,7 +539,7 @@ export class PolicyGraph {
     if (ep === undefined || ep.kind === 'networkset') return undefined;
     const policies: CompiledPolicy[] = [];
     for (const s of this.index.selectorsMatching(id)) for (const p of this.appliedTo.get(s) ?? []) policies.push(this.policies.get(p)!);
-    return buildPlan(ep.kind, policies, this.tiers, ep.profiles);
+    return buildPlan(ep.kind, policies, this.tiers, ep.profiles, isAllInterfaces(ep));
   }
 
   /** Is the address in the IP set of this (rule) selector? */

@@ -9,11 +9,12 @@ export type { CompiledPolicy, CompiledProfile, CompiledRule, CompiledEntity, Com
 export { PolicyGraph, type GraphOptions, type NamedPortSetInfo } from './graph.js';
 export type { GraphEvent } from './events.js';
 export { type EndpointPlan, type TierPlan, type Stage, STAGES } from './plan.js';
+export { ALL_INTERFACES, WORKLOAD_INTERFACE_PREFIX, isAllInterfaces, resolveHostInterfaces, type HostInterfaceResolution } from './host-endpoints.js';
 export { type FailsafePort, type FailsafePorts, DEFAULT_FAILSAFE } from './failsafe.js';
 export { evaluateFlow, type Flow, type FlowPeer, type FlowVerdict, type StageVerdict, type StagedVerdict, type Decision, type PolicyTrace, type TierTrace } from './evaluate.js';
 export { computeMatrix, matrixPods, cellVerdict, renderMatrixWide, MatrixError, type Matrix, type MatrixPod, type MatrixQuery } from './matrix.js';
 export { renderExplainText, describeDecision } from './explain-text.js';
-export { graphFromResources, resolvePeerWord, PeerError, type LoadedGraph } from './resources.js';
+export { graphFromResources, resolvePeerWord, resolveHostEndpointWord, resolveDnatWord, PeerError, type LoadedGraph } from './resources.js';
 export { protocolName } from './match.js';
 export { PolicyCompileError } from './compile-rules.js';
 export { comparePolicies } from './compile-policies.js';

@@ -6,6 +6,8 @@
 // for traffic forwarded through the host) stages; their normal stages hold every policy that is
 // neither preDNAT nor doNotTrack. preDNAT and doNotTrack policies never apply to workloads.
 // Staged policies are listed beside the enforced ones of their tier, never among them.
+// An all-interfaces host endpoint (`interfaceName: "*"`) has no untracked stages: Felix ignores
+// doNotTrack policy for it (with a warning), so its plan never lists one.
 
 import { compareTiers, comparePolicies, implicitTier } from './compile-policies.js';
 import type { CompiledPolicy, CompiledTier, EndpointKind } from './ir.js';
@@ -27,7 +29,7 @@ export interface EndpointPlan {
   readonly profiles: readonly string[];
 }
 
-function stagesOf(p: CompiledPolicy, kind: EndpointKind): Stage[] {
+function stagesOf(p: CompiledPolicy, kind: EndpointKind, allInterfaces: boolean): Stage[] {
   const ingress = p.types.includes('ingress');
   const egress = p.types.includes('egress');
   const out: Stage[] = [];
@@ -38,6 +40,7 @@ function stagesOf(p: CompiledPolicy, kind: EndpointKind): Stage[] {
     return out;
   }
   if (p.doNotTrack) {
+    if (allInterfaces) return out;
     if (ingress) out.push('untrackedIngress');
     if (egress) out.push('untrackedEgress');
     return out;
@@ -51,10 +54,10 @@ function stagesOf(p: CompiledPolicy, kind: EndpointKind): Stage[] {
 }
 
 /** The plan for an endpoint of `kind` selected by `policies`, with the tiers known today. */
-export function buildPlan(kind: EndpointKind, policies: Iterable<CompiledPolicy>, tiers: ReadonlyMap<string, CompiledTier>, profiles: readonly string[]): EndpointPlan {
+export function buildPlan(kind: EndpointKind, policies: Iterable<CompiledPolicy>, tiers: ReadonlyMap<string, CompiledTier>, profiles: readonly string[], allInterfaces = false): EndpointPlan {
   const byStage = new Map<Stage, Map<string, CompiledPolicy[]>>();
   for (const p of policies) {
-    for (const stage of stagesOf(p, kind)) {
+    for (const stage of stagesOf(p, kind, allInterfaces)) {
       let byTier = byStage.get(stage);
       if (byTier === undefined) byStage.set(stage, (byTier = new Map()));
       let list = byTier.get(p.tier);

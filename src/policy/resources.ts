@@ -58,3 +58,45 @@ export function resolvePeerWord(graph: PolicyGraph, word: string, what: string):
   if (net === undefined) throw new PeerError(`${what} ${word} has no address (status.podIP is not set)`);
   return { ip: net.slice(0, net.indexOf('/')), endpoint: ep.id };
 }
+
+/**
+ * A host endpoint named on the command line (`NAME` or `hep/NAME`) → its engine ID. `what` names
+ * the flag in the error.
+ */
+export function resolveHostEndpointWord(graph: PolicyGraph, word: string, what: string): string {
+  const id = word.startsWith('hep/') ? word : `hep/${word}`;
+  const ep = graph.endpoint(id);
+  if (ep === undefined || ep.kind !== 'host') {
+    const known = [...graph.allEndpoints()].filter((e) => e.kind === 'host').map((e) => e.name);
+    throw new PeerError(`${what} ${JSON.stringify(word)}: no HostEndpoint of that name among the resources${known.length === 0 ? ' (there are none)' : ` (known: ${known.sort().join(', ')})`}`);
+  }
+  return id;
+}
+
+/**
+ * Where DNAT sends a flow, from the command line: `IP`, `IP:PORT`, `[IPv6]:PORT`,
+ * `NAMESPACE/POD` or `NAMESPACE/POD:PORT`.
+ */
+export function resolveDnatWord(graph: PolicyGraph, word: string, what: string): { ip: string; port?: number } {
+  const bad = (why: string): PeerError => new PeerError(`${what} ${JSON.stringify(word)} ${why}; use IP, IP:PORT, [IPv6]:PORT, NAMESPACE/POD or NAMESPACE/POD:PORT`);
+  let host = word;
+  let portText: string | undefined;
+  const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(word);
+  if (bracket !== null) {
+    host = bracket[1]!;
+    portText = bracket[2];
+  } else if (tryParseIP(word) === undefined && word.lastIndexOf(':') > 0) {
+    host = word.slice(0, word.lastIndexOf(':'));
+    portText = word.slice(word.lastIndexOf(':') + 1);
+  }
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw bad(`has port ${JSON.stringify(portText)}, not 1–65535`);
+  }
+  const ip = tryParseIP(host);
+  if (ip !== undefined) return { ip: formatIP(ip), ...(port === undefined ? {} : { port }) };
+  if (bracket !== null) throw bad('has no IPv6 address in brackets');
+  const peer = resolvePeerWord(graph, host, what);
+  return { ip: peer.ip, ...(port === undefined ? {} : { port }) };
+}

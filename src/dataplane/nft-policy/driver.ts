@@ -105,6 +105,16 @@ export class PolicyDataplane {
     return script;
   }
 
+  /**
+   * The host's interfaces and addresses changed (or were read for the first time): host
+   * endpoints are resolved again; one transaction with what changed hands ("" for nothing).
+   */
+  async setHostInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): Promise<string> {
+    const { script } = this.renderer.setHostInterfaces(interfaces);
+    await this.exec('delta', script);
+    return script;
+  }
+
   /** Per-rule counters of some chains (each listed alone, never the whole ruleset). */
   async counters(chains: readonly string[]): Promise<RuleCounter[]> {
     const out: RuleCounter[] = [];

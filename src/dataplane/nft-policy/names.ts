@@ -38,14 +38,21 @@ export const policyChain = (id: string, dir: Dir): string => `p${dir}_${digest(i
 export const profileChain = (id: string, dir: Dir): string => `r${dir}_${digest(id)}`;
 /** Per workload interface: `to_` polices traffic to the pod (its ingress), `from_` from it (egress). */
 export const workloadChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'to' : 'from'}_${iface}`;
+/**
+ * The all-interfaces host endpoint (`interfaceName: "*"`) has its chains under the stage's
+ * prefix followed by `all` with no underscore (`hinall`, `hfiall`, …): no interface-derived name
+ * (always `<prefix>_<iface>`) can take it.
+ */
+export const ALL_IFACES = '*';
+const hostName = (prefix: string, iface: string): string => (iface === ALL_IFACES ? `${prefix}all` : `${prefix}_${iface}`);
 /** Per host endpoint interface: `hin_` traffic arriving on it (ingress), `hout_` leaving (egress). */
-export const hostChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'hin' : 'hout'}_${iface}`;
+export const hostChain = (iface: string, dir: Dir): string => hostName(dir === 'i' ? 'hin' : 'hout', iface);
 /** Host endpoint traffic forwarded through the host: `hfi_` arriving on it, `hfo_` leaving by it (applyOnForward). */
-export const hostForwardChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'hfi' : 'hfo'}_${iface}`;
+export const hostForwardChain = (iface: string, dir: Dir): string => hostName(dir === 'i' ? 'hfi' : 'hfo', iface);
 /** Host endpoint preDNAT policy (prerouting, before DNAT; ingress only). */
-export const hostPreDnatChain = (iface: string): string => `hpre_${iface}`;
+export const hostPreDnatChain = (iface: string): string => hostName('hpre', iface);
 /** Host endpoint untracked (doNotTrack) policy in the raw hooks: `hri_` prerouting, `hro_` output. */
-export const hostRawChain = (iface: string, dir: Dir): string => `${dir === 'i' ? 'hri' : 'hro'}_${iface}`;
+export const hostRawChain = (iface: string, dir: Dir): string => hostName(dir === 'i' ? 'hri' : 'hro', iface);
 /** The nft sets of one graph IP set (selector or named-port set), per family. */
 export const setName = (id: string, family: 4 | 6): string => `${id.startsWith('n:') ? 'n' : 's'}${family}_${digest(id, 20)}`;
 

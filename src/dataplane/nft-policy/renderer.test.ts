@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PolicyGraph, updateFor } from '../../policy/index.js';
 import type { ResourceObject } from '../../model/index.js';
-import { NftPolicyRenderer, repairScript, type ObservedTable } from './index.js';
+import { NftPolicyRenderer, profileChain, repairScript, type ObservedTable } from './index.js';
 
 type Doc = Record<string, unknown>;
 const ns = (name: string): Doc => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });
@@ -202,6 +202,59 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
     r.apply(g.apply([{ kind: 'HostEndpoint', key: 'n1-eth0', value: undefined }]));
     assert.deepEqual(base(r, 'raw_pre'), []);
     assert.ok(![...r.state.chains.keys()].some((c) => c.endsWith('_eth0')));
+  });
+
+  it('"*" is each stage\'s default after the map (no raw chains); a specific endpoint\'s interface is kept from it', () => {
+    const g = new PolicyGraph({ localNode: 'n1' });
+    const r = new NftPolicyRenderer();
+    const all = { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-all', labels: { role: 'host', scope: 'all' } }, spec: { node: 'n1', interfaceName: '*', profiles: ['projectcalico-default-allow'] } };
+    r.apply(
+      g.apply(
+        up([
+          all,
+          hep,
+          gnp('pre', { preDNAT: true, applyOnForward: true, ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [30080] } }] }),
+          gnp('raw', { doNotTrack: true, applyOnForward: true, ingress: [{ action: 'Allow', protocol: 'UDP', destination: { ports: [4789] } }] }),
+          gnp('fwd', { selector: 'scope == "all"', applyOnForward: true, types: ['Egress'], egress: [{ action: 'Allow' }] }),
+        ]),
+      ),
+    );
+    assert.deepEqual(Object.fromEntries(r.hostInterfaceBindings()), { '*': 'hep/n1-all', eth0: 'hep/n1-eth0' });
+    // Calico's built-in allow-all profile (automatic host endpoints name it) is rendered once named.
+    const allowAll = profileChain('pro/projectcalico-default-allow', 'i');
+    assert.deepEqual(base(r, allowAll).filter((x) => x.endsWith('counter meta mark set meta mark or 0x00010000 return')).length, 2, 'allow all, IPv4 and IPv6');
+    assert.ok(base(r, 'hinall').includes(`jump ${allowAll}`), base(r, 'hinall').join('\n'));
+    for (const c of ['hinall', 'houtall', 'hpreall', 'hfoall']) assert.ok(r.state.chains.has(c), c);
+    assert.ok(!r.state.chains.has('hriall') && !r.state.chains.has('hfiall'), 'no raw chain for "*"; no forward-ingress policy');
+    assert.equal(base(r, 'input').at(-1), 'meta mark and 0x00040000 == 0 iifname != "cali*" goto hinall');
+    assert.equal(base(r, 'output').at(-1), 'meta mark and 0x00040000 == 0 oifname != "cali*" goto houtall');
+    assert.equal(base(r, 'pre_dnat').at(-1), 'iifname != "cali*" goto hpreall');
+    assert.deepEqual(base(r, 'hep_fwd_out_dispatch'), ['oifname vmap @host_fwd_out', 'goto hfoall'], 'forward: any interface, workloads included');
+    assert.ok(base(r, 'forward').includes('jump hep_fwd_out_dispatch'));
+    // eth0 is n1-eth0's: where it has no such stage, a return keeps "*" away.
+    assert.equal(r.state.maps.get('host_fwd_out')!.elems.get('eth0'), 'return');
+    assert.equal(r.state.maps.get('host_pre')!.elems.get('eth0'), 'goto hpre_eth0');
+    // The named endpoint goes: "*" takes eth0 too (its map keys go), and then "*" goes as well.
+    r.apply(g.apply([{ kind: 'HostEndpoint', key: 'n1-eth0', value: undefined }]));
+    assert.equal(r.state.maps.get('host_fwd_out')!.elems.size, 0);
+    assert.ok(![...r.state.chains.keys()].some((c) => c.endsWith('_eth0')));
+    r.apply(g.apply([{ kind: 'HostEndpoint', key: 'n1-all', value: undefined }]));
+    assert.ok(![...r.state.chains.keys()].some((c) => c.endsWith('all')));
+    assert.ok(!base(r, 'input').some((x) => x.includes('hinall')));
+    assert.deepEqual(base(r, 'pre_dnat'), []);
+  });
+
+  it('an address-only host endpoint takes the interface holding its address (setHostInterfaces)', () => {
+    const g = new PolicyGraph({ localNode: 'n1' });
+    const r = new NftPolicyRenderer();
+    r.apply(g.apply(up([{ apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'by-ip' }, spec: { node: 'n1', expectedIPs: ['198.18.0.10'] } }])));
+    assert.equal(r.hostInterfaceBindings().size, 0, 'no interfaces known yet');
+    const { script } = r.setHostInterfaces(new Map([['eth1', ['198.18.0.10', 'fe80::1']], ['lo', ['127.0.0.1']]]));
+    assert.match(script, /^add element inet tabby host_in \{ "eth1" : goto hin_eth1 \}$/m);
+    assert.equal(r.setHostInterfaces(new Map([['eth1', ['198.18.0.10', 'fe80::1']], ['lo', ['127.0.0.1']]])).script, '', 'same interfaces: nothing');
+    const moved = r.setHostInterfaces(new Map([['eth2', ['198.18.0.10']], ['eth1', []]])).script;
+    assert.match(moved, /^delete chain inet tabby hin_eth1$/m);
+    assert.match(moved, /goto hin_eth2/);
   });
 
   it('a staged policy is a counting chain at its place in the tier: counts and returns, never marks or drops', () => {

@@ -28,6 +28,17 @@
 //     drop, no profiles, no failsafe; no applyOnForward policy means allowed.
 //   MARK_HEP_DONE (set by an untracked or preDNAT Allow) skips the host endpoint's later ingress
 //   stages (and, set by an untracked egress Allow, its output stage), as evaluateFlow does.
+// - Which host endpoint holds which interface is Felix's resolution (policy's
+//   resolveHostInterfaces): by name, or by an `expectedIPs` address on the interface when the
+//   endpoint names none (the interfaces and addresses come from `setHostInterfaces`; the
+//   alphabetically earliest endpoint wins an interface). The chains are per interface.
+// - An all-interfaces host endpoint (`interfaceName: "*"`) gets chains `hinall`, `houtall`,
+//   `hpreall`, `hfiall`, `hfoall` (no raw ones: Felix ignores doNotTrack for it) and is each
+//   stage's default: after the stage's verdict map, input/output/preDNAT `goto` it for any
+//   non-`cali*` interface (a pod's traffic to or from its own host never meets it) and the forward
+//   dispatch for every interface, workload ones included (Felix's forward dispatch default). An
+//   interface a specific endpoint holds gets a `return` element in the preDNAT and forward maps
+//   where that endpoint has no such stage, so the default never reaches it.
 // - Staged policies are rendered as counting chains (`pi_`/`po_` like the others) jumped at their
 //   place in their tier: each rule counts and returns, never marks or drops, so the verdict is
 //   unchanged and the counters show what the policy would have matched.
@@ -39,7 +50,7 @@
 
 import { type CIDR, cidrContains, parseCIDR } from '../../ip/index.js';
 import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, Stage, TierPlan } from '../../policy/index.js';
-import { DEFAULT_FAILSAFE, comparePolicies } from '../../policy/index.js';
+import { DEFAULT_FAILSAFE, WORKLOAD_INTERFACE_PREFIX, comparePolicies, resolveHostInterfaces } from '../../policy/index.js';
 import * as N from './names.js';
 import { renderMatches, renderVerdict } from './rules.js';
 import { Change, type ChainRank, DesiredState, rankOf } from './state.js';
@@ -83,6 +94,20 @@ interface EndpointState {
   readonly mapKeys: readonly [string, string][];
 }
 
+/** What is rendered for one host interface (or `*`): the endpoint holding it, chains, map keys. */
+interface HostBinding {
+  readonly endpoint: string;
+  readonly chains: readonly string[];
+  readonly mapKeys: readonly [string, string][];
+}
+
+/** Host stages whose dispatch falls back to the all-interfaces endpoint, with their maps. */
+const DEFAULTED_STAGES: readonly [Stage, string][] = [
+  ['preDNAT', N.MAP_HOST_PRE],
+  ['forwardIngress', N.MAP_HOST_FWD_IN],
+  ['forwardEgress', N.MAP_HOST_FWD_OUT],
+];
+
 /** `comment "<label> #<hash>"`: the drift check and the per-rule counters find rules by it. */
 export function withComment(chain: string, index: number, body: string, label: string): string {
   const safe = label.replace(/["\\]/g, '').slice(0, 100);
@@ -94,6 +119,13 @@ export class NftPolicyRenderer {
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly profiles = new Map<string, CompiledProfile>();
   private readonly endpoints = new Map<string, EndpointState>();
+  /** This node's host endpoints (rendered per interface they hold, not per endpoint). */
+  private readonly hosts = new Map<string, { ep: EndpointIR; plan: EndpointPlan }>();
+  /** Interface → addresses (setHostInterfaces); undefined: only named interfaces are known. */
+  private hostInterfaces: ReadonlyMap<string, readonly string[]> | undefined;
+  private hostBindings = new Map<string, HostBinding>();
+  /** Stages the all-interfaces endpoint has (their dispatch defaults to it). */
+  private allIfaceStages = new Set<Stage>();
   /** graph IP set ID → members (CIDRs or named-port members) */
   private readonly members = new Map<string, Set<string>>();
   private readonly wide = new Map<string, number>();
@@ -133,13 +165,14 @@ export class NftPolicyRenderer {
   apply(events: readonly GraphEvent[]): RenderedDelta {
     const c = new Change(this.state);
     const touchedProfiles = new Set<string>();
+    let hostsChanged = false;
     for (const e of events) {
       switch (e.type) {
         case 'problem':
           break;
         case 'failsafe-updated':
           this.failsafe = e.failsafe;
-          for (const ep of this.endpoints.values()) if (ep.ep.kind === 'host') this.putEndpoint(c, ep.ep, ep.plan);
+          hostsChanged = true;
           break;
         case 'ipset-added':
           this.addSet(c, e.id);
@@ -167,19 +200,43 @@ export class NftPolicyRenderer {
           touchedProfiles.add(e.id.slice(4));
           break;
         case 'endpoint-updated':
-          this.putEndpoint(c, e.endpoint, e.plan);
+          if (e.endpoint.kind === 'host') {
+            this.hosts.set(e.endpoint.id, { ep: e.endpoint, plan: e.plan });
+            hostsChanged = true;
+          } else this.putEndpoint(c, e.endpoint, e.plan);
           break;
         case 'endpoint-removed':
-          this.removeEndpoint(c, e.id);
+          if (this.hosts.delete(e.id)) hostsChanged = true;
+          else this.removeEndpoint(c, e.id);
           break;
       }
     }
     // A profile appearing or going changes the endpoint chains naming it (missing → drop).
     if (touchedProfiles.size > 0) {
       for (const ep of this.endpoints.values()) if (ep.plan.profiles.some((p) => touchedProfiles.has(p))) this.putEndpoint(c, ep.ep, ep.plan);
+      for (const h of this.hosts.values()) if (h.plan.profiles.some((p) => touchedProfiles.has(p))) hostsChanged = true;
     }
+    if (hostsChanged) this.renderHosts(c);
     this.baseChains(c);
     return { script: c.script() };
+  }
+
+  /**
+   * The host's interfaces and their addresses (plain address text), as the kernel has them:
+   * address-only host endpoints are resolved to interfaces by them. Returns the delta ("" when
+   * no interface changed hands).
+   */
+  setHostInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): RenderedDelta {
+    this.hostInterfaces = new Map([...interfaces].map(([k, v]) => [k, [...v]]));
+    const c = new Change(this.state);
+    this.renderHosts(c);
+    this.baseChains(c);
+    return { script: c.script() };
+  }
+
+  /** Interface (or `*`) → the host endpoint ID holding it, as rendered. */
+  hostInterfaceBindings(): ReadonlyMap<string, string> {
+    return new Map([...this.hostBindings].map(([k, b]) => [k, b.endpoint]));
   }
 
   /** Every chain of the desired table (per-rule counters are read chain by chain). */
@@ -195,8 +252,6 @@ export class NftPolicyRenderer {
     };
     dispatch('from_wl_dispatch', 'iifname', N.MAP_FROM_WL, true);
     dispatch('to_wl_dispatch', 'oifname', N.MAP_TO_WL, true);
-    dispatch('hep_fwd_in_dispatch', 'iifname', N.MAP_HOST_FWD_IN, false);
-    dispatch('hep_fwd_out_dispatch', 'oifname', N.MAP_HOST_FWD_OUT, false);
     this.baseChains(c);
   }
 
@@ -205,7 +260,15 @@ export class NftPolicyRenderer {
    * stage, so a node without them pays nothing per packet for them.
    */
   private baseChains(c: Change): void {
-    const has = (map: string): boolean => this.state.maps.get(map)!.elems.size > 0;
+    const star = (s: Stage): boolean => this.allIfaceStages.has(s);
+    const has = (map: string): boolean => this.state.maps.get(map)!.elems.size > 0 || DEFAULTED_STAGES.some(([s, m]) => m === map && star(s));
+    const starNormal = this.hostBindings.has(N.ALL_IFACES);
+    // Forward dispatch: the verdict map, then (all-interfaces endpoint) its chain for any interface.
+    for (const [name, key, map, stage, d] of [['hep_fwd_in_dispatch', 'iifname', N.MAP_HOST_FWD_IN, 'forwardIngress', 'i'], ['hep_fwd_out_dispatch', 'oifname', N.MAP_HOST_FWD_OUT, 'forwardEgress', 'o']] as const) {
+      const rules = [`${key} vmap @${map}`, ...(star(stage) ? [`goto ${N.hostForwardChain(N.ALL_IFACES, d)}`] : [])];
+      c.putChain(name, { rules: rules.map((r, i) => withComment(name, i, r, i === 0 ? `dispatch ${map}` : 'all-interfaces host endpoint')) }, RANK_BASE);
+    }
+    const notWl = (key: string): string => `${key} != "${WORKLOAD_INTERFACE_PREFIX}*" `;
     const D = N.hex(N.MARK_HEP_DONE);
     const notDone = `meta mark and ${D} == 0 `;
     const conntrack = ['ct state established,related counter accept', 'ct state invalid counter drop'];
@@ -220,12 +283,31 @@ export class NftPolicyRenderer {
       'oifname "cali*" jump to_wl_dispatch',
       ...(has(N.MAP_HOST_FWD_OUT) ? ['jump hep_fwd_out_dispatch'] : []),
     ]);
-    chain('input', 'input', 'filter', [...conntrack, `iifname "cali*" ${nd}`, 'iifname "cali*" jump from_wl_dispatch', `${notDone}iifname vmap @${N.MAP_HOST_IN}`]);
-    chain('output', 'output', 'filter', [...conntrack, `oifname "cali*" ${nd}`, 'oifname "cali*" jump to_wl_dispatch', `${notDone}oifname vmap @${N.MAP_HOST_OUT}`]);
+    chain('input', 'input', 'filter', [
+      ...conntrack,
+      `iifname "cali*" ${nd}`,
+      'iifname "cali*" jump from_wl_dispatch',
+      `${notDone}iifname vmap @${N.MAP_HOST_IN}`,
+      ...(starNormal ? [`${notDone}${notWl('iifname')}goto ${N.hostChain(N.ALL_IFACES, 'i')}`] : []),
+    ]);
+    chain('output', 'output', 'filter', [
+      ...conntrack,
+      `oifname "cali*" ${nd}`,
+      'oifname "cali*" jump to_wl_dispatch',
+      `${notDone}oifname vmap @${N.MAP_HOST_OUT}`,
+      ...(starNormal ? [`${notDone}${notWl('oifname')}goto ${N.hostChain(N.ALL_IFACES, 'o')}`] : []),
+    ]);
     // Before conntrack (raw) and before DNAT (mangle, ahead of the dstnat hook's NAT).
     chain('raw_pre', 'prerouting', 'raw', has(N.MAP_HOST_RAW_IN) ? [`iifname vmap @${N.MAP_HOST_RAW_IN}`] : []);
     chain('raw_out', 'output', 'raw', has(N.MAP_HOST_RAW_OUT) ? [`oifname vmap @${N.MAP_HOST_RAW_OUT}`] : []);
-    chain('pre_dnat', 'prerouting', 'mangle', has(N.MAP_HOST_PRE) ? ['ct state established,related accept', `meta mark and ${D} == ${D} accept`, `iifname vmap @${N.MAP_HOST_PRE}`] : []);
+    chain(
+      'pre_dnat',
+      'prerouting',
+      'mangle',
+      has(N.MAP_HOST_PRE)
+        ? ['ct state established,related accept', `meta mark and ${D} == ${D} accept`, `iifname vmap @${N.MAP_HOST_PRE}`, ...(star('preDNAT') ? [`${notWl('iifname')}goto ${N.hostPreDnatChain(N.ALL_IFACES)}`] : [])]
+        : [],
+    );
   }
 
   // ---- IP sets ------------------------------------------------------------------------------
@@ -484,6 +566,51 @@ export class NftPolicyRenderer {
       for (const ch of before.chains) if (!chains.includes(ch)) this.drop(c, ch);
     }
     this.endpoints.set(ep.id, { ep, plan, chains, mapKeys });
+  }
+
+  /**
+   * Resolves the host endpoints onto interfaces and renders each interface's chains and map
+   * keys; what no longer applies (an interface changed hands, an endpoint went) is removed.
+   */
+  private renderHosts(c: Change): void {
+    const res = resolveHostInterfaces([...this.hosts.values()].map((h) => h.ep), this.hostInterfaces);
+    const star = res.allInterfaces === undefined ? undefined : this.hosts.get(res.allInterfaces);
+    const starStages = new Set<Stage>();
+    if (star !== undefined) for (const [s] of DEFAULTED_STAGES) if ((star.plan.stages[s] ?? []).length > 0) starStages.add(s);
+    const want = new Map<string, HostBinding>();
+    for (const [iface, id] of res.byInterface) {
+      const h = this.hosts.get(id)!;
+      const chains: string[] = [];
+      const mapKeys: [string, string][] = [];
+      for (const [name, stage, d, map, style] of this.endpointChains(h.ep, h.plan, iface)) {
+        this.put(c, name, this.endpointRules(h.plan, stage, d, style), RANK_ENDPOINT);
+        c.putMapElem(map, iface, `goto ${name}`);
+        chains.push(name);
+        mapKeys.push([map, iface]);
+      }
+      // The all-interfaces default must not reach an interface a specific endpoint holds.
+      for (const [stage, map] of DEFAULTED_STAGES) {
+        if (!starStages.has(stage) || mapKeys.some(([m]) => m === map)) continue;
+        c.putMapElem(map, iface, 'return');
+        mapKeys.push([map, iface]);
+      }
+      want.set(iface, { endpoint: id, chains, mapKeys });
+    }
+    if (star !== undefined) {
+      const chains: string[] = [];
+      for (const [name, stage, d, , style] of this.endpointChains(star.ep, star.plan, N.ALL_IFACES)) {
+        this.put(c, name, this.endpointRules(star.plan, stage, d, style), RANK_ENDPOINT);
+        chains.push(name);
+      }
+      want.set(N.ALL_IFACES, { endpoint: star.ep.id, chains, mapKeys: [] });
+    }
+    for (const [key, before] of this.hostBindings) {
+      const now = want.get(key);
+      for (const [map, k] of before.mapKeys) if (now === undefined || !now.mapKeys.some(([m, kk]) => m === map && kk === k)) c.dropMapElem(map, k);
+      for (const ch of before.chains) if (now === undefined || !now.chains.includes(ch)) this.drop(c, ch);
+    }
+    this.hostBindings = want;
+    this.allIfaceStages = starStages;
   }
 
   private removeEndpoint(c: Change, id: string): void {
