@@ -1,10 +1,6 @@
-// Bundles each executable's entry point into one CommonJS file with esbuild, for fast start; the
-// dispatcher dist/bin/tabby.cjs (scripts/launcher.cjs) and the BGP speaker's V8 code cache
-// (scripts/code-cache.mjs) come after.
-import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
+// Bundles each executable's entry point into one CommonJS file with esbuild, for fast start.
+import { chmodSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
-import { writeSpeakerCodeCache } from './code-cache.mjs';
 
 const entries = {
   tabbyctl: 'dist/src/ctl/main.js',
@@ -37,18 +33,15 @@ await Promise.all(
     if (executable.has(name)) chmodSync(`dist/bin/${name}.cjs`, 0o755);
   }),
 );
-// Each bundle the dispatcher loads ends with a line naming its build, which a code cache must
-// match to be used (scripts/launcher.cjs).
-for (const name of ['tabby-bgp', 'tabby-cli']) {
-  const file = `dist/bin/${name}.cjs`;
-  rmSync(`${file}.cache`, { force: true });
-  appendFileSync(file, `//# tabby-build ${createHash('sha256').update(readFileSync(file)).digest('hex')}\n`);
-}
 // `tabby bgp run` is a long-running daemon: it gets the bundle holding only the BGP speaker
 // (src/tabby/bgp-main.ts), every other command the whole CLI.
-copyFileSync('scripts/launcher.cjs', 'dist/bin/tabby.cjs');
-try {
-  await writeSpeakerCodeCache('dist/bin');
-} catch (e) {
-  process.stderr.write(`bundle: no code cache for the BGP speaker (it will start slower): ${e.message}\n`);
-}
+writeFileSync(
+  'dist/bin/tabby.cjs',
+  [
+    "'use strict';",
+    '// Written by scripts/bundle.mjs: `tabby bgp run` loads the BGP speaker alone, the rest the whole CLI.',
+    "const [cmd, sub] = process.argv.slice(2);",
+    "require(cmd === 'bgp' && sub === 'run' ? './tabby-bgp.cjs' : './tabby-cli.cjs');",
+    '',
+  ].join('\n'),
+);
