@@ -5,7 +5,7 @@
 // routes removed. SIGHUP is not a reload: the file is read once.
 
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { createLogger, parseLogLevel, type Logger } from '../util/log.js';
@@ -118,7 +118,10 @@ export function serveStatusSocket(path: string, log: Logger, answer: (req: Statu
   });
 }
 
-function serveMetrics(speaker: Speaker, host: string, port: number): Promise<HttpServer> {
+/** node:http is loaded here, when metrics are configured: a speaker without them starts without
+ *  it (~3 ms of start-up CPU; BENCHMARKS.md "mesh"). */
+async function serveMetrics(speaker: Speaker, host: string, port: number): Promise<HttpServer> {
+  const { createServer: createHttpServer } = await import('node:http');
   const server = createHttpServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found: try /metrics\n');

@@ -19,7 +19,6 @@
 // discriminator, and must come from that session's peer address; a packet without (the first
 // ones of a handshake) is matched by its source address.
 
-import { randomInt } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { type IPAddr, formatIP, tryParseIP } from '../../ip/index.js';
@@ -28,6 +27,19 @@ import {
   type BfdAction, type BfdEvent, type BfdSession, type BfdState, type BfdTimers,
   decodeBfdControl, detectionTimeMs, diagName, encodeBfdControl, initialBfdSession, nextWake, stepBfd, txIntervalMs,
 } from '../bfd/index.js';
+
+/** A uniformly random integer in [min, max) from the platform's CSPRNG. Web Crypto rather than
+ *  node:crypto: Node loads it on first use, so a speaker without BFD peers does not pay ~4 ms of
+ *  start-up for a module it never uses (BENCHMARKS.md "mesh"). */
+function randomInt(min: number, max: number): number {
+  const range = max - min;
+  const limit = Math.floor(0x1_0000_0000 / range) * range; // rejection sampling: no modulo bias
+  const word = new Uint32Array(1);
+  for (;;) {
+    globalThis.crypto.getRandomValues(word);
+    if (word[0]! < limit) return min + (word[0]! % range);
+  }
+}
 
 export const BFD_CONTROL_PORT = 3784;
 const SOURCE_PORT_MIN = 49152;

@@ -67,6 +67,8 @@ export function interopSuite(kind: Kind, labId: number): void {
         node: 't', as: 65001, routerId: T().v4, restartTime: 10,
         originate: ['10.1.0.0/24', '2001:db8:1001::/64'],
         neighbors: [{ address: X().v4, as: 65002, family: 'ipv4' }, { address: X().v6, as: 65002, family: 'ipv6' }],
+        // Prometheus over HTTP too (node:http is loaded only when this is set), on the node's own loopback.
+        tabbyExtra: 'metricsAddress: 127.0.0.1:9473',
       });
       const peerSpec = (): RouterSpec => ({
         node: 'x', as: 65002, routerId: X().v4, restartTime: 10,
@@ -101,6 +103,9 @@ export function interopSuite(kind: Kind, labId: number): void {
         const metrics = (await tabby.cli(['metrics'])).stdout;
         assert.match(metrics, new RegExp(`tabby_bgp_peer_up\\{peer="[^"]+",address="${X().v4.replace(/\./g, '\\.')}",as="65002"\\} 1`));
         assert.match(metrics, /tabby_bgp_peer_prefixes\{[^}]*kind="accepted"\} 1/);
+        const scrape = await lab.exec('t', process.execPath, ['-e', "fetch('http://127.0.0.1:9473/metrics').then(async (r) => process.stdout.write(r.status + '\\n' + (await r.text())))"]);
+        assert.equal(scrape.stdout.split('\n')[0], '200', `metrics scrape: ${scrape.stderr}`);
+        assert.match(scrape.stdout, new RegExp(`tabby_bgp_peer_up\\{peer="[^"]+",address="${X().v4.replace(/\./g, '\\.')}",as="65002"\\} 1`));
       });
 
       it('route refresh: Tabby asks the peer, the peer sends its routes again', async () => {
