@@ -45,7 +45,9 @@ export class KernelDriver {
     return this.run(this.netns ? ['bridge', '-n', this.netns, ...args] : ['bridge', ...args], input);
   }
   private nft(args: readonly string[], input?: string) {
-    return this.run(this.netns ? ['ip', 'netns', 'exec', this.netns, 'nft', ...args] : ['nft', ...args], input);
+    // nsenter enters only the network namespace; `ip netns exec` also makes a mount namespace and
+    // remounts /sys, which made this the slowest command of the start-up read.
+    return this.run(this.netns ? ['nsenter', `--net=/run/netns/${this.netns}`, 'nft', ...args] : ['nft', ...args], input);
   }
 
   private async json(r: Promise<CommandResult>, what: string): Promise<unknown> {

@@ -29,6 +29,11 @@ import { natComment, renderNat } from './core/nat.js';
 import type { FailedLine, KernelDriver } from './kernel.js';
 
 export const DEFAULT_ROUTE_REFRESH_MS = 90_000;
+
+interface KernelRead {
+  readonly routes: Promise<{ kernel: KernelState; links: unknown }>;
+  readonly natMark: Promise<string>;
+}
 const RETRY_MS = 5000;
 
 export interface ReconcilerStatus {
@@ -94,7 +99,7 @@ export class RouteReconciler {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
-  private prefetched: Promise<[{ kernel: KernelState; links: unknown }, string]> | undefined;
+  private prefetched: KernelRead | undefined;
   private holdLearned = false;
   private holdTimer: NodeJS.Timeout | undefined;
 
@@ -107,10 +112,11 @@ export class RouteReconciler {
    * applies. Call just before starting the datastore watch.
    */
   start(): void {
-    const { driver } = this.opts;
-    this.prefetched = Promise.all([driver.read(), driver.natComment()]);
+    const read = this.readKernel();
+    this.prefetched = read;
     // A failed prefetch is retried by the first pass itself.
-    this.prefetched.catch(() => (this.prefetched = undefined));
+    read.routes.catch(() => this.prefetched === read && (this.prefetched = undefined));
+    read.natMark.catch(() => this.prefetched === read && (this.prefetched = undefined));
   }
 
   /** Datastore changes (value undefined = deleted). */
@@ -228,14 +234,17 @@ export class RouteReconciler {
     const me = this.view.nodes.get(this.opts.nodename);
     const { driver } = this.opts;
     const periodic = full && this.lastFullAt > 0;
+    let natRead: Promise<string> | undefined;
     if (full || this.natMark === undefined) {
       // The first pass takes the read started with the datastore sync (it needs no cluster data).
-      const pending = this.prefetched ?? Promise.all([driver.read(), driver.natComment()]);
+      const read = this.prefetched ?? this.readKernel();
       this.prefetched = undefined;
-      const [{ kernel, links }, mark] = await pending;
+      const { kernel, links } = await read.routes;
       this.kernel = kernel;
       this.host = hostFactsFrom(links, me?.ipv4?.address, me?.ipv6?.address);
-      this.natMark = mark;
+      // `nft` is the slowest reader to start: the routes are planned and applied without waiting
+      // for it, and the NAT table's marker is awaited only for the NAT step.
+      natRead = read.natMark;
     } else if ((me?.ipv4 && !this.host.underlay4) || (me?.ipv6 && !this.host.underlay6)) {
       this.host = await driver.hostFacts(me?.ipv4?.address, me?.ipv6?.address);
     }
@@ -249,6 +258,7 @@ export class RouteReconciler {
     // half-way (a batch that could not run) leaves needFull set, and the next pass reads the kernel.
     this.needFull = true;
     const failed: FailedLine[] = plan.changes > 0 ? await driver.apply(plan) : [];
+    if (natRead) this.natMark = await natRead;
     const wantMark = natComment(desired.nat);
     let natChanged = 0;
     if (wantMark !== this.natMark) {
@@ -281,6 +291,16 @@ export class RouteReconciler {
     const phases = { read: (read - started) / 1000, plan: (planned - read) / 1000, apply: (applied - planned) / 1000 };
     if (changes > 0 || full) this.opts.hooks?.onPass?.({ full, changes, repaired: repairedNow, failed: failed.length, seconds, phases });
     if (changes > 0) this.opts.log.info('routes reconciled', { full, changes, repaired: repairedNow, routes: desired.routes.length, ms: Math.round(seconds * 1000) });
+  }
+
+  /** Starts reading the kernel: the routes' tables (with the links) and, apart, the NAT marker. */
+  private readKernel(): KernelRead {
+    const { driver } = this.opts;
+    const read = { routes: driver.read(), natMark: driver.natComment() };
+    // Either may fail while the other is awaited: the failure surfaces where it is awaited.
+    read.routes.catch(() => {});
+    read.natMark.catch(() => {});
+    return read;
   }
 
   status(): ReconcilerStatus {
