@@ -138,10 +138,10 @@ function decodeBlock(segment: string, value: unknown): BlockView | string {
   }
   if (!isObj(value)) return 'is not an object';
   const dst = formatCIDR(cidr);
-  if (value.deleted === true) return { cidr, dst, borrowed: new Map() };
+  if (value.deleted === true) return { cidr, dst, borrowed: NO_BORROWED };
   const aff = str(value.affinity);
   const affinity = aff?.startsWith('host:') ? aff.slice(5) : undefined;
-  const borrowed = new Map<string, string>();
+  let borrowed: Map<string, string> | undefined;
   const allocations = Array.isArray(value.allocations) ? value.allocations : [];
   const attributes = Array.isArray(value.attributes) ? value.attributes : [];
   // An address can only be borrowed when some allocation has attributes naming its holder.
@@ -152,10 +152,15 @@ function decodeBlock(segment: string, value: unknown): BlockView | string {
     const attr: unknown = attributes[a];
     const holder = isObj(attr) && isObj(attr.secondary) ? str(attr.secondary.node) : undefined;
     if (holder === undefined || holder === affinity) continue;
-    borrowed.set(formatIP(cidrAddress(cidr, BigInt(ordinal))), holder);
+    (borrowed ??= new Map()).set(formatIP(cidrAddress(cidr, BigInt(ordinal))), holder);
   }
-  return { cidr, dst, ...(affinity ? { affinity } : {}), borrowed };
+  const out: { -readonly [K in keyof BlockView]: BlockView[K] } = { cidr, dst, borrowed: borrowed ?? NO_BORROWED };
+  if (affinity) out.affinity = affinity;
+  return out;
 }
+
+/** Shared by every block that lends no address (most of them): one map, not one per block. */
+const NO_BORROWED: ReadonlyMap<string, string> = new Map();
 
 /** Go duration text ("90s", "1m30s", "250ms") → milliseconds, or undefined. */
 export function parseDurationMs(text: string): number | undefined {
