@@ -160,6 +160,7 @@ function decodeBlock(segment: string, value: unknown): BlockView | string {
 }
 
 /** Shared by every block that lends no address (most of them): one map, not one per block. */
+// layer: frozen — never written: decodeBlock makes a map of its own for a block that lends
 const NO_BORROWED: ReadonlyMap<string, string> = new Map();
 
 /** Go duration text ("90s", "1m30s", "250ms") → milliseconds, or undefined. */
