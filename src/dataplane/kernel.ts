@@ -2,7 +2,9 @@
 // protocol 80, permanent neighbours and FDB entries on the VXLAN devices, the devices, the NAT
 // table's marker) and runs plans as batches: one `ip -force -batch`, one `bridge -force -batch`,
 // one `nft -f`. `-force` keeps a batch going past a failed line; the failed lines are returned so
-// the reconciler retries them on its next full resync instead of assuming they took.
+// the reconciler re-reads the kernel on its next pass instead of assuming they took. A delete
+// whose target is already gone (deleted by hand since the reconciler last read the kernel) is not
+// a failure: the kernel is as the line wanted it.
 //
 // Commands go through an injected runner (the agent's tabby-spawn, or a plain spawn in tests),
 // optionally inside a named network namespace (tests and the benchmark).
@@ -43,7 +45,9 @@ export class KernelDriver {
     return this.run(this.netns ? ['bridge', '-n', this.netns, ...args] : ['bridge', ...args], input);
   }
   private nft(args: readonly string[], input?: string) {
-    return this.run(this.netns ? ['ip', 'netns', 'exec', this.netns, 'nft', ...args] : ['nft', ...args], input);
+    // nsenter enters only the network namespace; `ip netns exec` also makes a mount namespace and
+    // remounts /sys, which made this the slowest command of the start-up read.
+    return this.run(this.netns ? ['nsenter', `--net=/run/netns/${this.netns}`, 'nft', ...args] : ['nft', ...args], input);
   }
 
   private async json(r: Promise<CommandResult>, what: string): Promise<unknown> {
@@ -107,12 +111,18 @@ export class KernelDriver {
     if (r.code === 0) return [];
     // iproute2 prints the error, then "Command failed -:<line>" for each failed line.
     const failed: FailedLine[] = [];
+    let reported = 0;
     const errLines = r.stderr.split('\n');
     errLines.forEach((l, i) => {
       const m = /^Command failed -:(\d+)/.exec(l);
-      if (m) failed.push({ line: lines[Number(m[1]) - 1] ?? `line ${m[1]}`, error: (errLines[i - 1] ?? '').trim() });
+      if (!m) return;
+      reported++;
+      const f = { line: lines[Number(m[1]) - 1] ?? `line ${m[1]}`, error: (errLines[i - 1] ?? '').trim() };
+      if (!alreadyGone(f)) failed.push(f);
     });
-    return failed.length > 0 ? failed : [{ line: `${tool} -batch (${lines.length} lines)`, error: r.stderr.trim() || `status ${r.code}` }];
+    // A failure without a line number (a tool that gave up on the whole batch) fails it all.
+    if (reported === 0) return [{ line: `${tool} -batch (${lines.length} lines)`, error: r.stderr.trim() || `status ${r.code}` }];
+    return failed;
   }
 
   /** The marker comment of Tabby's NAT table ('' when the table is absent). */
@@ -130,4 +140,9 @@ export class KernelDriver {
     const r = await this.nft(['-f', '-'], script);
     if (r.code !== 0) throw new KernelCommandError(`nft -f (table ${NAT_FAMILY} ${NAT_TABLE}) failed: ${r.stderr.trim()}`);
   }
+}
+
+/** A delete whose target was not there: the kernel is as the line wanted it (idempotent delete). */
+function alreadyGone(f: FailedLine): boolean {
+  return /^(route|fdb|link|addr) del /.test(f.line) && /No such process|No such file or directory|Cannot find device|Cannot assign requested address|FIB table does not exist/.test(f.error);
 }

@@ -32,12 +32,16 @@ function cluster(mode: string): KV[] {
   ];
 }
 
-/** A runner that records the commands that change something (batches that add, replace or delete; nft -f). */
-function recording(): { run: CommandRunner; writes: string[][] } {
+/** A runner that records the commands that change something (batches that add, replace or delete; nft -f) and counts kernel reads. */
+function recording(): { run: CommandRunner; writes: string[][]; reads: () => number } {
   const writes: string[][] = [];
+  let reads = 0;
   return {
     writes,
+    reads: () => reads,
     run: (argv, input) => {
+      // The kernel read's first command: one `ip -d -j -batch` of routes, neighbours and links.
+      if (argv.includes('-d') && argv.includes('-j') && argv.includes('-batch')) reads++;
       const changes = /^(route|neigh|fdb|link|addr) (replace|add|del|set)/m.test(input ?? '') || (argv.includes('nft') && argv.includes('-f'));
       if (changes) writes.push([...argv, ...(input ?? '').split('\n').filter(Boolean)]);
       return spawnCommand(argv, input);
@@ -102,6 +106,56 @@ describe('route reconciler on a real kernel', () => {
     assert.match(sh('bridge fdb show dev vxlan.calico'), /66:00:00:00:00:0c dst 198\.19\.0\.13/);
     assert.match(sh('ip route show'), /10\.99\.0\.0\/24 via 198\.18\.0\.1/);
     assert.match(sh('ip route show proto 81'), /10\.98\.0\.0\/24/);
+    r.stop();
+  });
+
+  it('between resyncs a pass diffs against its cache and reads no kernel table; a failed apply makes the next pass read the kernel', async () => {
+    const rec = recording();
+    const r = await reconciler(rec.run, cluster('Always'));
+    assert.equal(rec.reads(), 1, 'the first pass reads the kernel');
+    r.onUpdates([deleted(block('10.244.2.0/26', 'c'))]);
+    await r.settled();
+    assert.doesNotMatch(sh('ip route show proto 80'), /10\.244\.2\.0\/26/);
+    assert.equal(rec.reads(), 1, 'an incremental pass trusts the cache');
+    // The device goes behind the reconciler's back: the next change cannot apply (its lines
+    // name the device), so the cache is no longer trusted.
+    sh('ip link del vxlan.calico');
+    r.onUpdates([block('10.244.2.0/26', 'c')]);
+    await r.settled();
+    assert.match(r.status().lastError ?? '', /failed/);
+    assert.equal(rec.reads(), 1);
+    r.onUpdates([block('10.244.3.0/26', 'c')]);
+    await r.settled();
+    assert.equal(rec.reads(), 2, 'the pass after a failed apply reads the kernel');
+    assert.equal(r.status().lastError, undefined);
+    const routes = sh('ip route show proto 80');
+    assert.match(routes, /10\.244\.1\.0\/26 via 10\.244\.1\.0 dev vxlan\.calico onlink/, 'the device is back with what lived on it');
+    assert.match(routes, /10\.244\.2\.0\/26 via 10\.244\.2\.0 dev vxlan\.calico onlink/);
+    assert.match(routes, /10\.244\.3\.0\/26 via 10\.244\.2\.0 dev vxlan\.calico onlink/);
+    assert.match(sh('bridge fdb show dev vxlan.calico'), /66:00:00:00:00:0b dst 198\.18\.0\.12/);
+    r.onUpdates([deleted(block('10.244.3.0/26', 'c'))]);
+    await r.settled();
+    assert.equal(rec.reads(), 2, 'trusted again after a clean apply');
+    r.stop();
+  });
+
+  it('deleting entries that were already deleted by hand does not fail the pass (idempotent deletes)', async () => {
+    const rec = recording();
+    const r = await reconciler(rec.run, cluster('Always'));
+    sh('ip route del 10.244.2.0/26 && ip route del 10.244.1.9 && ip neigh del 10.244.2.0 dev vxlan.calico && bridge fdb del 66:00:00:00:00:0c dev vxlan.calico dst 198.19.0.13 self');
+    // Node c leaves: its route, borrowed address, neighbour and FDB entry are to be removed, and
+    // every one of them is already gone. The neighbour line comes before others in the batch.
+    r.onUpdates([deleted(node('c', {})), deleted(block('10.244.2.0/26', 'c'))]);
+    await r.settled();
+    assert.equal(r.status().lastError, undefined);
+    assert.equal(rec.reads(), 1, 'no failure, so no re-read');
+    const removal = rec.writes.at(-1)!.join('\n');
+    assert.match(removal, /neigh flush to 10\.244\.2\.0 dev vxlan\.calico nud permanent/);
+    r.onUpdates([node('c', { ipv4: '198.19.0.13/24', ipv6: '2001:2:0:1::13/64', vtep4: ['10.244.2.0', MAC.c], vtep6: ['fd00:10:244::80', MAC.c] }), block('10.244.2.0/26', 'c')]);
+    await r.settled();
+    assert.equal(r.status().lastError, undefined);
+    assert.match(sh('ip route show proto 80'), /10\.244\.1\.9 via 10\.244\.2\.0 dev vxlan\.calico onlink/);
+    assert.match(sh('ip neigh show dev vxlan.calico'), /10\.244\.2\.0 lladdr 66:00:00:00:00:0c PERMANENT/);
     r.stop();
   });
 

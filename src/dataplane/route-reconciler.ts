@@ -10,8 +10,15 @@
 //   restarted agent whose kernel already holds the desired state sends no command at all, so
 //   established flows never notice the restart. Entries a resync had to restore count as
 //   repaired drift.
-// - Between resyncs a pass diffs against what the last successful apply left; a pass with failed
-//   lines makes the next pass a full one (re-read the kernel).
+// - The kernel is read only at start and on each periodic resync (Felix's route table does the
+//   same). The start-up read begins with the datastore sync (`start()`), so the first pass after
+//   in-sync only computes, diffs and applies. Between resyncs a pass diffs against a cache of
+//   what the last apply left (the desired state it applied). The cache is trusted only after an
+//   apply that fully succeeded: a failed line, or a batch that could not run, makes the next
+//   pass a full one (re-read the kernel), retried within seconds.
+// - Every command is idempotent (kernel-state.ts): replaces, and deletes that succeed when the
+//   entry is already gone, so a cache that missed a change made by hand still applies whole;
+//   the periodic resync repairs what the cache cannot see.
 // - One pass at a time: updates arriving during a pass are coalesced into one more pass.
 
 import type { Logger } from '../util/log.js';
@@ -22,6 +29,11 @@ import { natComment, renderNat } from './core/nat.js';
 import type { FailedLine, KernelDriver } from './kernel.js';
 
 export const DEFAULT_ROUTE_REFRESH_MS = 90_000;
+
+interface KernelRead {
+  readonly routes: Promise<{ kernel: KernelState; links: unknown }>;
+  readonly natMark: Promise<string>;
+}
 const RETRY_MS = 5000;
 
 export interface ReconcilerStatus {
@@ -41,9 +53,17 @@ export interface ReconcilerStatus {
   readonly problems: readonly string[];
 }
 
+/** Where a pass spent its time, in seconds: waiting for the kernel read (0 when the pass used the
+ *  cache), computing the desired state and the plan, and running the batches. */
+export interface PassPhases {
+  readonly read: number;
+  readonly plan: number;
+  readonly apply: number;
+}
+
 export interface ReconcilerHooks {
   /** After each pass that reached the kernel. */
-  onPass?(s: { full: boolean; changes: number; repaired: number; failed: number; seconds: number }): void;
+  onPass?(s: { full: boolean; changes: number; repaired: number; failed: number; seconds: number; phases: PassPhases }): void;
   /** When the MTU workloads should get changes (the CNI path reads it). */
   onWorkloadMtu?(mtu: number): void;
 }
@@ -79,7 +99,7 @@ export class RouteReconciler {
   private stopped = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
-  private prefetched: Promise<[{ kernel: KernelState; links: unknown }, string]> | undefined;
+  private prefetched: KernelRead | undefined;
   private holdLearned = false;
   private holdTimer: NodeJS.Timeout | undefined;
 
@@ -92,10 +112,11 @@ export class RouteReconciler {
    * applies. Call just before starting the datastore watch.
    */
   start(): void {
-    const { driver } = this.opts;
-    this.prefetched = Promise.all([driver.read(), driver.natComment()]);
+    const read = this.readKernel();
+    this.prefetched = read;
     // A failed prefetch is retried by the first pass itself.
-    this.prefetched.catch(() => (this.prefetched = undefined));
+    read.routes.catch(() => this.prefetched === read && (this.prefetched = undefined));
+    read.natMark.catch(() => this.prefetched === read && (this.prefetched = undefined));
   }
 
   /** Datastore changes (value undefined = deleted). */
@@ -209,26 +230,35 @@ export class RouteReconciler {
   }
 
   private async pass(full: boolean): Promise<void> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const me = this.view.nodes.get(this.opts.nodename);
     const { driver } = this.opts;
     const periodic = full && this.lastFullAt > 0;
+    let natRead: Promise<string> | undefined;
     if (full || this.natMark === undefined) {
       // The first pass takes the read started with the datastore sync (it needs no cluster data).
-      const pending = this.prefetched ?? Promise.all([driver.read(), driver.natComment()]);
+      const read = this.prefetched ?? this.readKernel();
       this.prefetched = undefined;
-      const [{ kernel, links }, mark] = await pending;
+      const { kernel, links } = await read.routes;
       this.kernel = kernel;
       this.host = hostFactsFrom(links, me?.ipv4?.address, me?.ipv6?.address);
-      this.natMark = mark;
+      // `nft` is the slowest reader to start: the routes are planned and applied without waiting
+      // for it, and the NAT table's marker is awaited only for the NAT step.
+      natRead = read.natMark;
     } else if ((me?.ipv4 && !this.host.underlay4) || (me?.ipv6 && !this.host.underlay6)) {
       this.host = await driver.hostFacts(me?.ipv4?.address, me?.ipv6?.address);
     }
+    const read = performance.now();
     const desired = this.holdLearned ? keepKernelDirect(computeDesired(this.view, this.host), this.kernel) : computeDesired(this.view, this.host);
     if (desired.workloadMtu !== this.desired?.workloadMtu) this.opts.hooks?.onWorkloadMtu?.(desired.workloadMtu);
     this.desired = desired;
     const plan = planApply(desired, this.kernel);
+    const planned = performance.now();
+    // Until the apply's outcome is known the cache is not to be trusted: a pass that throws
+    // half-way (a batch that could not run) leaves needFull set, and the next pass reads the kernel.
+    this.needFull = true;
     const failed: FailedLine[] = plan.changes > 0 ? await driver.apply(plan) : [];
+    if (natRead) this.natMark = await natRead;
     const wantMark = natComment(desired.nat);
     let natChanged = 0;
     if (wantMark !== this.natMark) {
@@ -236,6 +266,7 @@ export class RouteReconciler {
       this.natMark = wantMark;
       natChanged = 1;
     }
+    const applied = performance.now();
     const now = (this.opts.now ?? (() => new Date()))();
     if (full) {
       this.resyncs++;
@@ -249,14 +280,27 @@ export class RouteReconciler {
     if (failed.length > 0) {
       this.lastError = `${failed.length} kernel change(s) failed, first: ${failed[0]!.line}: ${failed[0]!.error}`;
       this.opts.log.warn('some route changes failed; the next pass re-reads the kernel', { failed: failed.slice(0, 5) });
-      this.needFull = true;
     } else {
+      // The kernel now holds what the plan asked for: the next incremental pass diffs against it
+      // without reading the kernel again.
       this.kernel = kernelAfter(desired);
+      this.needFull = false;
       if (changes > 0) this.lastError = undefined;
     }
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (changes > 0 || full) this.opts.hooks?.onPass?.({ full, changes, repaired: repairedNow, failed: failed.length, seconds });
+    const seconds = (applied - started) / 1000;
+    const phases = { read: (read - started) / 1000, plan: (planned - read) / 1000, apply: (applied - planned) / 1000 };
+    if (changes > 0 || full) this.opts.hooks?.onPass?.({ full, changes, repaired: repairedNow, failed: failed.length, seconds, phases });
     if (changes > 0) this.opts.log.info('routes reconciled', { full, changes, repaired: repairedNow, routes: desired.routes.length, ms: Math.round(seconds * 1000) });
+  }
+
+  /** Starts reading the kernel: the routes' tables (with the links) and, apart, the NAT marker. */
+  private readKernel(): KernelRead {
+    const { driver } = this.opts;
+    const read = { routes: driver.read(), natMark: driver.natComment() };
+    // Either may fail while the other is awaited: the failure surfaces where it is awaited.
+    read.routes.catch(() => {});
+    read.natMark.catch(() => {});
+    return read;
   }
 
   status(): ReconcilerStatus {

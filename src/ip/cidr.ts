@@ -22,12 +22,23 @@ export class CIDRParseError extends Error {
   }
 }
 
+// Masks per family and prefix length, made once: CIDR math runs per block and per route, and
+// each mask made on demand costs several bigint allocations.
+const HOST_MASKS: Record<IPFamily, readonly bigint[]> = {
+  4: Array.from({ length: 33 }, (_, p) => (1n << BigInt(32 - p)) - 1n),
+  6: Array.from({ length: 129 }, (_, p) => (1n << BigInt(128 - p)) - 1n),
+};
+const NET_MASKS: Record<IPFamily, readonly bigint[]> = {
+  4: HOST_MASKS[4].map((m) => familyMax(4) ^ m),
+  6: HOST_MASKS[6].map((m) => familyMax(6) ^ m),
+};
+
 export function hostMask(family: IPFamily, prefix: number): bigint {
-  return (1n << BigInt(familyBits(family) - prefix)) - 1n;
+  return HOST_MASKS[family][prefix] ?? (1n << BigInt(familyBits(family) - prefix)) - 1n;
 }
 
 export function netMask(family: IPFamily, prefix: number): bigint {
-  return familyMax(family) ^ hostMask(family, prefix);
+  return NET_MASKS[family][prefix] ?? familyMax(family) ^ hostMask(family, prefix);
 }
 
 export function cidr(family: IPFamily, base: bigint, prefix: number): CIDR {

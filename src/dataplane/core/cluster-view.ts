@@ -9,7 +9,7 @@
 // - A malformed value never throws: it is treated as absent and reported in `problems` (by key),
 //   so one bad resource cannot stop routes to every other node.
 
-import { type CIDR, type IPAddr, type IPFamily, cidrAddress, formatCIDR, formatIP, parseCIDRKeySegment, tryParseCIDR, tryParseIP } from '../../ip/index.js';
+import { type CIDR, type IPAddr, type IPFamily, cidr, cidrAddress, formatCIDR, formatIP, parseCIDRKeySegment, tryParseCIDR, tryParseIP } from '../../ip/index.js';
 
 export type EncapMode = 'Always' | 'CrossSubnet' | 'Never';
 
@@ -92,11 +92,16 @@ function decodePool(name: string, value: unknown): PoolView | string {
 function underlay(text: unknown, family: IPFamily): Underlay | undefined {
   const t = str(text);
   if (!t) return undefined;
-  const [a, p] = t.split('/');
-  const address = tryParseIP(a ?? '');
+  const slash = t.indexOf('/');
+  const a = slash === -1 ? t : t.slice(0, slash);
+  const address = tryParseIP(a);
   if (!address || address.family !== family) return undefined;
-  const subnet = tryParseCIDR(`${a}/${p ?? (family === 4 ? 32 : 128)}`, { lenient: true });
-  return subnet ? { address, subnet, text: formatIP(address) } : undefined;
+  // The address is parsed once; the subnet is the same address with its prefix, masked.
+  const bits = family === 4 ? 32 : 128;
+  const p = slash === -1 ? String(bits) : t.slice(slash + 1);
+  const prefix = /^(0|[1-9][0-9]{0,2})$/.test(p) ? Number(p) : -1;
+  if (prefix < 0 || prefix > bits) return undefined;
+  return { address, subnet: cidr(family, address.value, prefix), text: formatIP(address) };
 }
 
 function vtep(addr: unknown, mac: unknown, family: IPFamily): Vtep | undefined {
@@ -115,7 +120,13 @@ function decodeNode(name: string, value: unknown): NodeView | string {
   const ipv6 = underlay(bgp.ipv6Address, 6);
   const vtep4 = vtep(spec.ipv4VXLANTunnelAddr, spec.vxlanTunnelMACAddr, 4);
   const vtep6 = vtep(spec.ipv6VXLANTunnelAddr, spec.vxlanTunnelMACAddrV6, 6);
-  return { name, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), ...(vtep4 ? { vtep4 } : {}), ...(vtep6 ? { vtep6 } : {}) };
+  // Built field by field (object spreads cost a temporary object each, per node, per delivery).
+  const out: { -readonly [K in keyof NodeView]: NodeView[K] } = { name };
+  if (ipv4) out.ipv4 = ipv4;
+  if (ipv6) out.ipv6 = ipv6;
+  if (vtep4) out.vtep4 = vtep4;
+  if (vtep6) out.vtep6 = vtep6;
+  return out;
 }
 
 function decodeBlock(segment: string, value: unknown): BlockView | string {
@@ -127,10 +138,10 @@ function decodeBlock(segment: string, value: unknown): BlockView | string {
   }
   if (!isObj(value)) return 'is not an object';
   const dst = formatCIDR(cidr);
-  if (value.deleted === true) return { cidr, dst, borrowed: new Map() };
+  if (value.deleted === true) return { cidr, dst, borrowed: NO_BORROWED };
   const aff = str(value.affinity);
   const affinity = aff?.startsWith('host:') ? aff.slice(5) : undefined;
-  const borrowed = new Map<string, string>();
+  let borrowed: Map<string, string> | undefined;
   const allocations = Array.isArray(value.allocations) ? value.allocations : [];
   const attributes = Array.isArray(value.attributes) ? value.attributes : [];
   // An address can only be borrowed when some allocation has attributes naming its holder.
@@ -141,10 +152,16 @@ function decodeBlock(segment: string, value: unknown): BlockView | string {
     const attr: unknown = attributes[a];
     const holder = isObj(attr) && isObj(attr.secondary) ? str(attr.secondary.node) : undefined;
     if (holder === undefined || holder === affinity) continue;
-    borrowed.set(formatIP(cidrAddress(cidr, BigInt(ordinal))), holder);
+    (borrowed ??= new Map()).set(formatIP(cidrAddress(cidr, BigInt(ordinal))), holder);
   }
-  return { cidr, dst, ...(affinity ? { affinity } : {}), borrowed };
+  const out: { -readonly [K in keyof BlockView]: BlockView[K] } = { cidr, dst, borrowed: borrowed ?? NO_BORROWED };
+  if (affinity) out.affinity = affinity;
+  return out;
 }
+
+/** Shared by every block that lends no address (most of them): one map, not one per block. */
+// layer: frozen — never written: decodeBlock makes a map of its own for a block that lends
+const NO_BORROWED: ReadonlyMap<string, string> = new Map();
 
 /** Go duration text ("90s", "1m30s", "250ms") → milliseconds, or undefined. */
 export function parseDurationMs(text: string): number | undefined {
@@ -226,12 +243,17 @@ export class ClusterView {
   }
 }
 
+const KEY_KINDS: readonly (readonly [string, 'pool' | 'node' | 'block' | 'felix'])[] = [
+  [`${RES}ippools/`, 'pool'],
+  [`${RES}nodes/`, 'node'],
+  [`${RES}felixconfigurations/`, 'felix'],
+  ['/calico/ipam/v2/assignment/ipv4/block/', 'block'],
+  ['/calico/ipam/v2/assignment/ipv6/block/', 'block'],
+];
+
 function classify(key: string): { kind: 'pool' | 'node' | 'block' | 'felix'; id: string } | undefined {
-  const tail = (p: string) => (key.startsWith(p) && !key.slice(p.length).includes('/') && key.length > p.length ? key.slice(p.length) : undefined);
-  let id: string | undefined;
-  if ((id = tail(`${RES}ippools/`))) return { kind: 'pool', id };
-  if ((id = tail(`${RES}nodes/`))) return { kind: 'node', id };
-  if ((id = tail(`${RES}felixconfigurations/`))) return { kind: 'felix', id };
-  if ((id = tail('/calico/ipam/v2/assignment/ipv4/block/')) || (id = tail('/calico/ipam/v2/assignment/ipv6/block/'))) return { kind: 'block', id };
+  for (const [prefix, kind] of KEY_KINDS) {
+    if (key.length > prefix.length && key.startsWith(prefix) && key.indexOf('/', prefix.length) === -1) return { kind, id: key.slice(prefix.length) };
+  }
   return undefined;
 }

@@ -136,19 +136,19 @@ export function computeDesired(view: ClusterView, host: HostFacts): DesiredState
   }
   const deviceOf = new Map(devices.map((d) => [d.family, d]));
 
-  // How to reach `node` for a destination in a pool with `mode`; undefined = no route from us.
-  const nextHop = (node: NodeView | undefined, family: IPFamily, mode: EncapMode): Omit<RouteEntry, 'dst' | 'family'> | undefined => {
+  // The route to `dst` at `node`, in a pool with `mode`; undefined = no route from us.
+  const routeTo = (dst: string, node: NodeView | undefined, family: IPFamily, mode: EncapMode): RouteEntry | undefined => {
     if (!node || mode === 'Never') return undefined;
     const mineUnder = underlayOf(me, family);
     const theirs = underlayOf(node, family);
     const hostDev = family === 4 ? host.underlay4 : host.underlay6;
     if (mode === 'CrossSubnet' && mineUnder && theirs && hostDev && cidrContainsIP(mineUnder.subnet, theirs.address)) {
-      return { kind: 'direct', gateway: theirs.text, dev: hostDev.dev };
+      return { dst, family, kind: 'direct', gateway: theirs.text, dev: hostDev.dev };
     }
     const dev = deviceOf.get(family);
     const vtep = vtepOf(node, family);
     if (!dev || !vtep) return undefined;
-    return { kind: 'vxlan', gateway: vtep.text, dev: dev.name, onlink: true };
+    return { dst, family, kind: 'vxlan', gateway: vtep.text, dev: dev.name, onlink: true };
   };
 
   const routes = new Map<string, RouteEntry>();
@@ -159,16 +159,16 @@ export function computeDesired(view: ClusterView, host: HostFacts): DesiredState
     if (block.affinity === view.nodename) {
       routes.set(dst, { dst, family, kind: 'blackhole' });
     } else if (pool && block.affinity !== undefined) {
-      const hop = nextHop(view.nodes.get(block.affinity), family, pool.vxlanMode);
-      if (hop) routes.set(dst, { dst, family, ...hop });
+      const route = routeTo(dst, view.nodes.get(block.affinity), family, pool.vxlanMode);
+      if (route) routes.set(dst, route);
     }
     if (!pool) continue;
     for (const [ip, holder] of block.borrowed) {
       // Our own borrowed addresses are reached through the CNI's /32 route on the cali* device.
       if (holder === view.nodename) continue;
-      const hop = nextHop(view.nodes.get(holder), family, pool.vxlanMode);
       const host = `${ip}/${family === 4 ? 32 : 128}`;
-      if (hop) routes.set(host, { dst: host, family, ...hop });
+      const route = routeTo(host, view.nodes.get(holder), family, pool.vxlanMode);
+      if (route) routes.set(host, route);
     }
   }
   for (const r of view.learned.values()) {

@@ -7,6 +7,11 @@
 // neighbours and FDB entries on vxlan.calico / vxlan-v6.calico; those two devices. Nothing else
 // is ever read as ours, so nothing else is ever changed or removed.
 //
+// Every line is idempotent: adds are `replace`, and a delete of something already gone leaves
+// the kernel as wanted (the driver does not count it as failed; neighbours are removed by an
+// exact flush, see planApply), so a plan made from a cache that missed a hand-made change still
+// runs whole.
+//
 // Pure: parsing and planning only; the driver runs the lines.
 
 import { type IPAddr, type IPFamily, formatCIDR, formatIP, tryParseCIDR, tryParseIP } from '../../ip/index.js';
@@ -198,7 +203,10 @@ export function planApply(desired: DesiredState, actual: KernelState): ApplyPlan
 
   const neigh = diffKeyed(desired.neighbours, live(actual.neighbours), (n) => `${n.dev} ${n.ip}`, (a, b) => a.mac === b.mac);
   const neighAdd = neigh.changed.map((c) => neighLine(c.want));
-  const neighDel = neigh.stale.map((n) => `neigh del ${n.ip} dev ${n.dev}`);
+  // `ip neigh del` of an entry already gone (deleted by hand since the last read) makes `ip`
+  // exit, dropping the rest of the batch even with -force; a flush of exactly that entry removes
+  // it just the same and succeeds when there is nothing to remove.
+  const neighDel = neigh.stale.map((n) => `neigh flush to ${n.ip} dev ${n.dev} nud permanent`);
 
   const routes = diffKeyed(desired.routes, live(actual.routes), (r) => r.dst, sameRoute);
   const routeLines: string[] = [];
