@@ -1,0 +1,121 @@
+// What a host endpoint's policy must not cut, on real packets (root; needs nft, ip and
+// dist/bin/tabby-probe). A node namespace with a host interface `hep0` (IPv4 and IPv6) to a peer
+// "node" namespace outside; a HostEndpoint on hep0 under a deny-all policy. Between the two,
+// VXLAN devices over IPv4 and over IPv6 underlay (UDP 4789, as vxlan.calico and vxlan-v6.calico),
+// each carrying an inner subnet: a TCP probe to the node's inner address crosses hep0 only as VXLAN.
+// - VXLAN from (and to) a known node passes the deny-all host endpoint (Felix's static rules);
+//   from an address that is no node's it is dropped, host endpoint or not (as Felix drops it).
+// - IPv6 neighbour discovery passes the deny-all host endpoint: a failsafe port reached over
+//   IPv6 with empty neighbour caches needs a solicitation and an advertisement both ways.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import type { ResourceObject } from '../../model/index.js';
+import { PolicyGraph, updateFor, type ResourceUpdate } from '../../policy/index.js';
+import { NftPolicyRenderer, type OverlayAllow, PolicyDataplane, nftRunner } from './index.js';
+import { type TestPod, Testbed } from './testbed.js';
+
+type Doc = Record<string, unknown>;
+const PREFIX = `hfx${process.pid % 10000}`;
+const NODE_IP = '198.19.12.1';
+const PEER_IP = '198.19.12.2';
+const NODE_IP6 = 'fd00:12::1';
+const PEER_IP6 = 'fd00:12::2';
+/** Inner addresses: over the IPv4 underlay (vx4) and over the IPv6 underlay (vx6). */
+const INNER4 = { node: '198.19.13.1', peer: '198.19.13.2' };
+const INNER6 = { node: '198.19.14.1', peer: '198.19.14.2' };
+const OVERLAY: OverlayAllow = { port: 4789, families: [4, 6], peers: [PEER_IP, PEER_IP6] };
+const up = (docs: Doc[]): ResourceUpdate[] => docs.map((d) => updateFor(d as unknown as ResourceObject));
+const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery under a deny-all host endpoint', () => {
+  const graph = new PolicyGraph({ localNode: 'n1' });
+  let bed: Testbed;
+  let dp: PolicyDataplane;
+  let peer: TestPod;
+
+  before(async () => {
+    bed = new Testbed(PREFIX);
+    ({ outside: peer } = bed.addOutside('hep0', NODE_IP, PEER_IP));
+    ip('-n', bed.node, 'addr', 'add', `${NODE_IP6}/64`, 'dev', 'hep0', 'nodad');
+    ip('-n', peer.netns, 'addr', 'add', `${PEER_IP6}/64`, 'dev', 'eth0', 'nodad');
+    for (const [ns, local, remote, local6, remote6, inner4, inner6] of [
+      [bed.node, NODE_IP, PEER_IP, NODE_IP6, PEER_IP6, INNER4.node, INNER6.node],
+      [peer.netns, PEER_IP, NODE_IP, PEER_IP6, NODE_IP6, INNER4.peer, INNER6.peer],
+    ] as const) {
+      ip('-n', ns, 'link', 'add', 'vx4', 'type', 'vxlan', 'id', '4096', 'local', local, 'remote', remote, 'dstport', '4789');
+      ip('-n', ns, 'link', 'add', 'vx6', 'type', 'vxlan', 'id', '4097', 'local', local6, 'remote', remote6, 'dstport', '4789');
+      ip('-n', ns, 'addr', 'add', `${inner4}/24`, 'dev', 'vx4');
+      ip('-n', ns, 'addr', 'add', `${inner6}/24`, 'dev', 'vx6');
+      for (const d of ['vx4', 'vx6']) ip('-n', ns, 'link', 'set', d, 'up');
+    }
+    await Promise.all([bed.serveIn(bed.node, [22, 80]), bed.serveIn(peer.netns, [179])]);
+    const events = graph.apply(
+      up([
+        { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-hep0', labels: { role: 'host' } }, spec: { node: 'n1', interfaceName: 'hep0', expectedIPs: [NODE_IP, NODE_IP6] } },
+        { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-all' }, spec: { selector: "role == 'host'", ingress: [{ action: 'Deny' }], egress: [{ action: 'Deny' }] } },
+      ]),
+    );
+    dp = new PolicyDataplane(new NftPolicyRenderer(), nftRunner({ netns: bed.node }));
+    dp.renderer.apply(events);
+    await dp.sync();
+  });
+
+  after(() => bed?.destroy());
+
+  const flushNeighbours = (): void => {
+    for (const ns of [bed.node, peer.netns]) ip('-n', ns, '-6', 'neigh', 'flush', 'all');
+  };
+  /** The peer's TCP probes to the node's inner addresses (over the IPv4 and the IPv6 underlay). */
+  const overVxlan = (): { v4: boolean; v6: boolean } => {
+    const [v4, v6] = bed.probe(peer, [`tcp:${INNER4.node}:80`, `tcp:${INNER6.node}:80`]);
+    return { v4: v4!, v6: v6! };
+  };
+  const counter = async (chain: string, re: RegExp): Promise<number> => {
+    const doc = JSON.parse(execFileSync('ip', ['netns', 'exec', bed.node, 'nft', '-j', 'list', 'chain', 'inet', 'tabby', chain], { encoding: 'utf8' })) as { nftables: { rule?: { comment?: string; expr: Record<string, unknown>[] } }[] };
+    let n = 0;
+    for (const item of doc.nftables) {
+      const r = item.rule;
+      if (r === undefined || !re.test(JSON.stringify(r.expr))) continue;
+      const c = r.expr.find((e) => e['counter'] !== undefined)?.['counter'] as { packets: number } | undefined;
+      n += c?.packets ?? 0;
+    }
+    return n;
+  };
+
+  it('without the overlay allowance the deny-all host endpoint cuts VXLAN (what the allowance is for)', () => {
+    assert.deepEqual(overVxlan(), { v4: false, v6: false });
+  });
+
+  it('IPv6 neighbour discovery passes the deny-all host endpoint: failsafe ports answer over IPv6 with empty neighbour caches', async () => {
+    flushNeighbours();
+    const before = await counter('input', /nd-neighbor-solicit/);
+    assert.deepEqual(bed.probe(peer, [`tcp:[${NODE_IP6}]:22`, `tcp:[${NODE_IP6}]:80`]), [true, false], 'inbound failsafe 22 reached, 80 still denied');
+    flushNeighbours();
+    assert.deepEqual(bed.probe({ ...peer, netns: bed.node }, [`tcp:[${PEER_IP6}]:179`]), [true], 'outbound failsafe 179 from the node');
+    assert.ok((await counter('input', /nd-neighbor-solicit/)) > before, 'the solicitations and advertisements went through the neighbour discovery rule');
+    const neigh = ip('-n', bed.node, '-6', 'neigh', 'show', 'dev', 'hep0');
+    assert.match(neigh, new RegExp(`^${PEER_IP6} lladdr `, 'm'), neigh);
+  });
+
+  it('VXLAN from and to a known node passes the deny-all host endpoint, over both underlay families', async () => {
+    const script = await dp.setOverlay(OVERLAY);
+    assert.ok(!/^(add|flush|delete) table/m.test(script), script);
+    assert.equal(await dp.sync(), '', 'the kernel lists the peer sets as the renderer wants them');
+    assert.deepEqual(overVxlan(), { v4: true, v6: true });
+    assert.ok((await counter('input', /vxlan_peers4/)) > 0 && (await counter('input', /vxlan_peers6/)) > 0);
+    assert.ok((await counter('output', /vxlan_peers4/)) > 0 && (await counter('output', /vxlan_peers6/)) > 0, 'the node\'s encapsulated answers left by the output accept');
+  });
+
+  it('VXLAN from an address that is no node\'s is dropped, with or without a host endpoint (as Felix)', async () => {
+    const script = await dp.setOverlay({ ...OVERLAY, peers: [PEER_IP6] });
+    assert.equal(script, `delete element inet tabby vxlan_peers4 { ${PEER_IP} }\n`, 'one element out, nothing else');
+    assert.deepEqual(overVxlan(), { v4: false, v6: true });
+    await dp.apply(graph.apply([{ kind: 'HostEndpoint', key: 'n1-hep0', value: undefined }]));
+    assert.deepEqual(overVxlan(), { v4: false, v6: true }, 'no host endpoint: still dropped');
+    assert.ok((await counter('input', /"drop"/)) > 0);
+    await dp.setOverlay(undefined);
+    assert.deepEqual(overVxlan(), { v4: true, v6: true }, 'VXLAN not in use: no rules at all');
+    assert.equal(await dp.sync(), '');
+  });
+});
