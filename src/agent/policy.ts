@@ -25,9 +25,8 @@
 //   address for one naming none) from the kernel's addresses: read before the first sync, again
 //   when `ip monitor` reports an address or link change, and on every drift check; a change of
 //   hands is one transaction like any other (through the same queue).
-// - VXLAN between nodes is accepted ahead of host endpoint policy (Felix's static rules): the
-//   syncer also follows Nodes and IP pools, and a change of the overlay allowance (overlayAllowOf:
-//   VXLAN in use, its port, the other nodes' addresses) is one transaction through the same queue.
+// - VXLAN between nodes is accepted ahead of host endpoint policy: the policy kinds include
+//   Nodes and IP pools, and the graph's overlay-updated event is rendered like any other.
 
 import { type ClusterUpdate, ClusterSyncer } from '../client/index.js';
 import type { Datastore } from '../datastore/index.js';
@@ -38,19 +37,16 @@ import {
   type HostInterfaces,
   type NftRunner,
   NftPolicyRenderer,
-  type OverlayAllow,
   PolicyDataplane,
   hostChain,
   nftRunner,
-  overlayAllowOf,
   policyChain,
   profileChain,
   readHostInterfaces,
   sameHostInterfaces,
-  sameOverlay,
   workloadChain,
 } from '../dataplane/index.js';
-import { STORED, type StoredKindName, type FelixConfiguration, type IPPool, type Node, decodeStored, parseResourceKey } from '../model/index.js';
+import { STORED, type StoredKindName, type FelixConfiguration, decodeStored, parseResourceKey } from '../model/index.js';
 import { type GraphEvent, POLICY_INPUT_KINDS, PolicyGraph, type ResourceUpdate } from '../policy/index.js';
 import { parseDuration } from '../util/index.js';
 import type { Logger } from '../util/log.js';
@@ -58,9 +54,6 @@ import { Counter, Gauge, type Registry } from './metrics.js';
 
 /** The stored kinds the policy engine reads (its KubernetesNetworkPolicy is the model's K8sNetworkPolicy). */
 export const POLICY_KINDS: readonly StoredKindName[] = POLICY_INPUT_KINDS.map((k): StoredKindName => (k === 'KubernetesNetworkPolicy' ? 'K8sNetworkPolicy' : k));
-
-/** What the policy syncer follows: the policy kinds, and Nodes and IP pools for the overlay allowance. */
-export const POLICY_SYNC_KINDS: readonly StoredKindName[] = [...new Set<StoredKindName>([...POLICY_KINDS, 'Node', 'IPPool', 'FelixConfiguration'])];
 
 export const DEFAULT_POLICY_REFRESH_MS = 90_000;
 export const DEFAULT_COUNTER_INTERVAL_MS = 10_000;
@@ -221,9 +214,6 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   const graph = new PolicyGraph({ localNode: deps.nodename });
   const dp = new PolicyDataplane(new NftPolicyRenderer(), deps.nft ?? nftRunner());
   const felix = new Map<string, FelixConfiguration>();
-  const nodes = new Map<string, Node>();
-  const pools = new Map<string, IPPool>();
-  let overlay: OverlayAllow | undefined;
   let inSync = false;
   let synced = false;
   /** A sync task has begun: from then on events go through the queue (after it), not into its listing's diff. */
@@ -391,31 +381,6 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       fail('host interfaces', err);
     }
   }
-  /** Nodes, pools or FelixConfiguration changed: the overlay allowance again, applied if it differs. */
-  function updateOverlay(): void {
-    const next = overlayAllowOf({ nodename: deps.nodename, nodes, pools, felix });
-    if (sameOverlay(overlay, next)) return;
-    overlay = next;
-    if (!syncStarted) {
-      dp.renderer.setOverlay(next);
-      return;
-    }
-    void enqueue(async () => {
-      if (stopped) return;
-      try {
-        const script = await dp.setOverlay(next);
-        if (script !== '') {
-          deltas++;
-          mDeltas.inc({ kind: 'delta' });
-          lastApply = new Date().toISOString();
-          log.info('overlay allowance ahead of host endpoint policy', { families: next?.families ?? [], port: next?.port, peers: next?.peers.length ?? 0 });
-        }
-      } catch (err) {
-        fail('overlay allowance', err);
-      }
-    }).catch(() => undefined);
-  }
-
   const ifaceWatcher =
     ifaceOpts === undefined
       ? undefined
@@ -480,7 +445,6 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       },
       onUpdates(updates) {
         const mapped: ResourceUpdate[] = [];
-        let overlayTouched = false;
         for (const u of updates) {
           if (u.kind === 'FelixConfiguration') {
             if (u.value === undefined) felix.delete(u.name);
@@ -496,16 +460,10 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
               log.warn('ignoring nftablesRefreshInterval', { error: (err as Error).message });
             }
           }
-          if (u.kind === 'Node' || u.kind === 'IPPool' || u.kind === 'FelixConfiguration') {
-            overlayTouched = true;
-            if (u.kind === 'Node') u.value === undefined ? nodes.delete(u.name) : nodes.set(u.name, u.value as Node);
-            if (u.kind === 'IPPool') u.value === undefined ? pools.delete(u.name) : pools.set(u.name, u.value as IPPool);
-          }
           const m = policyUpdateOf(u);
           if (m !== undefined) mapped.push(m);
         }
         if (mapped.length > 0) void onGraphEvents(graph.apply(mapped)).catch(() => undefined);
-        if (overlayTouched) updateOverlay();
       },
       onInvalid(err) {
         log.warn('ignoring a stored value that does not decode', { key: err.key, error: err.message });
@@ -514,7 +472,7 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
         log.warn('policy syncer: datastore trouble, retrying', { error: err.message });
       },
     },
-    { kinds: POLICY_SYNC_KINDS },
+    { kinds: POLICY_KINDS },
   );
 
   /** Chain name → what its rules are, for the counters. */

@@ -6,10 +6,10 @@
 // The hot path (apply) never reads the kernel back.
 
 import { spawn } from 'node:child_process';
-import type { GraphEvent } from '../../policy/index.js';
+import type { GraphEvent, OverlayAllow } from '../../policy/index.js';
 import { TABLE, TABLE_REF } from './names.js';
 import { parseListing, repairScript } from './reconcile.js';
-import type { NftPolicyRenderer, OverlayAllow } from './renderer.js';
+import type { NftPolicyRenderer } from './renderer.js';
 
 export class NftError extends Error {
   override readonly name = 'NftError';

@@ -5,14 +5,16 @@
 // each carrying an inner subnet: a TCP probe to the node's inner address crosses hep0 only as VXLAN.
 // - VXLAN from (and to) a known node passes the deny-all host endpoint (Felix's static rules);
 //   from an address that is no node's it is dropped, host endpoint or not (as Felix drops it).
+//   The nodes and pools come through the graph (overlay-updated), and the kernel's answer is
+//   compared with evaluateFlow's for the outer VXLAN flows.
 // - IPv6 neighbour discovery passes the deny-all host endpoint: a failsafe port reached over
 //   IPv6 with empty neighbour caches needs a solicitation and an advertisement both ways.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { ResourceObject } from '../../model/index.js';
-import { PolicyGraph, updateFor, type ResourceUpdate } from '../../policy/index.js';
-import { NftPolicyRenderer, type OverlayAllow, PolicyDataplane, nftRunner } from './index.js';
+import { PolicyGraph, evaluateFlow, updateFor, type ResourceUpdate } from '../../policy/index.js';
+import { NftPolicyRenderer, PolicyDataplane, nftRunner } from './index.js';
 import { type TestPod, Testbed } from './testbed.js';
 
 type Doc = Record<string, unknown>;
@@ -24,7 +26,10 @@ const PEER_IP6 = 'fd00:12::2';
 /** Inner addresses: over the IPv4 underlay (vx4) and over the IPv6 underlay (vx6). */
 const INNER4 = { node: '198.19.13.1', peer: '198.19.13.2' };
 const INNER6 = { node: '198.19.14.1', peer: '198.19.14.2' };
-const OVERLAY: OverlayAllow = { port: 4789, families: [4, 6], peers: [PEER_IP, PEER_IP6] };
+/** A pod on the node, reached from the peer over the IPv4 overlay (routed via the node's inner address). */
+const POD_IP = '198.19.15.1';
+const node = (name: string, v4: string, v6: string): Doc => ({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: `${v4}/24`, ipv6Address: `${v6}/64` } } });
+const pool = (name: string, cidr: string): Doc => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, vxlanMode: 'Always', ipipMode: 'Never' } });
 const up = (docs: Doc[]): ResourceUpdate[] => docs.map((d) => updateFor(d as unknown as ResourceObject));
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -49,13 +54,18 @@ describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery
       ip('-n', ns, 'addr', 'add', `${inner6}/24`, 'dev', 'vx6');
       for (const d of ['vx4', 'vx6']) ip('-n', ns, 'link', 'set', d, 'up');
     }
-    await Promise.all([bed.serveIn(bed.node, [22, 80]), bed.serveIn(peer.netns, [179])]);
     const events = graph.apply(
       up([
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' }, spec: {} },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'a' }, spec: { nodeName: 'n1', containers: [{ name: 'c' }] }, status: { podIP: POD_IP } },
         { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-hep0', labels: { role: 'host' } }, spec: { node: 'n1', interfaceName: 'hep0', expectedIPs: [NODE_IP, NODE_IP6] } },
         { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny-all' }, spec: { selector: "role == 'host'", ingress: [{ action: 'Deny' }], egress: [{ action: 'Deny' }] } },
       ]),
     );
+    const web = [...graph.allEndpoints()].find((e) => e.pod === 'web')!;
+    bed.addPod('a/web', POD_IP, web.interfaceName!);
+    ip('-n', peer.netns, 'route', 'add', `${POD_IP}/32`, 'via', INNER4.node, 'dev', 'vx4');
+    await Promise.all([bed.serveIn(bed.node, [22, 80]), bed.serveIn(peer.netns, [179]), bed.serveIn(bed.pods[0]!.netns, [80])]);
     dp = new PolicyDataplane(new NftPolicyRenderer(), nftRunner({ netns: bed.node }));
     dp.renderer.apply(events);
     await dp.sync();
@@ -66,11 +76,23 @@ describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery
   const flushNeighbours = (): void => {
     for (const ns of [bed.node, peer.netns]) ip('-n', ns, '-6', 'neigh', 'flush', 'all');
   };
-  /** The peer's TCP probes to the node's inner addresses (over the IPv4 and the IPv6 underlay). */
+  /**
+   * The peer's TCP probes to the node's inner addresses (over the IPv4 and the IPv6 underlay),
+   * checked against evaluateFlow for the outer flows (the VXLAN in and the answers' VXLAN out).
+   */
   const overVxlan = (): { v4: boolean; v6: boolean } => {
     const [v4, v6] = bed.probe(peer, [`tcp:${INNER4.node}:80`, `tcp:${INNER6.node}:80`]);
+    for (const [got, from, to] of [[v4, PEER_IP, NODE_IP], [v6, PEER_IP6, NODE_IP6]] as const) {
+      const vxlan = (src: string, dst: string): boolean => evaluateFlow(graph, { src: { ip: src }, dst: { ip: dst, port: 4789 }, protocol: 17 }).allowed;
+      assert.equal(got, vxlan(from, to) && vxlan(to, from), `VXLAN ${from} ⇄ ${to}: the kernel ${got ? 'passed' : 'dropped'} it, evaluateFlow disagrees`);
+    }
     return { v4: v4!, v6: v6! };
   };
+  async function change(docs: ResourceUpdate[]): Promise<string> {
+    const script = await dp.apply(graph.apply(docs));
+    assert.ok(!/^(add|flush|delete) table/m.test(script), script);
+    return script;
+  }
   const counter = async (chain: string, re: RegExp): Promise<number> => {
     const doc = JSON.parse(execFileSync('ip', ['netns', 'exec', bed.node, 'nft', '-j', 'list', 'chain', 'inet', 'tabby', chain], { encoding: 'utf8' })) as { nftables: { rule?: { comment?: string; expr: Record<string, unknown>[] } }[] };
     let n = 0;
@@ -90,6 +112,8 @@ describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery
   it('IPv6 neighbour discovery passes the deny-all host endpoint: failsafe ports answer over IPv6 with empty neighbour caches', async () => {
     flushNeighbours();
     const before = await counter('input', /nd-neighbor-solicit/);
+    assert.equal(evaluateFlow(graph, { src: { ip: PEER_IP6 }, dst: { ip: NODE_IP6 }, protocol: 58, icmpType: 135 }).allowed, true, 'evaluateFlow agrees on a solicitation');
+    assert.equal(evaluateFlow(graph, { src: { ip: NODE_IP6 }, dst: { ip: PEER_IP6 }, protocol: 58, icmpType: 136 }).allowed, true, 'and on an advertisement');
     assert.deepEqual(bed.probe(peer, [`tcp:[${NODE_IP6}]:22`, `tcp:[${NODE_IP6}]:80`]), [true, false], 'inbound failsafe 22 reached, 80 still denied');
     flushNeighbours();
     assert.deepEqual(bed.probe({ ...peer, netns: bed.node }, [`tcp:[${PEER_IP6}]:179`]), [true], 'outbound failsafe 179 from the node');
@@ -99,23 +123,32 @@ describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery
   });
 
   it('VXLAN from and to a known node passes the deny-all host endpoint, over both underlay families', async () => {
-    const script = await dp.setOverlay(OVERLAY);
-    assert.ok(!/^(add|flush|delete) table/m.test(script), script);
+    await change(up([node('n1', NODE_IP, NODE_IP6), node('n2', PEER_IP, PEER_IP6), pool('p4', '10.244.0.0/16'), pool('p6', 'fd10:244::/48')]));
     assert.equal(await dp.sync(), '', 'the kernel lists the peer sets as the renderer wants them');
     assert.deepEqual(overVxlan(), { v4: true, v6: true });
     assert.ok((await counter('input', /vxlan_peers4/)) > 0 && (await counter('input', /vxlan_peers6/)) > 0);
-    assert.ok((await counter('output', /vxlan_peers4/)) > 0 && (await counter('output', /vxlan_peers6/)) > 0, 'the node\'s encapsulated answers left by the output accept');
+    assert.ok((await counter('output', /vxlan_peers4/)) > 0 && (await counter('output', /vxlan_peers6/)) > 0, "the node's encapsulated answers left by the output accept");
   });
 
-  it('VXLAN from an address that is no node\'s is dropped, with or without a host endpoint (as Felix)', async () => {
-    const script = await dp.setOverlay({ ...OVERLAY, peers: [PEER_IP6] });
-    assert.equal(script, `delete element inet tabby vxlan_peers4 { ${PEER_IP} }\n`, 'one element out, nothing else');
+  it("VXLAN from an address that is no node's is dropped, with or without a host endpoint (as Felix)", async () => {
+    const script = await change(up([node('n2', '198.19.12.9', PEER_IP6)]));
+    assert.equal(script, `delete element inet tabby vxlan_peers4 { ${PEER_IP} }\nadd element inet tabby vxlan_peers4 { 198.19.12.9 }\n`, 'one element out, one in, nothing else');
     assert.deepEqual(overVxlan(), { v4: false, v6: true });
-    await dp.apply(graph.apply([{ kind: 'HostEndpoint', key: 'n1-hep0', value: undefined }]));
+    await change([{ kind: 'HostEndpoint', key: 'n1-hep0', value: undefined }]);
     assert.deepEqual(overVxlan(), { v4: false, v6: true }, 'no host endpoint: still dropped');
     assert.ok((await counter('input', /"drop"/)) > 0);
-    await dp.setOverlay(undefined);
+    await change([{ kind: 'IPPool', key: 'p4', value: undefined }, { kind: 'IPPool', key: 'p6', value: undefined }]);
     assert.deepEqual(overVxlan(), { v4: true, v6: true }, 'VXLAN not in use: no rules at all');
     assert.equal(await dp.sync(), '');
+  });
+
+  it('a "*" host endpoint with no policy and no profile: pods still reach each other across nodes over VXLAN', async () => {
+    await change(up([pool('p4', '10.244.0.0/16'), node('n2', PEER_IP, PEER_IP6), { apiVersion: 'projectcalico.org/v3', kind: 'HostEndpoint', metadata: { name: 'n1-all' }, spec: { node: 'n1', interfaceName: '*', expectedIPs: [NODE_IP, NODE_IP6] } }]));
+    const vxlan = (src: string, dst: string): boolean => evaluateFlow(graph, { src: { ip: src }, dst: { ip: dst, port: 4789 }, protocol: 17 }).allowed;
+    assert.deepEqual(bed.probe(peer, [`tcp:${POD_IP}:80`, `tcp:${NODE_IP}:80`]), [true, false], 'the pod over the overlay yes, the host itself no (the "*" endpoint denies)');
+    assert.ok(vxlan(PEER_IP, NODE_IP) && vxlan(NODE_IP, PEER_IP), 'evaluateFlow agrees on the outer VXLAN');
+    await change(up([node('n2', '198.19.12.9', PEER_IP6)]));
+    assert.deepEqual(bed.probe(peer, [`tcp:${POD_IP}:80`]), [false], 'from an address that is no node\'s: dropped');
+    assert.ok(!vxlan(PEER_IP, NODE_IP), 'evaluateFlow agrees');
   });
 });

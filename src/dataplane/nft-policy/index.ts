@@ -4,10 +4,9 @@
 // `nft -f -`, syncs at start without flushing a correct table, and repairs drift by comparing
 // `nft -j list table inet tabby` with the desired state. Host endpoints are resolved onto the
 // kernel's interfaces by name or address (readHostInterfaces / HostInterfaceWatcher). VXLAN
-// between nodes is accepted ahead of host endpoint policy (overlayAllowOf → setOverlay).
+// between nodes is accepted ahead of host endpoint policy (the graph's overlay-updated).
 
-export { NftPolicyRenderer, PROFILE_TIER, NDP_TYPES, type RenderedDelta, type RendererOptions, type LogEntry, type OverlayAllow } from './renderer.js';
-export { overlayAllowOf, sameOverlay, type OverlayInputs } from './overlay.js';
+export { NftPolicyRenderer, PROFILE_TIER, NDP_TYPES, type RenderedDelta, type RendererOptions, type LogEntry } from './renderer.js';
 export { PolicyDataplane, nftRunner, NftError, type NftRunner, type ApplyRecord, type RuleCounter } from './driver.js';
 export { parseListing, repairScript, ListingError, type ObservedTable } from './reconcile.js';
 export { TABLE, TABLE_REF, MARK_ACCEPT, MARK_PASS, MARK_HEP_DONE, DEFAULT_LOG_GROUP, DEFAULT_LOG_RATE, policyChain, profileChain, workloadChain, hostChain, hostForwardChain, hostPreDnatChain, hostRawChain, setName, overlayPeersSet } from './names.js';

@@ -3,9 +3,9 @@
 // script of a table that already matches is empty, and a lost rule or element is all it restores.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PolicyGraph, updateFor } from '../../policy/index.js';
+import { PolicyGraph, overlayAllowOf, updateFor } from '../../policy/index.js';
 import type { ResourceObject } from '../../model/index.js';
-import { NDP_TYPES, NftPolicyRenderer, overlayAllowOf, profileChain, repairScript, type ObservedTable } from './index.js';
+import { NDP_TYPES, NftPolicyRenderer, profileChain, repairScript, type ObservedTable } from './index.js';
 
 type Doc = Record<string, unknown>;
 const ns = (name: string): Doc => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });

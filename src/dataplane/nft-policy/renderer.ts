@@ -59,7 +59,7 @@
 //   reads the group).
 
 import { type CIDR, type IPAddr, cidrContains, formatIP, parseCIDR, tryParseIP } from '../../ip/index.js';
-import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, Stage, TierPlan } from '../../policy/index.js';
+import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, OverlayAllow, Stage, TierPlan } from '../../policy/index.js';
 import { DEFAULT_FAILSAFE, WORKLOAD_INTERFACE_PREFIX, comparePolicies, resolveHostInterfaces } from '../../policy/index.js';
 import * as N from './names.js';
 import { renderMatches, renderVerdict } from './rules.js';
@@ -76,16 +76,6 @@ export interface RendererOptions {
   readonly logRate?: string;
   /** false: no log statements at all (Log rules only count). Default true. */
   readonly logDenied?: boolean;
-}
-
-/** VXLAN between nodes, accepted ahead of host endpoint policy (see `setOverlay`). */
-export interface OverlayAllow {
-  /** UDP port of the overlay (FelixConfiguration vxlanPort, default 4789). */
-  readonly port: number;
-  /** Families with VXLAN in use: the rules and the family's peer set exist only for these. */
-  readonly families: readonly (4 | 6)[];
-  /** The other nodes' underlay addresses (plain address text, either family). */
-  readonly peers: readonly string[];
 }
 
 /** ICMPv6 types let through ahead of host endpoint policy (Felix: MLD 130-132, RS 133, NS 135, NA 136). */
@@ -199,6 +189,9 @@ export class NftPolicyRenderer {
           this.failsafe = e.failsafe;
           hostsChanged = true;
           break;
+        case 'overlay-updated':
+          this.putOverlay(c, e.overlay);
+          break;
         case 'ipset-added':
           this.addSet(c, e.id);
           break;
@@ -263,9 +256,17 @@ export class NftPolicyRenderer {
    * VXLAN between nodes (Felix's static rules): per family in `families`, the set of the other
    * nodes' addresses follows `peers` element by element, and input/output accept VXLAN from/to
    * them ahead of the workload and host endpoint dispatch (input drops it from anyone else).
-   * undefined (or no family) removes the rules and the sets. Returns the delta.
+   * undefined (or no family) removes the rules and the sets. Returns the delta. The graph's
+   * `overlay-updated` event does the same inside `apply`.
    */
   setOverlay(overlay: OverlayAllow | undefined): RenderedDelta {
+    const c = new Change(this.state);
+    this.putOverlay(c, overlay);
+    this.baseChains(c);
+    return { script: c.script() };
+  }
+
+  private putOverlay(c: Change, overlay: OverlayAllow | undefined): void {
     const peers: IPAddr[] = [];
     if (overlay !== undefined) {
       if (!Number.isInteger(overlay.port) || overlay.port < 1 || overlay.port > 65535) throw new RangeError(`overlay VXLAN port ${overlay.port} is not a UDP port (1-65535)`);
@@ -275,7 +276,6 @@ export class NftPolicyRenderer {
         peers.push(a);
       }
     }
-    const c = new Change(this.state);
     const families = new Set(overlay?.families ?? []);
     for (const f of [4, 6] as const) {
       const name = N.overlayPeersSet(f);
@@ -290,8 +290,6 @@ export class NftPolicyRenderer {
       for (const e of want) c.addElem(name, e);
     }
     this.overlay = families.size === 0 ? undefined : overlay;
-    this.baseChains(c);
-    return { script: c.script() };
   }
 
   /** Interface (or `*`) → the host endpoint ID holding it, as rendered. */

@@ -1,6 +1,7 @@
-// What the policy dataplane lets through ahead of host endpoint policy for the VXLAN overlay
-// (Felix's static INPUT/OUTPUT rules and its `all-vxlan-net` set), from the cluster's Nodes, IP
-// pools and FelixConfiguration. Pure: the renderer's `setOverlay` takes the result.
+// The VXLAN overlay that is let through ahead of host endpoint policy (Felix's static
+// INPUT/OUTPUT rules and its `all-vxlan-net` set), from the cluster's Nodes, IP pools and
+// FelixConfiguration. Pure. The graph emits it (`overlay-updated`) for the dataplane and the
+// evaluator reads it (`overlayHit`), so `policy explain` and the kernel agree.
 //
 // Felix's rules, followed here:
 // - VXLAN is in use for IPv4 when FelixConfiguration vxlanEnabled says so, or (unset) when some
@@ -14,14 +15,25 @@
 //   address of the family is a peer (a node without a VTEP sends no VXLAN, so the difference
 //   only widens what may arrive, never cuts what does).
 
-import { formatIP, tryParseIP } from '../../ip/index.js';
-import type { FelixConfiguration, IPPool, Node } from '../../model/index.js';
-import { DEFAULT_VXLAN_PORT } from '../core/desired.js';
-import type { OverlayAllow } from './renderer.js';
+import { formatIP, tryParseIP } from '../ip/index.js';
+import type { FelixConfiguration, IPPool, Node } from '../model/index.js';
+
+/** Felix's vxlanPort default (the route dataplane's too). */
+export const DEFAULT_VXLAN_PORT = 4789;
+
+/** VXLAN between nodes, accepted ahead of host endpoint policy. */
+export interface OverlayAllow {
+  /** UDP port of the overlay (FelixConfiguration vxlanPort, default 4789). */
+  readonly port: number;
+  /** Families with VXLAN in use: only these have the rules. */
+  readonly families: readonly (4 | 6)[];
+  /** The other nodes' underlay addresses (normalised address text, either family, sorted). */
+  readonly peers: readonly string[];
+}
 
 export interface OverlayInputs {
-  /** This node (never its own peer). */
-  readonly nodename: string;
+  /** This node (never its own peer); undefined: every node is a peer. */
+  readonly nodename: string | undefined;
   readonly nodes: ReadonlyMap<string, Node>;
   readonly pools: ReadonlyMap<string, IPPool>;
   /** FelixConfiguration by name (`default`, `node.<name>`). */
@@ -31,7 +43,7 @@ export interface OverlayInputs {
 /** The overlay allowance for the renderer; undefined when no family has VXLAN in use. */
 export function overlayAllowOf(inputs: OverlayInputs): OverlayAllow | undefined {
   const setting = <K extends 'vxlanEnabled' | 'vxlanPort'>(k: K): FelixConfiguration['spec'][K] | undefined => {
-    for (const name of [`node.${inputs.nodename}`, 'default']) {
+    for (const name of [...(inputs.nodename === undefined ? [] : [`node.${inputs.nodename}`]), 'default']) {
       const v = inputs.felix.get(name)?.spec?.[k];
       if (v !== undefined) return v;
     }
@@ -51,11 +63,7 @@ export function overlayAllowOf(inputs: OverlayInputs): OverlayAllow | undefined 
   const peers: string[] = [];
   for (const [name, n] of inputs.nodes) {
     if (name === inputs.nodename) continue;
-    for (const [f, text] of [[4, n.spec?.bgp?.ipv4Address], [6, n.spec?.bgp?.ipv6Address]] as const) {
-      if (typeof text !== 'string' || !families.includes(f)) continue;
-      const a = tryParseIP(text.split('/')[0]!);
-      if (a !== undefined && a.family === f) peers.push(formatIP(a));
-    }
+    for (const a of nodeAddresses(n)) if (families.includes(a.family)) peers.push(a.text);
   }
   peers.sort();
   return { port: setting('vxlanPort') ?? DEFAULT_VXLAN_PORT, families, peers };
@@ -64,4 +72,15 @@ export function overlayAllowOf(inputs: OverlayInputs): OverlayAllow | undefined 
 /** Whether two allowances render the same (the agent applies only a change). */
 export function sameOverlay(a: OverlayAllow | undefined, b: OverlayAllow | undefined): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A node's underlay addresses (spec.bgp.ipv4Address, ipv6Address; the prefix length dropped). */
+export function nodeAddresses(n: Node): { family: 4 | 6; text: string }[] {
+  const out: { family: 4 | 6; text: string }[] = [];
+  for (const [f, text] of [[4, n.spec?.bgp?.ipv4Address], [6, n.spec?.bgp?.ipv6Address]] as const) {
+    if (typeof text !== 'string') continue;
+    const a = tryParseIP(text.split('/')[0]!);
+    if (a !== undefined && a.family === f) out.push({ family: f, text: formatIP(a) });
+  }
+  return out;
 }
