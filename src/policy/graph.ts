@@ -230,13 +230,17 @@ export class PolicyGraph {
         }
         this.overlayDirty = true;
         return;
-      case 'Node':
+      case 'Node': {
+        const before = this.nodes.get(u.key);
+        if (before !== undefined) for (const a of nodeAddresses(before)) if (this.nodeByAddress.get(a.text) === u.key) this.nodeByAddress.delete(a.text);
         if (v === undefined) this.nodes.delete(u.key);
-        else this.nodes.set(u.key, v as Node);
-        this.nodeByAddress.clear();
-        for (const [name, n] of this.nodes) for (const a of nodeAddresses(n)) this.nodeByAddress.set(a.text, name);
+        else {
+          this.nodes.set(u.key, v as Node);
+          for (const a of nodeAddresses(v as Node)) this.nodeByAddress.set(a.text, u.key);
+        }
         this.overlayDirty = true;
         return;
+      }
       case 'IPPool':
         if (v === undefined) this.pools.delete(u.key);
         else this.pools.set(u.key, v as IPPool);
