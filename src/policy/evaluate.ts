@@ -23,6 +23,8 @@
 //   untracked and preDNAT stages and instead of its failsafe ports and normal policy (Felix's
 //   static INPUT rules); from a node's address to another node's it is allowed after the
 //   source's untracked stage, instead of its failsafe ports and normal policy (static OUTPUT).
+//   A pod's own UDP to the VXLAN port is denied before its egress policy while VXLAN is in use,
+//   unless FelixConfiguration allowVXLANPacketsFromWorkloads.
 // - IPv6 neighbour discovery and MLD (ICMPv6 130-133, 135, 136) to or from a host endpoint skip
 //   every host endpoint stage of that side.
 // - An all-interfaces host endpoint (`interfaceName: "*"`) of a node governs what no specific
@@ -264,6 +266,11 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPacket
   } else if (srcFailsafe !== undefined) verdicts.push(srcFailsafe);
   else {
     if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
+    // A pod's own VXLAN is dropped before its egress policy (Felix).
+    const o = graph.overlay();
+    if (src?.kind === 'workload' && o?.workloadDrop === true && flow.protocol === 17 && flow.dst.port === o.port) {
+      steps.push({ stage: 'egress', endpoint: src.id, endpointName: displayName(src), result: 'deny', decision: { by: 'overlay', port: o.port, peer: false }, tiers: [] });
+    }
     steps.push([src, 'egress', 'egress']);
   }
   // VXLAN to a node: after its untracked and preDNAT stages, instead of failsafe ports and policy.

@@ -23,7 +23,7 @@ export function describeDecision(d: Decision): string {
     case 'failsafe':
       return `failsafe port ${d.protocol}:${d.port} (always open on host endpoints)`;
     case 'overlay':
-      return d.peer ? `VXLAN (UDP ${d.port}) between nodes, accepted ahead of host endpoint policy` : `VXLAN (UDP ${d.port}) to a node from an address that is no other node's (dropped ahead of policy)`;
+      return d.peer ? `VXLAN (UDP ${d.port}) between nodes, accepted ahead of host endpoint policy` : `VXLAN (UDP ${d.port}) from a pod, or to a node from an address that is no other node's (dropped ahead of policy)`;
     case 'neighbour-discovery':
       return `IPv6 neighbour discovery / MLD (ICMPv6 type ${d.icmpType}), accepted ahead of host endpoint policy`;
     case 'no-policy':

@@ -39,12 +39,12 @@ describe('overlay allowance in the engine', () => {
     const apply = (docs: Doc[]): GraphEvent[] => g.apply(docs.map((d) => updateFor(validateResource(d) as ResourceObject)));
     const overlayEvents = (ev: GraphEvent[]) => ev.filter((e) => e.type === 'overlay-updated');
     assert.deepEqual(overlayEvents(apply(BASE)), [], 'no VXLAN pool: nothing to say');
-    assert.deepEqual(overlayEvents(apply([pool('p6', 'fd10::/48', 'CrossSubnet')])), [{ type: 'overlay-updated', overlay: { port: 4789, families: [6], peers: ['fd00::12'] } }]);
+    assert.deepEqual(overlayEvents(apply([pool('p6', 'fd10::/48', 'CrossSubnet')])), [{ type: 'overlay-updated', overlay: { port: 4789, families: [6], peers: ['fd00::12'], workloadDrop: true } }]);
     assert.deepEqual(overlayEvents(apply([pool('p4', '10.244.0.0/16', 'Never')])), [], 'a Never pool changes nothing');
     const fc = { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { vxlanEnabled: true, vxlanPort: 8472 } };
-    assert.deepEqual(overlayEvents(apply([fc])), [{ type: 'overlay-updated', overlay: { port: 8472, families: [4, 6], peers: ['198.18.0.12', 'fd00::12'] } }]);
+    assert.deepEqual(overlayEvents(apply([fc])), [{ type: 'overlay-updated', overlay: { port: 8472, families: [4, 6], peers: ['198.18.0.12', 'fd00::12'], workloadDrop: true } }]);
     assert.equal(evaluateFlow(g, vxlan('198.18.0.12', '198.18.0.11', 8472)).allowed, true);
-    assert.deepEqual(overlayEvents(g.apply([{ kind: 'Node', key: 'n2', value: undefined }])), [{ type: 'overlay-updated', overlay: { port: 8472, families: [4, 6], peers: [] } }]);
+    assert.deepEqual(overlayEvents(g.apply([{ kind: 'Node', key: 'n2', value: undefined }])), [{ type: 'overlay-updated', overlay: { port: 8472, families: [4, 6], peers: [], workloadDrop: true } }]);
     assert.equal(evaluateFlow(g, vxlan('198.18.0.12', '198.18.0.11', 8472)).allowed, false, 'a node gone is a stranger');
   });
 
@@ -58,5 +58,22 @@ describe('overlay allowance in the engine', () => {
     assert.deepEqual(evaluateFlow(g, icmp('fe80::2', 'fd00::11', 135)).decidedBy?.decision, { by: 'neighbour-discovery', icmpType: 135 });
     assert.equal(evaluateFlow(g, icmp('fe80::2', 'fd00::11', 128)).allowed, false, 'echo request: the deny-all');
     assert.equal(evaluateFlow(g, icmp('fe80::2', 'fd00::11', 134)).allowed, false, 'router advertisement is not in Felix\'s list');
+  });
+
+  it("a pod's own VXLAN is denied before its egress policy while VXLAN is in use, unless allowVXLANPacketsFromWorkloads", () => {
+    const pod: Doc[] = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' }, spec: {} },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'a' }, spec: { nodeName: 'n1', containers: [{ name: 'c' }] }, status: { podIP: '10.244.0.5' } },
+    ];
+    // To an address outside the cluster (to a node it would also meet that node's overlay drop).
+    const fromPod = (g: ReturnType<typeof graphOf>) => evaluateFlow(g, vxlan('10.244.0.5', '203.0.113.9'));
+    assert.equal(fromPod(graphOf(pod)).allowed, true, 'no VXLAN in use: the namespace profile allows it');
+    const inUse = fromPod(graphOf([...pod, pool('p4', '10.244.0.0/16', 'Always')]));
+    assert.equal(inUse.allowed, false);
+    assert.deepEqual(inUse.decidedBy?.decision, { by: 'overlay', port: 4789, peer: false });
+    assert.equal(evaluateFlow(graphOf([...pod, pool('p4', '10.244.0.0/16', 'Always')]), vxlan('10.244.0.5', '203.0.113.9', 4790)).allowed, true, 'another port: the profile');
+    assert.equal(evaluateFlow(graphOf([...pod, pool('p4', '10.244.0.0/16', 'Always')]), vxlan('10.244.0.5', '198.18.0.12')).allowed, false, 'to a node: dropped');
+    const allowed = graphOf([...pod, pool('p4', '10.244.0.0/16', 'Always'), { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { allowVXLANPacketsFromWorkloads: true } }]);
+    assert.equal(fromPod(allowed).allowed, true, 'allowVXLANPacketsFromWorkloads: true');
   });
 });

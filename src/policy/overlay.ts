@@ -10,6 +10,9 @@
 //   IPv6 switch).
 // - The port is FelixConfiguration vxlanPort (default 4789); node.<name> over default, as the
 //   route dataplane reads it.
+// - Pods' own VXLAN (UDP to the port) is dropped before their egress policy, unless
+//   FelixConfiguration allowVXLANPacketsFromWorkloads (default false). Felix drops it whether or
+//   not VXLAN is in use; here only while some family has it in use (no overlay, no rules at all).
 // - The peers are the other nodes' underlay addresses (spec.bgp.ipv4Address/ipv6Address, the
 //   VXLAN devices' `local`). Felix adds a node once it has a VTEP; here every other node with an
 //   address of the family is a peer (a node without a VTEP sends no VXLAN, so the difference
@@ -29,6 +32,11 @@ export interface OverlayAllow {
   readonly families: readonly (4 | 6)[];
   /** The other nodes' underlay addresses (normalised address text, either family, sorted). */
   readonly peers: readonly string[];
+  /**
+   * Pods' UDP to the VXLAN port is dropped ahead of their egress policy (Felix, unless
+   * FelixConfiguration allowVXLANPacketsFromWorkloads: encapsulation would bypass policy).
+   */
+  readonly workloadDrop: boolean;
 }
 
 export interface OverlayInputs {
@@ -42,7 +50,7 @@ export interface OverlayInputs {
 
 /** The overlay allowance for the renderer; undefined when no family has VXLAN in use. */
 export function overlayAllowOf(inputs: OverlayInputs): OverlayAllow | undefined {
-  const setting = <K extends 'vxlanEnabled' | 'vxlanPort'>(k: K): FelixConfiguration['spec'][K] | undefined => {
+  const setting = <K extends 'vxlanEnabled' | 'vxlanPort' | 'allowVXLANPacketsFromWorkloads'>(k: K): FelixConfiguration['spec'][K] | undefined => {
     for (const name of [...(inputs.nodename === undefined ? [] : [`node.${inputs.nodename}`]), 'default']) {
       const v = inputs.felix.get(name)?.spec?.[k];
       if (v !== undefined) return v;
@@ -60,13 +68,14 @@ export function overlayAllowOf(inputs: OverlayInputs): OverlayAllow | undefined 
   if (enabled4 ?? vxlanPools.has(4)) families.push(4);
   if (vxlanPools.has(6)) families.push(6);
   if (families.length === 0) return undefined;
+  const workloadDrop = setting('allowVXLANPacketsFromWorkloads') !== true;
   const peers: string[] = [];
   for (const [name, n] of inputs.nodes) {
     if (name === inputs.nodename) continue;
     for (const a of nodeAddresses(n)) if (families.includes(a.family)) peers.push(a.text);
   }
   peers.sort();
-  return { port: setting('vxlanPort') ?? DEFAULT_VXLAN_PORT, families, peers };
+  return { port: setting('vxlanPort') ?? DEFAULT_VXLAN_PORT, families, peers, workloadDrop };
 }
 
 /** Whether two allowances render the same (the agent applies only a change). */

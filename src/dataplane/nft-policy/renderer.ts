@@ -45,7 +45,9 @@
 //   and drops it from any other source (pods included: they never reach the workload dispatch),
 //   and output accepts it from a local address to those nodes, all before the workload and host
 //   endpoint dispatch and their failsafe ports. The raw and preDNAT stages still see it first
-//   (Felix's untracked and preDNAT policy can drop VXLAN too).
+//   (Felix's untracked and preDNAT policy can drop VXLAN too). A pod's own UDP to the VXLAN port
+//   is dropped before its egress policy (forward and input) while VXLAN is in use (Felix: always),
+//   unless FelixConfiguration allowVXLANPacketsFromWorkloads (encapsulation would bypass policy).
 // - IPv6 neighbour discovery and MLD (ICMPv6 130-133, 135, 136) are accepted to and from the host
 //   ahead of every host endpoint stage, as Felix's BPF dataplane does for every interface and its
 //   iptables one for pods only; without it a deny-all host endpoint cuts the interface's IPv6.
@@ -332,6 +334,8 @@ export class NftPolicyRenderer {
     const conntrack = ['ct state established,related counter accept', 'ct state invalid counter drop'];
     const nd = `${NDP_TYPES} counter accept`;
     // VXLAN between nodes (setOverlay), per family in use: [input rules, output rules].
+    // Pods' own VXLAN, ahead of their egress policy (Felix: allowVXLANPacketsFromWorkloads false).
+    const podVxlanDrop = this.overlay?.workloadDrop === true ? [`iifname "${WORKLOAD_INTERFACE_PREFIX}*" udp dport ${this.overlay.port} counter drop`] : [];
     const overlayIn: string[] = [];
     const overlayOut: string[] = [];
     for (const f of this.overlay?.families ?? []) {
@@ -346,6 +350,7 @@ export class NftPolicyRenderer {
     chain('forward', 'forward', 'filter', [
       ...conntrack,
       ...(has(N.MAP_HOST_FWD_IN) ? [`${notDone}jump hep_fwd_in_dispatch`] : []),
+      ...podVxlanDrop,
       'iifname "cali*" jump from_wl_dispatch',
       'oifname "cali*" jump to_wl_dispatch',
       ...(has(N.MAP_HOST_FWD_OUT) ? ['jump hep_fwd_out_dispatch'] : []),
@@ -354,6 +359,7 @@ export class NftPolicyRenderer {
       ...conntrack,
       ...overlayIn,
       nd,
+      ...podVxlanDrop,
       'iifname "cali*" jump from_wl_dispatch',
       `${notDone}iifname vmap @${N.MAP_HOST_IN}`,
       ...(starNormal ? [`${notDone}${notWl('iifname')}goto ${N.hostChain(N.ALL_IFACES, 'i')}`] : []),
