@@ -28,6 +28,8 @@ const INNER4 = { node: '198.19.13.1', peer: '198.19.13.2' };
 const INNER6 = { node: '198.19.14.1', peer: '198.19.14.2' };
 /** A pod on the node, reached from the peer over the IPv4 overlay (routed via the node's inner address). */
 const POD_IP = '198.19.15.1';
+/** A host beyond another node interface (no host endpoint), serving UDP 4789 and 4790, for the pod's own VXLAN. */
+const EXT = { node: '198.19.16.1', host: '198.19.16.2' };
 const node = (name: string, v4: string, v6: string): Doc => ({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: `${v4}/24`, ipv6Address: `${v6}/64` } } });
 const pool = (name: string, cidr: string): Doc => ({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, vxlanMode: 'Always', ipipMode: 'Never' } });
 const up = (docs: Doc[]): ResourceUpdate[] => docs.map((d) => updateFor(d as unknown as ResourceObject));
@@ -38,6 +40,7 @@ describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery
   let bed: Testbed;
   let dp: PolicyDataplane;
   let peer: TestPod;
+  let ext: TestPod;
 
   before(async () => {
     bed = new Testbed(PREFIX);
@@ -65,7 +68,8 @@ describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery
     const web = [...graph.allEndpoints()].find((e) => e.pod === 'web')!;
     bed.addPod('a/web', POD_IP, web.interfaceName!);
     ip('-n', peer.netns, 'route', 'add', `${POD_IP}/32`, 'via', INNER4.node, 'dev', 'vx4');
-    await Promise.all([bed.serveIn(bed.node, [22, 80]), bed.serveIn(peer.netns, [179]), bed.serveIn(bed.pods[0]!.netns, [80])]);
+    ({ outside: ext } = bed.addOutside('ext0', EXT.node, EXT.host));
+    await Promise.all([bed.serveIn(bed.node, [22, 80]), bed.serveIn(peer.netns, [179]), bed.serveIn(bed.pods[0]!.netns, [80]), bed.serveIn(ext.netns, [], [4789, 4790])]);
     dp = new PolicyDataplane(new NftPolicyRenderer(), nftRunner({ netns: bed.node }));
     dp.renderer.apply(events);
     await dp.sync();
@@ -154,5 +158,18 @@ describe('nft policy dataplane: VXLAN between nodes and IPv6 neighbour discovery
     for (const ns of [bed.node, peer.netns]) ip('-n', ns, 'neigh', 'flush', 'dev', 'vx4');
     assert.deepEqual(bed.probe(peer, [`tcp:${POD_IP}:80`], 1500), [false], 'from an address that is no node\'s: dropped');
     assert.ok(!vxlan(PEER_IP, NODE_IP), 'evaluateFlow agrees');
+  });
+
+  it("a pod's own VXLAN is dropped before its egress policy while VXLAN is in use, unless allowVXLANPacketsFromWorkloads", async () => {
+    const pod = bed.pods[0]!;
+    const check = (want: boolean[]): void => {
+      const got = bed.probe(pod, [`udp:${EXT.host}:4789`, `udp:${EXT.host}:4790`], 1500);
+      const engine = [4789, 4790].map((port) => evaluateFlow(graph, { src: { ip: POD_IP }, dst: { ip: EXT.host, port }, protocol: 17 }).allowed);
+      assert.deepEqual(got, engine, 'the kernel equals evaluateFlow');
+      assert.deepEqual(got, want);
+    };
+    check([false, true]);
+    await change(up([{ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { allowVXLANPacketsFromWorkloads: true } }]));
+    check([true, true]);
   });
 });
