@@ -333,9 +333,9 @@ export class NftPolicyRenderer {
     const notDone = `meta mark and ${D} == 0 `;
     const conntrack = ['ct state established,related counter accept', 'ct state invalid counter drop'];
     const nd = `${NDP_TYPES} counter accept`;
-    // VXLAN between nodes (setOverlay), per family in use: [input rules, output rules].
     // Pods' own VXLAN, ahead of their egress policy (Felix: allowVXLANPacketsFromWorkloads false).
     const podVxlanDrop = this.overlay?.workloadDrop === true ? [`iifname "${WORKLOAD_INTERFACE_PREFIX}*" udp dport ${this.overlay.port} counter drop`] : [];
+    // VXLAN between nodes (setOverlay), per family in use: [input rules, output rules].
     const overlayIn: string[] = [];
     const overlayOut: string[] = [];
     for (const f of this.overlay?.families ?? []) {
