@@ -15,7 +15,9 @@ describe('policyUpdateOf', () => {
     assert.equal(g?.key, 'g');
   });
   it('ignores kinds the engine does not read', () => {
-    assert.equal(policyUpdateOf({ kind: 'IPPool', key: '/k', name: 'p', revision: 1, value: undefined } as ClusterUpdate), undefined);
+    assert.equal(policyUpdateOf({ kind: 'BGPPeer', key: '/k', name: 'p', revision: 1, value: undefined } as ClusterUpdate), undefined);
+    // Nodes and IP pools feed the VXLAN overlay let through ahead of host endpoint policy.
+    assert.equal(policyUpdateOf({ kind: 'IPPool', key: '/k', name: 'p', revision: 1, value: undefined } as ClusterUpdate)?.kind, 'IPPool');
   });
 });
 

@@ -25,6 +25,8 @@
 //   address for one naming none) from the kernel's addresses: read before the first sync, again
 //   when `ip monitor` reports an address or link change, and on every drift check; a change of
 //   hands is one transaction like any other (through the same queue).
+// - VXLAN between nodes is accepted ahead of host endpoint policy: the policy kinds include
+//   Nodes and IP pools, and the graph's overlay-updated event is rendered like any other.
 
 import { type ClusterUpdate, ClusterSyncer } from '../client/index.js';
 import type { Datastore } from '../datastore/index.js';

@@ -18,6 +18,15 @@
 //   its later stages (untracked skips preDNAT and normal; preDNAT skips normal). Traffic
 //   forwarded through a host endpoint sees only its applyOnForward policies, no profiles, and is
 //   allowed when none applies; the destination workload's own policy still runs.
+// - VXLAN (UDP to the overlay port, while a family has it in use: overlay.ts) to a node's address
+//   is allowed from another node's address and denied from any other, after the destination's
+//   untracked and preDNAT stages and instead of its failsafe ports and normal policy (Felix's
+//   static INPUT rules); from a node's address to another node's it is allowed after the
+//   source's untracked stage, instead of its failsafe ports and normal policy (static OUTPUT).
+//   A pod's own UDP to the VXLAN port is denied before its egress policy while VXLAN is in use,
+//   unless FelixConfiguration allowVXLANPacketsFromWorkloads.
+// - IPv6 neighbour discovery and MLD (ICMPv6 130-133, 135, 136) to or from a host endpoint skip
+//   every host endpoint stage of that side.
 // - An all-interfaces host endpoint (`interfaceName: "*"`) of a node governs what no specific
 //   host endpoint does: a flow to or from the node's addresses it holds, and the workload side of
 //   every flow forwarded to or from the node's pods (its applyOnForward policy only; a flow
@@ -68,6 +77,10 @@ export type Decision =
   | { readonly by: 'missing-profile'; readonly profile: string }
   | { readonly by: 'no-profile-allowed' }
   | { readonly by: 'failsafe'; readonly protocol: string; readonly port: number }
+  /** VXLAN to or from a node, ahead of host endpoint policy: `peer` says whether the other end is another node. */
+  | { readonly by: 'overlay'; readonly port: number; readonly peer: boolean }
+  /** IPv6 neighbour discovery or MLD to or from a host, ahead of host endpoint policy. */
+  | { readonly by: 'neighbour-discovery'; readonly icmpType: number }
   | { readonly by: 'no-policy' };
 
 export interface PolicyTrace {
@@ -235,18 +248,38 @@ function decidingStage(stages: readonly StageVerdict[]): StageVerdict | undefine
  */
 function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPackets, src: EndpointIR | undefined, dst: EndpointIR | undefined, via: EndpointIR | undefined, viaFwd: EndpointIR | undefined, out: EndpointIR | undefined, whatIf: WhatIf): StageVerdict[] {
   const verdicts: StageVerdict[] = [];
-  const steps: [EndpointIR | undefined, Stage, Direction, FlowPackets?][] = [];
+  /** [endpoint, stage, direction, packets] or a verdict decided ahead of policy (overlay). */
+  const steps: ([EndpointIR | undefined, Stage, Direction, FlowPackets?] | StageVerdict)[] = [];
   if (via !== undefined) steps.push([via, 'untrackedIngress', 'ingress', preDnat], [via, 'preDNAT', 'ingress', preDnat]);
   if (viaFwd !== undefined) steps.push([viaFwd, 'forwardIngress', 'ingress']);
+  // Neighbour discovery to or from a host skips that side's host endpoint stages altogether.
+  const srcNd = src?.kind === 'host' ? neighbourDiscoveryHit(flow, src, 'egress') : undefined;
+  const dstNd = dst?.kind === 'host' ? neighbourDiscoveryHit(flow, dst, 'ingress') : undefined;
+  // VXLAN from a node: after its untracked stage, instead of its failsafe ports and policy.
+  const srcOverlay = srcNd === undefined ? overlayHit(graph, flow, src, 'egress') : undefined;
   // Failsafe rules come before every policy stage of a host endpoint, untracked and preDNAT too.
-  const srcFailsafe = src?.kind === 'host' ? failsafeHit(graph, flow, src, 'egress') : undefined;
-  if (srcFailsafe !== undefined) verdicts.push(srcFailsafe);
+  const srcFailsafe = src?.kind === 'host' && srcOverlay === undefined && srcNd === undefined ? failsafeHit(graph, flow, src, 'egress') : undefined;
+  if (srcNd !== undefined) verdicts.push(srcNd);
+  else if (srcOverlay !== undefined) {
+    if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
+    steps.push(srcOverlay);
+  } else if (srcFailsafe !== undefined) verdicts.push(srcFailsafe);
   else {
     if (src?.kind === 'host') steps.push([src, 'untrackedEgress', 'egress']);
+    // A pod's own VXLAN is dropped before its egress policy (Felix).
+    const o = graph.overlay();
+    if (src?.kind === 'workload' && o?.workloadDrop === true && flow.protocol === 17 && flow.dst.port === o.port) {
+      steps.push({ stage: 'egress', endpoint: src.id, endpointName: displayName(src), result: 'deny', decision: { by: 'overlay', port: o.port, peer: false }, tiers: [] });
+    }
     steps.push([src, 'egress', 'egress']);
   }
-  const dstFailsafe = dst?.kind === 'host' ? failsafeHit(graph, flow, dst, 'ingress') : undefined;
-  if (dstFailsafe === undefined) {
+  // VXLAN to a node: after its untracked and preDNAT stages, instead of failsafe ports and policy.
+  const dstOverlay = dstNd === undefined ? overlayHit(graph, flow, dst, 'ingress') : undefined;
+  const dstFailsafe = dst?.kind === 'host' && dstOverlay === undefined && dstNd === undefined ? failsafeHit(graph, flow, dst, 'ingress') : undefined;
+  if (dstOverlay !== undefined) {
+    if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
+    steps.push(dstOverlay);
+  } else if (dstFailsafe === undefined && dstNd === undefined) {
     if (dst?.kind === 'host') steps.push([dst, 'untrackedIngress', 'ingress'], [dst, 'preDNAT', 'ingress']);
     steps.push([dst, 'ingress', 'ingress']);
   }
@@ -254,9 +287,16 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPacket
   if (out !== undefined) steps.push([out, 'forwardEgress', 'egress']);
   // An untracked or preDNAT Allow accepts the packet at that host endpoint: its later stages of
   // the same direction do not run (leaving by it, forwardEgress, still does: Felix's
-  // to-host-endpoint forward dispatch does not look at the accept mark).
+  // to-host-endpoint forward dispatch does not look at the accept mark). The overlay rules do
+  // not look at it either.
   const accepted = new Set<string>();
-  for (const [ep, stage, direction, packets] of steps) {
+  for (const step of steps) {
+    if (!Array.isArray(step)) {
+      verdicts.push(step);
+      if (step.result === 'deny') return verdicts;
+      continue;
+    }
+    const [ep, stage, direction, packets] = step;
     if (ep === undefined || ep.kind === 'networkset' || accepted.has(`${ep.id}|${direction}`)) continue;
     const v = evaluateStage(graph, packets ?? flow, ep, stage, direction, whatIf);
     if (v === undefined) continue;
@@ -265,7 +305,42 @@ function evaluatePath(graph: PolicyGraph, flow: FlowPackets, preDnat: FlowPacket
     if (v.result === 'allow' && (stage === 'preDNAT' || stage.startsWith('untracked'))) accepted.add(`${ep.id}|${direction}`);
   }
   if (dstFailsafe !== undefined) verdicts.push(dstFailsafe);
+  if (dstNd !== undefined) verdicts.push(dstNd);
   return verdicts;
+}
+
+/** ICMPv6 types a host endpoint never stops (renderer NDP_TYPES): MLD, RS, NS, NA. */
+const NEIGHBOUR_DISCOVERY = new Set([130, 131, 132, 133, 135, 136]);
+
+function neighbourDiscoveryHit(flow: FlowPackets, ep: EndpointIR, direction: Direction): StageVerdict | undefined {
+  if (flow.protocol !== 58 || flow.icmpType === undefined || !NEIGHBOUR_DISCOVERY.has(flow.icmpType)) return undefined;
+  return { stage: direction, endpoint: ep.id, endpointName: displayName(ep), result: 'allow', decision: { by: 'neighbour-discovery', icmpType: flow.icmpType }, tiers: [] };
+}
+
+/**
+ * VXLAN between nodes (overlay.ts): arriving at a node (its underlay address, or a host
+ * endpoint's address on it), allowed from another node's address and denied from anything
+ * else; leaving a node for another node's address, allowed. undefined when it is not VXLAN.
+ */
+function overlayHit(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR | undefined, direction: Direction): StageVerdict | undefined {
+  const o = graph.overlay();
+  if (o === undefined || flow.protocol !== 17 || flow.dst.port !== o.port) return undefined;
+  const [mine, other] = direction === 'ingress' ? [flow.dst.ip, flow.src.ip] : [flow.src.ip, flow.dst.ip];
+  const family = mine.includes(':') ? 6 : 4;
+  if (!o.families.includes(family)) return undefined;
+  const node = graph.nodeOfAddress(mine) ?? (ep?.kind === 'host' ? ep.node : undefined);
+  if (node === undefined) return undefined;
+  const otherNode = graph.nodeOfAddress(other);
+  const peer = otherNode !== undefined && otherNode !== node;
+  if (direction === 'egress' && !peer) return undefined;
+  return {
+    stage: direction,
+    endpoint: ep?.id ?? `node/${node}`,
+    endpointName: ep === undefined ? `node ${node}` : displayName(ep),
+    result: peer ? 'allow' : 'deny',
+    decision: { by: 'overlay', port: o.port, peer },
+    tiers: [],
+  };
 }
 
 function failsafeHit(graph: PolicyGraph, flow: FlowPackets, ep: EndpointIR, direction: Direction): StageVerdict | undefined {

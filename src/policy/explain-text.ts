@@ -22,6 +22,10 @@ export function describeDecision(d: Decision): string {
       return 'no policy and no profile allowed the flow';
     case 'failsafe':
       return `failsafe port ${d.protocol}:${d.port} (always open on host endpoints)`;
+    case 'overlay':
+      return d.peer ? `VXLAN (UDP ${d.port}) between nodes, accepted ahead of host endpoint policy` : `VXLAN (UDP ${d.port}) from a pod, or to a node from an address that is no other node's (dropped ahead of policy)`;
+    case 'neighbour-discovery':
+      return `IPv6 neighbour discovery / MLD (ICMPv6 type ${d.icmpType}), accepted ahead of host endpoint policy`;
     case 'no-policy':
       return 'no policy applies';
   }

@@ -25,6 +25,8 @@ import { createHash } from 'node:crypto';
 import {
   K8S_NETWORK_POLICY_PREFIX,
   type FelixConfiguration,
+  type IPPool,
+  type Node,
   type GlobalNetworkPolicy,
   type GlobalNetworkSet,
   type HostEndpoint,
@@ -55,6 +57,7 @@ import {
 import { ruleSelectors } from './compile-rules.js';
 import { globalNetworkSetIR, hostEndpointIR, namespaceProfile, networkSetIR, podEndpointIR, workloadEndpointIR } from './endpoints.js';
 import { type FailsafePorts, DEFAULT_FAILSAFE, failsafeFrom } from './failsafe.js';
+import { type OverlayAllow, nodeAddresses, overlayAllowOf, sameOverlay } from './overlay.js';
 import { type ResourceUpdate, inputKind } from './input.js';
 import { IPSets, namedPortMember } from './ipsets.js';
 import type { CompiledPolicy, CompiledProfile, CompiledRule, CompiledTier, EndpointIR } from './ir.js';
@@ -121,6 +124,12 @@ export class PolicyGraph {
   private readonly felixConfigs = new Map<string, FelixConfiguration>();
   private failsafe: FailsafePorts = DEFAULT_FAILSAFE;
   private failsafeChanged = false;
+  private readonly nodes = new Map<string, Node>();
+  private readonly pools = new Map<string, IPPool>();
+  /** Underlay address (normalised text) → node. */
+  private readonly nodeByAddress = new Map<string, string>();
+  private overlayNow: OverlayAllow | undefined;
+  private overlayDirty = false;
   /** selector canonical text → parsed selector and reference count */
   private readonly selectorRefs = new Map<string, { selector: Selector; refs: number }>();
   /** applied-to selector → policies */
@@ -219,6 +228,23 @@ export class PolicyGraph {
           if (JSON.stringify(next) !== JSON.stringify(this.failsafe)) this.failsafeChanged = true;
           this.failsafe = next;
         }
+        this.overlayDirty = true;
+        return;
+      case 'Node': {
+        const before = this.nodes.get(u.key);
+        if (before !== undefined) for (const a of nodeAddresses(before)) if (this.nodeByAddress.get(a.text) === u.key) this.nodeByAddress.delete(a.text);
+        if (v === undefined) this.nodes.delete(u.key);
+        else {
+          this.nodes.set(u.key, v as Node);
+          for (const a of nodeAddresses(v as Node)) this.nodeByAddress.set(a.text, u.key);
+        }
+        this.overlayDirty = true;
+        return;
+      }
+      case 'IPPool':
+        if (v === undefined) this.pools.delete(u.key);
+        else this.pools.set(u.key, v as IPPool);
+        this.overlayDirty = true;
         return;
       default:
         return;
@@ -520,6 +546,16 @@ export class PolicyGraph {
     return this.policies.values();
   }
 
+  /** VXLAN between nodes let through ahead of host endpoint policy (undefined: not in use). */
+  overlay(): OverlayAllow | undefined {
+    return this.overlayNow;
+  }
+
+  /** The node whose underlay address `ip` (normalised text) is, if any. */
+  nodeOfAddress(ip: string): string | undefined {
+    return this.nodeByAddress.get(ip);
+  }
+
   failsafePorts(): FailsafePorts {
     return this.failsafe;
   }
@@ -587,6 +623,12 @@ export class PolicyGraph {
     const events: GraphEvent[] = [];
     if (this.failsafeChanged) events.push({ type: 'failsafe-updated', failsafe: this.failsafe });
     this.failsafeChanged = false;
+    if (this.overlayDirty) {
+      this.overlayDirty = false;
+      const next = overlayAllowOf({ nodename: this.options.localNode, nodes: this.nodes, pools: this.pools, felix: this.felixConfigs });
+      if (!sameOverlay(next, this.overlayNow)) events.push({ type: 'overlay-updated', overlay: next });
+      this.overlayNow = next;
+    }
     const removed = new Set(this.removedSets);
     const created = this.createdSets.filter((id) => this.ipsets.has(id));
     for (const id of new Set(created)) if (!removed.has(id)) events.push({ type: 'ipset-added', id });

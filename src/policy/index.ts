@@ -11,6 +11,7 @@ export type { GraphEvent } from './events.js';
 export { type EndpointPlan, type TierPlan, type Stage, STAGES } from './plan.js';
 export { ALL_INTERFACES, WORKLOAD_INTERFACE_PREFIX, isAllInterfaces, resolveHostInterfaces, type HostInterfaceResolution } from './host-endpoints.js';
 export { type FailsafePort, type FailsafePorts, DEFAULT_FAILSAFE } from './failsafe.js';
+export { type OverlayAllow, type OverlayInputs, DEFAULT_VXLAN_PORT, overlayAllowOf, sameOverlay, nodeAddresses } from './overlay.js';
 export { evaluateFlow, type Flow, type FlowPeer, type FlowVerdict, type StageVerdict, type StagedVerdict, type Decision, type PolicyTrace, type TierTrace } from './evaluate.js';
 export { computeMatrix, matrixPods, cellVerdict, renderMatrixWide, MatrixError, type Matrix, type MatrixPod, type MatrixQuery } from './matrix.js';
 export { renderExplainText, describeDecision } from './explain-text.js';

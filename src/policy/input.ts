@@ -33,6 +33,9 @@ export const POLICY_INPUT_KINDS = [
   'StagedKubernetesNetworkPolicy',
   'KubernetesNetworkPolicy',
   'FelixConfiguration',
+  // For the VXLAN overlay let through ahead of host endpoint policy (overlay.ts).
+  'Node',
+  'IPPool',
 ] as const;
 export type PolicyInputKind = (typeof POLICY_INPUT_KINDS)[number];
 

@@ -6,7 +6,7 @@
 // The hot path (apply) never reads the kernel back.
 
 import { spawn } from 'node:child_process';
-import type { GraphEvent } from '../../policy/index.js';
+import type { GraphEvent, OverlayAllow } from '../../policy/index.js';
 import { TABLE, TABLE_REF } from './names.js';
 import { parseListing, repairScript } from './reconcile.js';
 import type { NftPolicyRenderer } from './renderer.js';
@@ -111,6 +111,13 @@ export class PolicyDataplane {
    */
   async setHostInterfaces(interfaces: ReadonlyMap<string, readonly string[]>): Promise<string> {
     const { script } = this.renderer.setHostInterfaces(interfaces);
+    await this.exec('delta', script);
+    return script;
+  }
+
+  /** VXLAN between nodes ahead of host endpoint policy changed: one transaction ("" for nothing). */
+  async setOverlay(overlay: OverlayAllow | undefined): Promise<string> {
+    const { script } = this.renderer.setOverlay(overlay);
     await this.exec('delta', script);
     return script;
   }

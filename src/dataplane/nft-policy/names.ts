@@ -70,6 +70,12 @@ export const MAP_HOST_PRE = 'host_pre';
 export const MAP_HOST_RAW_IN = 'host_raw_in';
 export const MAP_HOST_RAW_OUT = 'host_raw_out';
 
+/**
+ * The other Calico nodes' underlay addresses, per family (Felix's `all-vxlan-net`): VXLAN from
+ * them (to a local address) and to them (from one) is accepted ahead of host endpoint policy.
+ */
+export const overlayPeersSet = (family: 4 | 6): string => `vxlan_peers${family}`;
+
 /** NFLOG group the denied-flow and Log-action rules send to (renderer option `logGroup`). */
 export const DEFAULT_LOG_GROUP = 20;
 /** Per-rule rate limit of those log statements (renderer option `logRate`). */

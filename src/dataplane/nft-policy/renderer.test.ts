@@ -3,9 +3,9 @@
 // script of a table that already matches is empty, and a lost rule or element is all it restores.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PolicyGraph, updateFor } from '../../policy/index.js';
+import { PolicyGraph, overlayAllowOf, updateFor } from '../../policy/index.js';
 import type { ResourceObject } from '../../model/index.js';
-import { NftPolicyRenderer, profileChain, repairScript, type ObservedTable } from './index.js';
+import { NDP_TYPES, NftPolicyRenderer, profileChain, repairScript, type ObservedTable } from './index.js';
 
 type Doc = Record<string, unknown>;
 const ns = (name: string): Doc => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {} });
@@ -180,8 +180,9 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
       assert.equal(r.state.maps.get(map)!.elems.get('eth0'), `goto ${chain}`, map);
     }
     assert.ok(!r.state.maps.get('host_fwd_out')!.elems.has('eth0'), 'no applyOnForward egress policy: no forward egress chain');
-    assert.deepEqual(base(r, 'raw_pre'), ['iifname vmap @host_raw_in']);
-    assert.deepEqual(base(r, 'pre_dnat'), ['ct state established,related accept', 'meta mark and 0x00040000 == 0x00040000 accept', 'iifname vmap @host_pre']);
+    const nd = `${NDP_TYPES} counter accept`;
+    assert.deepEqual(base(r, 'raw_pre'), [nd, 'iifname vmap @host_raw_in'], 'neighbour discovery ahead of untracked policy');
+    assert.deepEqual(base(r, 'pre_dnat'), ['ct state established,related accept', 'meta mark and 0x00040000 == 0x00040000 accept', nd, 'iifname vmap @host_pre']);
     assert.ok(base(r, 'forward').includes('meta mark and 0x00040000 == 0 jump hep_fwd_in_dispatch'));
     // The chains come before the verdict-map elements that reach them.
     assert.ok(script.indexOf('add chain inet tabby hri_eth0') < script.indexOf('add element inet tabby host_raw_in'), script);
@@ -308,5 +309,70 @@ describe('nft policy renderer: host endpoint stages, staged policies, denied-flo
     const quiet = new NftPolicyRenderer({ logDenied: false });
     quiet.apply(new PolicyGraph({ localNode: 'n1' }).apply(up([hep])));
     assert.ok(![...quiet.state.chains.values()].some((c) => c.rules.some((x) => x.includes(' log '))));
+  });
+});
+
+describe('nft policy renderer: VXLAN between nodes and neighbour discovery ahead of host endpoint policy', () => {
+  const rules = (r: NftPolicyRenderer, chain: string): string[] => r.state.chains.get(chain)!.rules.map((x) => x.replace(/ comment "[^"]*"$/, ''));
+  const nd = `${NDP_TYPES} counter accept`;
+
+  it('accepts VXLAN from and to the peers before any dispatch, drops it from others, and keeps the peer sets element by element', () => {
+    const r = new NftPolicyRenderer();
+    assert.ok(!r.state.sets.has('vxlan_peers4'), 'no overlay: no set');
+    const first = r.setOverlay({ port: 4789, families: [4, 6], peers: ['198.18.0.12', 'FD00:0::12', '198.18.0.13'], workloadDrop: true }).script;
+    assert.match(first, /^add set inet tabby vxlan_peers4 \{ type ipv4_addr; \}$/m);
+    assert.match(first, /^add element inet tabby vxlan_peers6 \{ fd00::12 \}$/m, 'IPv6 addresses normalised as nft lists them');
+    const input = rules(r, 'input');
+    const at = (re: RegExp): number => input.findIndex((x) => re.test(x));
+    const accept4 = at(/^ip saddr @vxlan_peers4 udp dport 4789 fib daddr type local counter accept$/);
+    const drop4 = at(/^meta nfproto ipv4 udp dport 4789 fib daddr type local counter drop$/);
+    assert.ok(accept4 > 0 && drop4 === accept4 + 1, input.join('\n'));
+    assert.ok(at(/^ip6 saddr @vxlan_peers6 udp dport 4789 fib daddr type local counter accept$/) > 0);
+    assert.ok(drop4 < at(/from_wl_dispatch/) && drop4 < at(/@host_in/), 'ahead of the workload and host endpoint dispatch');
+    const forward = rules(r, 'forward');
+    const podDrop = forward.indexOf('iifname "cali*" udp dport 4789 counter drop');
+    assert.ok(podDrop > 0 && podDrop < forward.indexOf('iifname "cali*" jump from_wl_dispatch'), `a pod's own VXLAN dropped before its egress policy:\n${forward.join('\n')}`);
+    assert.ok(input.indexOf('iifname "cali*" udp dport 4789 counter drop') < at(/from_wl_dispatch/), 'to the host too');
+    r.setOverlay({ port: 4789, families: [4, 6], peers: ['198.18.0.12', 'fd00::12', '198.18.0.13'], workloadDrop: false });
+    assert.ok(!rules(r, 'forward').some((x) => x.includes('udp dport')), 'allowVXLANPacketsFromWorkloads: no pod drop');
+    r.setOverlay({ port: 4789, families: [4, 6], peers: ['198.18.0.12', 'fd00::12', '198.18.0.13'], workloadDrop: true });
+    const output = rules(r, 'output');
+    const out4 = output.indexOf('ip daddr @vxlan_peers4 udp dport 4789 fib saddr type local counter accept');
+    assert.ok(out4 > 0 && out4 < output.findIndex((x) => x.includes('@host_out')), output.join('\n'));
+    // A node goes, another comes: one element each, no rule rewritten.
+    const delta = r.setOverlay({ port: 4789, families: [4, 6], peers: ['198.18.0.12', 'fd00::12', '198.18.0.14'], workloadDrop: true }).script;
+    assert.equal(delta, 'delete element inet tabby vxlan_peers4 { 198.18.0.13 }\nadd element inet tabby vxlan_peers4 { 198.18.0.14 }\n');
+    assert.equal(r.setOverlay({ port: 4789, families: [4, 6], peers: ['198.18.0.14', '198.18.0.12', 'fd00::12'], workloadDrop: true }).script, '', 'same peers: nothing');
+    // IPv6 VXLAN no longer in use: its rules and set go; the port changes: the rules are rewritten.
+    const less = r.setOverlay({ port: 8472, families: [4], peers: ['198.18.0.12', 'fd00::12'], workloadDrop: true }).script;
+    assert.match(less, /^delete set inet tabby vxlan_peers6$/m);
+    assert.ok(!rules(r, 'input').some((x) => x.includes('vxlan_peers6')) && rules(r, 'input').some((x) => x.includes('udp dport 8472')));
+    assert.deepEqual([...r.state.sets.get('vxlan_peers4')!.elems], ['198.18.0.12']);
+    r.setOverlay(undefined);
+    assert.ok(!r.state.sets.has('vxlan_peers4') && !rules(r, 'input').some((x) => x.includes('udp dport')), 'no overlay: no rules, no sets');
+    assert.throws(() => r.setOverlay({ port: 4789, families: [4], peers: ['node-2'], workloadDrop: true }), /overlay peer "node-2" is not an IP address/);
+    assert.throws(() => r.setOverlay({ port: 0, families: [4], peers: [], workloadDrop: true }), /overlay VXLAN port 0 is not a UDP port/);
+  });
+
+  it('lets neighbour discovery and MLD through to and from the host on every interface, ahead of host endpoint dispatch', () => {
+    const r = new NftPolicyRenderer();
+    for (const chain of ['input', 'output']) {
+      const list = rules(r, chain);
+      const i = list.indexOf(nd);
+      assert.ok(i > 0 && i < list.findIndex((x) => /@host_(in|out)/.test(x)), `${chain}: ${list.join('\n')}`);
+    }
+  });
+
+  it('overlayAllowOf follows Felix: VXLAN in use per family from the pools (vxlanEnabled overrides IPv4), the other nodes as peers', () => {
+    const node = (name: string, bgp: Record<string, string>) => [name, { apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp } }] as const;
+    const pool = (name: string, cidr: string, vxlanMode: string) => [name, { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name }, spec: { cidr, vxlanMode } }] as const;
+    const felix = (name: string, spec: Record<string, unknown>) => [name, { apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec }] as const;
+    const nodes = new Map([node('n1', { ipv4Address: '198.18.0.11/24', ipv6Address: 'fd00::11/64' }), node('n2', { ipv4Address: '198.18.0.12/24', ipv6Address: 'FD00::12/64' }), node('n3', { ipv4Address: '198.18.0.13' })]) as never;
+    const of = (pools: (readonly [string, object])[], f: (readonly [string, object])[] = []) => overlayAllowOf({ nodename: 'n1', nodes, pools: new Map(pools) as never, felix: new Map(f) as never });
+    assert.equal(of([pool('p4', '10.244.0.0/16', 'Never')]), undefined, 'no VXLAN pool: nothing');
+    assert.deepEqual(of([pool('p4', '10.244.0.0/16', 'CrossSubnet')]), { port: 4789, families: [4], peers: ['198.18.0.12', '198.18.0.13'], workloadDrop: true });
+    assert.deepEqual(of([pool('p4', '10.244.0.0/16', 'Always'), pool('p6', 'fd10::/48', 'Always')], [felix('default', { vxlanPort: 8472 })]), { port: 8472, families: [4, 6], peers: ['198.18.0.12', '198.18.0.13', 'fd00::12'], workloadDrop: true });
+    assert.deepEqual(of([pool('p4', '10.244.0.0/16', 'Always')], [felix('default', { vxlanEnabled: false })])?.families, undefined, 'vxlanEnabled false turns IPv4 off');
+    assert.deepEqual(of([], [felix('default', { vxlanEnabled: false }), felix('node.n1', { vxlanEnabled: true, vxlanPort: 4790 })]), { port: 4790, families: [4], peers: ['198.18.0.12', '198.18.0.13'], workloadDrop: true }, 'node.<name> over default');
   });
 });

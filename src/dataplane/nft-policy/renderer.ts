@@ -39,6 +39,18 @@
 //   dispatch for every interface, workload ones included (Felix's forward dispatch default). An
 //   interface a specific endpoint holds gets a `return` element in the preDNAT and forward maps
 //   where that endpoint has no such stage, so the default never reaches it.
+// - The overlay ahead of host endpoint policy (Felix's static INPUT/OUTPUT rules; `setOverlay`):
+//   while a family has VXLAN in use, input accepts UDP to the VXLAN port of a local address from
+//   the other nodes' underlay addresses (sets `vxlan_peers4`/`vxlan_peers6`, element by element)
+//   and drops it from any other source (pods included: they never reach the workload dispatch),
+//   and output accepts it from a local address to those nodes, all before the workload and host
+//   endpoint dispatch and their failsafe ports. The raw and preDNAT stages still see it first
+//   (Felix's untracked and preDNAT policy can drop VXLAN too). A pod's own UDP to the VXLAN port
+//   is dropped before its egress policy (forward and input) while VXLAN is in use (Felix: always),
+//   unless FelixConfiguration allowVXLANPacketsFromWorkloads (encapsulation would bypass policy).
+// - IPv6 neighbour discovery and MLD (ICMPv6 130-133, 135, 136) are accepted to and from the host
+//   ahead of every host endpoint stage, as Felix's BPF dataplane does for every interface and its
+//   iptables one for pods only; without it a deny-all host endpoint cuts the interface's IPv6.
 // - Staged policies are rendered as counting chains (`pi_`/`po_` like the others) jumped at their
 //   place in their tier: each rule counts and returns, never marks or drops, so the verdict is
 //   unchanged and the counters show what the policy would have matched.
@@ -48,8 +60,8 @@
 //   `logEntry(prefix)` maps a prefix back to tier, policy, rule and direction (DeniedFlowLog
 //   reads the group).
 
-import { type CIDR, cidrContains, parseCIDR } from '../../ip/index.js';
-import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, Stage, TierPlan } from '../../policy/index.js';
+import { type CIDR, type IPAddr, cidrContains, formatIP, parseCIDR, tryParseIP } from '../../ip/index.js';
+import type { CompiledPolicy, CompiledProfile, CompiledRule, EndpointIR, EndpointPlan, FailsafePorts, GraphEvent, OverlayAllow, Stage, TierPlan } from '../../policy/index.js';
 import { DEFAULT_FAILSAFE, WORKLOAD_INTERFACE_PREFIX, comparePolicies, resolveHostInterfaces } from '../../policy/index.js';
 import * as N from './names.js';
 import { renderMatches, renderVerdict } from './rules.js';
@@ -67,6 +79,9 @@ export interface RendererOptions {
   /** false: no log statements at all (Log rules only count). Default true. */
   readonly logDenied?: boolean;
 }
+
+/** ICMPv6 types let through ahead of host endpoint policy (Felix: MLD 130-132, RS 133, NS 135, NA 136). */
+export const NDP_TYPES = 'icmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert }';
 
 /** What a log prefix stands for (DeniedFlowLog's records carry it). */
 export interface LogEntry {
@@ -124,6 +139,8 @@ export class NftPolicyRenderer {
   /** Interface → addresses (setHostInterfaces); undefined: only named interfaces are known. */
   private hostInterfaces: ReadonlyMap<string, readonly string[]> | undefined;
   private hostBindings = new Map<string, HostBinding>();
+  /** VXLAN between nodes ahead of host endpoint policy; undefined: no overlay rules. */
+  private overlay: OverlayAllow | undefined;
   /** Stages the all-interfaces endpoint has (their dispatch defaults to it). */
   private allIfaceStages = new Set<Stage>();
   /** graph IP set ID → members (CIDRs or named-port members) */
@@ -173,6 +190,9 @@ export class NftPolicyRenderer {
         case 'failsafe-updated':
           this.failsafe = e.failsafe;
           hostsChanged = true;
+          break;
+        case 'overlay-updated':
+          this.putOverlay(c, e.overlay);
           break;
         case 'ipset-added':
           this.addSet(c, e.id);
@@ -234,6 +254,46 @@ export class NftPolicyRenderer {
     return { script: c.script() };
   }
 
+  /**
+   * VXLAN between nodes (Felix's static rules): per family in `families`, the set of the other
+   * nodes' addresses follows `peers` element by element, and input/output accept VXLAN from/to
+   * them ahead of the workload and host endpoint dispatch (input drops it from anyone else).
+   * undefined (or no family) removes the rules and the sets. Returns the delta. The graph's
+   * `overlay-updated` event does the same inside `apply`.
+   */
+  setOverlay(overlay: OverlayAllow | undefined): RenderedDelta {
+    const c = new Change(this.state);
+    this.putOverlay(c, overlay);
+    this.baseChains(c);
+    return { script: c.script() };
+  }
+
+  private putOverlay(c: Change, overlay: OverlayAllow | undefined): void {
+    const peers: IPAddr[] = [];
+    if (overlay !== undefined) {
+      if (!Number.isInteger(overlay.port) || overlay.port < 1 || overlay.port > 65535) throw new RangeError(`overlay VXLAN port ${overlay.port} is not a UDP port (1-65535)`);
+      for (const p of overlay.peers) {
+        const a = tryParseIP(p);
+        if (a === undefined) throw new RangeError(`overlay peer ${JSON.stringify(p)} is not an IP address`);
+        peers.push(a);
+      }
+    }
+    const families = new Set(overlay?.families ?? []);
+    for (const f of [4, 6] as const) {
+      const name = N.overlayPeersSet(f);
+      if (!families.has(f)) {
+        c.dropSet(name);
+        continue;
+      }
+      c.putSet(name, { type: f === 4 ? 'ipv4_addr' : 'ipv6_addr', interval: false });
+      const want = new Set(peers.filter((a) => a.family === f).map(formatIP));
+      const have = this.state.sets.get(name)!.elems;
+      for (const e of [...have]) if (!want.has(e)) c.delElem(name, e);
+      for (const e of want) c.addElem(name, e);
+    }
+    this.overlay = families.size === 0 ? undefined : overlay;
+  }
+
   /** Interface (or `*`) → the host endpoint ID holding it, as rendered. */
   hostInterfaceBindings(): ReadonlyMap<string, string> {
     return new Map([...this.hostBindings].map(([k, b]) => [k, b.endpoint]));
@@ -272,40 +332,55 @@ export class NftPolicyRenderer {
     const D = N.hex(N.MARK_HEP_DONE);
     const notDone = `meta mark and ${D} == 0 `;
     const conntrack = ['ct state established,related counter accept', 'ct state invalid counter drop'];
-    const nd = 'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept';
+    const nd = `${NDP_TYPES} counter accept`;
+    // Pods' own VXLAN, ahead of their egress policy (Felix: allowVXLANPacketsFromWorkloads false).
+    const podVxlanDrop = this.overlay?.workloadDrop === true ? [`iifname "${WORKLOAD_INTERFACE_PREFIX}*" udp dport ${this.overlay.port} counter drop`] : [];
+    // VXLAN between nodes (setOverlay), per family in use: [input rules, output rules].
+    const overlayIn: string[] = [];
+    const overlayOut: string[] = [];
+    for (const f of this.overlay?.families ?? []) {
+      const [ipk, nfp] = f === 4 ? ['ip', 'ipv4'] : ['ip6', 'ipv6'];
+      const udp = `udp dport ${this.overlay!.port}`;
+      overlayIn.push(`${ipk} saddr @${N.overlayPeersSet(f)} ${udp} fib daddr type local counter accept`, `meta nfproto ${nfp} ${udp} fib daddr type local counter drop`);
+      overlayOut.push(`${ipk} daddr @${N.overlayPeersSet(f)} ${udp} fib saddr type local counter accept`);
+    }
     const chain = (name: string, hook: string, priority: string, rules: string[]): void => {
       c.putChain(name, { header: `type filter hook ${hook} priority ${priority}; policy accept;`, rules: rules.map((r, i) => withComment(name, i, r, `base ${name}`)) }, RANK_BASE);
     };
     chain('forward', 'forward', 'filter', [
       ...conntrack,
       ...(has(N.MAP_HOST_FWD_IN) ? [`${notDone}jump hep_fwd_in_dispatch`] : []),
+      ...podVxlanDrop,
       'iifname "cali*" jump from_wl_dispatch',
       'oifname "cali*" jump to_wl_dispatch',
       ...(has(N.MAP_HOST_FWD_OUT) ? ['jump hep_fwd_out_dispatch'] : []),
     ]);
     chain('input', 'input', 'filter', [
       ...conntrack,
-      `iifname "cali*" ${nd}`,
+      ...overlayIn,
+      nd,
+      ...podVxlanDrop,
       'iifname "cali*" jump from_wl_dispatch',
       `${notDone}iifname vmap @${N.MAP_HOST_IN}`,
       ...(starNormal ? [`${notDone}${notWl('iifname')}goto ${N.hostChain(N.ALL_IFACES, 'i')}`] : []),
     ]);
     chain('output', 'output', 'filter', [
       ...conntrack,
-      `oifname "cali*" ${nd}`,
+      nd,
       'oifname "cali*" jump to_wl_dispatch',
+      ...overlayOut,
       `${notDone}oifname vmap @${N.MAP_HOST_OUT}`,
       ...(starNormal ? [`${notDone}${notWl('oifname')}goto ${N.hostChain(N.ALL_IFACES, 'o')}`] : []),
     ]);
     // Before conntrack (raw) and before DNAT (mangle, ahead of the dstnat hook's NAT).
-    chain('raw_pre', 'prerouting', 'raw', has(N.MAP_HOST_RAW_IN) ? [`iifname vmap @${N.MAP_HOST_RAW_IN}`] : []);
-    chain('raw_out', 'output', 'raw', has(N.MAP_HOST_RAW_OUT) ? [`oifname vmap @${N.MAP_HOST_RAW_OUT}`] : []);
+    chain('raw_pre', 'prerouting', 'raw', has(N.MAP_HOST_RAW_IN) ? [nd, `iifname vmap @${N.MAP_HOST_RAW_IN}`] : []);
+    chain('raw_out', 'output', 'raw', has(N.MAP_HOST_RAW_OUT) ? [nd, `oifname vmap @${N.MAP_HOST_RAW_OUT}`] : []);
     chain(
       'pre_dnat',
       'prerouting',
       'mangle',
       has(N.MAP_HOST_PRE)
-        ? ['ct state established,related accept', `meta mark and ${D} == ${D} accept`, `iifname vmap @${N.MAP_HOST_PRE}`, ...(star('preDNAT') ? [`${notWl('iifname')}goto ${N.hostPreDnatChain(N.ALL_IFACES)}`] : [])]
+        ? ['ct state established,related accept', `meta mark and ${D} == ${D} accept`, nd, `iifname vmap @${N.MAP_HOST_PRE}`, ...(star('preDNAT') ? [`${notWl('iifname')}goto ${N.hostPreDnatChain(N.ALL_IFACES)}`] : [])]
         : [],
     );
   }
