@@ -142,6 +142,33 @@ describe('agent policy wiring: datastore → graph → table inet tabby, on real
     }
   });
 
+  it('appliedRevision reaches a policy write\'s revision only once it is enforced on packets, also for a write that changes nothing here', async () => {
+    const start = policy.status().appliedRevision;
+    assert.ok(start > 0, `appliedRevision after the writes so far: ${start}`);
+    assert.equal(reach('a/web', 'b/client'), true, 'b has no policy yet');
+    const doc = knp('b', 'deny-in', { podSelector: {}, policyTypes: ['Ingress'] });
+    const t0 = Date.now();
+    const kv = await ds.create(keyOfDoc(doc), doc as never);
+    assert.ok(kv.revision > start);
+    await until('appliedRevision reaches the write', () => policy.status().appliedRevision >= kv.revision);
+    console.log(`# policy write → appliedRevision ${kv.revision}: ${Date.now() - t0} ms`);
+    // No polling from here: the revision is reported only after the transaction committed.
+    assert.equal(reach('a/web', 'b/client'), false, 'deny-in is enforced once appliedRevision covers it');
+    const stats = await policy.stats();
+    assert.ok(stats.appliedRevision >= kv.revision && stats.appliedAt !== undefined, JSON.stringify({ appliedRevision: stats.appliedRevision, appliedAt: stats.appliedAt }));
+    const gauge = /^tabby_policy_applied_revision (\d+)$/m.exec(registry.render());
+    assert.ok(gauge !== null && Number(gauge[1]) >= kv.revision, registry.render().split('\n').filter((l) => l.includes('applied_revision')).join('\n'));
+    // A namespace no endpoint of this node is in: nothing (or nothing new) reaches the kernel, the revision still advances.
+    const quiet = nsDoc('quiet');
+    const kv2 = await ds.create(keyOfDoc(quiet), quiet as never);
+    await until('appliedRevision reaches a write that changes nothing here', () => policy.status().appliedRevision >= kv2.revision);
+    // The delete is the only write from here: a higher appliedRevision is the delete's.
+    const rev = policy.status().appliedRevision;
+    await ds.delete(kv.key);
+    await until('deny-in deleted and applied', () => policy.status().appliedRevision > rev);
+    assert.equal(reach('a/web', 'b/client'), true, 'deny-in is gone from the kernel once appliedRevision covers its delete');
+  });
+
   it('per-rule counters and /metrics series move with allowed and denied packets', async () => {
     const before = await policy.stats();
     const rule = (s: typeof before) => s.rules.find((r) => r.policy === 'knp/a/allow-client' && r.direction === 'ingress' && r.rule === 0);

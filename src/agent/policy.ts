@@ -25,6 +25,10 @@
 //   address for one naming none) from the kernel's addresses: read before the first sync, again
 //   when `ip monitor` reports an address or link change, and on every drift check; a change of
 //   hands is one transaction like any other (through the same queue).
+// - appliedRevision is the datastore (etcd) revision of the newest syncer update whose effect is
+//   in the kernel: raised after the transaction carrying it committed (or, for an update that
+//   changed nothing in the kernel, when its turn in the queue came), or after a sync that
+//   rendered it succeeded. It never goes back; a failed transaction does not raise it.
 // - VXLAN between nodes is accepted ahead of host endpoint policy: the policy kinds include
 //   Nodes and IP pools, and the graph's overlay-updated event is rendered like any other.
 
@@ -73,6 +77,9 @@ export interface PolicyStatus {
   readonly lastSync?: string;
   readonly lastApply?: string;
   readonly lastError?: string;
+  /** See PolicyStats.appliedRevision. */
+  readonly appliedRevision: number;
+  readonly appliedAt?: string;
 }
 
 /** One rule's counters as `tabbyctl policy stats` prints them. */
@@ -96,6 +103,10 @@ export interface PolicyStats {
   readonly node: string;
   readonly at: string;
   readonly rules: readonly RuleStat[];
+  /** Datastore revision of the newest policy update now in the kernel (0 before the first sync). */
+  readonly appliedRevision: number;
+  /** When appliedRevision last rose (ISO time); absent before the first sync. */
+  readonly appliedAt?: string;
 }
 
 export interface PolicyWiring {
@@ -209,7 +220,9 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   const mBytes = registry.register(new Counter('tabby_policy_bytes_total', 'Bytes that hit policy rules on this node, by tier, policy, direction and action (from the nft rule counters).'));
   const mEndpoints = registry.register(new Gauge('tabby_policy_endpoints', 'Endpoints of this node with policy programmed, by kind.'));
   const mFlowLogs = registry.register(new Counter('tabby_policy_flow_logs_total', 'Denied flows (action deny) and Calico Log rule hits (action log) logged by this node, rate-limited per rule.'));
+  const mApplied = registry.register(new Gauge('tabby_policy_applied_revision', 'Datastore (etcd) revision of the newest policy update whose effect is in the kernel.'));
   for (const c of [mSyncs, mRepaired, mFailures]) c.inc({}, 0);
+  mApplied.set({}, 0);
 
   const graph = new PolicyGraph({ localNode: deps.nodename });
   const dp = new PolicyDataplane(new NftPolicyRenderer(), deps.nft ?? nftRunner());
@@ -227,6 +240,16 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
   let lastSync: string | undefined;
   let lastApply: string | undefined;
   let lastError: string | undefined;
+  /** Newest update revision handed to the renderer (a sync that succeeds puts it in the kernel). */
+  let renderedRevision = 0;
+  let appliedRevision = 0;
+  let appliedAt: string | undefined;
+  const markApplied = (revision: number): void => {
+    if (revision <= appliedRevision) return;
+    appliedRevision = revision;
+    appliedAt = new Date().toISOString();
+    mApplied.set({}, revision);
+  };
   let refreshMs = deps.refreshMs ?? DEFAULT_POLICY_REFRESH_MS;
   let queue: Promise<unknown> = Promise.resolve();
   let resolveFirst!: () => void;
@@ -313,8 +336,10 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
     syncStarted = true;
     const t0 = performance.now();
     try {
+      const rendered = renderedRevision;
       const script = await dp.sync();
       needsRepair = false;
+      markApplied(rendered);
       syncs++;
       mSyncs.inc();
       lastSync = new Date().toISOString();
@@ -336,11 +361,20 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
     }
   }
 
-  async function applyEvents(events: readonly GraphEvent[]): Promise<void> {
-    if (stopped || events.length === 0) return;
+  async function applyEvents(events: readonly GraphEvent[], revision: number): Promise<void> {
+    if (stopped) return;
+    if (events.length === 0) {
+      // Changed nothing in the kernel: applied once every earlier change is (its turn in the queue).
+      renderedRevision = Math.max(renderedRevision, revision);
+      if (!needsRepair) markApplied(revision);
+      return;
+    }
     if (needsRepair) await sync('after a failed change');
+    // Raised after that sync: it must not claim this batch, whose events it did not render.
+    renderedRevision = Math.max(renderedRevision, revision);
     try {
       const script = await dp.apply(events);
+      if (!needsRepair) markApplied(revision);
       if (script !== '') {
         deltas++;
         mDeltas.inc({ kind: 'delta' });
@@ -406,33 +440,39 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
     for (const e of events) if (e.type === 'problem') log.warn('ignoring a resource the policy engine cannot use', { kind: e.kind, key: e.key, problem: e.message });
   };
 
-  const onGraphEvents = (events: GraphEvent[]): Promise<void> => {
+  const onGraphEvents = (events: GraphEvent[], revision: number): Promise<void> => {
     reportProblems(events);
     if (!syncStarted) {
+      renderedRevision = Math.max(renderedRevision, revision);
       // Before the first sync nothing is in the kernel yet: the renderer only builds the desired
       // table, which the first sync compares with what is there. Once a sync has begun, changes
       // wait in the queue behind it (a change rendered while its script is applied would be lost).
       dp.renderer.apply(events);
       return Promise.resolve();
     }
-    return submit(events);
+    return submit(events, revision);
   };
 
   // Group commit: changes that arrive while a transaction runs go out together in the next one
   // (concurrent CNI ADDs on a busy node pay for one `nft -f`, not one each), in arrival order.
   let batch: GraphEvent[] | undefined;
+  let batchRevision = 0;
   let batchDone: Promise<void> | undefined;
-  function submit(events: readonly GraphEvent[]): Promise<void> {
+  /** `revision`: the datastore revision of the updates these events came from (0: none, e.g. CNI ADD). */
+  function submit(events: readonly GraphEvent[], revision = 0): Promise<void> {
     if (batch === undefined) {
       const mine: GraphEvent[] = [];
       batch = mine;
+      batchRevision = 0;
       batchDone = enqueue(async () => {
         batch = undefined;
-        await applyEvents(mine);
+        const revision = batchRevision;
+        await applyEvents(mine, revision);
         if (needsRepair) throw new PolicyProgramError(lastError ?? 'the policy table needs repair');
       });
     }
     batch.push(...events);
+    batchRevision = Math.max(batchRevision, revision);
     return batchDone!;
   }
 
@@ -445,7 +485,9 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       },
       onUpdates(updates) {
         const mapped: ResourceUpdate[] = [];
+        let revision = 0;
         for (const u of updates) {
+          revision = Math.max(revision, u.revision);
           if (u.kind === 'FelixConfiguration') {
             if (u.value === undefined) felix.delete(u.name);
             else felix.set(u.name, u.value);
@@ -463,7 +505,8 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
           const m = policyUpdateOf(u);
           if (m !== undefined) mapped.push(m);
         }
-        if (mapped.length > 0) void onGraphEvents(graph.apply(mapped)).catch(() => undefined);
+        // Every update counts for appliedRevision, even one that maps to nothing (FelixConfiguration).
+        void onGraphEvents(mapped.length > 0 ? graph.apply(mapped) : [], revision).catch(() => undefined);
       },
       onInvalid(err) {
         log.warn('ignoring a stored value that does not decode', { key: err.key, error: err.message });
@@ -526,7 +569,7 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
     const keys = new Set(rules.map((r) => r.key));
     for (const k of lastCounts.keys()) if (!keys.has(k)) lastCounts.delete(k);
     mEndpoints.set({}, countEndpoints());
-    return { node: deps.nodename, at: new Date().toISOString(), rules: rules.map(({ key: _key, ...r }) => r) };
+    return { node: deps.nodename, at: new Date().toISOString(), rules: rules.map(({ key: _key, ...r }) => r), appliedRevision, ...(appliedAt === undefined ? {} : { appliedAt }) };
   }
 
   const counterTimer = setInterval(() => {
@@ -562,6 +605,8 @@ export function startPolicy(deps: PolicyDeps): PolicyWiring {
       ...(lastSync === undefined ? {} : { lastSync }),
       ...(lastApply === undefined ? {} : { lastApply }),
       ...(lastError === undefined ? {} : { lastError }),
+      appliedRevision,
+      ...(appliedAt === undefined ? {} : { appliedAt }),
     }),
     firstSync: () => first,
     async programWorkload(key, value, timeoutMs = 10_000) {
