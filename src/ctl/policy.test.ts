@@ -199,5 +199,7 @@ describe('tabbyctl policy stats: errors and the table', () => {
     const text = renderStatsTable([{ node: 'node-1', url: '', rules }], false);
     assert.deepEqual(text.split('\n'), ['NODE    TIER     POLICY          DIRECTION  RULE  ACTION  PACKETS  BYTES', 'node-1  default  knp/shop/allow  ingress    0     Allow        12    720', '']);
     assert.match(renderStatsTable([{ node: 'node-1', url: '', rules }], true), /\(end of tier default: shop\/web\)\s+ingress\s+-\s+Deny\s+0\s+0\s+cali1 \(shop\/web\)/);
+    const wide = renderStatsTable([{ node: 'node-1', url: '', rules, appliedRevision: 42, appliedAt: '2026-12-02T18:00:00.000Z' }, { node: 'node-2', url: '', rules: [] }], true).split('\n');
+    assert.deepEqual(wide.slice(0, 4), ['NODE    APPLIED-REVISION  APPLIED-AT', 'node-1  42                2026-12-02T18:00:00.000Z', 'node-2  -                 -', '']);
   });
 });

@@ -73,23 +73,45 @@ interface NodeStats {
   at?: string;
   url: string;
   rules?: RuleStat[];
+  /** The datastore revision the node's policy dataplane has applied, and when (agents that report it). */
+  appliedRevision?: number;
+  appliedAt?: string;
   error?: string;
 }
 
 async function fetchStats(node: string, url: string, timeoutMs = 5000): Promise<NodeStats> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { node?: string; at?: string; rules?: RuleStat[]; error?: string };
+    const body = (await res.json()) as { node?: string; at?: string; rules?: RuleStat[]; appliedRevision?: number; appliedAt?: string; error?: string };
     if (!res.ok || body.rules === undefined) return { node, url, error: body.error ?? `HTTP ${res.status}` };
-    return { node: body.node ?? node, url, ...(body.at === undefined ? {} : { at: body.at }), rules: body.rules };
+    return {
+      node: body.node ?? node,
+      url,
+      ...(body.at === undefined ? {} : { at: body.at }),
+      rules: body.rules,
+      ...(typeof body.appliedRevision === 'number' ? { appliedRevision: body.appliedRevision } : {}),
+      ...(body.appliedAt === undefined ? {} : { appliedAt: body.appliedAt }),
+    };
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code;
     return { node, url, error: `nothing answers at ${url} (${cause ?? (e as Error).message}): is tabby node running there, with its health endpoint on an address this host reaches (TABBY_HEALTH_HOST)?` };
   }
 }
 
-/** The stats table: one row per rule, busiest first within a node. */
+/** Wide output's head: each node's applied datastore revision and when it was applied. */
+function renderAppliedTable(nodes: readonly NodeStats[]): string {
+  const rows = [['NODE', 'APPLIED-REVISION', 'APPLIED-AT'], ...nodes.map((n) => [n.node, n.appliedRevision === undefined ? '-' : String(n.appliedRevision), n.appliedAt ?? '-'])];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The stats table: one row per rule, busiest first within a node; wide starts with each node's applied revision. */
 export function renderStatsTable(nodes: readonly NodeStats[], wide: boolean): string {
+  if (wide) return `${renderAppliedTable(nodes)}\n${renderRules(nodes, true)}`;
+  return renderRules(nodes, false);
+}
+
+function renderRules(nodes: readonly NodeStats[], wide: boolean): string {
   const head = ['NODE', 'TIER', 'POLICY', 'DIRECTION', 'RULE', 'ACTION', 'PACKETS', 'BYTES', ...(wide ? ['ENDPOINT'] : [])];
   const rows: string[][] = [head];
   const rank = (r: RuleStat): number => (r.kind === 'policy' ? 0 : r.kind === 'endpoint' ? 1 : 2);
@@ -231,7 +253,8 @@ rules are rewritten; the agent's /metrics (tabby_policy_packets_total) keeps the
 Rows: policy rules (TIER, POLICY, DIRECTION, RULE index, ACTION), profile rules, and each
 endpoint's own drops ("end of tier T": no policy of the tier decided; "no policy or profile
 allowed": Calico's default isolation). The table hides endpoint drops that saw no packet; -o wide
-shows them all with their endpoint.
+shows them all with their endpoint, after a table of each node's APPLIED-REVISION: the datastore
+(etcd) revision of the newest policy change that node's kernel enforces (appliedRevision in JSON).
 
 Examples:
   tabbyctl policy stats
@@ -273,7 +296,8 @@ ${EXIT_CODES_HELP}
         for (const r of results) if (r.error !== undefined) ctx.err(`error: node ${r.node}: ${r.error}\n`);
         const ok = results.filter((r) => r.error === undefined);
         if (format === 'json' || format === 'yaml') {
-          const value = { nodes: ok.map((r) => ({ node: r.node, at: r.at, rules: r.rules })), ...(results.length > ok.length ? { errors: results.filter((r) => r.error !== undefined).map((r) => ({ node: r.node, error: r.error })) } : {}) };
+          const value = {
+            nodes: ok.map((r) => ({ node: r.node, at: r.at, rules: r.rules, ...(r.appliedRevision === undefined ? {} : { appliedRevision: r.appliedRevision }), ...(r.appliedAt === undefined ? {} : { appliedAt: r.appliedAt }) })), ...(results.length > ok.length ? { errors: results.filter((r) => r.error !== undefined).map((r) => ({ node: r.node, error: r.error })) } : {}) };
           ctx.out(format === 'json' ? toJson(value) : toYaml(value));
         } else if (ok.length > 0) {
           ctx.out(renderStatsTable(ok, format === 'wide'));
