@@ -37,7 +37,7 @@ import { NAMESPACE_LABEL, NETPOL_CASES, type NetpolCase, type Proto, expectedRea
 import { labDown } from './down.js';
 import { planLab } from './plan.js';
 import type { LabState } from './state.js';
-import { tabbyOk } from './testing.js';
+import { formatApplied, tabbyOk, waitApplied } from './testing.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const TABBYCTL = join(repo, 'dist/bin/tabbyctl.cjs');
@@ -131,7 +131,8 @@ const truth = (c: NetpolCase, expect: Parameters<typeof expectedReachability>[1]
   return { pods, matrix: expectedReachability(pods, expect) };
 };
 
-const summary = { writeMs: 0, firstMs: 0, moreMs: 0, steps: 0, packetProbes: 0, packetCells: 0, engineProbes: 0, rounds: 0, sctpNotRun: [] as string[] };
+const NODE_NAMES = Array.from({ length: NODES }, (_, i) => `node-${i + 1}`);
+const summary = { applyMs: [] as number[], writeMs: 0, firstMs: 0, moreMs: 0, steps: 0, packetProbes: 0, packetCells: 0, engineProbes: 0, rounds: 0, sctpNotRun: [] as string[] };
 let sctpSupport = '';
 const started = Date.now();
 
@@ -162,6 +163,9 @@ describe(`Kubernetes netpol e2e cases on real packets (${NETPOL_CASES.length} ca
       : `the kernel has no SCTP (socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP): ${sctpSupport.replace(/^sctp unsupported /, '')}), and the lab serves TCP and UDP only`;
     console.log(`# SCTP probes NOT run on packets (${summary.sctpNotRun.length}), because ${why}; each was checked through tabbyctl policy matrix against its truth table, and TCP and UDP on the same port were probed on packets against the engine instead:`);
     for (const s of summary.sctpNotRun) console.log(`#   ${s}`);
+    const sorted = [...summary.applyMs].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    if (sorted.length > 0) console.log(`# per-node apply time (lab apply/delete begun → node's appliedRevision covers the step), ${sorted.length} node-steps: median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${sorted.at(-1)} ms`);
     console.log(
       `# netpol e2e on packets: ${cases.length} cases, ${summary.steps} steps, ${summary.packetProbes} port/protocol matrices probed on packets (${summary.packetCells} cells compared with the engine, loopback excluded) in ${summary.rounds} probe rounds, ${summary.engineProbes} engine matrices compared with upstream truth tables; file ran ${((Date.now() - started) / 1000).toFixed(1)} s (lab apply/delete ${(summary.writeMs / 1000).toFixed(1)} s, engine with the first probe round ${(summary.firstMs / 1000).toFixed(1)} s, further probe rounds ${(summary.moreMs / 1000).toFixed(1)} s)`,
     );
@@ -183,6 +187,7 @@ describe(`Kubernetes netpol e2e cases on real packets (${NETPOL_CASES.length} ca
       const notes: string[] = [];
       for (const [s, step] of c.steps.entries()) {
         const where = `${c.name}, step ${s + 1}`;
+        const tWrite = Date.now();
         if (step.deleteAllPolicies) {
           await labWrite('delete', policies);
           policies = [];
@@ -212,6 +217,10 @@ describe(`Kubernetes netpol e2e cases on real packets (${NETPOL_CASES.length} ca
           policies.forEach(put);
           await labWrite('apply', [...writes.values()], ['--prune', 'networking.k8s.io/v1/NetworkPolicy']);
         } else assert.equal(writes.size, 0, `${where}: a step that deletes every policy writes nothing else`);
+        // Every node has the step in its kernel (its appliedRevision reached the datastore's
+        // revision) before any probe: a step that leaves the matrix as it was is waited for too.
+        const done = await waitApplied(LAB, NODE_NAMES, tWrite);
+        summary.applyMs.push(...Object.values(done.ms));
         const applied = Date.now();
 
         // Packets: the step's TCP and UDP probes; for an SCTP probe, TCP and UDP on its port.
@@ -274,6 +283,7 @@ describe(`Kubernetes netpol e2e cases on real packets (${NETPOL_CASES.length} ca
         summary.steps++;
         summary.packetProbes += onPackets.length;
         summary.packetCells += onPackets.length * ALL_PODS.length * (ALL_PODS.length - 1);
+        notes.push(`step ${s + 1} applied at revision ${done.revision} (${formatApplied(done)} after the write began)`);
         notes.push(`step ${s + 1} [${step.probes.map(label).join(' ')}${onPackets.length !== step.probes.length || step.probes.some((p) => p.protocol === 'SCTP') ? `; on packets ${onPackets.map(label).join(' ')}` : ''}] ${Date.now() - applied} ms, ${rounds} round(s)`);
       }
       console.log(`# ok ${index + 1}/${NETPOL_CASES.length} ${c.name} (${c.pods.length} pods): ${notes.join('; ')}; case ${Date.now() - t0} ms`);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tabbyOk } from './testing.js';
+import { formatApplied, tabbyOk, waitApplied } from './testing.js';
 import { labDown } from './down.js';
 import { planLab } from './plan.js';
 import type { LabState } from './state.js';
@@ -93,10 +93,21 @@ async function lastApplies(): Promise<number[]> {
   return out;
 }
 
+const NODES = ['node-1', 'node-2'];
+/** Per-node apply times (ms from lab apply/delete begun to the node's appliedRevision covering it), for the summary. */
+const applyTimes: number[] = [];
+
 async function enforce(name: string, yaml: string, opts: { settleMs?: number } = {}): Promise<Record<string, string[]>> {
   const t0 = Date.now();
   await applyFile(`${name}.yaml`, yaml);
-  const applied = Date.now();
+  const returned = Date.now() - t0;
+  // Every node has the scenario in its kernel before any probe (then the probes only wait for
+  // nothing more than what the revision already says).
+  const done = await waitApplied(LAB, NODES, t0);
+  applyTimes.push(...Object.values(done.ms));
+  console.log(`# ${name}: revision ${done.revision} applied on ${formatApplied(done)} after lab apply began (lab apply returned after ${returned} ms)`);
+  // The figures below stay relative to lab apply returning (they include the wait above).
+  const applied = t0 + returned;
   const want: Record<string, string[]> = {};
   for (const [proto, port] of PROTOCOLS) want[proto] = allowed(await policyMatrix(proto, port));
   if (opts.settleMs !== undefined) await new Promise((r) => setTimeout(r, opts.settleMs));
@@ -115,7 +126,11 @@ async function enforce(name: string, yaml: string, opts: { settleMs?: number } =
 
 /** Deletes a scenario's resources and waits until every pod reaches every other pod again. */
 async function retract(name: string): Promise<void> {
+  const t0 = Date.now();
   await ok(['lab', 'delete', '--name', LAB, '-f', join(workdir, `${name}.yaml`)]);
+  const done = await waitApplied(LAB, NODES, t0);
+  applyTimes.push(...Object.values(done.ms));
+  console.log(`# ${name} deleted: revision ${done.revision} applied on ${formatApplied(done)} after lab delete began`);
   for (const [proto, port] of PROTOCOLS) {
     for (;;) {
       if (allowed(await probe(proto, port)).length === 12) break;
@@ -135,6 +150,8 @@ describe('policy on real packets: lab probe equals tabbyctl policy matrix', { ti
     state = JSON.parse(readFileSync(`${plan.stateDir}/state.json`, 'utf8')) as LabState;
   });
   after(async () => {
+    const sorted = [...applyTimes].sort((a, b) => a - b);
+    if (sorted.length > 0) console.log(`# per-node apply time (lab apply/delete begun → node's appliedRevision covers it), ${sorted.length} node-changes: median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms`);
     await labDown(LAB);
     rmSync(workdir, { recursive: true, force: true });
   });

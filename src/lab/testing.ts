@@ -1,12 +1,14 @@
 // Test support for the lab's integration tests: the built `tabby` run as a user runs it.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { enclosingCIDR, formatCIDR, parseIP } from '../ip/index.js';
 import { labDown } from './down.js';
+import { ETCD_SOCKET, stateDirOf } from './plan.js';
 import type { LabState } from './state.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -116,6 +118,67 @@ export async function until<T>(what: string, get: () => Promise<T>, check: (v: T
     if (process.env.TABBY_TEST_DEBUG) process.stderr.write(`waiting for ${what}\n`);
   }
 }
+
+/** The lab etcd's current revision: a range read over its unix socket (etcd's JSON gateway), header.revision. */
+export function labRevision(lab: string): Promise<number> {
+  const socketPath = `${stateDirOf(lab)}/${ETCD_SOCKET}`;
+  return new Promise((done, fail) => {
+    const body = JSON.stringify({ key: Buffer.from('\0').toString('base64'), count_only: true });
+    const req = http.request({ socketPath, path: '/v3/kv/range', method: 'POST', headers: { 'content-type': 'application/json' }, timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (b: Buffer) => (text += b.toString()));
+      res.on('end', () => {
+        const rev = Number((JSON.parse(text) as { header?: { revision?: string } }).header?.revision);
+        if (res.statusCode === 200 && Number.isInteger(rev) && rev > 0) done(rev);
+        else fail(new Error(`lab ${lab} etcd (${socketPath}): no revision in ${res.statusCode} ${text.slice(0, 200)}`));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`lab ${lab} etcd (${socketPath}): no answer in 5 s`)));
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** One node's policy dataplane progress, from its /policy/stats (inside the node). */
+export interface NodeApplied {
+  readonly appliedRevision: number;
+  readonly appliedAt?: string;
+}
+
+export async function nodeApplied(lab: string, node: string): Promise<NodeApplied> {
+  const text = await ok(['lab', 'exec', '--name', lab, node, '--', process.execPath, '-e', "fetch('http://127.0.0.1:9099/policy/stats').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+  const body = JSON.parse(text) as { appliedRevision?: unknown; appliedAt?: string; error?: string };
+  if (typeof body.appliedRevision !== 'number') throw new Error(`node ${node} of lab ${lab}: /policy/stats has no appliedRevision (${body.error ?? text.slice(0, 200)})`);
+  return { appliedRevision: body.appliedRevision, ...(body.appliedAt === undefined ? {} : { appliedAt: body.appliedAt }) };
+}
+
+/** What `waitApplied` found: the revision waited for and, per node, ms from `since` to its appliedAt. */
+export interface AppliedWait {
+  readonly revision: number;
+  readonly ms: Readonly<Record<string, number>>;
+}
+
+/**
+ * After a `tabby lab apply`/`delete`: reads the datastore's current revision and waits until every
+ * node's policy dataplane has applied it (appliedRevision ≥ it: the change is in that node's
+ * kernel, even when it left the probe matrix as it was). Each node's time is its appliedAt minus
+ * `since` (ms since the epoch, e.g. just before lab apply ran; the nodes share this host's clock).
+ * No deadline of its own: the test's timeout bounds the wait.
+ */
+export async function waitApplied(lab: string, nodes: readonly string[], since: number): Promise<AppliedWait> {
+  const revision = await labRevision(lab);
+  const ms: Record<string, number> = {};
+  await Promise.all(
+    nodes.map(async (node) => {
+      const got = await until(`${node} of ${lab} applied revision ${revision}`, () => nodeApplied(lab, node), (a) => a.appliedRevision >= revision);
+      ms[node] = got.appliedAt === undefined ? NaN : Date.parse(got.appliedAt) - since;
+    }),
+  );
+  return { revision, ms: Object.fromEntries(nodes.map((n) => [n, ms[n]!])) };
+}
+
+/** "node-1 12 ms, node-2 15 ms" for a waitApplied result. */
+export const formatApplied = (w: AppliedWait): string => Object.entries(w.ms).map(([n, t]) => `${n} ${t} ms`).join(', ');
 
 /** A BGP lab (`--encapsulation None`) as the BGP lab tests drive it, through the built CLIs. */
 export class BgpLab {
