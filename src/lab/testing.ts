@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,6 +180,21 @@ export async function waitApplied(lab: string, nodes: readonly string[], since: 
 /** "node-1 12 ms, node-2 15 ms" for a waitApplied result. */
 export const formatApplied = (w: AppliedWait): string => Object.entries(w.ms).map(([n, t]) => `${n} ${t} ms`).join(', ');
 
+/**
+ * With TABBY_TEST_KEEP_LOGS=DIR, copies the lab's state directory (every daemon's log, the ToR's
+ * configuration and log) to DIR/<lab>-<time> before the lab goes down: a flaky run leaves evidence.
+ */
+export function keepLabLogs(name: string): void {
+  const keep = process.env.TABBY_TEST_KEEP_LOGS;
+  const dir = stateDirOf(name);
+  if (!keep || !existsSync(dir)) return;
+  try {
+    cpSync(dir, join(keep, `${name}-${new Date().toISOString().replace(/[:.]/g, '')}`), { recursive: true, filter: (src) => !src.endsWith('.sock') });
+  } catch (e) {
+    process.stderr.write(`# lab logs not kept: ${(e as Error).message}\n`);
+  }
+}
+
 /** A BGP lab (`--encapsulation None`) as the BGP lab tests drive it, through the built CLIs. */
 export class BgpLab {
   state!: LabState;
@@ -193,6 +208,7 @@ export class BgpLab {
     this.state = JSON.parse(readFileSync(`/run/tabby/lab/${this.name}/state.json`, 'utf8')) as LabState;
   }
   async down(): Promise<void> {
+    keepLabLogs(this.name);
     await labDown(this.name);
     if (this.workdir) rmSync(this.workdir, { recursive: true, force: true });
   }
